@@ -1,0 +1,77 @@
+/**
+ * `bun run build`: one self-contained executable for this machine in dist/, and every
+ * other program of the suite beside it as a hard link to it (`cp -a dist/. <root>/Bin/`
+ * is a working install). `--all` cross-compiles windows-x64, linux-arm64 and darwin-arm64
+ * into dist/<target>/, with .cmd launchers on Windows, where a zip cannot carry links.
+ */
+import { linkSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import nodePath from "node:path";
+import { PROGRAM_NAMES } from "../src/cli.ts";
+
+const repo = nodePath.dirname(import.meta.dir);
+const dist = nodePath.join(repo, "dist");
+const entry = nodePath.join(repo, "src", "cli.ts");
+const MAIN = "cncopagent";
+
+async function compile(target: string | undefined, outfile: string): Promise<void> {
+  const args = ["build", "--compile", "--minify", "--sourcemap=none", entry, "--outfile", outfile];
+  if (target) args.push(`--target=${target}`);
+  const r = Bun.spawnSync([process.execPath, ...args], { cwd: repo, stdout: "inherit", stderr: "inherit" });
+  if (r.exitCode !== 0) throw new Error(`bun build failed for ${target ?? "this machine"}`);
+}
+
+function linkAll(dir: string, exe: string): void {
+  for (const name of PROGRAM_NAMES) {
+    if (name === MAIN) continue;
+    const to = nodePath.join(dir, name);
+    rmSync(to, { force: true });
+    linkSync(exe, to);
+  }
+}
+
+/** A launcher for Windows: runs the one executable under the program's name. */
+export function windowsLauncher(program: string): string {
+  return `@echo off\r\nset "CNCOP_PROGRAM=${program}"\r\n"%~dp0${MAIN}.exe" %*\r\n`;
+}
+
+async function buildHost(): Promise<void> {
+  mkdirSync(dist, { recursive: true });
+  const exe = nodePath.join(dist, MAIN);
+  rmSync(exe, { force: true });
+  await compile(undefined, exe);
+  linkAll(dist, exe);
+  console.log(`built ${exe} and links: ${PROGRAM_NAMES.filter((n) => n !== MAIN).join(", ")}`);
+}
+
+const TARGETS = [
+  { name: "windows-x64", target: "bun-windows-x64", windows: true },
+  { name: "linux-arm64", target: "bun-linux-arm64", windows: false },
+  { name: "darwin-arm64", target: "bun-darwin-arm64", windows: false },
+] as const;
+
+async function buildCross(only?: string): Promise<void> {
+  for (const t of TARGETS) {
+    if (only && t.name !== only) continue;
+    const dir = nodePath.join(dist, t.name);
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const exe = nodePath.join(dir, t.windows ? `${MAIN}.exe` : MAIN);
+    await compile(t.target, exe);
+    if (t.windows) {
+      for (const name of PROGRAM_NAMES) if (name !== MAIN) writeFileSync(nodePath.join(dir, `${name}.cmd`), windowsLauncher(name));
+    } else {
+      linkAll(dir, exe);
+    }
+    console.log(`built ${exe}`);
+  }
+}
+
+if (import.meta.main) {
+  const all = process.argv.includes("--all");
+  const only = process.argv.find((a) => a.startsWith("--target="))?.slice("--target=".length);
+  if (only) await buildCross(only);
+  else {
+    await buildHost();
+    if (all) await buildCross();
+  }
+}

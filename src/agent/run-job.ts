@@ -1,0 +1,285 @@
+/**
+ * One job run: lock, prerun, the agent attempts with re-runs and maxruntime, post
+ * commands, and the reports that make every run end with a finish report that tells the
+ * truth. Returns the outcome as data; never throws for a job's own failure.
+ */
+import type { Config } from "../core/config.ts";
+import { knownJobTypes } from "../core/job-types.ts";
+import type { Job } from "../core/jobs-db.ts";
+import type { LineLog } from "../core/log-file.ts";
+import type { Paths } from "../core/paths.ts";
+import { runProcess, type RunResult } from "../core/process-tree.ts";
+import { newSessionId } from "../core/session.ts";
+import { type AttemptRecord, utf8Excerpt } from "../core/spool.ts";
+import { formatCommandLine } from "../core/command-line.ts";
+import { formatDuration, isoUtc, localTimestamp } from "../core/time.ts";
+import { type CommandKind, type CommandOutcome, runCommand } from "./commands.ts";
+import { jobEnv, planJob, type AgentStep } from "./plan.ts";
+import { createReportSink } from "./reports.ts";
+import { retryDelaySec, stateOf, type StateVerdict, worstOf } from "./states.ts";
+import type { View } from "./view.ts";
+
+export type JobStatus = "OK" | "ERROR" | "SKIPPED";
+
+export interface AgentExit {
+  readonly agent: string;
+  readonly exitcode: number | null;
+  readonly signal: string | null;
+  readonly state: StateVerdict["state"];
+  readonly reason: string;
+}
+
+export interface AttemptDetail extends AttemptRecord {
+  readonly number: number;
+  readonly agents: readonly AgentExit[];
+}
+
+export interface JobOutcome {
+  readonly job: Job;
+  readonly session: string;
+  readonly status: JobStatus;
+  readonly reason: string;
+  readonly attempts: readonly AttemptDetail[];
+  readonly started: Date;
+  readonly finished: Date;
+  readonly interrupted: boolean;
+  /** The last lines of the agents' output, for mail. */
+  readonly outputTail: readonly string[];
+  readonly reports: readonly string[];
+}
+
+/** Held while a job runs; records the pids of the processes it starts. */
+export interface JobLock {
+  addProcess(pid: number): void;
+  release(): void;
+}
+export type LockAnswer = { lock: JobLock } | { heldBy: string };
+
+export interface JobRunContext {
+  readonly paths: Paths;
+  readonly config: Config;
+  readonly debug: boolean;
+  readonly dryrun: boolean;
+  readonly log: LineLog;
+  readonly view: View;
+  readonly abort: AbortSignal;
+  readonly graceMs: number;
+  readonly hostname: string;
+  readonly lock: (job: Job, session: string) => LockAnswer;
+}
+
+const sleep = (ms: number, abort: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (abort.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      abort.removeEventListener("abort", done);
+      resolve();
+    }
+    abort.addEventListener("abort", done, { once: true });
+  });
+
+export function jobLabel(job: Job): string {
+  return `job ${job.jobid} '${job.jobtitle}'`;
+}
+
+export async function runJob(job: Job, ctx: JobRunContext): Promise<JobOutcome> {
+  const started = new Date();
+  const session = newSessionId();
+  const label = jobLabel(job);
+  const log = ctx.log;
+  log.line(`${label} (${job.jobtype}): session ${session}`);
+  ctx.view.jobStarted(label, session);
+  const reports = createReportSink(ctx.paths.messages, job, session, log, (t) => ctx.view.error(t), ctx.hostname, ctx.dryrun);
+  const attempts: AttemptDetail[] = [];
+  let outputTail: string[] = [];
+
+  const end = (status: JobStatus, reason: string): JobOutcome => {
+    const finished = new Date();
+    const took = formatDuration(finished.getTime() - started.getTime());
+    if (status === "SKIPPED") log.line(`${label} skipped: ${reason}`);
+    else log.line(`${label} final state: ${status} (${reason}) after ${took}, ${attempts.length} attempt(s)`);
+    ctx.view.jobEnded(label, status, reason, finished.getTime() - started.getTime());
+    return { job, session, status, reason, attempts, started, finished, interrupted: ctx.abort.aborted, outputTail, reports: reports.written };
+  };
+
+  // Rows the dispatcher cannot run end as ERROR with a report, before any lock or command.
+  const plan = planJob(job, { paths: ctx.paths, config: ctx.config, debug: ctx.debug, dryrun: ctx.dryrun, session });
+  let early: string | undefined;
+  if (job.problems.length > 0) early = `invalid job definition: ${job.problems.join("; ")}`;
+  else if (!plan.agents) early = `unknown job type ${job.jobtype} (known: ${knownJobTypes(ctx.config.agents).join(", ")}; add it in [agents] of ${ctx.config.file})`;
+  if (early) {
+    log.line(`${label}: ${early}`);
+    reports.exception("dispatcher", null, early);
+    reports.finished("ERROR", early, [], started, new Date());
+    return end("ERROR", early);
+  }
+
+  const answer = ctx.dryrun ? { lock: { addProcess() {}, release() {} } } : ctx.lock(job, session);
+  if ("heldBy" in answer) {
+    const text = `${label} is already running ${answer.heldBy}, skipped`;
+    ctx.view.warn(text);
+    return end("SKIPPED", `already running ${answer.heldBy}`);
+  }
+  const lock = answer.lock;
+  try {
+    const env = jobEnv(job, { paths: ctx.paths, debug: ctx.debug, session });
+    const cmdCtx = {
+      bin: ctx.paths.bin,
+      root: ctx.paths.root,
+      env: { ...env, CNCOP_LOG: log.path },
+      timeoutSec: ctx.config.commandTimeoutSec,
+      graceMs: ctx.graceMs,
+      log,
+      abort: ctx.abort,
+      onSpawn: (pid: number) => lock.addProcess(pid),
+    };
+    const command = async (kind: CommandKind, line: string | undefined, extra: Record<string, string>): Promise<CommandOutcome | undefined> => {
+      if (!line) return undefined;
+      if (ctx.dryrun) {
+        log.line(`dry run: would run ${kind}: ${line}`);
+        ctx.view.info(`${label}: dry run: would run ${kind}: ${line}`);
+        return undefined;
+      }
+      return runCommand(kind, line, extra, cmdCtx);
+    };
+    const post = async (status: "OK" | "ERROR") => {
+      const kind = status === "OK" ? "postsuccess" : "postfailure";
+      // postfailure must still run after an interruption: it gets its own, unaborted context.
+      const out = await (async () => {
+        const line = status === "OK" ? job.postsuccess : job.postfailure;
+        if (!line) return undefined;
+        if (ctx.dryrun) return command(kind, line, {});
+        return runCommand(kind, line, { CNCOP_STATUS: status }, { ...cmdCtx, abort: undefined });
+      })();
+      if (out && !out.ok) {
+        reports.exception(kind, out.result?.exitCode ?? null, `${kind} command ${JSON.stringify(out.commandLine)} ${out.description}${excerptSuffix(out)}`);
+        ctx.view.warn(`${label}: ${kind} command ${out.description}`);
+      }
+    };
+    const fail = async (reason: string, needJF: boolean): Promise<JobOutcome> => {
+      await post("ERROR");
+      if (needJF) reports.finished("ERROR", reason, attempts, started, new Date());
+      return end("ERROR", reason);
+    };
+
+    const pre = await command("prerun", job.prerun, {});
+    if (pre && !pre.ok) {
+      const message = pre.refused ? `prerun command refused: ${pre.refused}` : utf8Excerpt(pre.stderrHead, 2048);
+      reports.exception("prerun", pre.result?.exitCode ?? null, message);
+      const reason = ctx.abort.aborted ? "interrupted during prerun" : `prerun failed: ${pre.description}`;
+      return fail(reason, true);
+    }
+    if (ctx.abort.aborted) return fail("interrupted before the agent started", true);
+
+    const missing = plan.agents!.filter((a) => a.program === undefined);
+    if (missing.length > 0) {
+      const reason = `agent ${missing.map((m) => m.agent).join(" and ")} not found in ${ctx.paths.bin}`;
+      log.line(`${label}: ${reason}`);
+      reports.exception("agent", null, `${reason}; install the agent program there or change the job type`);
+      return fail(reason, true);
+    }
+
+    const maxAttempts = job.maxretries + 1;
+    const deadline = job.maxruntime > 0 ? Date.now() + job.maxruntime * 1000 : undefined;
+    for (let n = 1; ; n++) {
+      ctx.view.attempt(label, n, maxAttempts);
+      const { detail, verdict, results, tail } = await runAttempt(n, plan.agents!, env, ctx, label, deadline, job.maxruntime, (pid) => lock.addProcess(pid));
+      attempts.push(detail);
+      outputTail = tail;
+      const timedOut = results.some((r) => r.timedOut);
+      const killed = results.some((r) => r.signal !== null && !r.timedOut && !r.interrupted);
+      if (ctx.abort.aborted || results.some((r) => r.interrupted)) return fail("interrupted", true);
+      if (timedOut) {
+        const reason = `timed out after ${job.maxruntime} s`;
+        reports.exception("agent", null, `${reason}: the agent's process tree was stopped`);
+        return fail(reason, true);
+      }
+      if (killed || results.some((r) => r.pid === undefined)) {
+        reports.exception("agent", detail.exitcode, verdict.reason);
+        return fail(verdict.reason, true);
+      }
+      if (verdict.state === "OK") {
+        await post("OK");
+        return end("OK", n > 1 ? `completed on attempt ${n}` : "completed");
+      }
+      if (verdict.state === "ERROR") return fail(verdict.reason, false);
+      // RE-RUN
+      if (n > job.maxretries) {
+        const reason = job.maxretries === 0 ? "agent asked for a re-run but maxretries is 0" : `re-runs exhausted: the agent asked for a re-run after ${n} attempts (maxretries ${job.maxretries})`;
+        return fail(reason, true);
+      }
+      const delaySec = retryDelaySec(job.retrydelay, n);
+      if (deadline !== undefined && Date.now() + delaySec * 1000 >= deadline) {
+        log.line(`${label}: the re-run would start after maxruntime (${job.maxruntime} s); waiting until then`);
+        await sleep(Math.max(0, deadline - Date.now()), ctx.abort);
+        if (ctx.abort.aborted) return fail("interrupted while waiting to re-run", true);
+        return fail(`timed out after ${job.maxruntime} s (waiting to re-run)`, true);
+      }
+      log.line(`${label}: re-run ${n} of ${job.maxretries} in ${delaySec} s`);
+      ctx.view.waiting(label, delaySec, n);
+      await sleep(delaySec * 1000, ctx.abort);
+      if (ctx.abort.aborted) return fail("interrupted while waiting to re-run", true);
+    }
+  } finally {
+    lock.release();
+  }
+}
+
+function excerptSuffix(out: CommandOutcome): string {
+  if (out.stderrHead.length === 0) return "";
+  return `; stderr: ${utf8Excerpt(out.stderrHead, 2048)}`;
+}
+
+async function runAttempt(
+  n: number,
+  agents: readonly AgentStep[],
+  env: Record<string, string>,
+  ctx: JobRunContext,
+  label: string,
+  deadline: number | undefined,
+  maxruntime: number,
+  onSpawn: (pid: number) => void,
+): Promise<{ detail: AttemptDetail; verdict: StateVerdict; results: RunResult[]; tail: string[] }> {
+  const attemptEnv = { ...env, CNCOP_ATTEMPT: String(n) };
+  const sinks = agents.map((a) => ({ out: ctx.log.sink(`[${a.agent}#${n} stdout]`), err: ctx.log.sink(`[${a.agent}#${n} stderr]`) }));
+  const results = await Promise.all(
+    agents.map((a, i) => {
+      ctx.log.line(`${label}: attempt ${n}: run: ${formatCommandLine(a.argv)}`);
+      return runProcess({
+        argv: a.argv,
+        cwd: ctx.paths.root,
+        env: attemptEnv,
+        deadline,
+        graceMs: ctx.graceMs,
+        abort: ctx.abort,
+        stdout: sinks[i]!.out,
+        stderr: sinks[i]!.err,
+        onSpawn,
+      });
+    }),
+  );
+  const verdicts = results.map((r) => stateOf(r, maxruntime));
+  const exits: AgentExit[] = results.map((r, i) => ({ agent: agents[i]!.agent, exitcode: r.exitCode, signal: r.signal, state: verdicts[i]!.state, reason: verdicts[i]!.reason }));
+  results.forEach((r, i) => {
+    const v = verdicts[i]!;
+    const how = r.spawnError !== undefined && r.pid === undefined ? `could not be started (${r.spawnError})` : r.signal ? `was killed by ${r.signal}` : `exited with status ${r.exitCode}`;
+    ctx.log.line(`${label}: attempt ${n}: ${agents[i]!.agent} ${how} after ${formatDuration(r.durationMs)}: ${v.state === "RERUN" ? "RE-RUN" : v.state}${r.timedOut ? " (timed out)" : ""}${r.interrupted ? " (interrupted)" : ""}`);
+  });
+  const verdict = worstOf(verdicts);
+  const decisive = results[verdicts.indexOf(verdict)] ?? results[0]!;
+  const startedAt = new Date(Math.min(...results.map((r) => r.started.getTime())));
+  const finishedAt = new Date(Math.max(...results.map((r) => r.finished.getTime())));
+  const tail = sinks.flatMap((s) => [...s.out.tail(), ...s.err.tail()]).slice(-20);
+  return {
+    detail: { number: n, started: isoUtc(startedAt), finished: isoUtc(finishedAt), exitcode: decisive.exitCode, signal: decisive.signal, agents: exits },
+    verdict,
+    results,
+    tail,
+  };
+}
+
+export function describeHeldBy(owner: { since: Date; session: string; pid: number }): string {
+  return `since ${localTimestamp(owner.since)} as session ${owner.session} (pid ${owner.pid})`;
+}

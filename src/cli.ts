@@ -1,0 +1,51 @@
+#!/usr/bin/env bun
+/**
+ * One executable, many programs: the name it is reached under (a hard link in Bin/, a
+ * launcher's CNCOP_PROGRAM, or the first argument when run from source) picks the program.
+ */
+import nodePath from "node:path";
+import { runProgram, type ProgramMain } from "./core/program.ts";
+
+export const PROGRAMS: Record<string, () => Promise<ProgramMain>> = {
+  cncopagent: async () => (await import("./programs/cncopagent.ts")).main,
+  cncopreporter: async () => (await import("./programs/cncopreporter.ts")).main,
+  cncopjobs: async () => (await import("./programs/cncopjobs.ts")).main,
+  w: async () => (await import("./programs/w.ts")).main,
+  backupagentcifs: async () => (await import("./programs/backupagentcifs.ts")).main,
+  backupagentrsync: async () => (await import("./programs/backupagentrsync.ts")).main,
+};
+
+/** The programs `bun run build` links beside the executable. */
+export const PROGRAM_NAMES = Object.keys(PROGRAMS);
+
+export function programNameOf(invokedAs: string): string {
+  return nodePath.basename(invokedAs.replace(/\\/g, "/")).replace(/\.(exe|cmd|bat)$/i, "").toLowerCase();
+}
+
+/** Which program, and its arguments. */
+export function pickProgram(argv: readonly string[], argv0: string, env: Record<string, string | undefined>): { name: string; args: string[] } {
+  const rest = argv.slice(2);
+  if (env.CNCOP_PROGRAM) return { name: programNameOf(env.CNCOP_PROGRAM), args: rest };
+  const invoked = programNameOf(argv0);
+  if (PROGRAMS[invoked]) return { name: invoked, args: rest };
+  const script = programNameOf(argv[1] ?? "");
+  if (PROGRAMS[script]) return { name: script, args: rest };
+  // From source (`bun src/cli.ts cncopagent -a`) or the bare executable: the first argument.
+  const first = rest[0];
+  if (first !== undefined && PROGRAMS[programNameOf(first)]) return { name: programNameOf(first), args: rest.slice(1) };
+  return { name: invoked, args: rest };
+}
+
+if (import.meta.main) {
+  const { name, args } = pickProgram(process.argv, process.argv0, process.env);
+  delete process.env.CNCOP_PROGRAM;
+  const load = PROGRAMS[name];
+  if (!load) {
+    process.stderr.write(
+      `cncop: "${name}" is not a program of this suite. Call it as one of: ${PROGRAM_NAMES.join(", ")} (a link to this executable in Bin/), or pass the program name as the first argument.\n`,
+    );
+    process.exitCode = 2;
+  } else {
+    await runProgram(name, args, await load());
+  }
+}

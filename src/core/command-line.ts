@@ -1,0 +1,113 @@
+/**
+ * Command lines of pre/post commands: split with shell-like quoting, never run by a shell.
+ *
+ * - Blanks (spaces, tabs) separate arguments.
+ * - 'single quotes' keep everything literally.
+ * - "double quotes" keep everything literally except \" and \\.
+ * - Outside quotes a backslash escapes a following blank, quote or backslash; before any
+ *   other character it is a plain backslash, so Windows paths (C:\data) need no doubling.
+ * - `;`, `|`, `&`, `$(...)`, backticks, `*`, `?`, `~` and `%VAR%` are plain characters.
+ */
+
+export class CommandLineError extends Error {}
+
+export function splitCommandLine(line: string): string[] {
+  const out: string[] = [];
+  let cur = "";
+  let inArg = false;
+  let i = 0;
+  const n = line.length;
+  while (i < n) {
+    const c = line[i]!;
+    if (c === " " || c === "\t") {
+      if (inArg) {
+        out.push(cur);
+        cur = "";
+        inArg = false;
+      }
+      i++;
+      continue;
+    }
+    if (c === "\r" || c === "\n" || c === "\0") throw new CommandLineError("a command line must be one line without control characters");
+    inArg = true;
+    if (c === "'") {
+      const end = line.indexOf("'", i + 1);
+      if (end === -1) throw new CommandLineError("unterminated single quote");
+      cur += line.slice(i + 1, end);
+      i = end + 1;
+      continue;
+    }
+    if (c === '"') {
+      i++;
+      let closed = false;
+      while (i < n) {
+        const d = line[i]!;
+        if (d === "\\" && (line[i + 1] === '"' || line[i + 1] === "\\")) {
+          cur += line[i + 1];
+          i += 2;
+          continue;
+        }
+        if (d === '"') {
+          closed = true;
+          i++;
+          break;
+        }
+        cur += d;
+        i++;
+      }
+      if (!closed) throw new CommandLineError("unterminated double quote");
+      continue;
+    }
+    if (c === "\\") {
+      const next = line[i + 1];
+      if (next === " " || next === "\t" || next === "'" || next === '"' || next === "\\") {
+        cur += next;
+        i += 2;
+        continue;
+      }
+      cur += c;
+      i++;
+      continue;
+    }
+    cur += c;
+    i++;
+  }
+  if (inArg) out.push(cur);
+  return out;
+}
+
+/** Quote an argument so that splitCommandLine gives it back (for logs and --dryrun). */
+export function quoteArg(arg: string): string {
+  if (arg !== "" && /^[A-Za-z0-9_\-+=.,/:@%^]+$/.test(arg)) return arg;
+  return `'${arg.replace(/'/g, `'"'"'`)}'`;
+}
+
+export function formatCommandLine(argv: readonly string[]): string {
+  return argv.map(quoteArg).join(" ");
+}
+
+/**
+ * Windows runs .cmd/.bat files through cmd.exe, which parses the line itself. Inside
+ * double quotes `& | < > ^` are literal, but `%` still expands, `"` cannot be escaped
+ * reliably, and line breaks end the command: arguments holding those are refused.
+ */
+export function cmdUnsafeReason(arg: string): string | undefined {
+  if (/[\r\n\0]/.test(arg)) return "a line break or NUL";
+  if (arg.includes('"')) return 'a double quote (")';
+  if (arg.includes("%")) return "a percent sign (%), which cmd.exe expands even inside quotes";
+  return undefined;
+}
+
+/** The argv to spawn a .cmd/.bat safely: cmd.exe /d /v:off /s /c ""prog" "arg" ..."; throws when unsafe. */
+export function cmdExeArgv(program: string, args: readonly string[], comspec = "cmd.exe"): string[] {
+  for (const a of [program, ...args]) {
+    const why = cmdUnsafeReason(a);
+    if (why) throw new CommandLineError(`argument ${JSON.stringify(a)} holds ${why}, which cannot be passed safely to a .cmd/.bat program`);
+  }
+  const line = [program, ...args].map((a) => `"${a}"`).join(" ");
+  return [comspec, "/d", "/v:off", "/s", "/c", `"${line}"`];
+}
+
+export function isBatchFile(program: string): boolean {
+  return /\.(cmd|bat)$/i.test(program);
+}

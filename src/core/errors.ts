@@ -1,0 +1,39 @@
+/** Exit statuses of the suite's programs (SPEC §5 "Exit status"). Code uses the names. */
+export const EXIT = {
+  OK: 0,
+  FAILED: 1,
+  USAGE: 2,
+  SKIPPED: 3,
+  SIGINT: 130,
+  SIGTERM: 143,
+} as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/**
+ * An expected failure: its message says what happened and what to do next.
+ * Printed without a stack trace (unless -d), and carries the exit status.
+ */
+export class CncopError extends Error {
+  readonly exitCode: number;
+  constructor(message: string, exitCode: number = EXIT.USAGE) {
+    super(message);
+    this.name = "CncopError";
+    this.exitCode = exitCode;
+  }
+}
+
+/** A usage or configuration error (exit 2). */
+export function usageError(message: string): CncopError {
+  return new CncopError(message, EXIT.USAGE);
+}
+
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+/** The errno code of a Node-style system error, if any. */
+export function errnoCode(err: unknown): string | undefined {
+  if (err && typeof err === "object" && "code" in err && typeof err.code === "string") return err.code;
+  return undefined;
+}

@@ -1,0 +1,199 @@
+/**
+ * One run per jobid at a time, on this host, across all processes (SPEC §5 "Single
+ * instance"). The owner record `job-<id>.json` names the dispatcher and every agent and
+ * command it started (pid + start time, boot id, host, session, start). A lock is held
+ * while any of those processes lives; a record of a dead run is taken over at once.
+ *
+ * Checking and writing the record happens under a short guard lock from proper-lockfile
+ * (an atomic mkdir, stale after GUARD_STALE_MS if its holder died), so two requests can
+ * never both decide that a lock is free. The record is written to a temporary name and
+ * renamed, so it is never seen half-written; an unreadable record is treated as held
+ * while it is young (its writer may be mid-way) and as stale after RECORD_GRACE_MS.
+ */
+import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import nodePath from "node:path";
+import lockfile from "proper-lockfile";
+import { CncopError, EXIT, errnoCode } from "./errors.ts";
+import { bootId, identify, isAlive, type ProcessId } from "./proc-info.ts";
+
+export const GUARD_STALE_MS = 5_000;
+const GUARD_WAIT_MS = 15_000;
+const RECORD_GRACE_MS = 5_000;
+
+export interface LockOwner {
+  readonly version: 1;
+  readonly jobid: number;
+  readonly jobtitle: string;
+  readonly session: string;
+  readonly hostname: string;
+  readonly bootId: string;
+  readonly started: string;
+  readonly dispatcher: ProcessId;
+  readonly processes: ProcessId[];
+  readonly token: string;
+}
+
+export interface HeldLock {
+  readonly owner: LockOwner;
+  addProcess(pid: number): void;
+  release(): void;
+}
+
+export type LockResult = { held: HeldLock } | { busy: LockOwner | undefined };
+
+export function lockDir(workDir: string): string {
+  return nodePath.join(workDir, "locks");
+}
+
+export function recordPath(dir: string, jobid: number): string {
+  return nodePath.join(dir, `job-${jobid}.json`);
+}
+
+export function parseOwner(text: string): LockOwner | undefined {
+  try {
+    const o = JSON.parse(text) as LockOwner;
+    if (o && o.version === 1 && typeof o.token === "string" && typeof o.dispatcher?.pid === "number" && Array.isArray(o.processes)) return o;
+  } catch {}
+  return undefined;
+}
+
+/** Does any process of the owner's run still live on this host and boot? */
+export function ownerAlive(owner: LockOwner, host = os.hostname(), boot = bootId(), alive: (p: ProcessId) => boolean = (p) => isAlive(p)): boolean {
+  if (owner.hostname !== host || owner.bootId !== boot) return false;
+  return [owner.dispatcher, ...owner.processes].some(alive);
+}
+
+function writeAtomic(path: string, data: string): void {
+  const tmp = `${path}.${process.pid}.${crypto.randomUUID()}.tmp`;
+  writeFileSync(tmp, data, { mode: 0o644 });
+  renameSync(tmp, path);
+}
+
+function withGuard<T>(dir: string, jobid: number, fn: () => T): T {
+  const target = nodePath.join(dir, `job-${jobid}`);
+  const until = Date.now() + GUARD_WAIT_MS;
+  for (;;) {
+    let release: (() => void) | undefined;
+    try {
+      release = lockfile.lockSync(target, { realpath: false, stale: GUARD_STALE_MS, lockfilePath: `${target}.guard`, onCompromised: () => {} });
+    } catch (err) {
+      if (errnoCode(err) !== "ELOCKED" || Date.now() > until) {
+        throw new CncopError(`cannot take the lock guard ${target}.guard: ${(err as Error).message}`, EXIT.FAILED);
+      }
+      Bun.sleepSync(5 + Math.random() * 20);
+      continue;
+    }
+    try {
+      return fn();
+    } finally {
+      try {
+        release();
+      } catch {}
+    }
+  }
+}
+
+type ReadRecord = { kind: "none" } | { kind: "owner"; owner: LockOwner } | { kind: "unreadable"; ageMs: number };
+
+function readRecord(path: string): ReadRecord {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    if (errnoCode(err) === "ENOENT") return { kind: "none" };
+    throw err;
+  }
+  const owner = parseOwner(text);
+  if (owner) return { kind: "owner", owner };
+  let ageMs = Infinity;
+  try {
+    ageMs = Date.now() - statSync(path).mtimeMs;
+  } catch {}
+  return { kind: "unreadable", ageMs };
+}
+
+export interface AcquireOptions {
+  readonly workDir: string;
+  readonly jobid: number;
+  readonly jobtitle: string;
+  readonly session: string;
+  readonly log?: (text: string) => void;
+}
+
+export function acquireJobLock(opts: AcquireOptions): LockResult {
+  const dir = lockDir(opts.workDir);
+  mkdirSync(dir, { recursive: true });
+  const path = recordPath(dir, opts.jobid);
+  const log = opts.log ?? (() => {});
+  return withGuard(dir, opts.jobid, () => {
+    const rec = readRecord(path);
+    if (rec.kind === "owner") {
+      if (ownerAlive(rec.owner)) return { busy: rec.owner };
+      log(`lock of job ${opts.jobid}: the run of session ${rec.owner.session} (dispatcher pid ${rec.owner.dispatcher.pid}) has no live process left; taking the lock over`);
+    } else if (rec.kind === "unreadable") {
+      if (rec.ageMs < RECORD_GRACE_MS) return { busy: undefined };
+      log(`lock of job ${opts.jobid}: unreadable lock record ${path}; taking the lock over`);
+    }
+    const owner: LockOwner = {
+      version: 1,
+      jobid: opts.jobid,
+      jobtitle: opts.jobtitle,
+      session: opts.session,
+      hostname: os.hostname(),
+      bootId: bootId(),
+      started: new Date().toISOString(),
+      dispatcher: identify(process.pid),
+      processes: [],
+      token: crypto.randomUUID(),
+    };
+    writeAtomic(path, JSON.stringify(owner));
+    return { held: makeHeld(path, dir, owner) };
+  });
+}
+
+function makeHeld(path: string, dir: string, owner: LockOwner): HeldLock {
+  let released = false;
+  return {
+    owner,
+    addProcess(pid: number) {
+      if (released) return;
+      owner.processes.push(identify(pid, true));
+      // Only the owner writes its record while it lives, so no guard is needed here.
+      try {
+        writeAtomic(path, JSON.stringify(owner));
+      } catch {}
+    },
+    release() {
+      if (released) return;
+      released = true;
+      try {
+        withGuard(dir, owner.jobid, () => {
+          const rec = readRecord(path);
+          if (rec.kind === "owner" && rec.owner.token === owner.token) unlinkSync(path);
+        });
+      } catch {
+        // Left behind, the record is harmless: no process of it lives, the next run takes it over.
+      }
+    },
+  };
+}
+
+/** `cncopagent --unlock JOB`: remove a lock record, refusing while any of its processes lives. */
+export function forceUnlock(workDir: string, jobid: number): { removed: boolean; owner: LockOwner | undefined } {
+  const dir = lockDir(workDir);
+  const path = recordPath(dir, jobid);
+  return withGuard(dir, jobid, () => {
+    const rec = readRecord(path);
+    if (rec.kind === "none") return { removed: false, owner: undefined };
+    if (rec.kind === "owner" && ownerAlive(rec.owner)) {
+      const pids = [rec.owner.dispatcher, ...rec.owner.processes].filter((p) => isAlive(p)).map((p) => p.pid);
+      throw new CncopError(
+        `job ${jobid} is running as session ${rec.owner.session} (live process ids ${pids.join(", ")}); stop those processes first, the lock is then released by itself.`,
+        EXIT.FAILED,
+      );
+    }
+    unlinkSync(path);
+    return { removed: true, owner: rec.kind === "owner" ? rec.owner : undefined };
+  });
+}

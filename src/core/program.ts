@@ -1,0 +1,34 @@
+/**
+ * The one wrapper per program: runs its main, prints an expected failure's message
+ * (no stack trace unless -d), and sets the exit status. No process.exit() in library code.
+ */
+import { CncopError, EXIT } from "./errors.ts";
+
+/** A program's entry: takes its arguments, returns its exit status. */
+export type ProgramMain = (args: string[]) => Promise<number>;
+
+export async function runProgram(name: string, args: string[], main: ProgramMain): Promise<void> {
+  const debug = args.includes("-d") || args.includes("--debug");
+  try {
+    process.exitCode = await main(args);
+  } catch (err) {
+    if (err instanceof CncopError) {
+      process.stderr.write(`${name}: ${err.message}\n`);
+      if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
+      process.exitCode = err.exitCode;
+    } else {
+      const e = err as Error;
+      process.stderr.write(`${name}: internal error: ${e?.message ?? String(err)}\n`);
+      if (debug && e?.stack) process.stderr.write(`${e.stack}\n`);
+      else process.stderr.write(`${name}: run again with -d for details.\n`);
+      process.exitCode = EXIT.FAILED;
+    }
+  }
+}
+
+/** For programs whose issue is not done yet: says so and exits 2. */
+export function notImplemented(name: string): ProgramMain {
+  return async () => {
+    throw new CncopError(`${name} is not implemented in this version of the suite yet.`, EXIT.USAGE);
+  };
+}

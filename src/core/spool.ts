@@ -1,0 +1,118 @@
+/**
+ * Report files in `Spool/Messages/` (SPEC §8). A report is written under a name the
+ * reporter ignores (a leading dot), flushed to disk, then renamed into place, and the
+ * folder is flushed on POSIX: a crash at any instant leaves no report or a whole one.
+ */
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import os from "node:os";
+import nodePath from "node:path";
+import { isoUtc } from "./time.ts";
+
+export const REPORT_PREFIXES = ["JE-", "JS-", "JF-", "VIRUS-"] as const;
+export type ReportPrefix = (typeof REPORT_PREFIXES)[number];
+
+export interface JobIdentity {
+  readonly jobid: number;
+  readonly jobtitle: string;
+  readonly jobtype: string;
+}
+
+export interface AttemptRecord {
+  readonly started: string;
+  readonly finished: string;
+  readonly exitcode: number | null;
+  readonly signal: string | null;
+}
+
+export type ExceptionSource = "prerun" | "postsuccess" | "postfailure" | "agent" | "dispatcher";
+
+export interface JobExceptionReport extends JobIdentity {
+  readonly type: "jobexception";
+  readonly session: string;
+  readonly hostname: string;
+  readonly time: string;
+  readonly source: ExceptionSource;
+  readonly exitcode: number | null;
+  readonly message: string;
+}
+
+export interface JobFinishedReport extends JobIdentity {
+  readonly type: "jobfinished";
+  readonly session: string;
+  readonly hostname: string;
+  readonly time: string;
+  readonly status: "OK" | "ERROR";
+  readonly reason: string;
+  readonly attempts: readonly AttemptRecord[];
+  readonly started: string;
+  readonly finished: string;
+}
+
+/** Fsync a folder so a rename in it survives power loss (no-op where unsupported). */
+export function fsyncDir(dir: string): void {
+  if (process.platform === "win32") return;
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, "r");
+    fsyncSync(fd);
+  } catch {
+    // Some filesystems refuse fsync on folders; the rename itself is still atomic.
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/** A unique report file name: prefix, UTC time (sorts by age), random tail. */
+export function reportFileName(prefix: ReportPrefix, now: Date = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.(\d{3})Z$/, "$1Z");
+  return `${prefix}${stamp}-${crypto.randomUUID()}.json`;
+}
+
+/**
+ * Write one report atomically; returns its final path. Throws on failure (full disk,
+ * unwritable folder) after removing the temporary file: the caller logs it.
+ */
+export function writeReport(messagesDir: string, prefix: ReportPrefix, report: object, now: Date = new Date()): string {
+  const name = reportFileName(prefix, now);
+  const tmp = nodePath.join(messagesDir, `.${name}.tmp`);
+  const final = nodePath.join(messagesDir, name);
+  const data = Buffer.from(`${JSON.stringify(report, null, 2)}\n`, "utf8");
+  let fd: number | undefined;
+  try {
+    fd = openSync(tmp, "wx", 0o644);
+    let off = 0;
+    while (off < data.length) off += writeSync(fd, data, off, data.length - off);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = undefined;
+    renameSync(tmp, final);
+  } catch (err) {
+    if (fd !== undefined) {
+      try {
+        closeSync(fd);
+      } catch {}
+    }
+    try {
+      unlinkSync(tmp);
+    } catch {}
+    throw err;
+  }
+  fsyncDir(messagesDir);
+  return final;
+}
+
+export function reportBase(job: JobIdentity, session: string, now: Date = new Date(), hostname = os.hostname()) {
+  return { jobid: job.jobid, jobtitle: job.jobtitle, jobtype: job.jobtype, session, hostname, time: isoUtc(now) };
+}
+
+/** Cut UTF-8 bytes to at most `max` bytes without splitting a character; undecodable bytes become U+FFFD. */
+export function utf8Excerpt(bytes: Uint8Array, max = 2048): string {
+  let end = Math.min(bytes.length, max);
+  // A continuation byte (10xxxxxx) right after the cut means a character straddles it.
+  if (end < bytes.length && (bytes[end]! & 0xc0) === 0x80) {
+    let i = end - 1;
+    while (i > 0 && end - i < 4 && (bytes[i]! & 0xc0) === 0x80) i--;
+    if ((bytes[i]! & 0xc0) === 0xc0) end = i;
+  }
+  return new TextDecoder("utf-8", { fatal: false }).decode(bytes.subarray(0, end));
+}

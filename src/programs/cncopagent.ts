@@ -1,0 +1,162 @@
+/**
+ * cncopagent: turns arguments into options, loads config and jobs, and hands over to the
+ * dispatcher. Usage errors exit 2 before anything runs.
+ */
+import os from "node:os";
+import { dispatch, openDiagnosticLog } from "../agent/dispatcher.ts";
+import { selectJobs, selectionFromArgs } from "../agent/selection.ts";
+import { createView } from "../agent/view.ts";
+import type { ArgsDef } from "citty";
+import { parseStrict } from "../core/args.ts";
+import { openCaLog } from "../core/ca-log.ts";
+import { loadConfig, isValidEmailAddress, type Config } from "../core/config.ts";
+import { CncopError, EXIT, usageError } from "../core/errors.ts";
+import { knownJobTypes } from "../core/job-types.ts";
+import { loadJobs } from "../core/jobs-db.ts";
+import { forceUnlock } from "../core/lock.ts";
+import { ensureTree, resolvePaths } from "../core/paths.ts";
+import { findJob } from "../agent/selection.ts";
+import { VERSION } from "../core/version.ts";
+
+export const USAGE = "usage: cncopagent [-?] [-d] [-c CONFIG] [-a] [-t TYPE] [--email EMAIL] [job [job ...]]";
+
+export const HELP = `${USAGE}
+
+Runs backup jobs through their agents: pre/post commands, re-runs, single instance per
+job, finish reports, log pruning, and optional completion email.
+
+positional arguments:
+  job                   jobid or jobtitle of backup job(s) to run. Caller must specify
+                        one of --alljobs, --type TYPE or list individual job(s).
+
+optional arguments:
+  -?, -h, --help        display help and exit
+  --version             print the version and exit
+  -d, --debug           generate diagnostic logging into Spool/Logs/ and pass -d to agents
+  -c CONFIG, --config CONFIG
+                        alternate configuration file
+  -a, --alljobs         run all enabled backup jobs, sorted alphabetically by jobtitle;
+                        on a Healthy Server (role = REMOTE) all PULL jobs run before PUSH jobs
+  -t TYPE, --type TYPE  run all enabled jobs with the specified jobtype (case insensitive)
+  --email EMAIL         after each job completes, send a completion email to EMAIL
+                        (a comma-separated list is allowed); needs [mail] mail_server
+  -n, --dryrun          pass -n to the agents; run no pre/post command, send no email,
+                        delete no log
+  --unlock JOB          remove the lock of a job whose processes have all ended
+
+exit status: 0 all jobs OK, 1 a job failed, 2 usage or configuration error,
+3 a job was skipped because it was already running, 130/143 interrupted.
+`;
+
+const ARGS = {
+  help: { type: "boolean", alias: ["h", "?"] },
+  version: { type: "boolean" },
+  debug: { type: "boolean", alias: ["d"] },
+  config: { type: "string", alias: ["c"] },
+  alljobs: { type: "boolean", alias: ["a"] },
+  type: { type: "string", alias: ["t"] },
+  email: { type: "string" },
+  dryrun: { type: "boolean", alias: ["n"] },
+  unlock: { type: "string" },
+} satisfies ArgsDef;
+
+export interface AgentOptions {
+  readonly help: boolean;
+  readonly version: boolean;
+  readonly debug: boolean;
+  readonly config: string | undefined;
+  readonly alljobs: boolean;
+  readonly type: string | undefined;
+  readonly email: readonly string[] | undefined;
+  readonly dryrun: boolean;
+  readonly unlock: string | undefined;
+  readonly jobs: readonly string[];
+}
+
+export function parseEmailList(value: string): string[] {
+  const list = value.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  if (list.length === 0) throw usageError(`--email needs at least one address, e.g. --email admin@example.com`);
+  const bad = list.filter((a) => !isValidEmailAddress(a));
+  if (bad.length > 0) throw usageError(`--email: ${bad.map((b) => JSON.stringify(b)).join(", ")} ${bad.length > 1 ? "are not valid email addresses" : "is not a valid email address"}`);
+  return list;
+}
+
+export function parseAgentArgs(raw: readonly string[]): AgentOptions {
+  const a = parseStrict(raw, ARGS, USAGE);
+  const config = a.config as string | undefined;
+  if (config === "") throw usageError(`option -c needs a file name\n${USAGE}`);
+  const email = a.email as string | undefined;
+  return {
+    help: a.help === true,
+    version: a.version === true,
+    debug: a.debug === true,
+    config,
+    alljobs: a.alljobs === true,
+    type: a.type as string | undefined,
+    email: email === undefined ? undefined : parseEmailList(email),
+    dryrun: a.dryrun === true,
+    unlock: a.unlock as string | undefined,
+    jobs: a._,
+  };
+}
+
+/** `--email` needs `[mail] mail_server`: checked before any job runs. */
+export function checkMailReady(opts: AgentOptions, config: Config): void {
+  if (opts.email && !config.mail.server) {
+    throw new CncopError(`--email needs a mail server: set mail_server in the [mail] section of ${config.file}.`, EXIT.USAGE);
+  }
+}
+
+export async function main(raw: string[]): Promise<number> {
+  const opts = parseAgentArgs(raw);
+  if (opts.help) {
+    process.stdout.write(HELP);
+    return EXIT.OK;
+  }
+  if (opts.version) {
+    process.stdout.write(`cncopagent ${VERSION}\n`);
+    return EXIT.OK;
+  }
+  const selection = opts.unlock === undefined ? selectionFromArgs(opts.jobs, opts.alljobs, opts.type) : undefined;
+  const paths = resolvePaths(opts.config);
+  const config = loadConfig(paths.configFile);
+  const view = createView();
+  for (const w of config.warnings) view.warn(w);
+
+  if (opts.unlock !== undefined) {
+    const jobs = loadJobs(paths.jobsDb);
+    const job = findJob(jobs, opts.unlock);
+    if (!job) throw usageError(`--unlock: unknown job "${opts.unlock}"`);
+    ensureTree(paths);
+    const r = forceUnlock(paths.work, job.jobid);
+    view.info(r.removed ? `job ${job.jobid} '${job.jobtitle}': lock removed` : `job ${job.jobid} '${job.jobtitle}' is not locked`);
+    return EXIT.OK;
+  }
+
+  if (!selection) throw usageError(USAGE);
+  checkMailReady(opts, config);
+  const jobs = loadJobs(paths.jobsDb);
+  const selected = selectJobs(jobs, selection, config.role, knownJobTypes(config.agents));
+  ensureTree(paths);
+
+  let logFailed = false;
+  const log = openCaLog(paths.logs, new Date(), (err) => {
+    if (!logFailed) view.error(`cannot write the log: ${(err as Error).message}`);
+    logFailed = true;
+  });
+  try {
+    if (opts.debug) log.mirrors.push(openDiagnosticLog(paths));
+    log.line(`cncopagent ${VERSION} started: pid ${process.pid}, host ${os.hostname()}, root ${paths.root}, config ${paths.configFile}, arguments: ${raw.join(" ")}`);
+    for (const w of config.warnings) log.line(`warning: ${w}`);
+    if (opts.dryrun) log.line("dry run: agents get -n; no pre/post command, no email, no log pruning");
+    const names = selected.jobs.map((j) => `${j.jobid} '${j.jobtitle}' (${j.jobtype})`);
+    log.line(`selected ${selected.jobs.length} job(s)${names.length ? `: ${names.join(", ")}` : ""}`);
+    if (selected.jobs.length === 0 && selected.unknown.length === 0) view.info("no job matches the selection: nothing to run");
+    const result = await dispatch({ paths, config, jobs: selected.jobs, unknown: selected.unknown, debug: opts.debug, dryrun: opts.dryrun, log, view });
+    return result.exitCode;
+  } finally {
+    view.close();
+    for (const m of log.mirrors) m.close();
+    log.close();
+  }
+}

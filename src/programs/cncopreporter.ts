@@ -1,0 +1,3 @@
+import { notImplemented } from "../core/program.ts";
+
+export const main = notImplemented("cncopreporter");
