@@ -17,6 +17,11 @@ import { forceUnlock } from "../core/lock.ts";
 import { ensureTree, resolvePaths } from "../core/paths.ts";
 import { findJob } from "../agent/selection.ts";
 import { VERSION } from "../core/version.ts";
+import { pruneLogs } from "../core/prune.ts";
+import { invokeReporter } from "../reporter/invoke.ts";
+import { sendJobMail } from "../mail/job-mail.ts";
+import { pruneHistory, recordRun } from "../history/history.ts";
+import type { JobOutcome } from "../agent/run-job.ts";
 
 export const USAGE = "usage: cncopagent [-?] [-d] [-c CONFIG] [-a] [-t TYPE] [--email EMAIL] [job [job ...]]";
 
@@ -152,7 +157,28 @@ export async function main(raw: string[]): Promise<number> {
     const names = selected.jobs.map((j) => `${j.jobid} '${j.jobtitle}' (${j.jobtype})`);
     log.line(`selected ${selected.jobs.length} job(s)${names.length ? `: ${names.join(", ")}` : ""}`);
     if (selected.jobs.length === 0 && selected.unknown.length === 0) view.info("no job matches the selection: nothing to run");
-    const result = await dispatch({ paths, config, jobs: selected.jobs, unknown: selected.unknown, debug: opts.debug, dryrun: opts.dryrun, log, view });
+    const afterJob = async (outcome: JobOutcome) => {
+      if (opts.dryrun) return;
+      try {
+        recordRun(paths, outcome, log.path);
+      } catch (err) {
+        log.line(`cannot record the run in the history: ${(err as Error).message}`);
+      }
+      await invokeReporter({ paths, config, log, debug: opts.debug });
+      if (opts.email) await sendJobMail(outcome, { config, recipients: opts.email, caLogPath: log.path, log, warn: (t) => view.warn(t) });
+    };
+    const afterAll = async () => {
+      if (opts.dryrun || config.daysOfLogs === 0) return;
+      const keep = new Set([log.path, ...log.mirrors.map((m) => m.path)]);
+      await pruneLogs(paths, config.daysOfLogs, { keep, log: (t) => log.line(t) });
+      try {
+        const n = pruneHistory(paths, config.daysOfLogs);
+        if (n > 0) log.line(`pruned ${n} run(s) older than ${config.daysOfLogs} days from the history`);
+      } catch (err) {
+        log.line(`cannot prune the history: ${(err as Error).message}`);
+      }
+    };
+    const result = await dispatch({ paths, config, jobs: selected.jobs, unknown: selected.unknown, debug: opts.debug, dryrun: opts.dryrun, log, view, afterJob, afterAll });
     return result.exitCode;
   } finally {
     view.close();
