@@ -35,7 +35,7 @@ export class FileLineLog implements LineLog {
   private fd: number | undefined;
   private readonly ts: TimestampCache;
   private failed = false;
-  /** Other logs that receive every line too (the -d diagnostic log). */
+  /** Other logs that receive every line too, child output included (the -d diagnostic log). */
   readonly mirrors: LineLog[] = [];
 
   constructor(
@@ -48,7 +48,9 @@ export class FileLineLog implements LineLog {
     this.ts = new TimestampCache(now);
   }
 
+  /** Write timestamped bytes as they are, here and into every file mirror. */
   writeRaw(buf: Uint8Array): void {
+    for (const m of this.mirrors) if (m instanceof FileLineLog) m.writeRaw(buf);
     if (this.fd === undefined || this.failed) return;
     try {
       let off = 0;
@@ -64,7 +66,7 @@ export class FileLineLog implements LineLog {
     const ts = this.ts.current().text;
     const lines = text.split(/\r?\n/);
     this.writeRaw(encoder.encode(lines.map((l) => `${ts} ${l}\n`).join("")));
-    for (const m of this.mirrors) m.line(text);
+    for (const m of this.mirrors) if (!(m instanceof FileLineLog)) m.line(text);
   }
 
   sink(tag: string, tailLines = 20): StreamSink {
