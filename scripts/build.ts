@@ -29,9 +29,13 @@ function linkAll(dir: string, exe: string): void {
   }
 }
 
-/** A launcher for Windows: runs the one executable under the program's name. */
+/**
+ * A launcher for Windows: runs the one executable under the program's name. `setlocal`
+ * keeps CNCOP_PROGRAM out of the calling console (else a later `cncopagent.exe` typed in
+ * the same window would start as this program); the exit status is passed on.
+ */
 export function windowsLauncher(program: string): string {
-  return `@echo off\r\nset "CNCOP_PROGRAM=${program}"\r\n"%~dp0${MAIN}.exe" %*\r\n`;
+  return `@echo off\r\nsetlocal\r\nset "CNCOP_PROGRAM=${program}"\r\n"%~dp0${MAIN}.exe" %*\r\nexit /b %ERRORLEVEL%\r\n`;
 }
 
 async function buildHost(): Promise<void> {
