@@ -163,7 +163,8 @@ export function rowToJob(row: Row): Job {
 export function readJobs(db: Database, file: string): Job[] {
   try {
     const cols = columnsOf(db, file);
-    const select = [...REQUIRED_COLUMNS, ...OPTIONAL_COLUMNS.filter((c) => cols.has(c))].map((c) => `"${c}"`).join(", ");
+    // Aliased: SQLite matches column names case-insensitively but reports them as declared (JobID).
+    const select = [...REQUIRED_COLUMNS, ...OPTIONAL_COLUMNS.filter((c) => cols.has(c))].map((c) => `"${c}" AS "${c}"`).join(", ");
     const rows = db.query(`SELECT ${select} FROM BackupJob`).all() as Row[];
     return rows
       .filter((r) => r.jobid !== null && r.jobid !== undefined)
