@@ -59,6 +59,15 @@ describe("on a terminal", () => {
     expect(text).toMatch(/\x1b\[32m✔ job 8 'Web' OK\x1b\[0m/);
   });
 
+  test("before its first attempt a job shows no attempt number", () => {
+    const out: string[] = [];
+    const view = createView({ tty: true, write: (s) => out.push(s), now: () => 0 });
+    view.jobStarted("job 1 'x'", "S");
+    expect(out.at(-1)).toContain("job 1 'x'");
+    expect(out.join("")).not.toContain("attempt");
+    view.close();
+  });
+
   test("close() leaves no live line behind", () => {
     const out: string[] = [];
     const view = createView({ tty: true, write: (s) => out.push(s), now: () => 0 });
