@@ -83,8 +83,14 @@ export class FileLineLog implements LineLog {
   }
 }
 
+/** Output is assembled per chunk in a buffer of this size (per sink), then written. */
+const SCRATCH_BYTES = 256 * 1024;
+
 class LineSink implements StreamSink {
-  private carry: Uint8Array[] = [];
+  private carry: Buffer[] = [];
+  private scratch: Buffer | undefined;
+  private prefix: Buffer = Buffer.alloc(0);
+  private prefixStamp: Uint8Array | undefined;
   private carryLen = 0;
   private total = 0;
   private readonly tailRing: string[] = [];
@@ -106,50 +112,61 @@ class LineSink implements StreamSink {
     return out.slice(-this.tailLines);
   }
 
+  /** `<stamp> <tag> `, rebuilt when the second changes. */
+  private prefixFor(stamp: Uint8Array): Buffer {
+    if (stamp !== this.prefixStamp) {
+      this.prefixStamp = stamp;
+      this.prefix = Buffer.concat([stamp, this.tag]);
+    }
+    return this.prefix;
+  }
+
+  /**
+   * One pass over the chunk: each complete line is copied behind its prefix into a
+   * reused scratch buffer (Buffer.copy with offsets: no per-line allocation), which is
+   * written out when full and at the end of the chunk, so the log keeps the order of
+   * writes from other sinks and lines.
+   */
   write(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
     this.total += chunk.length;
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     const stamp = this.ts.current().bytes;
-    const prefixLen = stamp.length + this.tag.length;
-    // Pass 1: count complete lines to size one output buffer for the chunk.
-    let count = 0;
-    for (let i = chunk.indexOf(NL); i !== -1; i = chunk.indexOf(NL, i + 1)) count++;
-    if (count === 0) {
-      this.carry.push(chunk);
-      this.carryLen += chunk.length;
+    let nl = buf.indexOf(NL);
+    if (nl === -1) {
+      this.carry.push(buf);
+      this.carryLen += buf.length;
       if (this.carryLen >= MAX_LINE_BYTES) this.flushCarry(stamp);
       return;
     }
-    const out = Buffer.allocUnsafe(chunk.length + this.carryLen + count * prefixLen);
+    const prefix = this.prefixFor(stamp);
+    const scratch = (this.scratch ??= Buffer.allocUnsafe(SCRATCH_BYTES));
     let o = 0;
     let start = 0;
-    let lastLineStart = 0;
-    let lastLineEnd = 0;
-    let first = true;
-    for (let i = chunk.indexOf(NL); i !== -1; i = chunk.indexOf(NL, i + 1)) {
-      out.set(stamp, o);
-      o += stamp.length;
-      out.set(this.tag, o);
-      o += this.tag.length;
-      if (first && this.carryLen > 0) {
-        for (const c of this.carry) {
-          out.set(c, o);
-          o += c.length;
-        }
-        this.carry = [];
-        this.carryLen = 0;
+    let lastStart = 0;
+    for (; nl !== -1; nl = buf.indexOf(NL, start)) {
+      const need = prefix.length + this.carryLen + nl + 1 - start;
+      if (o + need > scratch.length && o > 0) {
+        this.log.writeRaw(scratch.subarray(0, o));
+        o = 0;
       }
-      first = false;
-      out.set(chunk.subarray(start, i + 1), o);
-      o += i + 1 - start;
-      lastLineStart = start;
-      lastLineEnd = i;
-      start = i + 1;
+      if (need > scratch.length) {
+        // A line longer than the scratch buffer (a huge chunk): written on its own.
+        this.log.writeRaw(Buffer.concat([prefix, ...this.carry, buf.subarray(start, nl + 1)]));
+      } else {
+        o += prefix.copy(scratch, o);
+        for (const c of this.carry) o += c.copy(scratch, o);
+        o += buf.copy(scratch, o, start, nl + 1);
+      }
+      this.carry = [];
+      this.carryLen = 0;
+      lastStart = start;
+      start = nl + 1;
     }
-    this.log.writeRaw(out.subarray(0, o));
-    this.remember(chunk.subarray(lastLineStart, lastLineEnd));
-    if (start < chunk.length) {
-      const rest = chunk.slice(start);
+    if (o > 0) this.log.writeRaw(scratch.subarray(0, o));
+    this.remember(buf.subarray(lastStart, start - 1));
+    if (start < buf.length) {
+      const rest = buf.subarray(start);
       this.carry.push(rest);
       this.carryLen += rest.length;
       if (this.carryLen >= MAX_LINE_BYTES) this.flushCarry(stamp);
