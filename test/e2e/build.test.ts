@@ -3,11 +3,14 @@
  * same executable, so that `cp -a dist/. <root>/Bin/` is a working install whose root is
  * found from the executable's place. Builds dist/ first when it is missing.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, linkSync, readdirSync, rmSync, statSync } from "node:fs";
 import nodePath from "node:path";
 import { PROGRAM_NAMES } from "../../src/cli.ts";
 import { BUN, makeTree, REPO, type Tree } from "../helpers/tree.ts";
+
+// Processes on a busy 2-core machine: room beyond bun's 5 s default, never a sleep.
+setDefaultTimeout(30_000);
 
 const DIST = nodePath.join(REPO, "dist");
 const MAIN = nodePath.join(DIST, "cncopagent");

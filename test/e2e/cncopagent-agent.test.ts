@@ -3,11 +3,14 @@
  * status"): lookup in Bin/ only, the command line and environment, CCS running nq and
  * dq together, finish states from exit statuses, and cncopagent's own exit status.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import nodePath from "node:path";
 import { makeTree, type Tree, waitFor } from "../helpers/tree.ts";
 import { CONFIG_WITH_AGENTS, recorded, recordingAgent, recordings } from "./cncopagent-fakes.ts";
+
+// Processes on a busy 2-core machine: room beyond bun's 5 s default, never a sleep.
+setDefaultTimeout(30_000);
 
 const trees: Tree[] = [];
 afterAll(() => {

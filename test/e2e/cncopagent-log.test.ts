@@ -3,12 +3,15 @@
  * name without races, every line timestamped, what it records, agent output byte for byte
  * with bounded memory, -d diagnostics, and the terminal and plain views.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import nodePath from "node:path";
 import { CA_LOG_RE, caLogName } from "../../src/core/ca-log.ts";
 import { makeTree, type Tree } from "../helpers/tree.ts";
 import { recorded, recordingAgent, TIMESTAMP_RE } from "./cncopagent-fakes.ts";
+
+// Processes on a busy 2-core machine: room beyond bun's 5 s default, never a sleep.
+setDefaultTimeout(30_000);
 
 const trees: Tree[] = [];
 afterAll(() => {

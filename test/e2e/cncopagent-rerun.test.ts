@@ -4,11 +4,14 @@
  * whole process tree (SIGTERM, then SIGKILL after the grace) and ends the job as ERROR
  * with no further re-run. Timing is checked by lower bounds only.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import nodePath from "node:path";
 import { makeTree, type Tree, waitFor } from "../helpers/tree.ts";
 import { isAlive } from "./cncopagent-fakes.ts";
+
+// Processes on a busy 2-core machine: room beyond bun's 5 s default, never a sleep.
+setDefaultTimeout(30_000);
 
 const trees: Tree[] = [];
 afterAll(() => {

@@ -3,9 +3,12 @@
  * order given, --alljobs by title with PULL before PUSH on role = REMOTE, --type, disabled
  * jobs, and jobs running one after another.
  */
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { makeTree, type Tree } from "../helpers/tree.ts";
 import { CONFIG_WITH_AGENTS, recordingAgent, runOrder } from "./cncopagent-fakes.ts";
+
+// Processes on a busy 2-core machine: room beyond bun's 5 s default, never a sleep.
+setDefaultTimeout(30_000);
 
 const trees: Tree[] = [];
 afterAll(() => {

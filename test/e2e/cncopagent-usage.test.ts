@@ -3,11 +3,14 @@
  * run (SPEC §5, issue "Bad input gets a clear message, exit 2, and nothing run").
  */
 import { Database } from "bun:sqlite";
-import { afterAll, describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import nodePath from "node:path";
 import { makeTree, type Tree } from "../helpers/tree.ts";
 import { recordingAgent, recordings } from "./cncopagent-fakes.ts";
+
+// Processes on a busy 2-core machine: room beyond bun's 5 s default, never a sleep.
+setDefaultTimeout(30_000);
 
 const USAGE_LINE = "usage: cncopagent [-?] [-d] [-c CONFIG] [-a] [-t TYPE] [--email EMAIL] [job [job ...]]";
 const STACK_RE = /\n\s+at /;
