@@ -66,6 +66,21 @@ describe("command line and environment", () => {
     }
   });
 
+  test.concurrent("-n: the agent gets -n; no pre/post command runs", async () => {
+    const t = tree();
+    t.addJob({ jobid: 1, jobtitle: "dry", jobtype: "CIFS", prerun: "mark pre", postsuccess: "mark post", postfailure: "mark fail" });
+    recordingAgent(t, "backupagentcifs");
+    t.script("mark", `touch "$CNCOP_HOME/ran-$1"`);
+    const r = await t.run("cncopagent", ["-n", "dry"]);
+    expect(r.exitCode).toBe(0);
+    expect(recorded(t, "backupagentcifs", 1)!.argv).toEqual([nodePath.join(t.bin, "backupagentcifs"), "-c", t.configFile, "-n", "1"]);
+    for (const m of ["pre", "post", "fail"]) expect(existsSync(nodePath.join(t.root, `ran-${m}`))).toBe(false);
+    // Without -n the same job runs its commands: the markers above would have appeared.
+    expect((await t.run("cncopagent", ["dry"])).exitCode).toBe(0);
+    expect(existsSync(nodePath.join(t.root, "ran-pre"))).toBe(true);
+    expect(existsSync(nodePath.join(t.root, "ran-post"))).toBe(true);
+  });
+
   test.concurrent("no shell: a config path with spaces and shell characters is one argument", async () => {
     const t = tree();
     t.addJob({ jobid: 2, jobtitle: "b", jobtype: "CIFS" });

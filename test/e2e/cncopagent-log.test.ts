@@ -38,6 +38,27 @@ describe("the CA log file", () => {
     expect([caLogName(before), caLogName(after)]).toContain(logs[0]!);
   });
 
+  test.concurrent("local time: the name and the timestamps follow TZ, not UTC", async () => {
+    const t = tree();
+    t.addJob({ jobid: 1, jobtitle: "a", jobtype: "CIFS" });
+    t.script("backupagentcifs", "exit 0");
+    // UTC+14 (POSIX sign is inverted): the local date differs from UTC for 14 hours of the day.
+    const shifted = (d: Date) => new Date(d.getTime() + 14 * 3600_000);
+    const utcName = (d: Date) => {
+      const p = (n: number) => String(n).padStart(2, "0");
+      const s = shifted(d);
+      return `CA-${p(s.getUTCFullYear() % 100)}-${p(s.getUTCMonth() + 1)}-${p(s.getUTCDate())}_${p(s.getUTCHours())}${p(s.getUTCMinutes())}.log`;
+    };
+    const before = new Date();
+    const r = await t.run("cncopagent", ["1"], { env: { TZ: "Etc/GMT-14" } });
+    const after = new Date();
+    expect(r.exitCode).toBe(0);
+    expect([utcName(before), utcName(after)]).toContain(t.caLogs()[0]!);
+    const stamp = t.caLogText().slice(0, 19);
+    const iso = (d: Date) => shifted(d).toISOString().slice(0, 19).replace("T", " ");
+    expect(stamp >= iso(new Date(before.getTime() - 1000)) && stamp <= iso(after)).toBe(true);
+  });
+
   test.concurrent("concurrent invocations never share a log: -001, -002, ... in order, no gaps", async () => {
     const t = tree();
     const N = 6;
