@@ -236,14 +236,14 @@ describe("CCS: backupagentnq and backupagentdq together", () => {
   test.concurrent("started together; nq gets the jobid, dq none; both OK is OK", async () => {
     const t = tree();
     t.addJob({ jobid: 5, jobtitle: "cloud", jobtype: "CCS" });
-    // Each waits (up to 10 s) for the other to have started: they cannot run one after the other.
+    // Each waits (up to 20 s) for the other to have started: they cannot run one after the other.
     for (const [me, other] of [["nq", "dq"], ["dq", "nq"]]) {
       t.script(
         `backupagent${me}`,
         `printf '%s\\n' "$0" "$@" > "$CNCOP_HOME/${me}.argv"
 echo "$CNCOP_JOBID $CNCOP_SESSION" > "$CNCOP_HOME/${me}.env"
 touch "$CNCOP_HOME/${me}.started"
-i=0; while [ ! -e "$CNCOP_HOME/${other}.started" ]; do i=$((i+1)); [ $i -gt 200 ] && exit 1; sleep 0.05; done
+i=0; while [ ! -e "$CNCOP_HOME/${other}.started" ]; do i=$((i+1)); [ $i -gt 400 ] && exit 1; sleep 0.05; done
 exit 0`,
       );
     }
