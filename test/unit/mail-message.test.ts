@@ -1,8 +1,8 @@
 /** The `--email` message builder: subject and phone-readable body, table-driven. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { AgentExit, AttemptDetail, JobOutcome } from "../src/agent/run-job.ts";
-import type { Job } from "../src/core/jobs-db.ts";
-import { buildJobMessage, describeAgentExit, localTimeWithOffset, printable, subjectOf } from "../src/mail/message.ts";
+import type { AgentExit, AttemptDetail, JobOutcome } from "../../src/agent/run-job.ts";
+import type { Job } from "../../src/core/jobs-db.ts";
+import { buildJobMessage, describeAgentExit, localTimeWithOffset, printable, subjectOf } from "../../src/mail/message.ts";
 
 const savedTz = process.env.TZ;
 beforeAll(() => {

@@ -7,8 +7,8 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
-import { makeTree, waitFor, type Tree } from "./helpers/tree.ts";
-import { closedPort, startSilentServer, startSmtp, type SmtpServer } from "./helpers/smtp.ts";
+import { makeTree, waitFor, type Tree } from "../helpers/tree.ts";
+import { closedPort, startSilentServer, startSmtp, type SmtpServer } from "../helpers/smtp.ts";
 
 const PASSWORD = "s3cr#t;pw";
 const cleanups: (() => unknown)[] = [];
@@ -47,7 +47,7 @@ describe("completion messages", () => {
   test("STARTTLS offered, private CA, login: one message per job to every recipient, with the whole story", async () => {
     const server = await smtp({ mode: "starttls", auth: { user: "backup", pass: PASSWORD } });
     const tree = mailTree(["mail_server = localhost", `mail_port = ${server.port}`, "mail_user = backup", `mail_password = "${PASSWORD}"`, "mail_from = backup@example.com", `mail_ca_file = ${"Config/mail-ca.pem"}`]);
-    await Bun.write(nodePath.join(tree.root, "Config", "mail-ca.pem"), Bun.file(nodePath.join(import.meta.dir, "fixtures", "mail", "ca.pem")));
+    await Bun.write(nodePath.join(tree.root, "Config", "mail-ca.pem"), Bun.file(nodePath.join(import.meta.dir, "..", "fixtures", "mail", "ca.pem")));
     const r = await tree.run("cncopagent", ["--email", "admin@example.com, ops@example.org", String(tree.okJob), String(tree.failJob)]);
     expect(r.exitCode).toBe(1); // the failed job, not the mail, decides
     expect(server.messages).toHaveLength(2);
@@ -90,7 +90,7 @@ describe("completion messages", () => {
 
   test("implicit TLS (mail_security = tls), repeated --email, duplicates dropped", async () => {
     const server = await smtp({ mode: "tls" });
-    const tree = mailTree(["mail_server = 127.0.0.1", `mail_port = ${server.port}`, "mail_security = tls", `mail_ca_file = ${nodePath.join(import.meta.dir, "fixtures", "mail", "ca.pem")}`]);
+    const tree = mailTree(["mail_server = 127.0.0.1", `mail_port = ${server.port}`, "mail_security = tls", `mail_ca_file = ${nodePath.join(import.meta.dir, "..", "fixtures", "mail", "ca.pem")}`]);
     const r = await tree.run("cncopagent", ["--email", "a@example.com", "--email=b@example.com,A@example.com", "Nightly files"]);
     expect(r.exitCode).toBe(0);
     expect(server.messages).toHaveLength(1);
@@ -180,7 +180,7 @@ describe("a failed send is logged and warned, and changes nothing else", () => {
   test("TLS failure: a trusted certificate for another name", async () => {
     const server = await smtp({ mode: "tls" });
     // 127.1 is 127.0.0.1, but the certificate names only localhost and 127.0.0.1.
-    const tree = mailTree(["mail_server = 127.1", `mail_port = ${server.port}`, "mail_security = tls", `mail_ca_file = ${nodePath.join(import.meta.dir, "fixtures", "mail", "ca.pem")}`]);
+    const tree = mailTree(["mail_server = 127.1", `mail_port = ${server.port}`, "mail_security = tls", `mail_ca_file = ${nodePath.join(import.meta.dir, "..", "fixtures", "mail", "ca.pem")}`]);
     await expectNotSent(tree, ["--email", "admin@example.com", "Nightly files"], 0, /TLS failure with 127\.1:\d+: .*altnames.*certificate is for another name/);
     expect(server.messages).toHaveLength(0);
   });
@@ -194,7 +194,7 @@ describe("a failed send is logged and warned, and changes nothing else", () => {
 
   test("login refused, by a server that repeats the password in its answer", async () => {
     const server = await smtp({ mode: "starttls", auth: { user: "backup", pass: "right", failAnswer: (p) => `no such password: ${p}` } });
-    const tree = mailTree(["mail_server = localhost", `mail_port = ${server.port}`, "mail_user = backup", `mail_password = "${PASSWORD}"`, `mail_ca_file = ${nodePath.join(import.meta.dir, "fixtures", "mail", "ca.pem")}`]);
+    const tree = mailTree(["mail_server = localhost", `mail_port = ${server.port}`, "mail_user = backup", `mail_password = "${PASSWORD}"`, `mail_ca_file = ${nodePath.join(import.meta.dir, "..", "fixtures", "mail", "ca.pem")}`]);
     const stderr = await expectNotSent(tree, ["--email", "admin@example.com", "Nightly files"], 0, /authentication as backup failed at localhost:\d+: .*535/);
     expect(server.logins[0]!.pass).toBe(PASSWORD); // the server did get it, and said it back
     expect(stderr).toContain("no such password: ***");

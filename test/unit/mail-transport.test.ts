@@ -1,11 +1,11 @@
 /** `[mail]` to SMTP settings and nodemailer options, failures in words, and the send deadline. */
 import { describe, expect, test } from "bun:test";
 import type SMTPTransport from "nodemailer/lib/smtp-transport";
-import { parseConfigText, type MailConfig } from "../src/core/config.ts";
-import { CncopError } from "../src/core/errors.ts";
-import { deliver, type MailTransport } from "../src/mail/job-mail.ts";
-import type { JobMessage } from "../src/mail/message.ts";
-import { describeMailError, describeSecurity, redactSecrets, resolveMailSettings, transportOptions, type MailSettings } from "../src/mail/transport.ts";
+import { parseConfigText, type MailConfig } from "../../src/core/config.ts";
+import { CncopError } from "../../src/core/errors.ts";
+import { deliver, type MailTransport } from "../../src/mail/job-mail.ts";
+import type { JobMessage } from "../../src/mail/message.ts";
+import { describeMailError, describeSecurity, redactSecrets, resolveMailSettings, transportOptions, type MailSettings } from "../../src/mail/transport.ts";
 
 const mailOf = (lines: string[]): MailConfig => parseConfigText(["[mail]", ...lines, ""].join("\n"), "/r/Config/cncop3.ini", "host1").mail;
 const PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";

@@ -1,9 +1,9 @@
 /** `--email` addresses: what is an address, lists, repeats, and where they are read from. */
 import { describe, expect, test } from "bun:test";
 import type { ArgsDef } from "citty";
-import { optionValues } from "../src/core/args.ts";
-import { isValidEmailAddress } from "../src/core/config.ts";
-import { parseAgentArgs, parseEmailList } from "../src/programs/cncopagent.ts";
+import { optionValues } from "../../src/core/args.ts";
+import { isValidEmailAddress } from "../../src/core/config.ts";
+import { parseAgentArgs, parseEmailList } from "../../src/programs/cncopagent.ts";
 
 describe("isValidEmailAddress", () => {
   test.each([
