@@ -36,6 +36,8 @@ export interface FollowOptions {
   readonly initialLines?: number;
   /** What to say while there is no log yet. */
   readonly waitingFor?: string;
+  /** Called after each look at the files (tests wait on it instead of sleeping). */
+  readonly onStep?: () => void;
 }
 
 interface Current {
@@ -166,6 +168,7 @@ export async function follow(opts: FollowOptions): Promise<void> {
     if (!opts.newest() && opts.waitingFor) opts.notice(`waiting for ${opts.waitingFor} (Ctrl-C to stop)`);
     while (!opts.signal.aborted) {
       await step();
+      opts.onStep?.();
       if (opts.signal.aborted) break;
       if (!woken) {
         await new Promise<void>((resolve) => {

@@ -8,7 +8,7 @@ import { toneOfText, type Tone } from "./log-line.ts";
 import type { BoundedLines, RunState, RunSummary } from "./run-model.ts";
 
 const STATE_WIDTH = 12;
-const INDENT = "            ";
+const INDENT = " ".repeat(23);
 
 export function stateTone(state: RunState | undefined): Tone {
   switch (state) {
@@ -63,7 +63,9 @@ export function renderRun(r: RunSummary, paint: Paint): string[] {
   if (r.files !== undefined) parts.push(plural(r.files, "file"));
   if (r.bytes !== undefined) parts.push(formatBytes(r.bytes));
   if (r.dryRun) parts.push("dry run");
-  const head = `  ${timeOf(r.start)}  ${paint(stateTone(state), state.padEnd(STATE_WIDTH))}${parts.join(", ")}${r.reason ? `: ${r.reason}` : ""}`;
+  // Start and end; a run with no final state has no end yet.
+  const ended = state === "RUNNING" || state === "UNFINISHED" ? undefined : r.end;
+  const head = `  ${timeOf(r.start)} - ${timeOf(ended)}  ${paint(stateTone(state), state.padEnd(STATE_WIDTH))}${parts.join(", ")}${r.reason ? `: ${r.reason}` : ""}`;
   const out = [head];
   if (isFailed(state)) out.push(...renderLines(r.errors, paint, "error"));
   return out;

@@ -55,7 +55,7 @@ describe("with logs written by cncopagent", () => {
   test("the second request was skipped by cncopagent (exit 3)", () => expect(skipped.exitCode).toBe(3));
 
   test("a run in progress is RUNNING", () => {
-    expect(runningSummary).toMatch(/RUNNING\s+job 4 'Long SFTP' \(SFTP\), session \S+, 1 attempt/);
+    expect(runningSummary).toMatch(/\d\d:\d\d:\d\d - --:--:--  RUNNING\s+job 4 'Long SFTP' \(SFTP\), session \S+, 1 attempt/);
     expect(runningSummary).toContain("no finish line yet");
   });
 
@@ -72,7 +72,7 @@ describe("with logs written by cncopagent", () => {
     expect(out).toMatch(/\d\d:\d\d:\d\d  OK\s+job 1 'Good files' \(CIFS\), session [0-9a-f-]{36}, 1 attempt, [^,]+: completed\n/);
     // failed, with its error lines
     expect(out).toMatch(/ERROR\s+job 2 'Web server' \(RSYNC\), session [0-9a-f-]{36}, 1 attempt, .*: agent exited with status 1\n/);
-    expect(out).toMatch(/\n {12}\d\d:\d\d:\d\d \[backupagentrsync#1 stderr\] rsync: failed to connect to 127\.0\.0\.1: Connection refused \(111\)\n/);
+    expect(out).toMatch(/\n {23}\d\d:\d\d:\d\d \[backupagentrsync#1 stderr\] rsync: failed to connect to 127\.0\.0\.1: Connection refused \(111\)\n/);
     expect(out).toContain("[backupagentrsync#1 stderr] rsync error: error in socket IO (code 10)");
     expect(out).toContain("backupagentrsync exited with status 1 after");
     // re-run, then OK: no error lines shown for a run that ended OK
@@ -117,9 +117,8 @@ describe("with logs written by cncopagent", () => {
 
 describe("agents' daily logs", () => {
   const day = "2020-03-10";
-  let file = "";
   beforeAll(() => {
-    file = agentLog("CIFS-20200310.log", [
+    agentLog("CIFS-20200310.log", [
       `${day} 00:00:04 FINISH job 9 'Night run' session N9 state OK files 5 bytes 2048 duration 600s`,
       `${day} 01:00:00 START job 1 'Bob''s files' session S1 attempt 1`,
       `${day} 01:00:01 INFO copying \\\\server\\share`,
@@ -150,21 +149,21 @@ describe("agents' daily logs", () => {
     expect(out).toContain("CIFS: backupagentcifs daily log, job type CIFS (Spool/Logs/)");
     expect(out).toContain(`${day}: CIFS-20200310.log, 7 runs: 4 OK, 1 ERROR, 1 RE-RUN, 1 UNFINISHED`);
     expect(out).toContain("CIFS-20200310.log: 20 lines from 00:00:04 to 23:59:30");
-    expect(out).toContain("  --:--:--  OK          job 9 'Night run', session N9, 1 attempt, 10 min 00 s, 5 files, 2.0 KiB: started in an earlier log\n");
-    expect(out).toContain("  01:00:00  OK          job 1 'Bob's files', session S1, 1 attempt, 2.5 s, 12 files, 120.6 KiB\n");
+    expect(out).toContain("  --:--:-- - 00:00:04  OK          job 9 'Night run', session N9, 1 attempt, 10 min 00 s, 5 files, 2.0 KiB: started in an earlier log\n");
+    expect(out).toContain("  01:00:00 - 01:00:02  OK          job 1 'Bob's files', session S1, 1 attempt, 2.5 s, 12 files, 120.6 KiB\n");
     expect(out).toContain(
-      "  02:00:00  ERROR       job 2 'Accounts', session S2, 1 attempt, 4.0 s, 0 files, 0 B\n" +
-        "            02:00:02 ERROR cannot open \\\\server\\accounts: access denied\n" +
-        "            02:00:03 ERROR giving up\n",
+      "  02:00:00 - 02:00:04  ERROR       job 2 'Accounts', session S2, 1 attempt, 4.0 s, 0 files, 0 B\n" +
+        "                       02:00:02 ERROR cannot open \\\\server\\accounts: access denied\n" +
+        "                       02:00:03 ERROR giving up\n",
     );
     expect(out).not.toContain("slow share");
-    expect(out).toContain("  03:00:00  OK          job 3 'Flaky', session S3, 2 attempts (RE-RUN, OK), 5.0 s, 4 files, 40 B\n");
+    expect(out).toContain("  03:00:00 - 03:01:05  OK          job 3 'Flaky', session S3, 2 attempts (RE-RUN, OK), 5.0 s, 4 files, 40 B\n");
     expect(out).not.toContain("file changed while being read");
-    expect(out).toContain("  04:00:00  RE-RUN      job 5 'Exhausted', session S5, 1 attempt, 1.0 s, 0 files, 0 B: the agent asked for a re-run; no later attempt in this log\n");
-    expect(out).toContain("  05:00:00  OK          job 6 'Trial', session S6, 1 attempt, 1.0 s, 0 files, 0 B, dry run\n");
+    expect(out).toContain("  04:00:00 - 04:00:01  RE-RUN      job 5 'Exhausted', session S5, 1 attempt, 1.0 s, 0 files, 0 B: the agent asked for a re-run; no later attempt in this log\n");
+    expect(out).toContain("  05:00:00 - 05:00:01  OK          job 6 'Trial', session S6, 1 attempt, 1.0 s, 0 files, 0 B, dry run\n");
     expect(out).toContain(
-      "  23:59:00  UNFINISHED  job 7 'Cut off', session S7, 1 attempt: no final state in the log: the run was killed, or it goes on in a later log\n" +
-        "            23:59:30 ERROR the agent was here when the log ends\n",
+      "  23:59:00 - --:--:--  UNFINISHED  job 7 'Cut off', session S7, 1 attempt: no final state in the log: the run was killed, or it goes on in a later log\n" +
+        "                       23:59:30 ERROR the agent was here when the log ends\n",
     );
   });
 
