@@ -191,3 +191,17 @@ export class CaSummariser {
     return this.invocations.flatMap((i) => i.runs);
   }
 }
+
+const STDOUT_TAG = Buffer.from(" stdout] ");
+const TAG_SEARCH_BYTES = 120;
+
+/**
+ * `<stamp> [<agent>#<n> stdout] ...`: the bulk of a big CA log, and nothing a summary
+ * needs. Recognised from the bytes so the line is never decoded.
+ */
+export function isStdoutLine(buf: Buffer, start: number, end: number): boolean {
+  if (end - start < 30 || buf[start + 20] !== 0x5b /* [ */) return false;
+  const close = buf.indexOf(0x5d /* ] */, start + 21);
+  if (close === -1 || close > start + 20 + TAG_SEARCH_BYTES || close + 1 >= end) return false;
+  return buf.compare(STDOUT_TAG, 0, STDOUT_TAG.length, close - 7, close + 2) === 0;
+}

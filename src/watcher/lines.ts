@@ -18,6 +18,8 @@ export class LineSplitter {
   constructor(
     private readonly onLine: (line: string) => void,
     private readonly maxLineBytes = MAX_LINE_BYTES,
+    /** Lines the reader does not need, recognised from their bytes: never decoded. */
+    private readonly skip?: (buf: Buffer, start: number, end: number) => boolean,
   ) {}
 
   /** Bytes of a partial last line held back. */
@@ -34,7 +36,7 @@ export class LineSplitter {
         this.emit(Buffer.concat(this.carry, this.carryLen + i - start));
         this.carry = [];
         this.carryLen = 0;
-      } else {
+      } else if (!this.skip?.(buf, start, i)) {
         this.onLine(stripCr(buf.toString("utf8", start, i)));
       }
       start = i + 1;
@@ -75,9 +77,14 @@ function stripCr(s: string): string {
 }
 
 /** Call `onLine` for every line of a file, reading it in chunks: memory does not grow with its size. */
-export function forEachLine(path: string, onLine: (line: string) => void, chunkBytes = READ_CHUNK_BYTES): number {
+export function forEachLine(
+  path: string,
+  onLine: (line: string) => void,
+  chunkBytes = READ_CHUNK_BYTES,
+  skip?: (buf: Buffer, start: number, end: number) => boolean,
+): number {
   const fd = openSync(path, "r");
-  const splitter = new LineSplitter(onLine);
+  const splitter = new LineSplitter(onLine, MAX_LINE_BYTES, skip);
   const buf = Buffer.allocUnsafe(chunkBytes);
   let total = 0;
   try {

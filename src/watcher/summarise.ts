@@ -8,7 +8,7 @@ import nodePath from "node:path";
 import { lockDir, ownerAlive, parseOwner, recordPath } from "../core/lock.ts";
 import type { Paths } from "../core/paths.ts";
 import { AgentLogSummariser } from "./agent-summary.ts";
-import { CaSummariser } from "./ca-summary.ts";
+import { CaSummariser, isStdoutLine } from "./ca-summary.ts";
 import { CA_DIAGNOSTIC_PREFIX, type LogFile } from "./catalog.ts";
 import type { Paint } from "./colour.ts";
 import { forEachLine } from "./lines.ts";
@@ -38,9 +38,9 @@ export function lockRunningCheck(paths: Pick<Paths, "work">): RunningCheck {
   };
 }
 
-function readable(file: LogFile, feed: (line: string) => void): string | undefined {
+function readable(file: LogFile, feed: (line: string) => void, skip?: (buf: Buffer, start: number, end: number) => boolean): string | undefined {
   try {
-    forEachLine(file.path, feed);
+    forEachLine(file.path, feed, undefined, skip);
     return undefined;
   } catch (err) {
     return `cannot read ${file.path}: ${(err as Error).message}`;
@@ -64,7 +64,7 @@ export function summariseDay(input: DaySummaryInput): string {
   if (isCa) {
     for (const f of files) {
       const s = new CaSummariser();
-      const problem = readable(f, (l) => s.feed(l));
+      const problem = readable(f, (l) => s.feed(l), isStdoutLine);
       if (problem) {
         body.push(paint("error", problem), "");
         continue;

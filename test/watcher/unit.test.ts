@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
 import { AgentLogSummariser, unquoteTitle } from "../../src/watcher/agent-summary.ts";
-import { CaSummariser } from "../../src/watcher/ca-summary.ts";
+import { CaSummariser, isStdoutLine } from "../../src/watcher/ca-summary.ts";
 import { describePrefix, isKnownPrefix, listLogFiles, parseCaLogName, parseDailyLogName, pickDay, summarisePrefixes, type LogFile } from "../../src/watcher/catalog.ts";
 import { makePaint, shouldColour } from "../../src/watcher/colour.ts";
 import { LineSplitter, forEachLine, lastLines } from "../../src/watcher/lines.ts";
@@ -313,5 +313,20 @@ describe("CA log summary", () => {
     expect([b.lines.map((l) => l.text), b.dropped, b.count]).toEqual([["e7", "e8", "e9"], 7, 10]);
     b.add("2026-11-26 10:00:00", "z".repeat(2000));
     expect(b.lines[2]!.text.length).toBeLessThan(600);
+  });
+});
+
+describe("agent stdout lines are recognised without decoding", () => {
+  test.each([
+    ["2026-11-26 10:00:00 [backupagentcifs#1 stdout] copied", true],
+    ["2026-11-26 10:00:00 [prerun stdout] hello there", true],
+    ["2026-11-26 10:00:00 [backupagentcifs#1 stderr] failed", false],
+    ["2026-11-26 10:00:00 job 1 'a [x stdout] b': attempt 1: run: x", false],
+    ["2026-11-26 10:00:00 [backupagentcifs#1 stdout]", false],
+    ["2026-11-26 10:00:00 [no closing bracket stdout  ", false],
+    [`2026-11-26 10:00:00 [${"a".repeat(200)} stdout] x`, false],
+  ])("%s -> %p", (line, want) => {
+    const buf = Buffer.from(`xx${line}\nyy`);
+    expect(isStdoutLine(buf, 2, 2 + Buffer.byteLength(line))).toBe(want);
   });
 });
