@@ -3,7 +3,7 @@
  * terminal (a pseudo-terminal made by util-linux `script`).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
 import { makeTree, type Tree } from "../helpers/tree.ts";
@@ -42,7 +42,10 @@ beforeAll(() => {
   }
   fakeBin = mkdtempSync(nodePath.join(os.tmpdir(), "w-pagers-"));
 });
-afterAll(() => tree.cleanup());
+afterAll(() => {
+  tree.cleanup();
+  rmSync(fakeBin, { recursive: true, force: true });
+});
 
 describe("the pager", () => {
   test("PAGER=cat shows the day's log as it is", async () => {

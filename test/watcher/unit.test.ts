@@ -1,5 +1,5 @@
 /** Table-driven tests of the watcher's pure parts: names, days, tones, lines, pager, colour, summaries. */
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
@@ -193,7 +193,7 @@ describe("file reading", () => {
     expect(r.lines).toEqual(["y".repeat(100), "y".repeat(100), "y".repeat(100)]);
     expect(r.end).toBe(1_010_000);
   });
-  test("cleanup", () => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 });
 
 describe("pager choice", () => {
