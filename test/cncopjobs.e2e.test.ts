@@ -11,6 +11,8 @@ import { makeTree, type Tree } from "./helpers/tree.ts";
 const CONFIG = "[defaults]\ndays_of_logs = 90\n[agents]\nOKT = fakeagentok\nGONE = fakeagentgone\n";
 const SECRET = "s3cr3t-Value";
 
+const E2E_TIMEOUT_MS = 60_000;
+
 let trees: Tree[] = [];
 afterEach(() => {
   for (const t of trees) t.cleanup();
@@ -81,7 +83,7 @@ describe("cncopjobs", () => {
     });
     const shown = JSON.parse((await jobs(t, "--json", "--show-secrets")).stdout) as { settings: unknown }[];
     expect(shown[0]!.settings).toEqual({ user: "bob", password: SECRET, opts: { api_key: SECRET } });
-  });
+  }, E2E_TIMEOUT_MS);
 
   test("show by id and by title (any case); secrets as *** unless --show-secrets", async () => {
     const t = newTree();
@@ -100,7 +102,7 @@ describe("cncopjobs", () => {
     expect(secret.stdout).toContain(`"password":"${SECRET}"`);
     const unknown = await jobs(t, "show", "nope");
     expect([unknown.exitCode, unknown.stderr]).toEqual([2, 'cncopjobs: unknown job "nope": no job has that id or title (cncopjobs lists them)\n']);
-  });
+  }, E2E_TIMEOUT_MS);
 
   test("set changes only the given columns; *** keeps the stored secret; enable, disable and remove", async () => {
     const t = newTree();
@@ -132,7 +134,7 @@ describe("cncopjobs", () => {
     expect(rows(t).map((r) => r.jobid)).toEqual([1]);
     const unknownSet = await jobs(t, "set", "ghost", "--maxretries", "1");
     expect(unknownSet.exitCode).toBe(2);
-  });
+  }, E2E_TIMEOUT_MS);
 
   describe("validation: a clear message, exit 2, nothing changed", () => {
     const cases: [string, string[], string][] = [
@@ -165,7 +167,7 @@ describe("cncopjobs", () => {
       expect(r.exitCode).toBe(2);
       expect(r.stdout).toBe("");
       expect(rows(t)).toEqual(before);
-    });
+    }, E2E_TIMEOUT_MS);
 
     test("every problem of one command is reported at once", async () => {
       const t = newTree();
@@ -173,7 +175,7 @@ describe("cncopjobs", () => {
       expect(r.exitCode).toBe(2);
       expect(r.stderr.split("\n").filter((l) => l.startsWith("  - ")).length).toBe(4);
       expect(rows(t)).toEqual([]);
-    });
+    }, E2E_TIMEOUT_MS);
   });
 
   test("-t x: every type with its agents, log prefixes and those missing from Bin/; -t TYPE one type", async () => {
@@ -192,7 +194,7 @@ describe("cncopjobs", () => {
     const bad = await jobs(t, "-t", "nope");
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toContain('unknown job type "nope". Known types: CCS, CIFS, FTP, FTPS, GONE, MSSQL, OKT, RSYNC, SFTP, WIMG');
-  });
+  }, E2E_TIMEOUT_MS);
 
   test("usage: --help, unknown options and commands, options that do not apply", async () => {
     const t = newTree();
@@ -208,7 +210,7 @@ describe("cncopjobs", () => {
       const r = await jobs(t, ...args);
       expect([r.exitCode, r.stderr.includes(message)]).toEqual([2, true]);
     }
-  });
+  }, E2E_TIMEOUT_MS);
 });
 
 describe("export and import", () => {
@@ -246,7 +248,7 @@ describe("export and import", () => {
     expect(rep.exitCode).toBe(0);
     expect(JSON.parse(rep.stdout)).toEqual([{ jobid: 1, jobtitle: "Nightly files", result: "replaced" }, { jobid: 9, jobtitle: "Second", result: "replaced" }]);
     expect(rows(b)).toEqual(rows(a).map((r) => (r.jobid === 1 ? { ...r, maxretries: 0 } : r)));
-  });
+  }, E2E_TIMEOUT_MS);
 
   test("an import with any invalid job changes nothing and lists every problem; - reads stdin", async () => {
     const t = newTree({ createDb: false });
@@ -266,13 +268,21 @@ describe("export and import", () => {
     expect(r.stderr).toContain('job #4 ("Cmd"): settings: settings must be a JSON object');
     expect(r.stderr).toContain('job #3 ("good"): duplicate title: job #1 ("Good") has the same title');
     expect(existsSync(t.dbFile)).toBe(false);
+    // Problems only between the jobs of the file, or a hidden secret for a new job: still no database made.
+    await Bun.write(file, JSON.stringify([{ jobtitle: "Same", jobtype: "OKT" }, { jobtitle: "SAME", jobtype: "OKT", settings: { token: "***" } }]));
+    const between = await jobs(t, "import", file);
+    expect(between.exitCode).toBe(2);
+    expect(between.stderr).toContain('job #2 ("SAME"): settings.token is "***" (a hidden secret)');
+    const masked = await jobs(t, "add", "--title", "M", "--type", "okt", "--settings", '{"password":"***"}');
+    expect(masked.exitCode).toBe(2);
+    expect(existsSync(t.dbFile)).toBe(false);
 
     const proc = Bun.spawn(t.argv("cncopjobs", ["import", "-"]), {
       cwd: t.root, env: { ...process.env, CNCOP_HOME: t.root }, stdin: new Blob([JSON.stringify([{ jobtitle: "From stdin", jobtype: "okt", enabled: false }])]), stdout: "pipe", stderr: "pipe",
     });
     expect(await proc.exited).toBe(0);
     expect(rows(t)).toMatchObject([{ jobid: 1, jobtitle: "From stdin", jobtype: "OKT", enabled: 0 }]);
-  });
+  }, E2E_TIMEOUT_MS);
 });
 
 describe("a job database written by another program", () => {
@@ -296,7 +306,7 @@ describe("a job database written by another program", () => {
       { jobid: 4, jobtitle: "Remote", jobtype: "okt", downloaded: "2026-01-01", maxretries: 7, enabled: 1 },
       { jobid: 5, jobtitle: "Local", jobtype: "OKT", downloaded: null, maxretries: 3, enabled: 0 },
     ]);
-  });
+  }, E2E_TIMEOUT_MS);
 
   test("a damaged or foreign file is a clear error", async () => {
     const t = newTree({ createDb: false });
@@ -308,5 +318,5 @@ describe("a job database written by another program", () => {
     new Database(t2.dbFile, { create: true }).exec("CREATE TABLE other (x)");
     const r2 = await jobs(t2);
     expect([r2.exitCode, r2.stderr.includes("has no BackupJob table")]).toEqual([2, true]);
-  });
+  }, E2E_TIMEOUT_MS);
 });

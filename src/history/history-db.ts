@@ -72,7 +72,11 @@ export function openHistoryForWrite(paths: Paths, busyTimeoutMs = HISTORY_BUSY_T
     db = new Database(file, { create: true });
     db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
     const mode = (db.query("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode;
-    if (mode.toLowerCase() !== "wal") db.exec("PRAGMA journal_mode = WAL");
+    if (mode.toLowerCase() !== "wal") {
+      try {
+        db.exec("PRAGMA journal_mode = WAL");
+      } catch {} // another process holds it right now; the next open switches it
+    }
     migrate(db);
     return db;
   } catch (err) {

@@ -74,7 +74,12 @@ export function openJobsDbForWrite(file: string, create: boolean): Database {
     db = new Database(file, { create: true, readwrite: true });
     db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
     const mode = (db.query("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode;
-    if (mode.toLowerCase() !== "wal") db.query("PRAGMA journal_mode = WAL").get();
+    if (mode.toLowerCase() !== "wal") {
+      // Best effort: a reader at this very moment keeps the old mode; the transaction is safe either way.
+      try {
+        db.query("PRAGMA journal_mode = WAL").get();
+      } catch {}
+    }
     return db;
   } catch (err) {
     db?.close();

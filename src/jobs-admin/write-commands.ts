@@ -82,6 +82,7 @@ export function addCommand(ctx: AdminContext, opts: JobsOptions): number {
   const file = ctx.paths.jobsDb;
   const created = !existsSync(file);
   const values: JobValues = { ...defaultValues("", ""), ...changes, ...(opts.disabled ? { enabled: 0 as const } : {}) };
+  values.settings = withRestoredSecrets(values.settings, undefined); // a new job has no stored secret
   const db = openJobsDbForWrite(file, true);
   let jobid: number;
   try {
@@ -92,9 +93,8 @@ export function addCommand(ctx: AdminContext, opts: JobsOptions): number {
         const holder = snap.jobs.find((j) => j.jobid === wantedId);
         if (holder) throw usageError(`--id ${wantedId} is taken by ${jobLabel(holder)}; choose another id or leave --id out`);
       }
-      const settings = withRestoredSecrets(values.settings, undefined);
       const id = wantedId ?? nextJobId(snap);
-      return { id, added: insertJob(db, snap, id, { ...values, settings }) };
+      return { id, added: insertJob(db, snap, id, values) };
     });
     jobid = r.id;
     if (!created) noteAdded(ctx, r.added);
@@ -191,12 +191,11 @@ export async function importCommand(ctx: AdminContext, opts: JobsOptions): Promi
     errors.push(...r.errors);
   });
   const file = ctx.paths.jobsDb;
-  if (errors.length > 0) {
-    // Also the titles and ids of the valid jobs, checked against a read-only view: every problem at once.
-    const snap = existsSync(file) ? withReadDb(ctx, (db) => readSnapshot(db, file)) : EMPTY_SNAPSHOT;
-    errors.push(...planImport(entries, snap, opts.replace).errors);
-    throw validationError(`${source}: ${errors.length} problem(s); nothing was imported`, errors);
-  }
+  // Titles and ids too, against a read-only view, before anything is opened for writing:
+  // every problem at once, and no database file created for a file that is refused.
+  const preview = existsSync(file) ? withReadDb(ctx, (db) => readSnapshot(db, file)) : EMPTY_SNAPSHOT;
+  errors.push(...planImport(entries, preview, opts.replace).errors);
+  if (errors.length > 0) throw validationError(`${source}: ${errors.length} problem(s); nothing was imported`, errors);
   const db = openJobsDbForWrite(file, true);
   let summary: { kind: string; jobid: number; jobtitle: string }[];
   try {
