@@ -145,7 +145,7 @@ describe("cncopjobs", () => {
       ["retrydelay not a number", ["set", "1", "--retrydelay", "1m"], '--retrydelay: "1m" is not a whole number: retrydelay must be a whole number from 0 to 31622400 (seconds)'],
       ["maxruntime negative", ["set", "1", "--maxruntime=-5"], '--maxruntime: "-5" is out of range'],
       ["settings an array", ["set", "1", "--settings", "[1,2]"], "--settings: settings must be a JSON object such as '{\"user\":\"backup\"}', not an array"],
-      ["settings not JSON", ["set", "1", "--settings", "{user: bob}"], "--settings: settings must be a JSON object such as '{\"user\":\"backup\"}': the text is not valid JSON"],
+      ["settings not JSON (the text is not echoed: it may hold a password)", ["set", "1", "--settings", '{"password": hunter2}'], "--settings: settings must be a JSON object such as '{\"user\":\"backup\"}': the text is not valid JSON (check quotes, braces and commas)"],
       ["prerun outside Bin/", ["set", "1", "--prerun", "/bin/echo hi"], '--prerun: "/bin/echo hi" would be refused by cncopagent: the program path leads outside Bin/'],
       ["postsuccess escaping by ..", ["set", "1", "--postsuccess", "../Config/x.sh"], "--postsuccess: \"../Config/x.sh\" would be refused by cncopagent: the program path leads outside Bin/"],
       ["postfailure through a link out of Bin/", ["set", "1", "--postfailure", "escape.sh now"], "--postfailure: \"escape.sh now\" would be refused by cncopagent: "],
@@ -166,6 +166,7 @@ describe("cncopjobs", () => {
       expect(r.stderr).toContain(message);
       expect(r.exitCode).toBe(2);
       expect(r.stdout).toBe("");
+      expect(r.stderr).not.toContain("hunter2");
       expect(rows(t)).toEqual(before);
     }, E2E_TIMEOUT_MS);
 

@@ -128,5 +128,13 @@ describe("run history", () => {
     expect((await t.run("cncopagent", ["Fresh"])).exitCode).toBe(0);
     expect(t.caLogText()).toContain("pruned 1 run(s) older than 30 days from the history");
     expect((await history(t)).map((r) => r.jobtitle)).toEqual(["Fresh", "Bad"]);
+
+    // A damaged job database does not hide the history.
+    for (const suffix of ["-wal", "-shm"]) rmSync(t.dbFile + suffix, { force: true });
+    writeFileSync(t.dbFile, "garbage ".repeat(200));
+    const damaged = await t.run("cncopjobs", ["history", "bad"]);
+    expect(damaged.exitCode).toBe(0);
+    expect(damaged.stderr).toContain("is not a valid SQLite database");
+    expect(damaged.stdout).toMatch(/^\S+ \S+\s+2\s+Bad\s+ERROR\s/m);
   }, E2E_TIMEOUT_MS);
 });

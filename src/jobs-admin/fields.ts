@@ -138,8 +138,9 @@ export function checkSettings(raw: unknown): Checked<Record<string, unknown>> {
     if (raw.trim() === "") return ok({});
     try {
       v = JSON.parse(raw);
-    } catch (err) {
-      return bad(`settings must be a JSON object such as '{"user":"backup"}': the text is not valid JSON (${(err as Error).message})`);
+    } catch {
+      // The parser's message quotes the text near the error, which may be a password: left out.
+      return bad(`settings must be a JSON object such as '{"user":"backup"}': the text is not valid JSON (check quotes, braces and commas)`);
     }
   }
   if (v === null || typeof v !== "object" || Array.isArray(v)) {

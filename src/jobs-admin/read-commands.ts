@@ -4,7 +4,7 @@ import nodePath from "node:path";
 import { findJob } from "../agent/selection.ts";
 import { CncopError, EXIT, errorMessage, usageError } from "../core/errors.ts";
 import { agentsForType } from "../core/job-types.ts";
-import { readJobs, rowToJob } from "../core/jobs-db.ts";
+import { type Job, readJobs, rowToJob } from "../core/jobs-db.ts";
 import { type HistoryRun, lastRuns, readHistory } from "../history/history.ts";
 import type { JobsOptions } from "./args.ts";
 import { type AdminContext, hostnameOf, jobLabel, loadAllJobs, printJson, resolveJob, withReadDb } from "./context.ts";
@@ -106,6 +106,17 @@ export function parseLimit(raw: string | undefined): number {
   return Number(raw);
 }
 
+/** The history does not need the job database: one that is missing or unreadable is only a warning. */
+function jobsForHistory(ctx: AdminContext): Job[] {
+  if (!existsSync(ctx.paths.jobsDb)) return [];
+  try {
+    return loadAllJobs(ctx);
+  } catch (err) {
+    ctx.stderr(`warning: ${errorMessage(err)}; looking the job up in the history only\n`);
+    return [];
+  }
+}
+
 /** JOB: in the job database by id or title; else (a removed job) its id or title in the history. */
 export function historyCommand(ctx: AdminContext, opts: JobsOptions): number {
   const limit = parseLimit(opts.limit);
@@ -114,7 +125,7 @@ export function historyCommand(ctx: AdminContext, opts: JobsOptions): number {
   let label = "any job";
   if (name === undefined) runs = readHistory(ctx.paths, { limit });
   else {
-    const job = existsSync(ctx.paths.jobsDb) ? findJob(loadAllJobs(ctx), name) : undefined;
+    const job = findJob(jobsForHistory(ctx), name);
     if (job) {
       label = jobLabel(job);
       runs = readHistory(ctx.paths, { jobids: [job.jobid], limit });
