@@ -37,8 +37,8 @@ if (build.exitCode !== 0 || !existsSync(nodePath.join(repo, "dist", "cncopagent"
 }
 
 const results = [];
-results.push(await run("all tests, from source", ["test", ...extra]));
-results.push(await run("end-to-end tests, compiled executable", ["test", "test/e2e", ...extra], { CNCOP_BIN: "dist" }));
+results.push(await run("all tests, from source", ["test", "--timeout", "60000", ...extra]));
+results.push(await run("end-to-end tests, compiled executable", ["test", "--timeout", "60000", "test/e2e", ...extra], { CNCOP_BIN: "dist" }));
 const pass = results.reduce((n, r) => n + r.pass, 0);
 const fail = results.reduce((n, r) => n + r.fail, 0);
 console.log(`\n${pass} passed, ${fail} failed`);

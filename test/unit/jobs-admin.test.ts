@@ -1,13 +1,13 @@
 /** Table-driven tests of cncopjobs's pure parts: fields, secrets, import planning, arguments, tables. */
 import { describe, expect, test } from "bun:test";
-import { rowToJob } from "../src/core/jobs-db.ts";
-import { parseJobsArgs } from "../src/jobs-admin/args.ts";
-import { checkCommand, checkField, checkInt, checkSettings, checkTitle, checkType, isDefaultValue } from "../src/jobs-admin/fields.ts";
-import { attemptsSummary, renderTable } from "../src/jobs-admin/render.ts";
-import { hasMaskedSecret, isSecretKey, maskSecrets, restoreMaskedSecrets } from "../src/jobs-admin/secrets.ts";
-import type { Snapshot } from "../src/jobs-admin/store.ts";
-import { checkImportJob, exportJob, parseImportText, planImport, type ImportEntry } from "../src/jobs-admin/transfer.ts";
-import { listJobTypes } from "../src/jobs-admin/types-list.ts";
+import { rowToJob } from "../../src/core/jobs-db.ts";
+import { parseJobsArgs } from "../../src/jobs-admin/args.ts";
+import { checkCommand, checkField, checkInt, checkSettings, checkTitle, checkType, isDefaultValue } from "../../src/jobs-admin/fields.ts";
+import { attemptsSummary, renderTable } from "../../src/jobs-admin/render.ts";
+import { hasMaskedSecret, isSecretKey, maskSecrets, restoreMaskedSecrets } from "../../src/jobs-admin/secrets.ts";
+import type { Snapshot } from "../../src/jobs-admin/store.ts";
+import { checkImportJob, exportJob, parseImportText, planImport, type ImportEntry } from "../../src/jobs-admin/transfer.ts";
+import { listJobTypes } from "../../src/jobs-admin/types-list.ts";
 
 const TYPES = ["CCS", "CIFS", "RSYNC"];
 const BIN = "/opt/cncop/Bin";

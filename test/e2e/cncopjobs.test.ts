@@ -6,7 +6,7 @@ import { Database } from "bun:sqlite";
 import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, statSync, symlinkSync } from "node:fs";
 import nodePath from "node:path";
-import { makeTree, type Tree } from "./helpers/tree.ts";
+import { makeTree, type Tree } from "../helpers/tree.ts";
 
 const CONFIG = "[defaults]\ndays_of_logs = 90\n[agents]\nOKT = fakeagentok\nGONE = fakeagentgone\n";
 const SECRET = "s3cr3t-Value";

@@ -4,11 +4,11 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
-import type { JobOutcome } from "../src/agent/run-job.ts";
-import { makePaths, type Paths } from "../src/core/paths.ts";
-import { rowToJob } from "../src/core/jobs-db.ts";
-import { HISTORY_SCHEMA_VERSION, historyFile } from "../src/history/history-db.ts";
-import { DAY_MS, insertRun, lastRuns, pruneHistory, readHistory, recordRun, runFromOutcome, type HistoryRun } from "../src/history/history.ts";
+import type { JobOutcome } from "../../src/agent/run-job.ts";
+import { makePaths, type Paths } from "../../src/core/paths.ts";
+import { rowToJob } from "../../src/core/jobs-db.ts";
+import { HISTORY_SCHEMA_VERSION, historyFile } from "../../src/history/history-db.ts";
+import { DAY_MS, insertRun, lastRuns, pruneHistory, readHistory, recordRun, runFromOutcome, type HistoryRun } from "../../src/history/history.ts";
 
 let root: string;
 let paths: Paths;

@@ -8,7 +8,7 @@ import { Database } from "bun:sqlite";
 import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, writeFileSync } from "node:fs";
 import nodePath from "node:path";
-import { makeTree, type Tree, waitFor } from "./helpers/tree.ts";
+import { makeTree, type Tree, waitFor } from "../helpers/tree.ts";
 
 const CONFIG = "[defaults]\ndays_of_logs = 90\n[agents]\nWAITT = fakewait\nOKT = fakeok\n";
 const WRITERS = 8;

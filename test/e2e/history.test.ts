@@ -7,7 +7,7 @@ import { Database } from "bun:sqlite";
 import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, rmSync, writeFileSync } from "node:fs";
 import nodePath from "node:path";
-import { makeTree, type Tree, waitFor } from "./helpers/tree.ts";
+import { makeTree, type Tree, waitFor } from "../helpers/tree.ts";
 
 const CONFIG = "[defaults]\ndays_of_logs = 30\n[agents]\nOKT = fakeok\nERRT = fakeerr\nRERUNT = fakererun\nWAITT = fakewait\n";
 
