@@ -1,7 +1,10 @@
 /**
  * One pass over `Spool/Messages/`: the reports in order (spool-scan.ts), each read just
- * before it is sent, and acted on by its answer (answer.ts). Up to IN_FLIGHT requests are
- * in flight at once so a backlog drains quickly over a slow link, within these limits:
+ * before it is sent, and acted on by its answer (answer.ts). A prefix with a few reports
+ * (a pass after a job) is sent strictly one at a time, so they arrive in the order they
+ * were written. A backlog (more than SEQUENTIAL_UP_TO reports of a prefix, e.g. after an
+ * outage) has up to IN_FLIGHT requests in flight, to drain quickly over a slow link,
+ * within these limits:
  *  - a prefix is finished (every answer in) before the next prefix starts, so all JE-
  *    reports are answered before any JS- is sent, and so on;
  *  - reports of one job (same `jobid`; reports without one count as one job) go one at a
@@ -21,6 +24,8 @@ import type { Transport } from "./transport.ts";
 
 /** Requests in flight at most: enough to hide a link's latency, too few to flood it. */
 export const IN_FLIGHT = 4;
+/** A prefix with at most this many reports goes one at a time: strict order costs nothing there. */
+export const SEQUENTIAL_UP_TO = 16;
 
 export interface PassOptions {
   readonly messagesDir: string;
@@ -28,6 +33,7 @@ export interface PassOptions {
   readonly transport: Transport;
   readonly log: ReporterLog;
   readonly inFlight?: number;
+  readonly sequentialUpTo?: number;
   readonly now?: () => number;
   /** Names refused earlier in this invocation: retried on later runs, not now. */
   readonly skip?: ReadonlySet<string>;
@@ -101,29 +107,25 @@ export async function runPass(opts: PassOptions): Promise<PassResult> {
     const result = await transport.send(url, body, e.name);
     const answer = describeResult(result);
     log.debug(`POST ${url} ${e.name} (${body.length} bytes): ${answer} after ${Math.round(result.ms)} ms`);
-    switch (verdictOf(result)) {
-      case "accepted":
-        if (await removeFile(e, "accepted")) {
-          sent++;
-          log.info(`sent ${e.name} to ${url}: HTTP ${result.kind === "answer" ? result.status : "?"}; deleted`);
-        }
-        return;
-      case "refused": {
-        const age = now() - e.mtimeMs;
-        if (isExpired(e.mtimeMs, now())) {
-          if (await removeFile(e, "expired")) expired++;
-          log.warn(`expired ${e.name}: refused by ${url} (${answer}) and written ${formatAge(age)} ago, more than ${REPORT_KEEP_DAYS} days: deleted; its content: ${JSON.stringify(report)}`);
-        } else {
-          refused.push(e.name);
-          const until = new Date(e.mtimeMs + REPORT_KEEP_MS).toISOString();
-          log.warn(`refused ${e.name} by ${url}: ${answer}; kept and tried again on later runs until it expires at ${until}`);
-        }
-        return;
+    const verdict = verdictOf(result);
+    if (verdict === "accepted") {
+      if (await removeFile(e, "accepted")) {
+        sent++;
+        log.info(`sent ${e.name} to ${url}: HTTP ${result.kind === "answer" ? result.status : ""}; deleted`);
       }
-      case "undelivered":
-        stoppedBy ??= `${e.name} was not delivered to ${url}: ${answer}`;
-        log.warn(`not delivered ${e.name} to ${url}: ${answer}; the report stays, and the pass stops`);
-        return;
+    } else if (verdict === "refused") {
+      const age = now() - e.mtimeMs;
+      if (isExpired(e.mtimeMs, now())) {
+        if (await removeFile(e, "expired")) expired++;
+        log.warn(`expired ${e.name}: refused by ${url} (${answer}) and written ${formatAge(age)} ago, more than ${REPORT_KEEP_DAYS} days: deleted; its content: ${JSON.stringify(report)}`);
+      } else {
+        refused.push(e.name);
+        const until = new Date(e.mtimeMs + REPORT_KEEP_MS).toISOString();
+        log.warn(`refused ${e.name} by ${url}: ${answer}; kept and tried again on later runs until it expires at ${until}`);
+      }
+    } else {
+      stoppedBy ??= `${e.name} was not delivered to ${url}: ${answer}`;
+      log.warn(`not delivered ${e.name} to ${url}: ${answer}; the report stays, and the pass stops`);
     }
   };
 
@@ -131,6 +133,7 @@ export async function runPass(opts: PassOptions): Promise<PassResult> {
     if (stopped()) break;
     const active = new Set<Promise<void>>();
     const busyKeys = new Set<string>();
+    const width = group.length > (opts.sequentialUpTo ?? SEQUENTIAL_UP_TO) ? limit : 1;
     for (const e of group) {
       if (stopped()) break;
       const r = await readReport(e.path);
@@ -156,7 +159,7 @@ export async function runPass(opts: PassOptions): Promise<PassResult> {
         continue;
       }
       const key = orderKey(r.report);
-      while (active.size >= limit || busyKeys.has(key)) await Promise.race(active);
+      while (active.size >= width || busyKeys.has(key)) await Promise.race(active);
       if (stopped()) break;
       busyKeys.add(key);
       const p: Promise<void> = sendOne(e, r.body, r.report).finally(() => {

@@ -83,8 +83,9 @@ export async function runReporter(opts: ReporterOptions): Promise<ReporterSummar
     if ("busy" in lock) {
       const o = lock.busy;
       const who = o ? `pid ${o.process.pid}, since ${o.started}` : "starting right now";
-      if (round === 1) busyText = `another cncopreporter (${who}) is running a pass; it sends these reports too`;
-      log.info(round === 1 ? busyText! : `another cncopreporter (${who}) took over the next pass`);
+      const text = round === 1 ? `another cncopreporter (${who}) is running a pass; it sends these reports too` : `another cncopreporter (${who}) took over the next pass`;
+      log.info(text);
+      if (round === 1) busyText = text;
       break;
     }
     let r: PassResult;

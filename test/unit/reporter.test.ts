@@ -238,18 +238,26 @@ describe("a pass with a scripted transport", () => {
     };
     const ok = (status: number): SendResult => ({ kind: "answer", status, statusText: "", body: "", ms: 1 });
     const tick = () => new Promise((r) => setTimeout(r, 0));
-    return { transport, pending, ok, tick, max: () => max };
+    /** The oldest request waiting for its answer (polled, with a deadline). */
+    const next = async () => {
+      const until = Date.now() + 10_000;
+      while (pending.length === 0) {
+        if (Date.now() > until) throw new Error("no request came");
+        await tick();
+      }
+      return pending.shift()!;
+    };
+    return { transport, pending, ok, tick, next, max: () => max };
   }
   const log = () => levelled(memoryLog(), false, () => {});
 
   test("never more than the bound in flight; one job's reports one at a time", async () => {
     const dir = spool(12, (i) => (i < 6 ? i : 100));
     const s = scripted();
-    const pass = runPass({ messagesDir: dir, baseUrl: "http://x", transport: s.transport, log: log(), inFlight: 4 });
+    const pass = runPass({ messagesDir: dir, baseUrl: "http://x", transport: s.transport, log: log(), inFlight: 4, sequentialUpTo: 0 });
     const order: string[] = [];
     while (order.length < 12) {
-      for (let i = 0; i < 20 && s.pending.length === 0; i++) await s.tick();
-      const next = s.pending.shift()!;
+      const next = await s.next();
       // Job 100's reports (JF-006 onwards) are never two at once.
       expect(s.pending.filter((p) => p.name >= "JF-006").length + (next.name >= "JF-006" ? 1 : 0)).toBeLessThanOrEqual(1);
       order.push(next.name);
@@ -260,6 +268,21 @@ describe("a pass with a scripted transport", () => {
     expect(r.sent).toBe(12);
     expect(order.filter((n) => n >= "JF-006")).toEqual(["JF-006", "JF-007", "JF-008", "JF-009", "JF-010", "JF-011"].map((n) => `${n}.json`));
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  test("a prefix of a few reports goes strictly one at a time, whatever the jobs", async () => {
+    const dir = spool(16, (i) => i);
+    const s = scripted();
+    const pass = runPass({ messagesDir: dir, baseUrl: "http://x", transport: s.transport, log: log() });
+    const order: string[] = [];
+    while (order.length < 16) {
+      const next = await s.next();
+      order.push(next.name);
+      next.answer(s.ok(200));
+    }
+    await pass;
+    expect(s.max()).toBe(1);
+    expect(order).toEqual(Array.from({ length: 16 }, (_, i) => `JF-${String(i).padStart(3, "0")}.json`));
   });
 
   test("every report of a prefix is answered before the next prefix is sent, across jobs", async () => {
@@ -282,7 +305,7 @@ describe("a pass with a scripted transport", () => {
           else setTimeout(() => waiting.splice(0).forEach((a) => a()), 300);
         }),
     };
-    const r = await runPass({ messagesDir: dir, baseUrl: "http://x", transport, log: log(), inFlight: 4 });
+    const r = await runPass({ messagesDir: dir, baseUrl: "http://x", transport, log: log(), inFlight: 4, sequentialUpTo: 0 });
     expect(r.sent).toBe(4);
     expect(events).toEqual(["send JE-a.json", "answer JE-a.json", "send JS-b.json", "answer JS-b.json", "send JF-c.json", "answer JF-c.json", "send VIRUS-d.json", "answer VIRUS-d.json"]);
   });
@@ -290,7 +313,7 @@ describe("a pass with a scripted transport", () => {
   test("after a 'not delivered' answer nothing new is sent; answers in flight still count", async () => {
     const dir = spool(10, (i) => i);
     const s = scripted();
-    const pass = runPass({ messagesDir: dir, baseUrl: "http://x", transport: s.transport, log: log(), inFlight: 3 });
+    const pass = runPass({ messagesDir: dir, baseUrl: "http://x", transport: s.transport, log: log(), inFlight: 3, sequentialUpTo: 0 });
     while (s.pending.length < 3) await s.tick();
     s.pending.shift()!.answer(s.ok(503));
     s.pending.shift()!.answer(s.ok(200));
@@ -306,7 +329,7 @@ describe("a pass with a scripted transport", () => {
     const dir = spool(6, (i) => i);
     const s = scripted();
     const stop = new AbortController();
-    const pass = runPass({ messagesDir: dir, baseUrl: "http://x", transport: s.transport, log: log(), inFlight: 2, stop: stop.signal });
+    const pass = runPass({ messagesDir: dir, baseUrl: "http://x", transport: s.transport, log: log(), inFlight: 2, sequentialUpTo: 0, stop: stop.signal });
     while (s.pending.length < 2) await s.tick();
     stop.abort("SIGTERM");
     for (const p of s.pending.splice(0)) p.answer(s.ok(200));
