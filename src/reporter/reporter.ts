@@ -6,6 +6,7 @@
  */
 import nodePath from "node:path";
 import type { Config } from "../core/config.ts";
+import { CncopError, EXIT } from "../core/errors.ts";
 import type { Paths } from "../core/paths.ts";
 import { VERSION } from "../core/version.ts";
 import { REPORT_KEEP_DAYS } from "./answer.ts";
@@ -65,6 +66,10 @@ export async function runReporter(opts: ReporterOptions): Promise<ReporterSummar
     const text = `no [network] url in ${config.file}: nothing sent; ${waiting} report(s) stay in ${paths.messages}`;
     log.info(text);
     return { text, eventful: waiting > 0, failures: 0, interrupted: false };
+  }
+  if (net.apiKey !== undefined && !/^[\x21-\x7e]+$/.test(net.apiKey)) {
+    // fetch would refuse every request, and the reports would wait forever without a hint.
+    throw new CncopError(`${config.file}: [network] api_key holds spaces or characters other than printable ASCII, which cannot be sent in an HTTP header. Check the key.`, EXIT.USAGE);
   }
   const ca = net.caFile ? loadTrust(caFilePath(paths, net.caFile), config.file) : undefined;
   const transport =

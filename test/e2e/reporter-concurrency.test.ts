@@ -115,14 +115,15 @@ describe("cncopreporter: two reporters at once", () => {
     putMany(tree, 20);
     const a = tree.spawn("cncopreporter", []);
     procs.push(a);
-    await waitFor(() => server.inFlight >= 1, 20_000, "the first request");
+    // A backlog: 4 requests in flight, all held, so nothing else can be sent before the signal.
+    await waitFor(() => server.inFlight >= 4, 20_000, "4 requests in flight");
     a.kill("SIGTERM");
     await waitFor(() => rpLog(tree).includes("SIGTERM received"), 20_000, "the reporter to see SIGTERM");
-    const inFlight = server.received.length;
     g.open();
     expect(await a.exited).toBe(143);
-    expect(server.received.length).toBe(inFlight);
-    expect(spoolFiles(tree)).toHaveLength(20 - inFlight);
+    expect(server.received).toHaveLength(4);
+    expect(spoolFiles(tree)).toHaveLength(16);
+    expect(rpLog(tree)).toMatch(/finished: 4 sent, .* 16 left in the spool; stopped: interrupted by SIGTERM/);
   });
 });
 

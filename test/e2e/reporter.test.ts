@@ -247,6 +247,11 @@ describe("cncopreporter: usage", () => {
       expect(r.exitCode).toBe(2);
       expect(r.stderr).toContain("usage: cncopreporter");
     }
+    tree.writeConfig('[network]\nurl = http://127.0.0.1:9\napi_key = "key with spaces"\n');
+    const badKey = await tree.run("cncopreporter", []);
+    expect(badKey.exitCode).toBe(2);
+    expect(badKey.stderr).toContain("[network] api_key holds spaces");
+    expect(badKey.stderr).not.toContain("key with spaces");
     const missing = await tree.run("cncopreporter", ["-c", nodePath.join(tree.root, "Config", "nope.ini")]);
     expect(missing.exitCode).toBe(2);
     expect(missing.stderr).toContain("nope.ini");
