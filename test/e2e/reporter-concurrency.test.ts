@@ -149,9 +149,9 @@ describe("cncopreporter: requests in flight", () => {
     expect(spoolFiles(tree)).toEqual([]);
   });
 
-  test("the reports of one job go one at a time, oldest first", async () => {
-    const { server, tree } = setup(async () => (await Bun.sleep(5), 200));
-    const names = putMany(tree, 8, () => 7);
+  test("in a backlog too, the reports of one job go one at a time, oldest first", async () => {
+    const { server, tree } = setup(async () => (await Bun.sleep(2), 200));
+    const names = putMany(tree, 24, () => 7);
     const r = await tree.run("cncopreporter", []);
     expect(r.exitCode).toBe(0);
     expect(server.maxInFlight).toBe(1);

@@ -247,7 +247,16 @@ describe("a pass with a scripted transport", () => {
       }
       return pending.shift()!;
     };
-    return { transport, pending, ok, tick, next, max: () => max };
+    /** Wait until exactly `n` requests wait for their answers (polled, with a deadline). */
+    const waitPending = async (n: number) => {
+      const until = Date.now() + 10_000;
+      while (pending.length < n) {
+        if (Date.now() > until) throw new Error(`${pending.length} request(s) waiting, expected ${n}`);
+        await tick();
+      }
+      expect(pending.length).toBe(n);
+    };
+    return { transport, pending, ok, tick, next, waitPending, max: () => max };
   }
   const log = () => levelled(memoryLog(), false, () => {});
 
@@ -255,18 +264,24 @@ describe("a pass with a scripted transport", () => {
     const dir = spool(12, (i) => (i < 6 ? i : 100));
     const s = scripted();
     const pass = runPass({ messagesDir: dir, baseUrl: "http://x", transport: s.transport, log: log(), inFlight: 4, sequentialUpTo: 0 });
-    const order: string[] = [];
-    while (order.length < 12) {
-      const next = await s.next();
-      // Job 100's reports (JF-006 onwards) are never two at once.
-      expect(s.pending.filter((p) => p.name >= "JF-006").length + (next.name >= "JF-006" ? 1 : 0)).toBeLessThanOrEqual(1);
-      order.push(next.name);
-      next.answer(s.ok(200));
+    const names = (...n: number[]) => n.map((i) => `JF-${String(i).padStart(3, "0")}.json`);
+    const answerAll = () => s.pending.splice(0).forEach((p) => p.answer(s.ok(200)));
+    // Four jobs' reports fill the window without any answer.
+    await s.waitPending(4);
+    expect(s.pending.map((p) => p.name)).toEqual(names(0, 1, 2, 3));
+    answerAll();
+    // Two more jobs, and the first of job 100: its next report waits for that one's answer.
+    await s.waitPending(3);
+    expect(s.pending.map((p) => p.name)).toEqual(names(4, 5, 6));
+    answerAll();
+    for (const i of [7, 8, 9, 10, 11]) {
+      await s.waitPending(1);
+      expect(s.pending.map((p) => p.name)).toEqual(names(i));
+      answerAll();
     }
     const r = await pass;
     expect(s.max()).toBe(4);
     expect(r.sent).toBe(12);
-    expect(order.filter((n) => n >= "JF-006")).toEqual(["JF-006", "JF-007", "JF-008", "JF-009", "JF-010", "JF-011"].map((n) => `${n}.json`));
     expect(readdirSync(dir)).toEqual([]);
   });
 
