@@ -33,8 +33,8 @@ export const OPTIONAL_COLUMNS = [
   "source", "destination", "settings",
 ] as const;
 export const BUSY_TIMEOUT_MS = 5000;
-const MAX_RETRIES = 100;
-const MAX_SECONDS = 366 * 24 * 3600;
+export const MAX_RETRIES = 100;
+export const MAX_SECONDS = 366 * 24 * 3600;
 
 /** The SPEC §4 schema, for programs that create the database (cncopjobs, tests, the demo). */
 export const BACKUPJOB_SCHEMA = `CREATE TABLE IF NOT EXISTS BackupJob (

@@ -11,6 +11,7 @@ import { TimestampCache } from "./time.ts";
 export const MAX_LINE_BYTES = 64 * 1024;
 const NL = 0x0a;
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 export interface LineLog {
   readonly path: string;
@@ -108,7 +109,7 @@ class LineSink implements StreamSink {
 
   tail(): string[] {
     const out = [...this.tailRing];
-    if (this.carryLen > 0) out.push(new TextDecoder().decode(concat(this.carry, this.carryLen)));
+    if (this.carryLen > 0) out.push(decoder.decode(concat(this.carry, this.carryLen)));
     return out.slice(-this.tailLines);
   }
 
@@ -141,9 +142,10 @@ class LineSink implements StreamSink {
     }
     const prefix = this.prefixFor(stamp);
     const scratch = (this.scratch ??= Buffer.allocUnsafe(SCRATCH_BYTES));
+    const carried = this.carryLen > 0 ? { parts: this.carry, len: this.carryLen } : undefined;
     let o = 0;
     let start = 0;
-    let lastStart = 0;
+    let count = 0;
     for (; nl !== -1; nl = buf.indexOf(NL, start)) {
       const need = prefix.length + this.carryLen + nl + 1 - start;
       if (o + need > scratch.length && o > 0) {
@@ -160,11 +162,11 @@ class LineSink implements StreamSink {
       }
       this.carry = [];
       this.carryLen = 0;
-      lastStart = start;
+      count++;
       start = nl + 1;
     }
     if (o > 0) this.log.writeRaw(scratch.subarray(0, o));
-    this.remember(buf.subarray(lastStart, start - 1));
+    this.rememberLast(buf, count, start - 1, carried);
     if (start < buf.length) {
       const rest = buf.subarray(start);
       this.carry.push(rest);
@@ -173,9 +175,28 @@ class LineSink implements StreamSink {
     }
   }
 
+  /**
+   * Keep the last `tailLines` complete lines of a chunk holding `count` of them, the last
+   * ending at `lastNl`; the first one starts with the bytes carried from earlier chunks.
+   */
+  private rememberLast(chunk: Uint8Array, count: number, lastNl: number, carried: { parts: Uint8Array[]; len: number } | undefined): void {
+    const n = Math.min(count, this.tailLines);
+    const lines: Uint8Array[] = [];
+    let end = lastNl;
+    for (let k = 0; k < n; k++) {
+      const isFirst = k === count - 1;
+      const prevNl = isFirst ? -1 : chunk.lastIndexOf(NL, end - 1);
+      let line = chunk.subarray(prevNl + 1, end);
+      if (isFirst && carried) line = concat([...carried.parts, line], carried.len + line.length);
+      lines.push(line);
+      end = prevNl;
+    }
+    for (let k = lines.length - 1; k >= 0; k--) this.remember(lines[k]!);
+  }
+
   private remember(line: Uint8Array): void {
     if (this.tailLines <= 0) return;
-    const text = new TextDecoder().decode(line.length > 1000 ? line.subarray(0, 1000) : line).replace(/\r$/, "");
+    const text = decoder.decode(line.length > 1000 ? line.subarray(0, 1000) : line).replace(/\r$/, "");
     this.tailRing.push(text);
     if (this.tailRing.length > this.tailLines) this.tailRing.shift();
   }

@@ -98,8 +98,8 @@ export function makeTree(opts: { config?: string; createDb?: boolean } = {}): Tr
     },
     script(name, body) {
       const p = nodePath.join(bin, name);
-      // Bin/ may hold hard links to the compiled binary (CNCOP_BIN=dist): writing through
-      // one would overwrite dist/ itself, so the name is unlinked first.
+      // Unlink first: with CNCOP_BIN, Bin/ holds hard links to the compiled binary, and
+      // writing through one would overwrite dist/ itself.
       rmSync(p, { force: true });
       writeFileSync(p, `#!/bin/sh\n${body}\n`);
       chmodSync(p, 0o755);
