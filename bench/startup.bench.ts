@@ -36,7 +36,7 @@ try {
   const src = nodePath.join(tmp, "empty.ts");
   const empty = nodePath.join(tmp, "empty");
   writeFileSync(src, 'process.stdout.write("empty 0.0.0\\n");\n');
-  const b = Bun.spawnSync([process.execPath, "build", "--compile", "--minify", src, "--outfile", empty], { stdout: "ignore", stderr: "pipe" });
+  const b = Bun.spawnSync([process.execPath, "build", "--compile", "--minify", "--bytecode", "--format=esm", src, "--outfile", empty], { stdout: "ignore", stderr: "pipe" });
   if (b.exitCode !== 0) throw new Error(`cannot compile the reference program: ${b.stderr.toString()}`);
 
   // Warm the page cache for both before timing.
