@@ -25,17 +25,19 @@ function tree(config?: string): Tree {
 const logPath = (t: Tree, name: string) => nodePath.join(t.root, "Logs", name);
 
 describe("the CA log file", () => {
-  test.concurrent("Logs/CA-YY-MM-DD_HHMM.log in local time, created with Logs/ when missing", async () => {
+  test.concurrent("Logs/CA-YY-MM-DD_HHMM.log, created with Logs/ when missing", async () => {
     const t = tree();
     t.addJob({ jobid: 1, jobtitle: "a", jobtype: "CIFS" });
     t.script("backupagentcifs", "exit 0");
+    // The child's zone is pinned: this process's TZ may have been changed by another test file.
     const before = new Date();
-    const r = await t.run("cncopagent", ["1"]);
+    const r = await t.run("cncopagent", ["1"], { env: { TZ: "UTC" } });
     const after = new Date();
     expect(r.exitCode).toBe(0);
     const logs = t.caLogs();
     expect(logs.length).toBe(1);
-    expect([caLogName(before), caLogName(after)]).toContain(logs[0]!);
+    const utc = (d: Date) => caLogName(new Date(d.getTime() + d.getTimezoneOffset() * 60_000));
+    expect([utc(before), utc(after)]).toContain(logs[0]!);
   });
 
   test.concurrent("local time: the name and the timestamps follow TZ, not UTC", async () => {
