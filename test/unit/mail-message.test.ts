@@ -9,7 +9,8 @@ beforeAll(() => {
   process.env.TZ = "Europe/Berlin";
 });
 afterAll(() => {
-  process.env.TZ = savedTz;
+  if (savedTz === undefined) delete process.env.TZ;
+  else process.env.TZ = savedTz;
 });
 
 const JOB: Job = {
