@@ -36,7 +36,9 @@ export interface CommandContext {
   readonly platform?: NodeJS.Platform;
   readonly fs?: ConfineFs;
   readonly comspec?: string;
+  readonly beforeSpawn?: () => void;
   readonly onSpawn?: (pid: number) => void;
+  readonly onSpawnFailed?: () => void;
 }
 
 export type PreparedCommand = { ok: true; argv: string[]; verbatim: boolean } | { ok: false; reason: string };
@@ -130,7 +132,9 @@ export async function runCommand(kind: CommandKind, commandLine: string, extraEn
     abort: ctx.abort,
     stdout: ctx.log.sink(`[${kind} stdout]`),
     stderr: err.sink,
+    beforeSpawn: ctx.beforeSpawn,
     onSpawn: ctx.onSpawn,
+    onSpawnFailed: ctx.onSpawnFailed,
     platform: ctx.platform,
     verbatim: prepared.verbatim,
   });

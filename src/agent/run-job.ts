@@ -50,8 +50,15 @@ export interface JobOutcome {
 
 /** Held while a job runs; records the pids of the processes it starts. */
 export interface JobLock {
+  beforeSpawn(): void;
   addProcess(pid: number): void;
+  spawnFailed(): void;
   release(): void;
+}
+
+/** The hooks that let the lock record every child the run starts. */
+function spawnHooks(lock: JobLock) {
+  return { beforeSpawn: () => lock.beforeSpawn(), onSpawn: (pid: number) => lock.addProcess(pid), onSpawnFailed: () => lock.spawnFailed() };
 }
 export type LockAnswer = { lock: JobLock } | { heldBy: string };
 
@@ -116,7 +123,7 @@ export async function runJob(job: Job, ctx: JobRunContext): Promise<JobOutcome> 
     return end("ERROR", early);
   }
 
-  const answer = ctx.dryrun ? { lock: { addProcess() {}, release() {} } } : ctx.lock(job, session);
+  const answer: LockAnswer = ctx.dryrun ? { lock: { beforeSpawn() {}, addProcess() {}, spawnFailed() {}, release() {} } } : ctx.lock(job, session);
   if ("heldBy" in answer) {
     const text = `${label} is already running ${answer.heldBy}, skipped`;
     ctx.view.warn(text);
@@ -133,7 +140,7 @@ export async function runJob(job: Job, ctx: JobRunContext): Promise<JobOutcome> 
       graceMs: ctx.graceMs,
       log,
       abort: ctx.abort,
-      onSpawn: (pid: number) => lock.addProcess(pid),
+      ...spawnHooks(lock),
     };
     const command = async (kind: CommandKind, line: string | undefined, extra: Record<string, string>): Promise<CommandOutcome | undefined> => {
       if (!line) return undefined;
@@ -185,7 +192,7 @@ export async function runJob(job: Job, ctx: JobRunContext): Promise<JobOutcome> 
     const deadline = job.maxruntime > 0 ? Date.now() + job.maxruntime * 1000 : undefined;
     for (let n = 1; ; n++) {
       ctx.view.attempt(label, n, maxAttempts);
-      const { detail, verdict, results, tail } = await runAttempt(n, plan.agents!, env, ctx, label, deadline, job.maxruntime, (pid) => lock.addProcess(pid));
+      const { detail, verdict, results, tail } = await runAttempt(n, plan.agents!, env, ctx, label, deadline, job.maxruntime, spawnHooks(lock));
       attempts.push(detail);
       outputTail = tail;
       const timedOut = results.some((r) => r.timedOut);
@@ -240,7 +247,7 @@ async function runAttempt(
   label: string,
   deadline: number | undefined,
   maxruntime: number,
-  onSpawn: (pid: number) => void,
+  hooks: ReturnType<typeof spawnHooks>,
 ): Promise<{ detail: AttemptDetail; verdict: StateVerdict; results: RunResult[]; tail: string[] }> {
   const attemptEnv = { ...env, CNCOP_ATTEMPT: String(n) };
   const sinks = agents.map((a) => ({ out: ctx.log.sink(`[${a.agent}#${n} stdout]`), err: ctx.log.sink(`[${a.agent}#${n} stderr]`) }));
@@ -256,7 +263,7 @@ async function runAttempt(
         abort: ctx.abort,
         stdout: sinks[i]!.out,
         stderr: sinks[i]!.err,
-        onSpawn,
+        ...hooks,
       });
     }),
   );

@@ -24,7 +24,10 @@ export interface RunSpec {
   readonly abort?: AbortSignal | undefined;
   readonly stdout: StreamSink;
   readonly stderr: StreamSink;
+  /** Called right before the child is started, then onSpawn(pid) or onSpawnFailed(). */
+  readonly beforeSpawn?: (() => void) | undefined;
   readonly onSpawn?: ((pid: number) => void) | undefined;
+  readonly onSpawnFailed?: (() => void) | undefined;
   readonly platform?: NodeJS.Platform | undefined;
   /** Windows: pass the command line as it is (cmd.exe wrapping quotes it itself). */
   readonly verbatim?: boolean | undefined;
@@ -106,6 +109,7 @@ export function runProcess(spec: RunSpec): Promise<RunResult> {
 
     const [file, ...args] = spec.argv;
     let child: ReturnType<typeof nodeSpawn>;
+    spec.beforeSpawn?.();
     try {
       child = nodeSpawn(file ?? "", args, {
         cwd: spec.cwd,
@@ -116,6 +120,7 @@ export function runProcess(spec: RunSpec): Promise<RunResult> {
         windowsVerbatimArguments: spec.verbatim === true,
       });
     } catch (err) {
+      spec.onSpawnFailed?.();
       const finished = new Date();
       resolve({ argv: spec.argv, pid: undefined, exitCode: null, signal: null, timedOut: false, interrupted: false, spawnError: (err as Error).message, started, finished, durationMs: finished.getTime() - started.getTime() });
       return;
@@ -196,6 +201,7 @@ export function runProcess(spec: RunSpec): Promise<RunResult> {
     });
 
     if (pid !== undefined) spec.onSpawn?.(pid);
+    else spec.onSpawnFailed?.();
     if (spec.abort) {
       if (spec.abort.aborted) onAbort();
       else spec.abort.addEventListener("abort", onAbort, { once: true });
