@@ -11,6 +11,8 @@ export const KILL_GRACE_MS_DEFAULT = 30_000;
 /** How long stdio may stay open after a child exited before its pipes are closed by force. */
 const STDIO_DRAIN_MS = 2_000;
 const POLL_MS = 25;
+/** How long a KILLed tree may take to vanish before we stop waiting for it. */
+const KILL_WAIT_MS = 5_000;
 
 export interface RunSpec {
   readonly argv: readonly string[];
@@ -82,12 +84,18 @@ export function treeAlive(pid: number, platform: NodeJS.Platform = process.platf
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Stop a tree: TERM, then KILL once `graceMs` has passed and anything still lives. */
+/**
+ * Stop a tree: TERM, then KILL once `graceMs` has passed and anything still lives; then
+ * wait (at most KILL_WAIT_MS) until it is gone, so that a job's lock outlives its processes.
+ */
 export async function stopTree(pid: number, graceMs: number, platform: NodeJS.Platform = process.platform): Promise<void> {
   signalTree(pid, "SIGTERM", platform);
   const until = Date.now() + graceMs;
   while (Date.now() < until && treeAlive(pid, platform)) await sleep(POLL_MS);
-  if (treeAlive(pid, platform)) signalTree(pid, "SIGKILL", platform);
+  if (!treeAlive(pid, platform)) return;
+  signalTree(pid, "SIGKILL", platform);
+  const killedBy = Date.now() + KILL_WAIT_MS;
+  while (Date.now() < killedBy && treeAlive(pid, platform)) await sleep(POLL_MS);
 }
 
 /**
