@@ -13,7 +13,7 @@ import { newSessionId } from "../core/session.ts";
 import { type AttemptRecord, utf8Excerpt } from "../core/spool.ts";
 import { formatCommandLine } from "../core/command-line.ts";
 import { formatDuration, isoUtc, localTimestamp } from "../core/time.ts";
-import { type CommandKind, type CommandOutcome, runCommand } from "./commands.ts";
+import { type CommandKind, type CommandOutcome, prepareCommand, runCommand } from "./commands.ts";
 import { jobEnv, planJob, type AgentStep } from "./plan.ts";
 import { createReportSink } from "./reports.ts";
 import { retryDelaySec, stateOf, type StateVerdict, worstOf } from "./states.ts";
@@ -145,12 +145,16 @@ export async function runJob(job: Job, ctx: JobRunContext): Promise<JobOutcome> 
     const command = async (kind: CommandKind, line: string | undefined, extra: Record<string, string>): Promise<CommandOutcome | undefined> => {
       if (!line) return undefined;
       if (ctx.dryrun) {
-        log.line(`dry run: would run ${kind}: ${line}`);
-        ctx.view.info(`${label}: dry run: would run ${kind}: ${line}`);
+        // Shows the argv exactly as it would be started, or why it would be refused.
+        const prepared = prepareCommand(line, cmdCtx);
+        const text = prepared.ok ? `dry run: would run ${kind}: ${formatCommandLine(prepared.argv)}` : `dry run: ${kind} would be refused: ${JSON.stringify(line)}: ${prepared.reason}`;
+        log.line(text);
+        ctx.view.info(`${label}: ${text}`);
         return undefined;
       }
       return runCommand(kind, line, extra, cmdCtx);
     };
+    const interruption = () => `interrupted by ${String(ctx.abort.reason ?? "a signal")}`;
     const post = async (status: "OK" | "ERROR") => {
       const kind = status === "OK" ? "postsuccess" : "postfailure";
       // postfailure must still run after an interruption: it gets its own, unaborted context.
@@ -158,7 +162,8 @@ export async function runJob(job: Job, ctx: JobRunContext): Promise<JobOutcome> 
         const line = status === "OK" ? job.postsuccess : job.postfailure;
         if (!line) return undefined;
         if (ctx.dryrun) return command(kind, line, {});
-        return runCommand(kind, line, { CNCOP_STATUS: status }, { ...cmdCtx, abort: undefined });
+        const extra = { CNCOP_STATUS: status, CNCOP_ATTEMPT: String(Math.max(1, attempts.length)) };
+        return runCommand(kind, line, extra, { ...cmdCtx, abort: undefined });
       })();
       if (out && !out.ok) {
         reports.exception(kind, out.result?.exitCode ?? null, `${kind} command ${JSON.stringify(out.commandLine)} ${out.description}${excerptSuffix(out)}`);
@@ -173,12 +178,13 @@ export async function runJob(job: Job, ctx: JobRunContext): Promise<JobOutcome> 
 
     const pre = await command("prerun", job.prerun, {});
     if (pre && !pre.ok) {
+      // A prerun stopped by an interruption did not fail: the JF says what happened.
+      if (pre.result?.interrupted) return fail(`${interruption()} during prerun`, true);
       const message = pre.refused ? `prerun command refused: ${pre.refused}` : utf8Excerpt(pre.stderrHead, 2048);
       reports.exception("prerun", pre.result?.exitCode ?? null, message);
-      const reason = ctx.abort.aborted ? "interrupted during prerun" : `prerun failed: ${pre.description}`;
-      return fail(reason, true);
+      return fail(`prerun failed: ${pre.description}`, true);
     }
-    if (ctx.abort.aborted) return fail("interrupted before the agent started", true);
+    if (ctx.abort.aborted) return fail(`${interruption()} before the agent started`, true);
 
     const missing = plan.agents!.filter((a) => a.program === undefined);
     if (missing.length > 0) {
@@ -197,7 +203,8 @@ export async function runJob(job: Job, ctx: JobRunContext): Promise<JobOutcome> 
       outputTail = tail;
       const timedOut = results.some((r) => r.timedOut);
       const killed = results.some((r) => r.signal !== null && !r.timedOut && !r.interrupted);
-      if (ctx.abort.aborted || results.some((r) => r.interrupted)) return fail("interrupted", true);
+      // Agents that ended on their own just as a signal came keep their verdict.
+      if (results.some((r) => r.interrupted)) return fail(interruption(), true);
       if (timedOut) {
         const reason = `timed out after ${job.maxruntime} s`;
         reports.exception("agent", null, `${reason}: the agent's process tree was stopped`);
@@ -221,13 +228,13 @@ export async function runJob(job: Job, ctx: JobRunContext): Promise<JobOutcome> 
       if (deadline !== undefined && Date.now() + delaySec * 1000 >= deadline) {
         log.line(`${label}: the re-run would start after maxruntime (${job.maxruntime} s); waiting until then`);
         await sleep(Math.max(0, deadline - Date.now()), ctx.abort);
-        if (ctx.abort.aborted) return fail("interrupted while waiting to re-run", true);
+        if (ctx.abort.aborted) return fail(`${interruption()} while waiting to re-run`, true);
         return fail(`timed out after ${job.maxruntime} s (waiting to re-run)`, true);
       }
       log.line(`${label}: re-run ${n} of ${job.maxretries} in ${delaySec} s`);
       ctx.view.waiting(label, delaySec, n);
       await sleep(delaySec * 1000, ctx.abort);
-      if (ctx.abort.aborted) return fail("interrupted while waiting to re-run", true);
+      if (ctx.abort.aborted) return fail(`${interruption()} while waiting to re-run`, true);
     }
   } finally {
     lock.release();
