@@ -130,6 +130,8 @@ export async function runJob(job: Job, ctx: JobRunContext): Promise<JobOutcome> 
     return end("SKIPPED", `already running ${answer.heldBy}`);
   }
   const lock = answer.lock;
+  // Every return below awaits its promise: a bare `return fail(...)` would run `finally`
+  // (and release the lock) before postfailure and the reports are done.
   try {
     const env = jobEnv(job, { paths: ctx.paths, debug: ctx.debug, session });
     const cmdCtx = {
@@ -179,19 +181,19 @@ export async function runJob(job: Job, ctx: JobRunContext): Promise<JobOutcome> 
     const pre = await command("prerun", job.prerun, {});
     if (pre && !pre.ok) {
       // A prerun stopped by an interruption did not fail: the JF says what happened.
-      if (pre.result?.interrupted) return fail(`${interruption()} during prerun`, true);
+      if (pre.result?.interrupted) return await fail(`${interruption()} during prerun`, true);
       const message = pre.refused ? `prerun command refused: ${pre.refused}` : utf8Excerpt(pre.stderrHead, 2048);
       reports.exception("prerun", pre.result?.exitCode ?? null, message);
-      return fail(`prerun failed: ${pre.description}`, true);
+      return await fail(`prerun failed: ${pre.description}`, true);
     }
-    if (ctx.abort.aborted) return fail(`${interruption()} before the agent started`, true);
+    if (ctx.abort.aborted) return await fail(`${interruption()} before the agent started`, true);
 
     const missing = plan.agents!.filter((a) => a.program === undefined);
     if (missing.length > 0) {
       const reason = `agent ${missing.map((m) => m.agent).join(" and ")} not found in ${ctx.paths.bin}`;
       log.line(`${label}: ${reason}`);
       reports.exception("agent", null, `${reason}; install the agent program there or change the job type`);
-      return fail(reason, true);
+      return await fail(reason, true);
     }
 
     const maxAttempts = job.maxretries + 1;
@@ -204,37 +206,37 @@ export async function runJob(job: Job, ctx: JobRunContext): Promise<JobOutcome> 
       const timedOut = results.some((r) => r.timedOut);
       const killed = results.some((r) => r.signal !== null && !r.timedOut && !r.interrupted);
       // Agents that ended on their own just as a signal came keep their verdict.
-      if (results.some((r) => r.interrupted)) return fail(interruption(), true);
+      if (results.some((r) => r.interrupted)) return await fail(interruption(), true);
       if (timedOut) {
         const reason = `timed out after ${job.maxruntime} s`;
         reports.exception("agent", null, `${reason}: the agent's process tree was stopped`);
-        return fail(reason, true);
+        return await fail(reason, true);
       }
       if (killed || results.some((r) => r.pid === undefined)) {
         reports.exception("agent", detail.exitcode, verdict.reason);
-        return fail(verdict.reason, true);
+        return await fail(verdict.reason, true);
       }
       if (verdict.state === "OK") {
         await post("OK");
         return end("OK", n > 1 ? `completed on attempt ${n}` : "completed");
       }
-      if (verdict.state === "ERROR") return fail(verdict.reason, false);
+      if (verdict.state === "ERROR") return await fail(verdict.reason, false);
       // RE-RUN
       if (n > job.maxretries) {
         const reason = job.maxretries === 0 ? "agent asked for a re-run but maxretries is 0" : `re-runs exhausted: the agent asked for a re-run after ${n} attempts (maxretries ${job.maxretries})`;
-        return fail(reason, true);
+        return await fail(reason, true);
       }
       const delaySec = retryDelaySec(job.retrydelay, n);
       if (deadline !== undefined && Date.now() + delaySec * 1000 >= deadline) {
         log.line(`${label}: the re-run would start after maxruntime (${job.maxruntime} s); waiting until then`);
         await sleep(Math.max(0, deadline - Date.now()), ctx.abort);
-        if (ctx.abort.aborted) return fail(`${interruption()} while waiting to re-run`, true);
-        return fail(`timed out after ${job.maxruntime} s (waiting to re-run)`, true);
+        if (ctx.abort.aborted) return await fail(`${interruption()} while waiting to re-run`, true);
+        return await fail(`timed out after ${job.maxruntime} s (waiting to re-run)`, true);
       }
       log.line(`${label}: re-run ${n} of ${job.maxretries} in ${delaySec} s`);
       ctx.view.waiting(label, delaySec, n);
       await sleep(delaySec * 1000, ctx.abort);
-      if (ctx.abort.aborted) return fail(`${interruption()} while waiting to re-run`, true);
+      if (ctx.abort.aborted) return await fail(`${interruption()} while waiting to re-run`, true);
     }
   } finally {
     lock.release();
