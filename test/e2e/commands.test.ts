@@ -3,11 +3,14 @@
  * after which outcome, exactly once; output capture; environment; quoting without a shell;
  * confinement to Bin/ with nothing run; command_timeout; --dryrun.
  */
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync, chmodSync } from "node:fs";
 import nodePath from "node:path";
 import { type Tree, waitFor } from "../helpers/tree.ts";
 import { collect, FAST_GRACE, fakeTree, lockRecordPath, mark, processGone, readMarker, waitForFileSh, waitForMarker } from "../helpers/fake.ts";
+
+// Real processes on a shared 2-core machine: give each test room (waits poll with deadlines).
+setDefaultTimeout(60_000);
 
 const trees: Tree[] = [];
 afterEach(() => {

@@ -3,12 +3,15 @@
  * 2,048-byte stderr excerpt, JF for every run the agent's own exit does not settle, the
  * shared session, an unwritable spool, and a writer killed mid-write.
  */
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
 import { BUN, REPO, type Tree, waitFor } from "../helpers/tree.ts";
 import { fakeTree, FAST_GRACE, ISO_UTC, sessionsInLog } from "../helpers/fake.ts";
+
+// Real processes on a shared 2-core machine: give each test room (waits poll with deadlines).
+setDefaultTimeout(60_000);
 
 const trees: Tree[] = [];
 afterEach(() => {

@@ -2,7 +2,7 @@
  * The per-job lock (SPEC §5 "Single instance"): owner records, staleness decided by live
  * processes (pid + start time), reused pids, corrupt records, the spawn marker, --unlock.
  */
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -11,6 +11,9 @@ import { CncopError, EXIT } from "../../src/core/errors.ts";
 import { acquireJobLock, forceUnlock, type Liveness, type LockOwner, lockDir, ownerAlive, parseOwner, recordPath } from "../../src/core/lock.ts";
 import { bootId, bootTicksNow, identify, type ProcessId } from "../../src/core/proc-info.ts";
 import { waitFor } from "../helpers/tree.ts";
+
+// Real processes on a shared 2-core machine: give each test room (waits poll with deadlines).
+setDefaultTimeout(60_000);
 
 const dirs: string[] = [];
 const children: ChildProcess[] = [];

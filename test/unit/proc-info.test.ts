@@ -1,9 +1,12 @@
 /** Process identity for lock owners: pid + start time, zombies, groups, sessions (Linux). */
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { bootTicksNow, environHas, identify, isAlive, parseProcStat, processStartTime, sessionProcessAlive } from "../../src/core/proc-info.ts";
 import { waitFor } from "../helpers/tree.ts";
+
+// Real processes on a shared 2-core machine: give each test room (waits poll with deadlines).
+setDefaultTimeout(60_000);
 
 describe("parseProcStat", () => {
   const tail = "1 4242 4242 0 -1 4194304 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10";
