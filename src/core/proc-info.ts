@@ -149,6 +149,15 @@ function linuxGroupAlive(pgid: number, leaderStart: string | null, session: stri
   return false;
 }
 
+/** Linux: does group `pgid` have a member that has not ended (zombies waiting for init do not count)? */
+export function groupRunning(pgid: number): boolean {
+  for (const pid of procPids()) {
+    const st = linuxStat(pid);
+    if (st && st.pgrp === pgid && running(st)) return true;
+  }
+  return false;
+}
+
 /** Linux: does a process of the session live that started at or after `sinceTicks`? */
 export function sessionProcessAlive(session: string, sinceTicks: string | null, platform: NodeJS.Platform = process.platform): boolean {
   if (platform !== "linux") return false;

@@ -6,11 +6,12 @@
  */
 import { spawn as nodeSpawn, spawnSync } from "node:child_process";
 import type { StreamSink } from "./log-file.ts";
+import { groupRunning } from "./proc-info.ts";
 
 export const KILL_GRACE_MS_DEFAULT = 30_000;
 /** How long stdio may stay open after a child exited before its pipes are closed by force. */
 const STDIO_DRAIN_MS = 2_000;
-const POLL_MS = 25;
+const POLL_MS = 50;
 /** How long a KILLed tree may take to vanish before we stop waiting for it. */
 const KILL_WAIT_MS = 5_000;
 
@@ -72,14 +73,18 @@ export function signalTree(pid: number, signal: Signal, platform: NodeJS.Platfor
   }
 }
 
-/** Is any process of the group (POSIX) or the process (Windows) still alive? */
+/**
+ * Is any process of the group (POSIX) or the process (Windows) still alive? On Linux a
+ * group of zombies has ended: orphans wait for init to reap them, which some container
+ * inits do only now and then.
+ */
 export function treeAlive(pid: number, platform: NodeJS.Platform = process.platform): boolean {
   try {
     process.kill(platform === "win32" ? pid : -pid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
+    if ((err as NodeJS.ErrnoException).code !== "EPERM") return false;
   }
+  return platform !== "linux" || groupRunning(pid);
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
