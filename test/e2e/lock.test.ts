@@ -10,7 +10,7 @@ import os from "node:os";
 import nodePath from "node:path";
 import { bootId, identify } from "../../src/core/proc-info.ts";
 import { type RunOutput, type Tree, waitFor } from "../helpers/tree.ts";
-import { collect, fakeTree, FAST_GRACE, lockRecordPath, mark, processGone, readMarker, sessionsInLog, waitForFileSh } from "../helpers/fake.ts";
+import { collect, fakeTree, FAST_GRACE, lockRecordPath, mark, pidIn, processGone, readMarker, sessionsInLog, waitForFileSh } from "../helpers/fake.ts";
 
 // Real processes on a shared 2-core machine: give each test room (waits poll with deadlines).
 setDefaultTimeout(60_000);
@@ -124,7 +124,7 @@ exit 0`,
     );
     t.addJob({ jobid: 12, jobtitle: "Payroll", jobtype: "FAKE" });
     const d = t.spawn("cncopagent", ["12"]);
-    await waitFor(() => existsSync(file(t, "agent.pid")), 20_000, "the agent");
+    await waitFor(() => pidIn(t.root, "agent.pid") !== undefined, 20_000, "the agent");
     const agentPid = readPid(t, "agent.pid");
     const childPid = readPid(t, "child.pid");
     d.kill("SIGKILL");
@@ -233,7 +233,7 @@ describe("cncopagent --unlock JOB", () => {
     const t = tree();
     holdingAgent(t);
     const d = t.spawn("cncopagent", ["12"]);
-    await waitFor(() => existsSync(file(t, "agent.pid")), 20_000, "the agent");
+    await waitFor(() => pidIn(t.root, "agent.pid") !== undefined, 20_000, "the agent");
     const agentPid = readPid(t, "agent.pid");
     d.kill("SIGKILL");
     await d.exited;
@@ -267,7 +267,7 @@ describe("cncopagent --unlock JOB", () => {
     const t = tree();
     holdingAgent(t);
     const d = t.spawn("cncopagent", ["12"]);
-    await waitFor(() => existsSync(file(t, "agent.pid")), 20_000, "the agent");
+    await waitFor(() => pidIn(t.root, "agent.pid") !== undefined, 20_000, "the agent");
     const r = await t.run("cncopagent", ["--unlock", "12"], { env: FAST_GRACE });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain(`live process ids ${d.pid}`);

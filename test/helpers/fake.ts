@@ -67,3 +67,13 @@ export function sessionsInLog(tree: Tree, jobid: number): string[] {
 }
 
 export const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/** The pid a script wrote to `<root>/<name>` with `echo $$ > file`, once the whole line is there. */
+export function pidIn(root: string, name: string): number | undefined {
+  try {
+    const m = /^(\d+)\n$/.exec(readFileSync(nodePath.join(root, name), "utf8"));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
