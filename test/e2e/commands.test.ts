@@ -295,6 +295,25 @@ describe("--dryrun", () => {
   });
 });
 
+describe("process groups", () => {
+  test("the prerun, the agent and post commands each lead a process group and session of their own", async () => {
+    const t = tree();
+    const stat = (name: string) => `read -r line < /proc/$$/stat; echo "$$ $line" > "$CNCOP_HOME/${name}.stat"`;
+    t.script("pre.sh", stat("pre"));
+    t.script("post.sh", stat("post"));
+    t.script("fakeagent", stat("agent"));
+    t.addJob({ jobtitle: "A", jobtype: "FAKE", prerun: "pre.sh", postsuccess: "post.sh" });
+    expect((await t.run("cncopagent", ["1"])).exitCode).toBe(0);
+    for (const name of ["pre", "agent", "post"]) {
+      const text = readFileSync(nodePath.join(t.root, `${name}.stat`), "utf8");
+      const pid = text.slice(0, text.indexOf(" "));
+      // After "(comm)": state, ppid, pgrp, session.
+      const [, , pgrp, sid] = text.slice(text.lastIndexOf(")") + 2).split(" ");
+      expect({ name, pgrp, sid }).toEqual({ name, pgrp: pid, sid: pid });
+    }
+  });
+});
+
 describe("processes of commands do not outlive them", () => {
   test("a background child left by a prerun that exited is stopped with it", async () => {
     const t = tree();

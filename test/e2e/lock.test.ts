@@ -4,7 +4,7 @@
  * once after), reused pids, corrupt records, and `cncopagent --unlock JOB`.
  */
 import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { spawn, type ChildProcess } from "node:child_process";
 import os from "node:os";
 import nodePath from "node:path";
@@ -152,6 +152,31 @@ exit 0`,
     const killedSession = readMarker(t, "runs")[0];
     expect(sessionsInLog(t, 12)).toContain(killedSession!);
     expect(t.caLogText()).toContain(`the run of session ${killedSession} (dispatcher pid ${d.pid}) has no live process left; taking the lock over`);
+  });
+});
+
+describe("a dispatcher killed just after it started a child", () => {
+  // The prerun kills its own dispatcher first thing: often before the dispatcher has
+  // recorded the prerun's pid. The record's spawn marker still holds the lock.
+  test("the child holds the lock whether or not its pid made it into the record", async () => {
+    const t = tree();
+    t.script("pre.sh", `kill -KILL $PPID; echo $$ > "$CNCOP_HOME/pre.pid"; ${waitForFileSh("$CNCOP_HOME/release")}`);
+    t.script("fakeagent", mark("agent"));
+    t.addJob({ jobid: 12, jobtitle: "Payroll", jobtype: "FAKE", prerun: "pre.sh" });
+    for (let round = 0; round < 3; round++) {
+      const d = t.spawn("cncopagent", ["12"]);
+      await d.exited;
+      expect(d.signalCode).toBe("SIGKILL");
+      await waitFor(() => pidIn(t.root, "pre.pid") !== undefined, 20_000, "the prerun");
+      const prePid = pidIn(t.root, "pre.pid")!;
+      const r = await t.run("cncopagent", ["12"]);
+      expect(r.exitCode).toBe(3);
+      writeFileSync(file(t, "release"), "");
+      await waitFor(() => processGone(prePid), 20_000, "the prerun to end");
+      rmSync(file(t, "release"));
+      rmSync(file(t, "pre.pid"));
+    }
+    expect(readMarker(t, "agent")).toEqual([]);
   });
 });
 
