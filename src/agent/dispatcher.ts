@@ -81,7 +81,12 @@ export async function dispatch(opts: DispatchOptions): Promise<DispatchResult> {
       view.error(`unknown job "${name}": no job has that id or title (see cncopjobs for the list)`);
     }
     const lock = (job: Job, session: string): LockAnswer => {
-      const r = acquireJobLock({ workDir: opts.paths.work, jobid: job.jobid, jobtitle: job.jobtitle, session, log: (t) => log.line(t) });
+      let r: ReturnType<typeof acquireJobLock>;
+      try {
+        r = acquireJobLock({ workDir: opts.paths.work, jobid: job.jobid, jobtitle: job.jobtitle, session, log: (t) => log.line(t) });
+      } catch (err) {
+        return { error: (err as Error).message };
+      }
       if ("busy" in r) {
         const o = r.busy;
         return { heldBy: o ? describeHeldBy({ since: new Date(o.started), session: o.session, pid: o.dispatcher.pid }) : `(its lock record in ${lockDir(opts.paths.work)} was written moments ago and cannot be read yet; run it again in a few seconds)` };

@@ -60,7 +60,7 @@ export interface JobLock {
 function spawnHooks(lock: JobLock) {
   return { beforeSpawn: () => lock.beforeSpawn(), onSpawn: (pid: number) => lock.addProcess(pid), onSpawnFailed: () => lock.spawnFailed() };
 }
-export type LockAnswer = { lock: JobLock } | { heldBy: string };
+export type LockAnswer = { lock: JobLock } | { heldBy: string } | { error: string };
 
 export interface JobRunContext {
   readonly paths: Paths;
@@ -128,6 +128,14 @@ export async function runJob(job: Job, ctx: JobRunContext): Promise<JobOutcome> 
     const text = `${label} is already running ${answer.heldBy}, skipped`;
     ctx.view.warn(text);
     return end("SKIPPED", `already running ${answer.heldBy}`);
+  }
+  if ("error" in answer) {
+    // Without a lock the job must not run; the other jobs still may.
+    log.line(`${label}: ${answer.error}`);
+    ctx.view.error(`${label}: ${answer.error}`);
+    reports.exception("dispatcher", null, answer.error);
+    reports.finished("ERROR", answer.error, [], started, new Date());
+    return end("ERROR", answer.error);
   }
   const lock = answer.lock;
   // Every return below awaits its promise: a bare `return fail(...)` would run `finally`

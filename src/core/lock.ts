@@ -150,10 +150,20 @@ export interface AcquireOptions {
   readonly log?: (text: string) => void;
 }
 
+/** Throws a CncopError (exit 1) when the lock folder or record cannot be used. */
 export function acquireJobLock(opts: AcquireOptions): LockResult {
   const dir = lockDir(opts.workDir);
-  mkdirSync(dir, { recursive: true });
   const path = recordPath(dir, opts.jobid);
+  try {
+    mkdirSync(dir, { recursive: true });
+    return acquireIn(dir, path, opts);
+  } catch (err) {
+    if (err instanceof CncopError) throw err;
+    throw new CncopError(`cannot use the lock of job ${opts.jobid} in ${dir}: ${(err as Error).message}; check that this folder can be written`, EXIT.FAILED);
+  }
+}
+
+function acquireIn(dir: string, path: string, opts: AcquireOptions): LockResult {
   const log = opts.log ?? (() => {});
   return withGuard(dir, opts.jobid, () => {
     const rec = readRecord(path);
