@@ -253,6 +253,25 @@ describe("stale and corrupt records", () => {
   });
 });
 
+describe("an unusable lock folder", () => {
+  test("fails each job with a JE and a JF, runs no agent, and is no crash", async () => {
+    const t = tree();
+    t.script("fakeagent", mark("runs"));
+    t.addJob({ jobid: 12, jobtitle: "Payroll", jobtype: "FAKE" });
+    t.addJob({ jobid: 13, jobtitle: "Other", jobtype: "FAKE" });
+    mkdirSync(nodePath.join(t.root, "Spool", "Work"), { recursive: true });
+    writeFileSync(nodePath.join(t.root, "Spool", "Work", "locks"), "not a folder");
+    const r = await t.run("cncopagent", ["12", "13"]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).not.toContain("internal error");
+    expect(r.stderr).toContain("cannot use the lock of job 12");
+    expect(readMarker(t, "runs")).toEqual([]);
+    expect(t.reports("JE-").map((x) => [x.body.jobid, x.body.source])).toEqual(expect.arrayContaining([[12, "dispatcher"], [13, "dispatcher"]]));
+    expect(t.reports("JF-").map((x) => x.body.jobid).sort()).toEqual([12, 13]);
+    expect(t.caLogText()).toContain("cncopagent finished: exit status 1 (0 OK, 2 failed, 0 skipped)");
+  });
+});
+
 describe("cncopagent --unlock JOB", () => {
   test("refuses while a process of the run lives, removes the record once none does", async () => {
     const t = tree();
