@@ -8,31 +8,19 @@ import { knownJobTypes } from "../core/job-types.ts";
 import type { Job } from "../core/jobs-db.ts";
 import type { LineLog } from "../core/log-file.ts";
 import type { Paths } from "../core/paths.ts";
-import { runProcess, type RunResult } from "../core/process-tree.ts";
 import { newSessionId } from "../core/session.ts";
-import { type AttemptRecord, utf8Excerpt } from "../core/spool.ts";
+import { utf8Excerpt } from "../core/spool.ts";
 import { formatCommandLine } from "../core/command-line.ts";
-import { formatDuration, isoUtc, localTimestamp } from "../core/time.ts";
+import { formatDuration, localTimestamp } from "../core/time.ts";
 import { type CommandKind, type CommandOutcome, prepareCommand, runCommand } from "./commands.ts";
-import { jobEnv, planJob, type AgentStep } from "./plan.ts";
+import { type AgentExit, type AttemptDetail, runAttempt, type SpawnHooks } from "./attempt.ts";
+import { jobEnv, planJob } from "./plan.ts";
 import { createReportSink } from "./reports.ts";
-import { retryDelaySec, stateOf, type StateVerdict, worstOf } from "./states.ts";
+import { retryDelaySec } from "./states.ts";
 import type { View } from "./view.ts";
 
 export type JobStatus = "OK" | "ERROR" | "SKIPPED";
-
-export interface AgentExit {
-  readonly agent: string;
-  readonly exitcode: number | null;
-  readonly signal: string | null;
-  readonly state: StateVerdict["state"];
-  readonly reason: string;
-}
-
-export interface AttemptDetail extends AttemptRecord {
-  readonly number: number;
-  readonly agents: readonly AgentExit[];
-}
+export type { AgentExit, AttemptDetail };
 
 export interface JobOutcome {
   readonly job: Job;
@@ -57,7 +45,7 @@ export interface JobLock {
 }
 
 /** The hooks that let the lock record every child the run starts. */
-function spawnHooks(lock: JobLock) {
+function spawnHooks(lock: JobLock): SpawnHooks {
   return { beforeSpawn: () => lock.beforeSpawn(), onSpawn: (pid: number) => lock.addProcess(pid), onSpawnFailed: () => lock.spawnFailed() };
 }
 export type LockAnswer = { lock: JobLock } | { heldBy: string } | { error: string };
@@ -254,54 +242,6 @@ export async function runJob(job: Job, ctx: JobRunContext): Promise<JobOutcome> 
 function excerptSuffix(out: CommandOutcome): string {
   if (out.stderrHead.length === 0) return "";
   return `; stderr: ${utf8Excerpt(out.stderrHead, 2048)}`;
-}
-
-async function runAttempt(
-  n: number,
-  agents: readonly AgentStep[],
-  env: Record<string, string>,
-  ctx: JobRunContext,
-  label: string,
-  deadline: number | undefined,
-  maxruntime: number,
-  hooks: ReturnType<typeof spawnHooks>,
-): Promise<{ detail: AttemptDetail; verdict: StateVerdict; results: RunResult[]; tail: string[] }> {
-  const attemptEnv = { ...env, CNCOP_ATTEMPT: String(n) };
-  const sinks = agents.map((a) => ({ out: ctx.log.sink(`[${a.agent}#${n} stdout]`), err: ctx.log.sink(`[${a.agent}#${n} stderr]`) }));
-  const results = await Promise.all(
-    agents.map((a, i) => {
-      ctx.log.line(`${label}: attempt ${n}: run: ${formatCommandLine(a.argv)}`);
-      return runProcess({
-        argv: a.argv,
-        cwd: ctx.paths.root,
-        env: attemptEnv,
-        deadline,
-        graceMs: ctx.graceMs,
-        abort: ctx.abort,
-        stdout: sinks[i]!.out,
-        stderr: sinks[i]!.err,
-        ...hooks,
-      });
-    }),
-  );
-  const verdicts = results.map((r) => stateOf(r, maxruntime));
-  const exits: AgentExit[] = results.map((r, i) => ({ agent: agents[i]!.agent, exitcode: r.exitCode, signal: r.signal, state: verdicts[i]!.state, reason: verdicts[i]!.reason }));
-  results.forEach((r, i) => {
-    const v = verdicts[i]!;
-    const how = r.spawnError !== undefined && r.pid === undefined ? `could not be started (${r.spawnError})` : r.signal ? `was killed by ${r.signal}` : `exited with status ${r.exitCode}`;
-    ctx.log.line(`${label}: attempt ${n}: ${agents[i]!.agent} ${how} after ${formatDuration(r.durationMs)}: ${v.state === "RERUN" ? "RE-RUN" : v.state}${r.timedOut ? " (timed out)" : ""}${r.interrupted ? " (interrupted)" : ""}`);
-  });
-  const verdict = worstOf(verdicts);
-  const decisive = results[verdicts.indexOf(verdict)] ?? results[0]!;
-  const startedAt = new Date(Math.min(...results.map((r) => r.started.getTime())));
-  const finishedAt = new Date(Math.max(...results.map((r) => r.finished.getTime())));
-  const tail = sinks.flatMap((s) => [...s.out.tail(), ...s.err.tail()]).slice(-20);
-  return {
-    detail: { number: n, started: isoUtc(startedAt), finished: isoUtc(finishedAt), exitcode: decisive.exitCode, signal: decisive.signal, agents: exits },
-    verdict,
-    results,
-    tail,
-  };
 }
 
 export function describeHeldBy(owner: { since: Date; session: string; pid: number }): string {
