@@ -201,8 +201,10 @@ export async function runJob(job: Job, ctx: JobRunContext): Promise<JobOutcome> 
       outputTail = tail;
       const timedOut = results.some((r) => r.timedOut);
       const killed = results.some((r) => r.signal !== null && !r.timedOut && !r.interrupted);
-      // Agents that ended on their own just as a signal came keep their verdict.
-      if (results.some((r) => r.interrupted)) return await fail(interruption(), true);
+      // An agent that completed OK just as a signal came keeps its verdict. Any other end
+      // after a signal counts as the interruption (on Windows a console Ctrl-C reaches the
+      // agent directly, and it may be gone before we stop it).
+      if (results.some((r) => r.interrupted) || (ctx.abort.aborted && verdict.state !== "OK")) return await fail(interruption(), true);
       if (timedOut) {
         const reason = `timed out after ${job.maxruntime} s`;
         reports.exception("agent", null, `${reason}: the agent's process tree was stopped`);
