@@ -2,7 +2,8 @@
 import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { bootTicksNow, environHas, identify, isAlive, parseProcStat, processStartTime, sessionProcessAlive } from "../../src/core/proc-info.ts";
+import { bootTicksNow, environHas, groupRunning, identify, isAlive, parseProcStat, processStartTime, sessionProcessAlive } from "../../src/core/proc-info.ts";
+import { treeAlive } from "../../src/core/process-tree.ts";
 import { waitFor } from "../helpers/tree.ts";
 
 // Real processes on a shared 2-core machine: give each test room (waits poll with deadlines).
@@ -171,5 +172,21 @@ describe("sessionProcessAlive", () => {
     expect(now).toBeGreaterThanOrEqual(mine);
     expect(BigInt(bootTicksNow(100)!)).toBeLessThanOrEqual(now);
     expect(bootTicksNow(100, "win32")).toBeNull();
+  });
+});
+
+describe("groupRunning / treeAlive", () => {
+  test("a group counts while a member runs, and a zombie member does not keep it running", async () => {
+    // The leader becomes `sleep 30` and never reaps its `sleep 0` child: a zombie in the group.
+    const c = start("sleep 0 & echo $!; exec sleep 30");
+    const zpid = Number(await firstLine(c));
+    await waitFor(() => parseProcStat(readFileSync(`/proc/${zpid}/stat`, "utf8"))?.state === "Z", 10_000, "a zombie");
+    expect(groupRunning(c.pid)).toBe(true);
+    expect(treeAlive(c.pid)).toBe(true);
+    process.kill(c.pid, "SIGKILL");
+    await exited(c);
+    // Only the orphaned zombie may be left in the group until init reaps it.
+    expect(groupRunning(c.pid)).toBe(false);
+    expect(treeAlive(c.pid)).toBe(false);
   });
 });
