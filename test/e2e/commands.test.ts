@@ -7,7 +7,7 @@ import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync, chmodSync } from "node:fs";
 import nodePath from "node:path";
 import { type Tree, waitFor } from "../helpers/tree.ts";
-import { collect, FAST_GRACE, fakeTree, lockRecordPath, mark, processGone, readMarker, waitForFileSh, waitForMarker } from "../helpers/fake.ts";
+import { collect, FAST_GRACE, fakeTree, lockRecordPath, LOOP_SH, mark, processGone, readMarker, waitForFileSh, waitForMarker } from "../helpers/fake.ts";
 
 // Real processes on a shared 2-core machine: give each test room (waits poll with deadlines).
 setDefaultTimeout(60_000);
@@ -215,7 +215,7 @@ describe("command_timeout", () => {
   test("a hung prerun's whole tree is stopped (TERM, then KILL) and counts as failed", async () => {
     const t = tree("command_timeout = 1");
     // Ignores TERM, and leaves a child in its group that ignores it too.
-    t.script("hang.sh", `trap '' TERM; sh -c "trap '' TERM; echo \\$\\$ > '$CNCOP_HOME/child.pid'; while :; do sleep 0.1; done" & echo $$ > "$CNCOP_HOME/hang.pid"; echo "hung" >&2; while :; do sleep 0.1; done`);
+    t.script("hang.sh", `trap '' TERM; sh -c "trap '' TERM; echo \\$\\$ > '$CNCOP_HOME/child.pid'; ${LOOP_SH.replace(/"/g, '\\"')}" & echo $$ > "$CNCOP_HOME/hang.pid"; echo "hung" >&2; ${LOOP_SH}`);
     t.script("fakeagent", mark("agent"));
     t.script("post-fail.sh", mark("post", "postfailure $CNCOP_STATUS"));
     t.addJob({ jobtitle: "A", jobtype: "FAKE", prerun: "hang.sh", postfailure: "post-fail.sh" });

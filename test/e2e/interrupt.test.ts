@@ -8,7 +8,7 @@ import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import nodePath from "node:path";
 import { type Tree, waitFor } from "../helpers/tree.ts";
-import { collect, fakeTree, FAST_GRACE, lockRecordPath, mark, pidIn, processGone, readMarker, sessionsInLog, waitForFileSh } from "../helpers/fake.ts";
+import { collect, fakeTree, FAST_GRACE, lockRecordPath, LOOP_SH, mark, pidIn, processGone, readMarker, sessionsInLog, waitForFileSh } from "../helpers/fake.ts";
 
 // Real processes on a shared 2-core machine: give each test room (waits poll with deadlines).
 setDefaultTimeout(60_000);
@@ -34,9 +34,9 @@ const readPid = (t: Tree, name: string) => Number(readFileSync(file(t, `${name}.
  */
 function busy(name: string, ignoreTerm = false): string {
   return `${ignoreTerm ? "trap '' TERM\n" : ""}echo $$ > "$CNCOP_HOME/${name}.pid"
-sh -c 'trap "" TERM; while :; do sleep 0.1; done' &
+sh -c 'trap "" TERM; ${LOOP_SH}' &
 echo $! > "$CNCOP_HOME/${name}-child.pid"
-while :; do sleep 0.1; done`;
+${LOOP_SH}`;
 }
 
 const SIGNALS = [
@@ -163,7 +163,7 @@ describe("cleanup after a signal", () => {
   test("a hung postfailure after a signal is bounded by command_timeout", async () => {
     const t = tree("command_timeout = 1");
     t.script("fakeagent", busy("agent"));
-    t.script("post.sh", `echo $$ > "$CNCOP_HOME/post.pid"; trap '' TERM; while :; do sleep 0.1; done`);
+    t.script("post.sh", `echo $$ > "$CNCOP_HOME/post.pid"; trap '' TERM; ${LOOP_SH}`);
     t.addJob({ jobid: 12, jobtitle: "Payroll", jobtype: "FAKE", postfailure: "post.sh" });
     const proc = t.spawn("cncopagent", ["12"], { env: FAST_GRACE });
     const out = collect(proc);

@@ -25,10 +25,16 @@ export function mark(name: string, text = "$0"): string {
   return `mkdir -p "$CNCOP_HOME/marks"; printf '%s\\n' "${text}" >> "$CNCOP_HOME/marks/${name}"`;
 }
 
-/** Shell code: wait until a file appears (polls; used by fake agents, not by tests). */
+/**
+ * Shell code: wait until a file appears (polls; used by fake agents, not by tests). It
+ * gives up once the tree is deleted, so a failed test leaves no process waiting for ever.
+ */
 export function waitForFileSh(path: string): string {
-  return `while [ ! -e "${path}" ]; do sleep 0.05; done`;
+  return `while [ ! -e "${path}" ]; do [ -d "$CNCOP_HOME" ] || exit 99; sleep 0.05; done`;
 }
+
+/** Shell code: a loop that runs until the tree is deleted (or the process is stopped). */
+export const LOOP_SH = `while [ -d "$CNCOP_HOME" ]; do sleep 0.1; done`;
 
 export function readMarker(tree: Tree, name: string): string[] {
   const p = marker(tree, name);
