@@ -36,10 +36,21 @@ export interface CommandContext {
   readonly platform?: NodeJS.Platform;
   readonly fs?: ConfineFs;
   readonly comspec?: string;
+  readonly beforeSpawn?: () => void;
   readonly onSpawn?: (pid: number) => void;
+  readonly onSpawnFailed?: () => void;
 }
 
 export type PreparedCommand = { ok: true; argv: string[]; verbatim: boolean } | { ok: false; reason: string };
+
+/**
+ * cmd.exe by its full path, so that no cmd.exe in the working folder or on PATH is picked
+ * up instead: %SystemRoot%\System32\cmd.exe.
+ */
+export function windowsCmdExe(env: Readonly<Record<string, string | undefined>> = process.env): string {
+  const root = env.SystemRoot ?? env.SYSTEMROOT ?? env.windir ?? "C:\\Windows";
+  return `${root.replace(/[\\/]+$/, "")}\\System32\\cmd.exe`;
+}
 
 /** Split, confine and (for .cmd/.bat on Windows) wrap a command line: nothing runs here. */
 export function prepareCommand(commandLine: string, ctx: Pick<CommandContext, "bin" | "platform" | "fs" | "comspec">): PreparedCommand {
@@ -56,7 +67,7 @@ export function prepareCommand(commandLine: string, ctx: Pick<CommandContext, "b
   if (!confined.ok) return { ok: false, reason: confined.reason };
   if (platform === "win32" && isBatchFile(confined.program)) {
     try {
-      return { ok: true, argv: cmdExeArgv(confined.program, args, ctx.comspec ?? "cmd.exe"), verbatim: true };
+      return { ok: true, argv: cmdExeArgv(confined.program, args, ctx.comspec ?? windowsCmdExe()), verbatim: true };
     } catch (err) {
       if (err instanceof CommandLineError) return { ok: false, reason: err.message };
       throw err;
@@ -121,7 +132,9 @@ export async function runCommand(kind: CommandKind, commandLine: string, extraEn
     abort: ctx.abort,
     stdout: ctx.log.sink(`[${kind} stdout]`),
     stderr: err.sink,
+    beforeSpawn: ctx.beforeSpawn,
     onSpawn: ctx.onSpawn,
+    onSpawnFailed: ctx.onSpawnFailed,
     platform: ctx.platform,
     verbatim: prepared.verbatim,
   });

@@ -7,7 +7,7 @@ import nodePath from "node:path";
 import type { Config } from "../core/config.ts";
 import { EXIT } from "../core/errors.ts";
 import type { Job } from "../core/jobs-db.ts";
-import { acquireJobLock } from "../core/lock.ts";
+import { acquireJobLock, lockDir } from "../core/lock.ts";
 import { FileLineLog, type LineLog } from "../core/log-file.ts";
 import type { Paths } from "../core/paths.ts";
 import { KILL_GRACE_MS_DEFAULT } from "../core/process-tree.ts";
@@ -81,10 +81,15 @@ export async function dispatch(opts: DispatchOptions): Promise<DispatchResult> {
       view.error(`unknown job "${name}": no job has that id or title (see cncopjobs for the list)`);
     }
     const lock = (job: Job, session: string): LockAnswer => {
-      const r = acquireJobLock({ workDir: opts.paths.work, jobid: job.jobid, jobtitle: job.jobtitle, session, log: (t) => log.line(t) });
+      let r: ReturnType<typeof acquireJobLock>;
+      try {
+        r = acquireJobLock({ workDir: opts.paths.work, jobid: job.jobid, jobtitle: job.jobtitle, session, log: (t) => log.line(t) });
+      } catch (err) {
+        return { error: (err as Error).message };
+      }
       if ("busy" in r) {
         const o = r.busy;
-        return { heldBy: o ? describeHeldBy({ since: new Date(o.started), session: o.session, pid: o.dispatcher.pid }) : "(its lock is being taken right now)" };
+        return { heldBy: o ? describeHeldBy({ since: new Date(o.started), session: o.session, pid: o.dispatcher.pid }) : `(its lock record in ${lockDir(opts.paths.work)} was written moments ago and cannot be read yet; run it again in a few seconds)` };
       }
       return { lock: r.held };
     };

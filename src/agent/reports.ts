@@ -53,7 +53,8 @@ export function createReportSink(
         ...reportBase(job, session, new Date(), hostname),
         status,
         reason,
-        attempts,
+        // Exactly the fields of SPEC §8: callers may pass richer attempt records.
+        attempts: attempts.map((a) => ({ started: a.started, finished: a.finished, exitcode: a.exitcode, signal: a.signal })),
         started: isoUtc(started),
         finished: isoUtc(finished),
       };

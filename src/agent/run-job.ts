@@ -8,31 +8,19 @@ import { knownJobTypes } from "../core/job-types.ts";
 import type { Job } from "../core/jobs-db.ts";
 import type { LineLog } from "../core/log-file.ts";
 import type { Paths } from "../core/paths.ts";
-import { runProcess, type RunResult } from "../core/process-tree.ts";
 import { newSessionId } from "../core/session.ts";
-import { type AttemptRecord, utf8Excerpt } from "../core/spool.ts";
+import { utf8Excerpt } from "../core/spool.ts";
 import { formatCommandLine } from "../core/command-line.ts";
-import { formatDuration, isoUtc, localTimestamp } from "../core/time.ts";
-import { type CommandKind, type CommandOutcome, runCommand } from "./commands.ts";
-import { jobEnv, planJob, type AgentStep } from "./plan.ts";
+import { formatDuration, localTimestamp } from "../core/time.ts";
+import { type CommandKind, type CommandOutcome, prepareCommand, runCommand } from "./commands.ts";
+import { type AgentExit, type AttemptDetail, runAttempt, type SpawnHooks } from "./attempt.ts";
+import { jobEnv, planJob } from "./plan.ts";
 import { createReportSink } from "./reports.ts";
-import { retryDelaySec, stateOf, type StateVerdict, worstOf } from "./states.ts";
+import { retryDelaySec } from "./states.ts";
 import type { View } from "./view.ts";
 
 export type JobStatus = "OK" | "ERROR" | "SKIPPED";
-
-export interface AgentExit {
-  readonly agent: string;
-  readonly exitcode: number | null;
-  readonly signal: string | null;
-  readonly state: StateVerdict["state"];
-  readonly reason: string;
-}
-
-export interface AttemptDetail extends AttemptRecord {
-  readonly number: number;
-  readonly agents: readonly AgentExit[];
-}
+export type { AgentExit, AttemptDetail };
 
 export interface JobOutcome {
   readonly job: Job;
@@ -50,10 +38,17 @@ export interface JobOutcome {
 
 /** Held while a job runs; records the pids of the processes it starts. */
 export interface JobLock {
+  beforeSpawn(): void;
   addProcess(pid: number): void;
+  spawnFailed(): void;
   release(): void;
 }
-export type LockAnswer = { lock: JobLock } | { heldBy: string };
+
+/** The hooks that let the lock record every child the run starts. */
+function spawnHooks(lock: JobLock): SpawnHooks {
+  return { beforeSpawn: () => lock.beforeSpawn(), onSpawn: (pid: number) => lock.addProcess(pid), onSpawnFailed: () => lock.spawnFailed() };
+}
+export type LockAnswer = { lock: JobLock } | { heldBy: string } | { error: string };
 
 export interface JobRunContext {
   readonly paths: Paths;
@@ -116,13 +111,23 @@ export async function runJob(job: Job, ctx: JobRunContext): Promise<JobOutcome> 
     return end("ERROR", early);
   }
 
-  const answer = ctx.dryrun ? { lock: { addProcess() {}, release() {} } } : ctx.lock(job, session);
+  const answer: LockAnswer = ctx.dryrun ? { lock: { beforeSpawn() {}, addProcess() {}, spawnFailed() {}, release() {} } } : ctx.lock(job, session);
   if ("heldBy" in answer) {
     const text = `${label} is already running ${answer.heldBy}, skipped`;
     ctx.view.warn(text);
     return end("SKIPPED", `already running ${answer.heldBy}`);
   }
+  if ("error" in answer) {
+    // Without a lock the job must not run; the other jobs still may.
+    log.line(`${label}: ${answer.error}`);
+    ctx.view.error(`${label}: ${answer.error}`);
+    reports.exception("dispatcher", null, answer.error);
+    reports.finished("ERROR", answer.error, [], started, new Date());
+    return end("ERROR", answer.error);
+  }
   const lock = answer.lock;
+  // Every return below awaits its promise: a bare `return fail(...)` would run `finally`
+  // (and release the lock) before postfailure and the reports are done.
   try {
     const env = jobEnv(job, { paths: ctx.paths, debug: ctx.debug, session });
     const cmdCtx = {
@@ -133,17 +138,21 @@ export async function runJob(job: Job, ctx: JobRunContext): Promise<JobOutcome> 
       graceMs: ctx.graceMs,
       log,
       abort: ctx.abort,
-      onSpawn: (pid: number) => lock.addProcess(pid),
+      ...spawnHooks(lock),
     };
     const command = async (kind: CommandKind, line: string | undefined, extra: Record<string, string>): Promise<CommandOutcome | undefined> => {
       if (!line) return undefined;
       if (ctx.dryrun) {
-        log.line(`dry run: would run ${kind}: ${line}`);
-        ctx.view.info(`${label}: dry run: would run ${kind}: ${line}`);
+        // Shows the argv exactly as it would be started, or why it would be refused.
+        const prepared = prepareCommand(line, cmdCtx);
+        const text = prepared.ok ? `dry run: would run ${kind}: ${formatCommandLine(prepared.argv)}` : `dry run: ${kind} would be refused: ${JSON.stringify(line)}: ${prepared.reason}`;
+        log.line(text);
+        ctx.view.info(`${label}: ${text}`);
         return undefined;
       }
       return runCommand(kind, line, extra, cmdCtx);
     };
+    const interruption = () => `interrupted by ${String(ctx.abort.reason ?? "a signal")}`;
     const post = async (status: "OK" | "ERROR") => {
       const kind = status === "OK" ? "postsuccess" : "postfailure";
       // postfailure must still run after an interruption: it gets its own, unaborted context.
@@ -151,7 +160,8 @@ export async function runJob(job: Job, ctx: JobRunContext): Promise<JobOutcome> 
         const line = status === "OK" ? job.postsuccess : job.postfailure;
         if (!line) return undefined;
         if (ctx.dryrun) return command(kind, line, {});
-        return runCommand(kind, line, { CNCOP_STATUS: status }, { ...cmdCtx, abort: undefined });
+        const extra = { CNCOP_STATUS: status, CNCOP_ATTEMPT: String(Math.max(1, attempts.length)) };
+        return runCommand(kind, line, extra, { ...cmdCtx, abort: undefined });
       })();
       if (out && !out.ok) {
         reports.exception(kind, out.result?.exitCode ?? null, `${kind} command ${JSON.stringify(out.commandLine)} ${out.description}${excerptSuffix(out)}`);
@@ -166,61 +176,65 @@ export async function runJob(job: Job, ctx: JobRunContext): Promise<JobOutcome> 
 
     const pre = await command("prerun", job.prerun, {});
     if (pre && !pre.ok) {
+      // A prerun stopped by an interruption did not fail: the JF says what happened.
+      if (pre.result?.interrupted) return await fail(`${interruption()} during prerun`, true);
       const message = pre.refused ? `prerun command refused: ${pre.refused}` : utf8Excerpt(pre.stderrHead, 2048);
       reports.exception("prerun", pre.result?.exitCode ?? null, message);
-      const reason = ctx.abort.aborted ? "interrupted during prerun" : `prerun failed: ${pre.description}`;
-      return fail(reason, true);
+      return await fail(`prerun failed: ${pre.description}`, true);
     }
-    if (ctx.abort.aborted) return fail("interrupted before the agent started", true);
+    if (ctx.abort.aborted) return await fail(`${interruption()} before the agent started`, true);
 
     const missing = plan.agents!.filter((a) => a.program === undefined);
     if (missing.length > 0) {
       const reason = `agent ${missing.map((m) => m.agent).join(" and ")} not found in ${ctx.paths.bin}`;
       log.line(`${label}: ${reason}`);
       reports.exception("agent", null, `${reason}; install the agent program there or change the job type`);
-      return fail(reason, true);
+      return await fail(reason, true);
     }
 
     const maxAttempts = job.maxretries + 1;
     const deadline = job.maxruntime > 0 ? Date.now() + job.maxruntime * 1000 : undefined;
     for (let n = 1; ; n++) {
       ctx.view.attempt(label, n, maxAttempts);
-      const { detail, verdict, results, tail } = await runAttempt(n, plan.agents!, env, ctx, label, deadline, job.maxruntime, (pid) => lock.addProcess(pid));
+      const { detail, verdict, results, tail } = await runAttempt(n, plan.agents!, env, ctx, label, deadline, job.maxruntime, spawnHooks(lock));
       attempts.push(detail);
       outputTail = tail;
       const timedOut = results.some((r) => r.timedOut);
       const killed = results.some((r) => r.signal !== null && !r.timedOut && !r.interrupted);
-      if (ctx.abort.aborted || results.some((r) => r.interrupted)) return fail("interrupted", true);
+      // An agent that completed OK just as a signal came keeps its verdict. Any other end
+      // after a signal counts as the interruption (on Windows a console Ctrl-C reaches the
+      // agent directly, and it may be gone before we stop it).
+      if (results.some((r) => r.interrupted) || (ctx.abort.aborted && verdict.state !== "OK")) return await fail(interruption(), true);
       if (timedOut) {
         const reason = `timed out after ${job.maxruntime} s`;
         reports.exception("agent", null, `${reason}: the agent's process tree was stopped`);
-        return fail(reason, true);
+        return await fail(reason, true);
       }
       if (killed || results.some((r) => r.pid === undefined)) {
         reports.exception("agent", detail.exitcode, verdict.reason);
-        return fail(verdict.reason, true);
+        return await fail(verdict.reason, true);
       }
       if (verdict.state === "OK") {
         await post("OK");
         return end("OK", n > 1 ? `completed on attempt ${n}` : "completed");
       }
-      if (verdict.state === "ERROR") return fail(verdict.reason, false);
+      if (verdict.state === "ERROR") return await fail(verdict.reason, false);
       // RE-RUN
       if (n > job.maxretries) {
         const reason = job.maxretries === 0 ? "agent asked for a re-run but maxretries is 0" : `re-runs exhausted: the agent asked for a re-run after ${n} attempts (maxretries ${job.maxretries})`;
-        return fail(reason, true);
+        return await fail(reason, true);
       }
       const delaySec = retryDelaySec(job.retrydelay, n);
       if (deadline !== undefined && Date.now() + delaySec * 1000 >= deadline) {
         log.line(`${label}: the re-run would start after maxruntime (${job.maxruntime} s); waiting until then`);
         await sleep(Math.max(0, deadline - Date.now()), ctx.abort);
-        if (ctx.abort.aborted) return fail("interrupted while waiting to re-run", true);
-        return fail(`timed out after ${job.maxruntime} s (waiting to re-run)`, true);
+        if (ctx.abort.aborted) return await fail(`${interruption()} while waiting to re-run`, true);
+        return await fail(`timed out after ${job.maxruntime} s (waiting to re-run)`, true);
       }
       log.line(`${label}: re-run ${n} of ${job.maxretries} in ${delaySec} s`);
       ctx.view.waiting(label, delaySec, n);
       await sleep(delaySec * 1000, ctx.abort);
-      if (ctx.abort.aborted) return fail("interrupted while waiting to re-run", true);
+      if (ctx.abort.aborted) return await fail(`${interruption()} while waiting to re-run`, true);
     }
   } finally {
     lock.release();
@@ -230,54 +244,6 @@ export async function runJob(job: Job, ctx: JobRunContext): Promise<JobOutcome> 
 function excerptSuffix(out: CommandOutcome): string {
   if (out.stderrHead.length === 0) return "";
   return `; stderr: ${utf8Excerpt(out.stderrHead, 2048)}`;
-}
-
-async function runAttempt(
-  n: number,
-  agents: readonly AgentStep[],
-  env: Record<string, string>,
-  ctx: JobRunContext,
-  label: string,
-  deadline: number | undefined,
-  maxruntime: number,
-  onSpawn: (pid: number) => void,
-): Promise<{ detail: AttemptDetail; verdict: StateVerdict; results: RunResult[]; tail: string[] }> {
-  const attemptEnv = { ...env, CNCOP_ATTEMPT: String(n) };
-  const sinks = agents.map((a) => ({ out: ctx.log.sink(`[${a.agent}#${n} stdout]`), err: ctx.log.sink(`[${a.agent}#${n} stderr]`) }));
-  const results = await Promise.all(
-    agents.map((a, i) => {
-      ctx.log.line(`${label}: attempt ${n}: run: ${formatCommandLine(a.argv)}`);
-      return runProcess({
-        argv: a.argv,
-        cwd: ctx.paths.root,
-        env: attemptEnv,
-        deadline,
-        graceMs: ctx.graceMs,
-        abort: ctx.abort,
-        stdout: sinks[i]!.out,
-        stderr: sinks[i]!.err,
-        onSpawn,
-      });
-    }),
-  );
-  const verdicts = results.map((r) => stateOf(r, maxruntime));
-  const exits: AgentExit[] = results.map((r, i) => ({ agent: agents[i]!.agent, exitcode: r.exitCode, signal: r.signal, state: verdicts[i]!.state, reason: verdicts[i]!.reason }));
-  results.forEach((r, i) => {
-    const v = verdicts[i]!;
-    const how = r.spawnError !== undefined && r.pid === undefined ? `could not be started (${r.spawnError})` : r.signal ? `was killed by ${r.signal}` : `exited with status ${r.exitCode}`;
-    ctx.log.line(`${label}: attempt ${n}: ${agents[i]!.agent} ${how} after ${formatDuration(r.durationMs)}: ${v.state === "RERUN" ? "RE-RUN" : v.state}${r.timedOut ? " (timed out)" : ""}${r.interrupted ? " (interrupted)" : ""}`);
-  });
-  const verdict = worstOf(verdicts);
-  const decisive = results[verdicts.indexOf(verdict)] ?? results[0]!;
-  const startedAt = new Date(Math.min(...results.map((r) => r.started.getTime())));
-  const finishedAt = new Date(Math.max(...results.map((r) => r.finished.getTime())));
-  const tail = sinks.flatMap((s) => [...s.out.tail(), ...s.err.tail()]).slice(-20);
-  return {
-    detail: { number: n, started: isoUtc(startedAt), finished: isoUtc(finishedAt), exitcode: decisive.exitCode, signal: decisive.signal, agents: exits },
-    verdict,
-    results,
-    tail,
-  };
 }
 
 export function describeHeldBy(owner: { since: Date; session: string; pid: number }): string {

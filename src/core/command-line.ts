@@ -12,6 +12,8 @@
 export class CommandLineError extends Error {}
 
 export function splitCommandLine(line: string): string[] {
+  // Checked on the whole line, so a line break inside quotes is refused too.
+  if (/[\r\n\0]/.test(line)) throw new CommandLineError("a command line must be one line: it holds a line break or a NUL character");
   const out: string[] = [];
   let cur = "";
   let inArg = false;
@@ -28,7 +30,6 @@ export function splitCommandLine(line: string): string[] {
       i++;
       continue;
     }
-    if (c === "\r" || c === "\n" || c === "\0") throw new CommandLineError("a command line must be one line without control characters");
     inArg = true;
     if (c === "'") {
       const end = line.indexOf("'", i + 1);

@@ -3,7 +3,8 @@
  * resolved against Bin/, and its real path (every symlink resolved) must lie inside the
  * real path of Bin/. Lexical checks refuse the obvious escapes before the file system is
  * asked; the real-path check catches links. On Windows paths compare case-insensitively,
- * and other drives, UNC and device (\\?\, \\.\) paths and alternate data streams are refused.
+ * and other drives, UNC and device (\\?\, \\.\) paths, alternate data streams, reserved
+ * device names (NUL, COM1, ...) and name parts ending in a dot or space are refused.
  */
 import { realpathSync, statSync } from "node:fs";
 import nodePath from "node:path";
@@ -27,6 +28,8 @@ export const realFs: ConfineFs = {
 export type ConfineResult = { ok: true; program: string } | { ok: false; reason: string };
 
 const WINDOWS_EXECUTABLE_EXTENSIONS = [".exe", ".cmd", ".bat", ".com"];
+/** CON, NUL, COM1 ... with or without an extension name a device, not a file, in any folder. */
+const WINDOWS_DEVICE_NAME = /^(con|prn|aux|nul|com[0-9\u00b9\u00b2\u00b3]|lpt[0-9\u00b9\u00b2\u00b3]|conin\$|conout\$)(\.[^\\/]*)?$/i;
 
 /** Is `child` equal to or inside `parent` (both absolute, normalised)? */
 export function isInside(parent: string, child: string, platform: NodeJS.Platform): boolean {
@@ -51,6 +54,10 @@ export function lexicalRefusal(program: string, bin: string, platform: NodeJS.Pl
     const binDrive = /^([A-Za-z]):/.exec(bin)?.[1];
     if (drive && binDrive && drive.toLowerCase() !== binDrive.toLowerCase()) return `the program is on drive ${drive.toUpperCase()}: but Bin/ is on drive ${binDrive.toUpperCase()}:`;
     if (/[<>|?*"]/.test(stripped)) return "the program name holds a character Windows does not allow in file names";
+    const parts = stripped.split(/[\\/]/).filter((s) => s !== "" && s !== "." && s !== "..");
+    if (parts.some((s) => /[. ]$/.test(s))) return "a part of the program path ends with a dot or a space, which Windows drops";
+    const device = parts.find((s) => WINDOWS_DEVICE_NAME.test(s));
+    if (device) return `${device} is a reserved device name on Windows`;
     const resolved = w.resolve(bin, program);
     if (!isInside(w.resolve(bin), resolved, "win32")) return "the program path leads outside Bin/";
     return undefined;

@@ -9,13 +9,18 @@
  * never both decide that a lock is free. The record is written to a temporary name and
  * renamed, so it is never seen half-written; an unreadable record is treated as held
  * while it is young (its writer may be mid-way) and as stale after RECORD_GRACE_MS.
+ *
+ * A child runs before its pid can be recorded. So the record says "spawning since <t>"
+ * before each spawn and drops it once the pid is in: a dispatcher that died in between
+ * leaves the marker, and then (Linux) any process of the session started since <t> holds
+ * the lock.
  */
 import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
 import lockfile from "proper-lockfile";
 import { CncopError, EXIT, errnoCode } from "./errors.ts";
-import { bootId, identify, isAlive, type ProcessId } from "./proc-info.ts";
+import { bootId, bootTicksNow, identify, isAlive, type ProcessId, sessionProcessAlive } from "./proc-info.ts";
 
 export const GUARD_STALE_MS = 5_000;
 const GUARD_WAIT_MS = 15_000;
@@ -32,11 +37,16 @@ export interface LockOwner {
   readonly dispatcher: ProcessId;
   readonly processes: ProcessId[];
   readonly token: string;
+  /** Set while a child is being started and its pid is not recorded yet: boot ticks (Linux) or null. */
+  spawningSince?: string | null;
 }
 
 export interface HeldLock {
   readonly owner: LockOwner;
+  /** Call right before starting a child; then addProcess(pid), or spawnFailed(). */
+  beforeSpawn(): void;
   addProcess(pid: number): void;
+  spawnFailed(): void;
   release(): void;
 }
 
@@ -58,10 +68,29 @@ export function parseOwner(text: string): LockOwner | undefined {
   return undefined;
 }
 
+export interface Liveness {
+  /** Is this recorded process (or its group, for members of the session) alive? */
+  alive(p: ProcessId, session: string): boolean;
+  /** Does a process of the session live that started at or after `since`? */
+  spawnedSince(session: string, since: string | null): boolean;
+}
+
+export const systemLiveness: Liveness = {
+  alive: (p, session) => isAlive(p, process.platform, session),
+  spawnedSince: (session, since) => sessionProcessAlive(session, since),
+};
+
+/** The recorded processes of the owner's run that still live. */
+export function liveProcesses(owner: LockOwner, liveness: Liveness = systemLiveness): ProcessId[] {
+  return [owner.dispatcher, ...owner.processes].filter((p) => liveness.alive(p, owner.session));
+}
+
 /** Does any process of the owner's run still live on this host and boot? */
-export function ownerAlive(owner: LockOwner, host = os.hostname(), boot = bootId(), alive: (p: ProcessId) => boolean = (p) => isAlive(p)): boolean {
+export function ownerAlive(owner: LockOwner, host = os.hostname(), boot = bootId(), liveness: Liveness = systemLiveness): boolean {
   if (owner.hostname !== host || owner.bootId !== boot) return false;
-  return [owner.dispatcher, ...owner.processes].some(alive);
+  if (liveProcesses(owner, liveness).length > 0) return true;
+  // The dispatcher died while starting a child it had not recorded yet.
+  return owner.spawningSince !== undefined && liveness.spawnedSince(owner.session, owner.spawningSince);
 }
 
 function writeAtomic(path: string, data: string): void {
@@ -121,10 +150,20 @@ export interface AcquireOptions {
   readonly log?: (text: string) => void;
 }
 
+/** Throws a CncopError (exit 1) when the lock folder or record cannot be used. */
 export function acquireJobLock(opts: AcquireOptions): LockResult {
   const dir = lockDir(opts.workDir);
-  mkdirSync(dir, { recursive: true });
   const path = recordPath(dir, opts.jobid);
+  try {
+    mkdirSync(dir, { recursive: true });
+    return acquireIn(dir, path, opts);
+  } catch (err) {
+    if (err instanceof CncopError) throw err;
+    throw new CncopError(`cannot use the lock of job ${opts.jobid} in ${dir}: ${(err as Error).message}; check that this folder can be written`, EXIT.FAILED);
+  }
+}
+
+function acquireIn(dir: string, path: string, opts: AcquireOptions): LockResult {
   const log = opts.log ?? (() => {});
   return withGuard(dir, opts.jobid, () => {
     const rec = readRecord(path);
@@ -143,7 +182,7 @@ export function acquireJobLock(opts: AcquireOptions): LockResult {
       hostname: os.hostname(),
       bootId: bootId(),
       started: new Date().toISOString(),
-      dispatcher: identify(process.pid),
+      dispatcher: identify(process.pid) ?? { pid: process.pid, start: null },
       processes: [],
       token: crypto.randomUUID(),
     };
@@ -154,15 +193,38 @@ export function acquireJobLock(opts: AcquireOptions): LockResult {
 
 function makeHeld(path: string, dir: string, owner: LockOwner): HeldLock {
   let released = false;
+  let spawning = 0;
+  // Only the owner writes its record while it lives, so no guard is needed here.
+  const save = () => {
+    try {
+      writeAtomic(path, JSON.stringify(owner));
+    } catch {}
+  };
+  const spawnEnded = () => {
+    spawning = Math.max(0, spawning - 1);
+    if (spawning === 0) delete owner.spawningSince;
+  };
   return {
     owner,
+    beforeSpawn() {
+      if (released) return;
+      if (spawning++ === 0) {
+        owner.spawningSince = bootTicksNow();
+        save();
+      }
+    },
     addProcess(pid: number) {
       if (released) return;
-      owner.processes.push(identify(pid, true));
-      // Only the owner writes its record while it lives, so no guard is needed here.
-      try {
-        writeAtomic(path, JSON.stringify(owner));
-      } catch {}
+      // A child that already ended may have left members in its group: it is recorded
+      // with an unknown start time, which counts only processes of this session.
+      owner.processes.push(identify(pid, true) ?? { pid, start: null, group: true });
+      spawnEnded();
+      save();
+    },
+    spawnFailed() {
+      if (released) return;
+      spawnEnded();
+      save();
     },
     release() {
       if (released) return;
@@ -187,9 +249,10 @@ export function forceUnlock(workDir: string, jobid: number): { removed: boolean;
     const rec = readRecord(path);
     if (rec.kind === "none") return { removed: false, owner: undefined };
     if (rec.kind === "owner" && ownerAlive(rec.owner)) {
-      const pids = [rec.owner.dispatcher, ...rec.owner.processes].filter((p) => isAlive(p)).map((p) => p.pid);
+      const pids = liveProcesses(rec.owner).map((p) => p.pid);
+      const which = pids.length > 0 ? `live process ids ${pids.join(", ")}` : `processes of session ${rec.owner.session} are still starting or running`;
       throw new CncopError(
-        `job ${jobid} is running as session ${rec.owner.session} (live process ids ${pids.join(", ")}); stop those processes first, the lock is then released by itself.`,
+        `job ${jobid} is running as session ${rec.owner.session} (${which}); stop those processes first, the lock is then released by itself.`,
         EXIT.FAILED,
       );
     }

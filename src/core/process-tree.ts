@@ -6,11 +6,14 @@
  */
 import { spawn as nodeSpawn, spawnSync } from "node:child_process";
 import type { StreamSink } from "./log-file.ts";
+import { groupRunning } from "./proc-info.ts";
 
 export const KILL_GRACE_MS_DEFAULT = 30_000;
 /** How long stdio may stay open after a child exited before its pipes are closed by force. */
 const STDIO_DRAIN_MS = 2_000;
-const POLL_MS = 25;
+const POLL_MS = 50;
+/** How long a KILLed tree may take to vanish before we stop waiting for it. */
+const KILL_WAIT_MS = 5_000;
 
 export interface RunSpec {
   readonly argv: readonly string[];
@@ -24,7 +27,10 @@ export interface RunSpec {
   readonly abort?: AbortSignal | undefined;
   readonly stdout: StreamSink;
   readonly stderr: StreamSink;
+  /** Called right before the child is started, then onSpawn(pid) or onSpawnFailed(). */
+  readonly beforeSpawn?: (() => void) | undefined;
   readonly onSpawn?: ((pid: number) => void) | undefined;
+  readonly onSpawnFailed?: (() => void) | undefined;
   readonly platform?: NodeJS.Platform | undefined;
   /** Windows: pass the command line as it is (cmd.exe wrapping quotes it itself). */
   readonly verbatim?: boolean | undefined;
@@ -67,24 +73,34 @@ export function signalTree(pid: number, signal: Signal, platform: NodeJS.Platfor
   }
 }
 
-/** Is any process of the group (POSIX) or the process (Windows) still alive? */
+/**
+ * Is any process of the group (POSIX) or the process (Windows) still alive? On Linux a
+ * group of zombies has ended: orphans wait for init to reap them, which some container
+ * inits do only now and then.
+ */
 export function treeAlive(pid: number, platform: NodeJS.Platform = process.platform): boolean {
   try {
     process.kill(platform === "win32" ? pid : -pid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
+    if ((err as NodeJS.ErrnoException).code !== "EPERM") return false;
   }
+  return platform !== "linux" || groupRunning(pid);
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Stop a tree: TERM, then KILL once `graceMs` has passed and anything still lives. */
+/**
+ * Stop a tree: TERM, then KILL once `graceMs` has passed and anything still lives; then
+ * wait (at most KILL_WAIT_MS) until it is gone, so that a job's lock outlives its processes.
+ */
 export async function stopTree(pid: number, graceMs: number, platform: NodeJS.Platform = process.platform): Promise<void> {
   signalTree(pid, "SIGTERM", platform);
   const until = Date.now() + graceMs;
   while (Date.now() < until && treeAlive(pid, platform)) await sleep(POLL_MS);
-  if (treeAlive(pid, platform)) signalTree(pid, "SIGKILL", platform);
+  if (!treeAlive(pid, platform)) return;
+  signalTree(pid, "SIGKILL", platform);
+  const killedBy = Date.now() + KILL_WAIT_MS;
+  while (Date.now() < killedBy && treeAlive(pid, platform)) await sleep(POLL_MS);
 }
 
 /**
@@ -106,6 +122,7 @@ export function runProcess(spec: RunSpec): Promise<RunResult> {
 
     const [file, ...args] = spec.argv;
     let child: ReturnType<typeof nodeSpawn>;
+    spec.beforeSpawn?.();
     try {
       child = nodeSpawn(file ?? "", args, {
         cwd: spec.cwd,
@@ -116,6 +133,7 @@ export function runProcess(spec: RunSpec): Promise<RunResult> {
         windowsVerbatimArguments: spec.verbatim === true,
       });
     } catch (err) {
+      spec.onSpawnFailed?.();
       const finished = new Date();
       resolve({ argv: spec.argv, pid: undefined, exitCode: null, signal: null, timedOut: false, interrupted: false, spawnError: (err as Error).message, started, finished, durationMs: finished.getTime() - started.getTime() });
       return;
@@ -196,6 +214,7 @@ export function runProcess(spec: RunSpec): Promise<RunResult> {
     });
 
     if (pid !== undefined) spec.onSpawn?.(pid);
+    else spec.onSpawnFailed?.();
     if (spec.abort) {
       if (spec.abort.aborted) onAbort();
       else spec.abort.addEventListener("abort", onAbort, { once: true });

@@ -105,14 +105,27 @@ export function reportBase(job: JobIdentity, session: string, now: Date = new Da
   return { jobid: job.jobid, jobtitle: job.jobtitle, jobtype: job.jobtype, session, hostname, time: isoUtc(now) };
 }
 
-/** Cut UTF-8 bytes to at most `max` bytes without splitting a character; undecodable bytes become U+FFFD. */
+/** Length of the UTF-8 sequence a lead byte starts (0 for a byte that cannot lead one). */
+function utf8SequenceLength(lead: number): number {
+  if (lead >= 0xc2 && lead <= 0xdf) return 2;
+  if (lead >= 0xe0 && lead <= 0xef) return 3;
+  if (lead >= 0xf0 && lead <= 0xf4) return 4;
+  return 0;
+}
+
+/**
+ * Cut UTF-8 bytes to at most `max` bytes without splitting a character (a character cut at
+ * the end is dropped); undecodable bytes become U+FFFD; a leading BOM is kept as it is.
+ */
 export function utf8Excerpt(bytes: Uint8Array, max = 2048): string {
   let end = Math.min(bytes.length, max);
-  // A continuation byte (10xxxxxx) right after the cut means a character straddles it.
+  // A continuation byte (10xxxxxx) right after the cut means a character may straddle it:
+  // find its lead byte, and drop the character if it does not fit before the cut.
   if (end < bytes.length && (bytes[end]! & 0xc0) === 0x80) {
     let i = end - 1;
     while (i > 0 && end - i < 4 && (bytes[i]! & 0xc0) === 0x80) i--;
-    if ((bytes[i]! & 0xc0) === 0xc0) end = i;
+    const len = utf8SequenceLength(bytes[i]!);
+    if (i >= 0 && len > 0 && i + len > end) end = i;
   }
-  return new TextDecoder("utf-8", { fatal: false }).decode(bytes.subarray(0, end));
+  return new TextDecoder("utf-8", { fatal: false, ignoreBOM: true }).decode(bytes.subarray(0, end));
 }

@@ -143,6 +143,10 @@ export async function main(raw: string[]): Promise<number> {
     process.stdout.write(`cncopagent ${VERSION}\n`);
     return EXIT.OK;
   }
+  if (opts.unlock !== undefined && (opts.jobs.length > 0 || opts.alljobs || opts.type !== undefined || opts.email !== undefined || opts.dryrun)) {
+    throw usageError(`--unlock JOB takes one job and no other job selection or option (-a, -t, --email, -n, job names)\n${USAGE}`);
+  }
+  if (opts.unlock === "") throw usageError(`--unlock needs a job id or title\n${USAGE}`);
   const selection = opts.unlock === undefined ? selectionFromArgs(opts.jobs, opts.alljobs, opts.type) : undefined;
   const paths = resolvePaths(opts.config);
   const config = loadConfig(paths.configFile);
@@ -155,7 +159,8 @@ export async function main(raw: string[]): Promise<number> {
     if (!job) throw usageError(`--unlock: unknown job "${opts.unlock}"`);
     ensureTree(paths);
     const r = forceUnlock(paths.work, job.jobid);
-    view.info(r.removed ? `job ${job.jobid} '${job.jobtitle}': lock removed` : `job ${job.jobid} '${job.jobtitle}' is not locked`);
+    const since = r.owner ? ` (session ${r.owner.session}, started ${r.owner.started})` : "";
+    view.info(r.removed ? `job ${job.jobid} '${job.jobtitle}': lock removed${since}` : `job ${job.jobid} '${job.jobtitle}' is not locked`);
     return EXIT.OK;
   }
 
