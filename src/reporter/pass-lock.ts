@@ -126,7 +126,8 @@ export function acquirePassLock(files: LockFiles, log: (text: string) => void = 
     }
     const owner: ReporterOwner = {
       version: 1,
-      process: identify(process.pid),
+      // Our own process always has a start time where the platform gives one.
+      process: identify(process.pid) ?? { pid: process.pid, start: null },
       hostname: os.hostname(),
       bootId: bootId(),
       started: new Date().toISOString(),
