@@ -14,7 +14,8 @@ const entry = nodePath.join(repo, "src", "cli.ts");
 const MAIN = "cncopagent";
 
 async function compile(target: string | undefined, outfile: string): Promise<void> {
-  const args = ["build", "--compile", "--minify", "--sourcemap=none", entry, "--outfile", outfile];
+  // Bytecode: start-up without parsing the bundle (--version in ~20 ms instead of ~45 ms of CPU).
+  const args = ["build", "--compile", "--minify", "--sourcemap=none", "--bytecode", "--format=esm", entry, "--outfile", outfile];
   if (target) args.push(`--target=${target}`);
   const r = Bun.spawnSync([process.execPath, ...args], { cwd: repo, stdout: "inherit", stderr: "inherit" });
   if (r.exitCode !== 0) throw new Error(`bun build failed for ${target ?? "this machine"}`);
@@ -29,9 +30,13 @@ function linkAll(dir: string, exe: string): void {
   }
 }
 
-/** A launcher for Windows: runs the one executable under the program's name. */
+/**
+ * A launcher for Windows: runs the one executable under the program's name. `setlocal`
+ * keeps CNCOP_PROGRAM out of the calling console (else a later `cncopagent.exe` typed in
+ * the same window would start as this program); the exit status is passed on.
+ */
 export function windowsLauncher(program: string): string {
-  return `@echo off\r\nset "CNCOP_PROGRAM=${program}"\r\n"%~dp0${MAIN}.exe" %*\r\n`;
+  return `@echo off\r\nsetlocal\r\nset "CNCOP_PROGRAM=${program}"\r\n"%~dp0${MAIN}.exe" %*\r\nexit /b %ERRORLEVEL%\r\n`;
 }
 
 async function buildHost(): Promise<void> {

@@ -22,14 +22,20 @@ export function programNameOf(invokedAs: string): string {
   return nodePath.basename(invokedAs.replace(/\\/g, "/")).replace(/\.(exe|cmd|bat)$/i, "").toLowerCase();
 }
 
-/** Which program, and its arguments. */
-export function pickProgram(argv: readonly string[], argv0: string, env: Record<string, string | undefined>): { name: string; args: string[] } {
+/**
+ * Which program, and its arguments: the launcher's CNCOP_PROGRAM, else the name the
+ * executable was called under (argv0, else the path it was started from), else the first
+ * argument. argv[1] is never used: in the compiled executable it is always the bundled
+ * entry (`/$bunfs/root/cncopagent`), which would make every unknown name, e.g. an agent
+ * link not built yet, run cncopagent.
+ */
+export function pickProgram(argv: readonly string[], argv0: string, env: Record<string, string | undefined>, execPath = ""): { name: string; args: string[] } {
   const rest = argv.slice(2);
   if (env.CNCOP_PROGRAM) return { name: programNameOf(env.CNCOP_PROGRAM), args: rest };
   const invoked = programNameOf(argv0);
   if (PROGRAMS[invoked]) return { name: invoked, args: rest };
-  const script = programNameOf(argv[1] ?? "");
-  if (PROGRAMS[script]) return { name: script, args: rest };
+  const started = programNameOf(execPath);
+  if (PROGRAMS[started]) return { name: started, args: rest };
   // From source (`bun src/cli.ts cncopagent -a`) or the bare executable: the first argument.
   const first = rest[0];
   if (first !== undefined && PROGRAMS[programNameOf(first)]) return { name: programNameOf(first), args: rest.slice(1) };
@@ -37,7 +43,7 @@ export function pickProgram(argv: readonly string[], argv0: string, env: Record<
 }
 
 if (import.meta.main) {
-  const { name, args } = pickProgram(process.argv, process.argv0, process.env);
+  const { name, args } = pickProgram(process.argv, process.argv0, process.env, process.execPath);
   delete process.env.CNCOP_PROGRAM;
   const load = PROGRAMS[name];
   if (!load) {

@@ -83,7 +83,9 @@ class TerminalView implements View {
     if (!this.live) return;
     const l = this.live;
     const elapsed = formatDuration(this.now() - l.since);
-    this.write(`\r\x1b[2K${YELLOW}▶${RESET} ${l.label} ${DIM}attempt ${l.attempt}/${l.max} · ${elapsed}${l.note ? ` · ${l.note}` : ""}${RESET}`);
+    // Before its first attempt (prerun, lock) a job shows no attempt number.
+    const attempt = l.attempt > 0 ? `attempt ${l.attempt}/${l.max} · ` : "";
+    this.write(`\r\x1b[2K${YELLOW}▶${RESET} ${l.label} ${DIM}${attempt}${elapsed}${l.note ? ` · ${l.note}` : ""}${RESET}`);
   }
   private above(fn: () => void) {
     this.clearLine();
@@ -93,7 +95,7 @@ class TerminalView implements View {
 
   jobStarted(label: string, session: string) {
     this.above(() => this.write(`${DIM}${label}: session ${session}${RESET}\n`));
-    this.live = { label, attempt: 1, max: 1, since: this.now(), note: "" };
+    this.live = { label, attempt: 0, max: 0, since: this.now(), note: "" };
     this.timer ??= setInterval(() => this.draw(), 1000);
     this.timer.unref?.();
     this.draw();

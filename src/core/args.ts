@@ -61,3 +61,34 @@ export function parseStrict<T extends ArgsDef>(rawArgs: readonly string[], defs:
   const parsed = parseArgs([...rawArgs], defs) as ReturnType<typeof parseArgs<T>> & { _: string[] };
   return parsed;
 }
+
+/**
+ * Every value given for the string option `name`, in order: citty keeps only the last
+ * when an option is repeated (`--email a@x --email b@y`). Call after `checkOptions`.
+ */
+export function optionValues(rawArgs: readonly string[], defs: ArgsDef, name: string): string[] {
+  const { long, short } = names(defs);
+  const target = long.get(name);
+  const values: string[] = [];
+  for (let i = 0; i < rawArgs.length; i++) {
+    const a = rawArgs[i]!;
+    if (a === "--") break;
+    if (a === "-" || !a.startsWith("-")) continue;
+    if (a.startsWith("--")) {
+      const eq = a.indexOf("=");
+      const d = long.get(a.slice(2, eq === -1 ? undefined : eq));
+      if (d?.type !== "string") continue;
+      const value = eq === -1 ? rawArgs[++i] : a.slice(eq + 1);
+      if (d === target && value !== undefined) values.push(value);
+      continue;
+    }
+    for (let j = 1; j < a.length; j++) {
+      const d = short.get(a[j]!);
+      if (d?.type !== "string") continue;
+      const value = j === a.length - 1 ? rawArgs[++i] : a.slice(j + 1);
+      if (d === target && value !== undefined) values.push(value);
+      break;
+    }
+  }
+  return values;
+}

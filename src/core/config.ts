@@ -23,6 +23,10 @@ export interface MailConfig {
   readonly user: string | undefined;
   readonly password: string | undefined;
   readonly from: string;
+  /** A PEM file of a private CA that signs the server's certificate, resolved against the root. */
+  readonly caFile: string | undefined;
+  /** Seconds one whole send (connect, TLS, login, delivery) may take. */
+  readonly timeoutSec: number;
 }
 
 export interface NetworkConfig {
@@ -50,13 +54,15 @@ export interface Config {
 export const DEFAULT_DAYS_OF_LOGS = 90;
 export const DEFAULT_COMMAND_TIMEOUT_SEC = 3600;
 export const DEFAULT_NETWORK_TIMEOUT_SEC = 30;
+export const DEFAULT_MAIL_TIMEOUT_SEC = 30;
+export const MAX_MAIL_TIMEOUT_SEC = 600;
 const MAX_DAYS_OF_LOGS = 36_500;
 const MAX_COMMAND_TIMEOUT_SEC = 7 * 24 * 3600;
 
 const KNOWN_KEYS: Record<string, readonly string[] | null> = {
   defaults: ["days_of_logs", "role", "command_timeout"],
   agents: null, // any job type name
-  mail: ["mail_server", "mail_port", "mail_security", "mail_user", "mail_password", "mail_from"],
+  mail: ["mail_server", "mail_port", "mail_security", "mail_user", "mail_password", "mail_from", "mail_ca_file", "mail_timeout"],
   network: ["url", "api_key", "ca_file", "timeout"],
 };
 
@@ -140,9 +146,20 @@ class Reader {
   }
 }
 
-const EMAIL_RE = /^[^\s@,;<>"()]+@[^\s@,;<>"()]+$/;
+// An address as users type one: dot-atom local part, host name (or [IPv4]) domain. A
+// single-label domain (root@localhost) is allowed; quoted local parts and display names are not.
+const LOCAL_PART_RE = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/;
+const DOMAIN_LABEL_RE = /^[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?$/u;
+const IPV4_LITERAL_RE = /^\[(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\]$/;
 export function isValidEmailAddress(address: string): boolean {
-  return EMAIL_RE.test(address) && !address.includes("..");
+  if (address.length > 254) return false;
+  const at = address.lastIndexOf("@");
+  if (at <= 0) return false;
+  const local = address.slice(0, at);
+  const domain = address.slice(at + 1);
+  if (local.length > 64 || !LOCAL_PART_RE.test(local)) return false;
+  if (IPV4_LITERAL_RE.test(domain)) return true;
+  return domain.length > 0 && domain.split(".").every((label) => DOMAIN_LABEL_RE.test(label));
 }
 
 export function parseConfigText(text: string, file: string, hostname = os.hostname()): Config {
@@ -189,6 +206,8 @@ export function parseConfigText(text: string, file: string, hostname = os.hostna
   }
   const user = r.get("mail", "mail_user");
   const password = r.get("mail", "mail_password");
+  const mailCaFile = r.get("mail", "mail_ca_file");
+  const mailTimeout = r.int("mail", "mail_timeout", DEFAULT_MAIL_TIMEOUT_SEC, 1, MAX_MAIL_TIMEOUT_SEC);
   if (password !== undefined && user === undefined) {
     throw new CncopError(`${file}: [mail] mail_password is set but mail_user is not: set both for SMTP authentication.`, EXIT.USAGE);
   }
@@ -213,7 +232,7 @@ export function parseConfigText(text: string, file: string, hostname = os.hostna
     role,
     commandTimeoutSec,
     agents: Object.freeze(agents),
-    mail: Object.freeze({ server, port, security, user, password, from }),
+    mail: Object.freeze({ server, port, security, user, password, from, caFile: mailCaFile, timeoutSec: mailTimeout }),
     network: Object.freeze({ url: url?.replace(/\/+$/, ""), apiKey: r.get("network", "api_key"), caFile, timeoutSec: networkTimeout }),
     warnings: Object.freeze(warnings),
   });

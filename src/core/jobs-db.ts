@@ -33,8 +33,8 @@ export const OPTIONAL_COLUMNS = [
   "source", "destination", "settings",
 ] as const;
 export const BUSY_TIMEOUT_MS = 5000;
-const MAX_RETRIES = 100;
-const MAX_SECONDS = 366 * 24 * 3600;
+export const MAX_RETRIES = 100;
+export const MAX_SECONDS = 366 * 24 * 3600;
 
 /** The SPEC §4 schema, for programs that create the database (cncopjobs, tests, the demo). */
 export const BACKUPJOB_SCHEMA = `CREATE TABLE IF NOT EXISTS BackupJob (
@@ -163,7 +163,8 @@ export function rowToJob(row: Row): Job {
 export function readJobs(db: Database, file: string): Job[] {
   try {
     const cols = columnsOf(db, file);
-    const select = [...REQUIRED_COLUMNS, ...OPTIONAL_COLUMNS.filter((c) => cols.has(c))].map((c) => `"${c}"`).join(", ");
+    // Aliased: SQLite matches column names case-insensitively but reports them as declared (JobID).
+    const select = [...REQUIRED_COLUMNS, ...OPTIONAL_COLUMNS.filter((c) => cols.has(c))].map((c) => `"${c}" AS "${c}"`).join(", ");
     const rows = db.query(`SELECT ${select} FROM BackupJob`).all() as Row[];
     return rows
       .filter((r) => r.jobid !== null && r.jobid !== undefined)

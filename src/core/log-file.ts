@@ -11,6 +11,7 @@ import { TimestampCache } from "./time.ts";
 export const MAX_LINE_BYTES = 64 * 1024;
 const NL = 0x0a;
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 export interface LineLog {
   readonly path: string;
@@ -35,7 +36,7 @@ export class FileLineLog implements LineLog {
   private fd: number | undefined;
   private readonly ts: TimestampCache;
   private failed = false;
-  /** Other logs that receive every line too (the -d diagnostic log). */
+  /** Other logs that receive every line too, child output included (the -d diagnostic log). */
   readonly mirrors: LineLog[] = [];
 
   constructor(
@@ -48,7 +49,9 @@ export class FileLineLog implements LineLog {
     this.ts = new TimestampCache(now);
   }
 
+  /** Write timestamped bytes as they are, here and into every file mirror. */
   writeRaw(buf: Uint8Array): void {
+    for (const m of this.mirrors) if (m instanceof FileLineLog) m.writeRaw(buf);
     if (this.fd === undefined || this.failed) return;
     try {
       let off = 0;
@@ -64,7 +67,7 @@ export class FileLineLog implements LineLog {
     const ts = this.ts.current().text;
     const lines = text.split(/\r?\n/);
     this.writeRaw(encoder.encode(lines.map((l) => `${ts} ${l}\n`).join("")));
-    for (const m of this.mirrors) m.line(text);
+    for (const m of this.mirrors) if (!(m instanceof FileLineLog)) m.line(text);
   }
 
   sink(tag: string, tailLines = 20): StreamSink {
@@ -81,8 +84,14 @@ export class FileLineLog implements LineLog {
   }
 }
 
+/** Output is assembled per chunk in a buffer of this size (per sink), then written. */
+const SCRATCH_BYTES = 256 * 1024;
+
 class LineSink implements StreamSink {
-  private carry: Uint8Array[] = [];
+  private carry: Buffer[] = [];
+  private scratch: Buffer | undefined;
+  private prefix: Buffer = Buffer.alloc(0);
+  private prefixStamp: Uint8Array | undefined;
   private carryLen = 0;
   private total = 0;
   private readonly tailRing: string[] = [];
@@ -100,63 +109,94 @@ class LineSink implements StreamSink {
 
   tail(): string[] {
     const out = [...this.tailRing];
-    if (this.carryLen > 0) out.push(new TextDecoder().decode(concat(this.carry, this.carryLen)));
+    if (this.carryLen > 0) out.push(decoder.decode(concat(this.carry, this.carryLen)));
     return out.slice(-this.tailLines);
   }
 
+  /** `<stamp> <tag> `, rebuilt when the second changes. */
+  private prefixFor(stamp: Uint8Array): Buffer {
+    if (stamp !== this.prefixStamp) {
+      this.prefixStamp = stamp;
+      this.prefix = Buffer.concat([stamp, this.tag]);
+    }
+    return this.prefix;
+  }
+
+  /**
+   * One pass over the chunk: each complete line is copied behind its prefix into a
+   * reused scratch buffer (Buffer.copy with offsets: no per-line allocation), which is
+   * written out when full and at the end of the chunk, so the log keeps the order of
+   * writes from other sinks and lines.
+   */
   write(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
     this.total += chunk.length;
+    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     const stamp = this.ts.current().bytes;
-    const prefixLen = stamp.length + this.tag.length;
-    // Pass 1: count complete lines to size one output buffer for the chunk.
-    let count = 0;
-    for (let i = chunk.indexOf(NL); i !== -1; i = chunk.indexOf(NL, i + 1)) count++;
-    if (count === 0) {
-      this.carry.push(chunk);
-      this.carryLen += chunk.length;
+    let nl = buf.indexOf(NL);
+    if (nl === -1) {
+      this.carry.push(buf);
+      this.carryLen += buf.length;
       if (this.carryLen >= MAX_LINE_BYTES) this.flushCarry(stamp);
       return;
     }
-    const out = Buffer.allocUnsafe(chunk.length + this.carryLen + count * prefixLen);
+    const prefix = this.prefixFor(stamp);
+    const scratch = (this.scratch ??= Buffer.allocUnsafe(SCRATCH_BYTES));
+    const carried = this.carryLen > 0 ? { parts: this.carry, len: this.carryLen } : undefined;
     let o = 0;
     let start = 0;
-    let lastLineStart = 0;
-    let lastLineEnd = 0;
-    let first = true;
-    for (let i = chunk.indexOf(NL); i !== -1; i = chunk.indexOf(NL, i + 1)) {
-      out.set(stamp, o);
-      o += stamp.length;
-      out.set(this.tag, o);
-      o += this.tag.length;
-      if (first && this.carryLen > 0) {
-        for (const c of this.carry) {
-          out.set(c, o);
-          o += c.length;
-        }
-        this.carry = [];
-        this.carryLen = 0;
+    let count = 0;
+    for (; nl !== -1; nl = buf.indexOf(NL, start)) {
+      const need = prefix.length + this.carryLen + nl + 1 - start;
+      if (o + need > scratch.length && o > 0) {
+        this.log.writeRaw(scratch.subarray(0, o));
+        o = 0;
       }
-      first = false;
-      out.set(chunk.subarray(start, i + 1), o);
-      o += i + 1 - start;
-      lastLineStart = start;
-      lastLineEnd = i;
-      start = i + 1;
+      if (need > scratch.length) {
+        // A line longer than the scratch buffer (a huge chunk): written on its own.
+        this.log.writeRaw(Buffer.concat([prefix, ...this.carry, buf.subarray(start, nl + 1)]));
+      } else {
+        o += prefix.copy(scratch, o);
+        for (const c of this.carry) o += c.copy(scratch, o);
+        o += buf.copy(scratch, o, start, nl + 1);
+      }
+      this.carry = [];
+      this.carryLen = 0;
+      count++;
+      start = nl + 1;
     }
-    this.log.writeRaw(out.subarray(0, o));
-    this.remember(chunk.subarray(lastLineStart, lastLineEnd));
-    if (start < chunk.length) {
-      const rest = chunk.slice(start);
+    if (o > 0) this.log.writeRaw(scratch.subarray(0, o));
+    this.rememberLast(buf, count, start - 1, carried);
+    if (start < buf.length) {
+      const rest = buf.subarray(start);
       this.carry.push(rest);
       this.carryLen += rest.length;
       if (this.carryLen >= MAX_LINE_BYTES) this.flushCarry(stamp);
     }
   }
 
+  /**
+   * Keep the last `tailLines` complete lines of a chunk holding `count` of them, the last
+   * ending at `lastNl`; the first one starts with the bytes carried from earlier chunks.
+   */
+  private rememberLast(chunk: Uint8Array, count: number, lastNl: number, carried: { parts: Uint8Array[]; len: number } | undefined): void {
+    const n = Math.min(count, this.tailLines);
+    const lines: Uint8Array[] = [];
+    let end = lastNl;
+    for (let k = 0; k < n; k++) {
+      const isFirst = k === count - 1;
+      const prevNl = isFirst ? -1 : chunk.lastIndexOf(NL, end - 1);
+      let line = chunk.subarray(prevNl + 1, end);
+      if (isFirst && carried) line = concat([...carried.parts, line], carried.len + line.length);
+      lines.push(line);
+      end = prevNl;
+    }
+    for (let k = lines.length - 1; k >= 0; k--) this.remember(lines[k]!);
+  }
+
   private remember(line: Uint8Array): void {
     if (this.tailLines <= 0) return;
-    const text = new TextDecoder().decode(line.length > 1000 ? line.subarray(0, 1000) : line).replace(/\r$/, "");
+    const text = decoder.decode(line.length > 1000 ? line.subarray(0, 1000) : line).replace(/\r$/, "");
     this.tailRing.push(text);
     if (this.tailRing.length > this.tailLines) this.tailRing.shift();
   }

@@ -7,7 +7,7 @@ import { dispatch, openDiagnosticLog } from "../agent/dispatcher.ts";
 import { selectJobs, selectionFromArgs } from "../agent/selection.ts";
 import { createView } from "../agent/view.ts";
 import type { ArgsDef } from "citty";
-import { parseStrict } from "../core/args.ts";
+import { optionValues, parseStrict } from "../core/args.ts";
 import { openCaLog } from "../core/ca-log.ts";
 import { loadConfig, isValidEmailAddress, type Config } from "../core/config.ts";
 import { CncopError, EXIT, usageError } from "../core/errors.ts";
@@ -20,6 +20,7 @@ import { VERSION } from "../core/version.ts";
 import { pruneLogs } from "../core/prune.ts";
 import { invokeReporter } from "../reporter/invoke.ts";
 import { sendJobMail } from "../mail/job-mail.ts";
+import { resolveMailSettings } from "../mail/transport.ts";
 import { pruneHistory, recordRun } from "../history/history.ts";
 import type { JobOutcome } from "../agent/run-job.ts";
 
@@ -78,19 +79,34 @@ export interface AgentOptions {
   readonly jobs: readonly string[];
 }
 
-export function parseEmailList(value: string): string[] {
-  const list = value.split(",").map((s) => s.trim()).filter((s) => s !== "");
+/**
+ * `--email` values (the option may be repeated, each a comma-separated list) as a list of
+ * addresses without duplicates; a malformed address is a usage error (exit 2).
+ */
+export function parseEmailList(value: string | readonly string[]): string[] {
+  const values = typeof value === "string" ? [value] : value;
+  const list = values.flatMap((v) => v.split(",")).map((s) => s.trim()).filter((s) => s !== "");
   if (list.length === 0) throw usageError(`--email needs at least one address, e.g. --email admin@example.com`);
   const bad = list.filter((a) => !isValidEmailAddress(a));
-  if (bad.length > 0) throw usageError(`--email: ${bad.map((b) => JSON.stringify(b)).join(", ")} ${bad.length > 1 ? "are not valid email addresses" : "is not a valid email address"}`);
-  return list;
+  if (bad.length > 0) {
+    throw usageError(
+      `--email: ${bad.map((b) => JSON.stringify(b)).join(", ")} ${bad.length > 1 ? "are not valid email addresses" : "is not a valid email address"} (expected name@example.com; separate several with commas)`,
+    );
+  }
+  const seen = new Set<string>();
+  return list.filter((a) => {
+    const key = a.toLowerCase();
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 export function parseAgentArgs(raw: readonly string[]): AgentOptions {
   const a = parseStrict(raw, ARGS, USAGE);
   const config = a.config as string | undefined;
   if (config === "") throw usageError(`option -c needs a file name\n${USAGE}`);
-  const email = a.email as string | undefined;
+  const email = a.email === undefined ? undefined : optionValues(raw, ARGS, "email");
   return {
     help: a.help === true,
     version: a.version === true,
@@ -105,11 +121,16 @@ export function parseAgentArgs(raw: readonly string[]): AgentOptions {
   };
 }
 
-/** `--email` needs `[mail] mail_server`: checked before any job runs. */
-export function checkMailReady(opts: AgentOptions, config: Config): void {
-  if (opts.email && !config.mail.server) {
+/**
+ * `--email` needs `[mail] mail_server` (and a readable `mail_ca_file` when one is set):
+ * checked before any job runs, so a refusal runs nothing and writes no log.
+ */
+export function checkMailReady(opts: AgentOptions, config: Config, root?: string): void {
+  if (!opts.email) return;
+  if (!config.mail.server) {
     throw new CncopError(`--email needs a mail server: set mail_server in the [mail] section of ${config.file}.`, EXIT.USAGE);
   }
+  if (root !== undefined) resolveMailSettings(config.mail, root, config.file);
 }
 
 export async function main(raw: string[]): Promise<number> {
@@ -139,7 +160,7 @@ export async function main(raw: string[]): Promise<number> {
   }
 
   if (!selection) throw usageError(USAGE);
-  checkMailReady(opts, config);
+  checkMailReady(opts, config, paths.root);
   const jobs = loadJobs(paths.jobsDb);
   const selected = selectJobs(jobs, selection, config.role, knownJobTypes(config.agents));
   ensureTree(paths);
@@ -165,7 +186,7 @@ export async function main(raw: string[]): Promise<number> {
         log.line(`cannot record the run in the history: ${(err as Error).message}`);
       }
       await invokeReporter({ paths, config, log, debug: opts.debug });
-      if (opts.email) await sendJobMail(outcome, { config, recipients: opts.email, caLogPath: log.path, log, warn: (t) => view.warn(t) });
+      if (opts.email) await sendJobMail(outcome, { config, recipients: opts.email, caLogPath: log.path, log, warn: (t) => view.warn(t), root: paths.root });
     };
     const afterAll = async (_outcomes: readonly JobOutcome[], signal?: AbortSignal) => {
       if (opts.dryrun) return;

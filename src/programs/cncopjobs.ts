@@ -1,3 +1,44 @@
-import { notImplemented } from "../core/program.ts";
+/**
+ * cncopjobs: job administration and run history. Turns arguments into options, loads the
+ * config, and hands over to the command modules in src/jobs-admin/.
+ */
+import { type Command, HELP, type JobsOptions, parseJobsArgs } from "../jobs-admin/args.ts";
+import type { AdminContext } from "../jobs-admin/context.ts";
+import { exportCommand, historyCommand, listJobsCommand, showCommand, typesCommand } from "../jobs-admin/read-commands.ts";
+import { addCommand, forEachJobCommand, importCommand, setCommand } from "../jobs-admin/write-commands.ts";
+import { loadConfig } from "../core/config.ts";
+import { EXIT } from "../core/errors.ts";
+import { resolvePaths } from "../core/paths.ts";
+import { VERSION } from "../core/version.ts";
 
-export const main = notImplemented("cncopjobs");
+const COMMANDS: Readonly<Record<Command, (ctx: AdminContext, opts: JobsOptions) => number | Promise<number>>> = {
+  list: listJobsCommand,
+  types: typesCommand,
+  show: showCommand,
+  add: addCommand,
+  set: setCommand,
+  remove: (ctx, opts) => forEachJobCommand(ctx, opts, "remove"),
+  enable: (ctx, opts) => forEachJobCommand(ctx, opts, "enable"),
+  disable: (ctx, opts) => forEachJobCommand(ctx, opts, "disable"),
+  export: exportCommand,
+  import: importCommand,
+  history: historyCommand,
+};
+
+export async function main(raw: string[]): Promise<number> {
+  const opts = parseJobsArgs(raw);
+  if (opts.help) {
+    process.stdout.write(HELP);
+    return EXIT.OK;
+  }
+  if (opts.version) {
+    process.stdout.write(`cncopjobs ${VERSION}\n`);
+    return EXIT.OK;
+  }
+  const paths = resolvePaths(opts.config);
+  const config = loadConfig(paths.configFile);
+  const stderr = (t: string) => void process.stderr.write(t);
+  for (const w of config.warnings) stderr(`warning: ${w}\n`);
+  const ctx: AdminContext = { paths, config, stdout: (t) => void process.stdout.write(t), stderr };
+  return COMMANDS[opts.command](ctx, opts);
+}

@@ -1,3 +1,101 @@
-import { notImplemented } from "../core/program.ts";
+/**
+ * cncopreporter: store-and-forward of the reports in `Spool/Messages/` to the cncop
+ * network (SPEC §6). Exit status 0 whenever the pass ran, the network being down
+ * included; 1 for its own failures; 2 for usage and configuration errors.
+ */
+import type { ArgsDef } from "citty";
+import { parseStrict } from "../core/args.ts";
+import { loadConfig } from "../core/config.ts";
+import { EXIT, usageError } from "../core/errors.ts";
+import { ensureTree, resolvePaths } from "../core/paths.ts";
+import type { ProgramMain } from "../core/program.ts";
+import { VERSION } from "../core/version.ts";
+import { runReporter } from "../reporter/reporter.ts";
+import { openReporterLog } from "../reporter/reporter-log.ts";
 
-export const main = notImplemented("cncopreporter");
+export const USAGE = "usage: cncopreporter [-?] [-d] [-c CONFIG]";
+
+export const HELP = `${USAGE}
+
+Submits the reports waiting in Spool/Messages/ (JE-, then JS-, JF-, VIRUS- files, oldest
+first) to the cncop network: [network] url in the configuration, with
+Authorization: Bearer <api_key>. An accepted report is deleted; a refused one (4xx) is
+tried again on later runs and expires 5 days after it was written; when the network does
+not answer, the pass stops and the reports wait for the next run. Without a url nothing
+is sent and nothing is lost. Its log: Spool/Logs/RP-YYYYMMDD.log.
+
+optional arguments:
+  -?, -h, --help        display help and exit
+  --version             print the version and exit
+  -d, --debug           log every request (and echo the log on stderr)
+  -c CONFIG, --config CONFIG
+                        alternate configuration file
+
+exit status: 0 the pass ran (also when the network is down or another reporter is
+running), 1 a failure of the reporter itself, 2 usage or configuration error,
+130/143 interrupted.
+`;
+
+const ARGS = {
+  help: { type: "boolean", alias: ["h", "?"] },
+  version: { type: "boolean" },
+  debug: { type: "boolean", alias: ["d"] },
+  config: { type: "string", alias: ["c"] },
+} satisfies ArgsDef;
+
+export interface ReporterArgs {
+  readonly help: boolean;
+  readonly version: boolean;
+  readonly debug: boolean;
+  readonly config: string | undefined;
+}
+
+export function parseReporterArgs(raw: readonly string[]): ReporterArgs {
+  const a = parseStrict(raw, ARGS, USAGE);
+  if (a._.length > 0) throw usageError(`unexpected argument "${a._[0]}"\n${USAGE}`);
+  const config = a.config as string | undefined;
+  if (config === "") throw usageError(`option -c needs a file name\n${USAGE}`);
+  return { help: a.help === true, version: a.version === true, debug: a.debug === true, config };
+}
+
+export const main: ProgramMain = async (raw) => {
+  const opts = parseReporterArgs(raw);
+  if (opts.help) {
+    process.stdout.write(HELP);
+    return EXIT.OK;
+  }
+  if (opts.version) {
+    process.stdout.write(`cncopreporter ${VERSION}\n`);
+    return EXIT.OK;
+  }
+  const paths = resolvePaths(opts.config);
+  const config = loadConfig(paths.configFile);
+  for (const w of config.warnings) process.stderr.write(`cncopreporter: warning: ${w}\n`);
+  ensureTree(paths);
+  const log = openReporterLog(paths, opts.debug);
+
+  const controller = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (controller.signal.aborted) return;
+    log.warn(`${sig} received: sending nothing new; waiting for the answers in flight`);
+    controller.abort(sig);
+  };
+  const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+  if (process.platform === "win32") signals.push("SIGBREAK");
+  for (const s of signals) process.on(s, onSignal);
+  try {
+    log.info(`cncopreporter ${VERSION} started: pid ${process.pid}, root ${paths.root}, config ${paths.configFile}, url ${config.network.url ?? "(none)"}`);
+    for (const w of config.warnings) log.warn(w);
+    const summary = await runReporter({ paths, config, log, stop: controller.signal });
+    log.info(`cncopreporter finished: ${summary.text}`);
+    if (summary.eventful) process.stdout.write(`cncopreporter: ${summary.text}\n`);
+    if (summary.interrupted) return controller.signal.reason === "SIGINT" ? EXIT.SIGINT : EXIT.SIGTERM;
+    return summary.failures > 0 ? EXIT.FAILED : EXIT.OK;
+  } catch (err) {
+    log.error(`cncopreporter stopped: ${(err as Error).message}`, false);
+    throw err;
+  } finally {
+    for (const s of signals) process.off(s, onSignal);
+    log.close();
+  }
+};

@@ -1,3 +1,80 @@
-import { notImplemented } from "../core/program.ts";
+/**
+ * w, the log watcher: turns arguments into options and hands over to src/watcher/watch.ts.
+ */
+import type { ArgsDef } from "citty";
+import { parseStrict } from "../core/args.ts";
+import { EXIT, usageError } from "../core/errors.ts";
+import type { ProgramMain } from "../core/program.ts";
+import { VERSION } from "../core/version.ts";
+import { runWatcher, type WatchOptions } from "../watcher/watch.ts";
 
-export const main = notImplemented("w");
+export const USAGE = "usage: w [-?] [-c CONFIG] [--daysago N] [-f] [-p] [PREFIX]";
+
+export const HELP = `${USAGE}
+
+Summarises and follows the logs of the cncop suite: cncopagent's own logs (CA, in Logs/)
+and the daily logs in Spool/Logs/ (agents such as CIFS and RSYNC, CAD diagnostics, RP
+cncopreporter).
+
+positional arguments:
+  PREFIX                the log prefix (case insensitive). Without it, w lists the
+                        prefixes that have logs, with the newest day of each.
+                        -f and -p without PREFIX use CA.
+
+optional arguments:
+  -?, -h, --help        display help and exit
+  --version             print the version and exit
+  -c CONFIG, --config CONFIG
+                        alternate configuration file (it also locates the root)
+  --daysago N           the day N days before the newest, counting only days that have
+                        a log of PREFIX (0, the default: the newest day with a log)
+  -f, --follow          follow the newest log of PREFIX as it is written, moving on to a
+                        newer one when it appears, until interrupted (Ctrl-C: exit 0)
+  -p, --pager           open the day's log(s) in a pager: $PAGER, else less, vim, more
+
+exit status: 0 done, 1 no such log (no log of PREFIX, or --daysago beyond its days),
+2 usage error or no pager found.
+`;
+
+const ARGS = {
+  help: { type: "boolean", alias: ["h", "?"] },
+  version: { type: "boolean" },
+  config: { type: "string", alias: ["c"] },
+  daysago: { type: "string" },
+  follow: { type: "boolean", alias: ["f"] },
+  pager: { type: "boolean", alias: ["p"] },
+} satisfies ArgsDef;
+
+export type WOptions = WatchOptions & { readonly help: boolean; readonly version: boolean };
+
+export function parseWArgs(raw: readonly string[]): WOptions {
+  const a = parseStrict(raw, ARGS, USAGE);
+  const config = a.config as string | undefined;
+  if (config === "") throw usageError(`option -c needs a file name\n${USAGE}`);
+  const d = a.daysago as string | undefined;
+  if (d !== undefined && !/^\d{1,6}$/.test(d)) throw usageError(`--daysago needs a whole number of days (0 or more), not ${JSON.stringify(d)}\n${USAGE}`);
+  const daysAgo = d === undefined ? 0 : Number(d);
+  if (a._.length > 1) throw usageError(`one PREFIX at most, got ${a._.join(" ")}\n${USAGE}`);
+  const prefix = a._[0];
+  if (prefix !== undefined && !/^[A-Za-z][A-Za-z0-9]{1,9}$/.test(prefix)) {
+    throw usageError(`${JSON.stringify(prefix)} is not a log prefix (letters and digits, such as CA or CIFS)\n${USAGE}`);
+  }
+  const follow = a.follow === true;
+  const pager = a.pager === true;
+  if (follow && pager) throw usageError(`-f and -p cannot be combined: follow in the terminal, or page a day's log\n${USAGE}`);
+  if (follow && daysAgo > 0) throw usageError(`-f follows the newest log; --daysago ${daysAgo} names an earlier day, which is no longer written\n${USAGE}`);
+  return { help: a.help === true, version: a.version === true, config, daysAgo, follow, pager, prefix };
+}
+
+export const main: ProgramMain = async (raw) => {
+  const opts = parseWArgs(raw);
+  if (opts.help) {
+    process.stdout.write(HELP);
+    return EXIT.OK;
+  }
+  if (opts.version) {
+    process.stdout.write(`w ${VERSION}\n`);
+    return EXIT.OK;
+  }
+  return runWatcher(opts);
+};

@@ -1,7 +1,21 @@
-/** cncopagent invokes cncopreporter after each job (SPEC §5): not yet implemented; see issue "cncopreporter". */
+/**
+ * cncopagent invokes cncopreporter after each job (SPEC §5) so that the job's reports
+ * leave at once. The reporter runs as a child with a time limit; its output and outcome
+ * go to the CA log, and nothing it does changes the job's state. Without `[network] url`
+ * it is not started at all: the reports stay in the spool, at no cost to a long run.
+ */
+import { existsSync, statSync } from "node:fs";
+import nodePath from "node:path";
+import { formatCommandLine } from "../core/command-line.ts";
 import type { Config } from "../core/config.ts";
 import type { LineLog } from "../core/log-file.ts";
-import type { Paths } from "../core/paths.ts";
+import { isCompiled, type Paths } from "../core/paths.ts";
+import { runProcess, type RunResult, type RunSpec } from "../core/process-tree.ts";
+import { formatDuration } from "../core/time.ts";
+
+export const REPORTER = "cncopreporter";
+/** Between SIGTERM (the reporter stops sending and awaits its answers) and SIGKILL. */
+export const INVOKE_GRACE_MS = 10_000;
 
 export interface InvokeReporterOptions {
   readonly paths: Paths;
@@ -10,4 +24,97 @@ export interface InvokeReporterOptions {
   readonly debug: boolean;
 }
 
-export async function invokeReporter(_opts: InvokeReporterOptions): Promise<void> {}
+export interface ReporterCommand {
+  readonly argv: readonly string[];
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+export interface CommandInputs {
+  readonly compiled: boolean;
+  /** This process's executable (the suite's binary, or bun when run from source). */
+  readonly execPath: string;
+  /** src/cli.ts, when run from source. */
+  readonly cliPath: string;
+  readonly platform: NodeJS.Platform;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly isFile: (path: string) => boolean;
+}
+
+function isFile(path: string): boolean {
+  try {
+    return existsSync(path) && statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+export function defaultInputs(): CommandInputs {
+  return {
+    compiled: isCompiled(),
+    execPath: process.execPath,
+    cliPath: nodePath.join(import.meta.dir, "..", "cli.ts"),
+    platform: process.platform,
+    env: process.env,
+    isFile,
+  };
+}
+
+/**
+ * `<Bin>/cncopreporter [-d] -c <config>`; when that file is missing, the suite's own
+ * executable under the reporter's name; from source, `bun src/cli.ts cncopreporter`.
+ */
+export function reporterCommand(paths: Paths, debug: boolean, inp: CommandInputs): ReporterCommand {
+  const args = [...(debug ? ["-d"] : []), "-c", paths.configFile];
+  const env: Record<string, string | undefined> = { ...inp.env, CNCOP_HOME: paths.root };
+  delete env.CNCOP_PROGRAM;
+  if (!inp.compiled) return { argv: [inp.execPath, inp.cliPath, REPORTER, ...args], env };
+  const p = inp.platform === "win32" ? nodePath.win32 : nodePath.posix;
+  const inBin = p.join(paths.bin, inp.platform === "win32" ? `${REPORTER}.exe` : REPORTER);
+  if (inp.isFile(inBin)) return { argv: [inBin, ...args], env };
+  return { argv: [inp.execPath, ...args], env: { ...env, CNCOP_PROGRAM: REPORTER } };
+}
+
+/** Long enough for a pass whose requests time out, and for a backlog to make headway. */
+export function reporterTimeLimitMs(config: Config): number {
+  return (2 * config.network.timeoutSec + 60) * 1000;
+}
+
+export function describeOutcome(r: RunResult, limitMs: number): string {
+  const after = formatDuration(r.durationMs);
+  if (r.spawnError !== undefined) return `${REPORTER} could not be started (${r.spawnError}); the reports stay in the spool`;
+  if (r.timedOut) return `${REPORTER} was stopped after the time limit of ${formatDuration(limitMs)}; the reports it did not send stay in the spool`;
+  if (r.signal) return `${REPORTER} was killed by ${r.signal} after ${after}`;
+  return `${REPORTER} exited with status ${r.exitCode} after ${after}`;
+}
+
+export interface InvokeDeps {
+  readonly command?: ReporterCommand;
+  readonly timeLimitMs?: number;
+  readonly run?: (spec: RunSpec) => Promise<RunResult>;
+}
+
+/** Never throws and never changes a job's outcome: everything ends up in the log. */
+export async function invokeReporter(opts: InvokeReporterOptions, deps: InvokeDeps = {}): Promise<void> {
+  const { paths, config, log } = opts;
+  if (!config.network.url) {
+    log.line(`${REPORTER} not run: no [network] url in ${config.file}; the reports stay in ${paths.messages}`);
+    return;
+  }
+  try {
+    const cmd = deps.command ?? reporterCommand(paths, opts.debug, defaultInputs());
+    const limitMs = deps.timeLimitMs ?? reporterTimeLimitMs(config);
+    log.line(`${REPORTER}: run: ${formatCommandLine(cmd.argv)}`);
+    const result = await (deps.run ?? runProcess)({
+      argv: cmd.argv,
+      cwd: paths.root,
+      env: cmd.env,
+      deadline: Date.now() + limitMs,
+      graceMs: INVOKE_GRACE_MS,
+      stdout: log.sink(`[${REPORTER} stdout]`),
+      stderr: log.sink(`[${REPORTER} stderr]`),
+    });
+    log.line(describeOutcome(result, limitMs));
+  } catch (err) {
+    log.line(`${REPORTER} could not be run: ${(err as Error).message}; the reports stay in the spool`);
+  }
+}

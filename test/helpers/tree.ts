@@ -98,6 +98,9 @@ export function makeTree(opts: { config?: string; createDb?: boolean } = {}): Tr
     },
     script(name, body) {
       const p = nodePath.join(bin, name);
+      // Unlink first: with CNCOP_BIN, Bin/ holds hard links to the compiled binary, and
+      // writing through one would overwrite dist/ itself.
+      rmSync(p, { force: true });
       writeFileSync(p, `#!/bin/sh\n${body}\n`);
       chmodSync(p, 0o755);
       return p;

@@ -1,0 +1,64 @@
+/**
+ * Start-up (issue "cncopagent runs backup jobs: foundation"): `cncopagent --version` of the
+ * compiled binary at most 80 ms. Reference, side by side: an empty program compiled the
+ * same way (the runtime's own floor). Runs alternate; medians are compared.
+ * Run: `bun bench/startup.bench.ts [runs]`. Builds dist/ first when it is missing.
+ */
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import nodePath from "node:path";
+
+const RUNS = Number(process.argv[2] ?? 30);
+const LIMIT_MS = 80;
+const REPO = nodePath.dirname(import.meta.dir);
+const MAIN = nodePath.join(REPO, "dist", "cncopagent");
+
+function ensureDist(): void {
+  if (existsSync(MAIN)) return;
+  console.log("dist/cncopagent missing: running `bun run build`");
+  const r = Bun.spawnSync([process.execPath, "run", "build"], { cwd: REPO, stdout: "inherit", stderr: "inherit" });
+  if (r.exitCode !== 0) throw new Error("bun run build failed");
+}
+
+function timeOnce(argv: string[]): number {
+  const t0 = performance.now();
+  const r = Bun.spawnSync(argv, { stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  const ms = performance.now() - t0;
+  if (r.exitCode !== 0) throw new Error(`${argv.join(" ")} exited ${r.exitCode}: ${r.stderr.toString()}`);
+  return ms;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+ensureDist();
+const tmp = mkdtempSync(nodePath.join(os.tmpdir(), "cncop-startup-bench-"));
+try {
+  const src = nodePath.join(tmp, "empty.ts");
+  const empty = nodePath.join(tmp, "empty");
+  writeFileSync(src, 'process.stdout.write("empty 0.0.0\\n");\n');
+  const b = Bun.spawnSync([process.execPath, "build", "--compile", "--minify", "--bytecode", "--format=esm", src, "--outfile", empty], { stdout: "ignore", stderr: "pipe" });
+  if (b.exitCode !== 0) throw new Error(`cannot compile the reference program: ${b.stderr.toString()}`);
+
+  // Warm the page cache for both before timing.
+  for (let i = 0; i < 3; i++) {
+    timeOnce([MAIN, "--version"]);
+    timeOnce([empty]);
+  }
+  const agent: number[] = [];
+  const ref: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    agent.push(timeOnce([MAIN, "--version"]));
+    ref.push(timeOnce([empty]));
+  }
+  const a = median(agent);
+  const r = median(ref);
+  console.log(`machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), load ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+  console.log(`cncopagent --version (compiled): median ${a.toFixed(1)} ms, min ${Math.min(...agent).toFixed(1)} ms over ${RUNS} runs`);
+  console.log(`reference, empty compiled program: median ${r.toFixed(1)} ms, min ${Math.min(...ref).toFixed(1)} ms`);
+  console.log(`cncopagent costs ${(a - r).toFixed(1)} ms over the runtime floor (${(a / r).toFixed(2)}x)`);
+  const ok = a <= LIMIT_MS;
+  console.log(`limit ${LIMIT_MS} ms: ${(a / LIMIT_MS).toFixed(2)} of the limit, ${ok ? "PASS" : "MISS"}`);
+  process.exitCode = ok ? 0 : 1;
+} finally {
+  rmSync(tmp, { recursive: true, force: true });
+}

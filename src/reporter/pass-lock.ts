@@ -1,0 +1,162 @@
+/**
+ * One reporter pass at a time on a spool (SPEC §6: two reporters never send a report
+ * twice). The holder's record `Spool/Work/locks/reporter.json` names its process (pid and
+ * start time, host, boot); while that process lives the lock is held, and a record of a
+ * dead process is taken over at once, so a reporter killed mid-pass strands nothing.
+ * Checking and writing the record happens under a short proper-lockfile guard, so two
+ * reporters can never both find the lock free. A reporter that finds it held does not
+ * wait: it leaves a "wanted" marker and exits; the holder passes again when it sees the
+ * marker after releasing (a report written meanwhile is not left for the next run).
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import nodePath from "node:path";
+import lockfile from "proper-lockfile";
+import { CncopError, EXIT, errnoCode } from "../core/errors.ts";
+import { bootId, identify, isAlive, type ProcessId } from "../core/proc-info.ts";
+
+const GUARD_STALE_MS = 5_000;
+const GUARD_WAIT_MS = 15_000;
+/** A record that cannot be parsed is its writer's, mid-write, for this long. */
+const RECORD_GRACE_MS = 5_000;
+
+export interface ReporterOwner {
+  readonly version: 1;
+  readonly process: ProcessId;
+  readonly hostname: string;
+  readonly bootId: string;
+  readonly started: string;
+  readonly token: string;
+}
+
+export interface HeldPass {
+  readonly owner: ReporterOwner;
+  release(): void;
+}
+
+export type PassLock = { held: HeldPass } | { busy: ReporterOwner | undefined };
+
+export interface LockFiles {
+  readonly dir: string;
+  readonly record: string;
+  readonly wanted: string;
+}
+
+export function lockFiles(workDir: string): LockFiles {
+  const dir = nodePath.join(workDir, "locks");
+  return { dir, record: nodePath.join(dir, "reporter.json"), wanted: nodePath.join(dir, "reporter.wanted") };
+}
+
+export function parseReporterOwner(text: string): ReporterOwner | undefined {
+  try {
+    const o = JSON.parse(text) as ReporterOwner;
+    if (o && o.version === 1 && typeof o.token === "string" && typeof o.process?.pid === "number") return o;
+  } catch {}
+  return undefined;
+}
+
+export function reporterAlive(o: ReporterOwner, host = os.hostname(), boot = bootId(), alive: (p: ProcessId) => boolean = (p) => isAlive(p)): boolean {
+  return o.hostname === host && o.bootId === boot && alive(o.process);
+}
+
+function withGuard<T>(files: LockFiles, fn: () => T): T {
+  const target = nodePath.join(files.dir, "reporter");
+  const until = Date.now() + GUARD_WAIT_MS;
+  for (;;) {
+    let release: (() => void) | undefined;
+    try {
+      release = lockfile.lockSync(target, { realpath: false, stale: GUARD_STALE_MS, lockfilePath: `${target}.guard`, onCompromised: () => {} });
+    } catch (err) {
+      if (errnoCode(err) !== "ELOCKED" || Date.now() > until) {
+        throw new CncopError(`cannot take the reporter's lock guard ${target}.guard: ${(err as Error).message}`, EXIT.FAILED);
+      }
+      Bun.sleepSync(5 + Math.random() * 20);
+      continue;
+    }
+    try {
+      return fn();
+    } finally {
+      try {
+        release();
+      } catch {}
+    }
+  }
+}
+
+type Current = { kind: "none" } | { kind: "owner"; owner: ReporterOwner } | { kind: "unreadable"; ageMs: number };
+
+function readCurrent(path: string): Current {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    if (errnoCode(err) === "ENOENT") return { kind: "none" };
+    throw err;
+  }
+  const owner = parseReporterOwner(text);
+  if (owner) return { kind: "owner", owner };
+  let ageMs = Infinity;
+  try {
+    ageMs = Date.now() - statSync(path).mtimeMs;
+  } catch {}
+  return { kind: "unreadable", ageMs };
+}
+
+/** Ask for a pass: whoever holds the lock (or takes it next) will see the marker. */
+export function requestPass(files: LockFiles): void {
+  mkdirSync(files.dir, { recursive: true });
+  writeFileSync(files.wanted, `${process.pid}\n`);
+}
+
+export function passWanted(files: LockFiles): boolean {
+  return existsSync(files.wanted);
+}
+
+/** Take the lock without waiting; on success the "wanted" marker is consumed. */
+export function acquirePassLock(files: LockFiles, log: (text: string) => void = () => {}): PassLock {
+  mkdirSync(files.dir, { recursive: true });
+  return withGuard(files, () => {
+    const cur = readCurrent(files.record);
+    if (cur.kind === "owner") {
+      if (reporterAlive(cur.owner)) return { busy: cur.owner };
+      log(`the reporter lock of pid ${cur.owner.process.pid} (since ${cur.owner.started}) is left from a process that has ended; taking it over`);
+    } else if (cur.kind === "unreadable") {
+      if (cur.ageMs < RECORD_GRACE_MS) return { busy: undefined };
+      log(`unreadable reporter lock record ${files.record}; taking it over`);
+    }
+    const owner: ReporterOwner = {
+      version: 1,
+      process: identify(process.pid),
+      hostname: os.hostname(),
+      bootId: bootId(),
+      started: new Date().toISOString(),
+      token: crypto.randomUUID(),
+    };
+    const tmp = `${files.record}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(owner));
+    renameSync(tmp, files.record);
+    try {
+      unlinkSync(files.wanted);
+    } catch {}
+    return { held: makeHeld(files, owner) };
+  });
+}
+
+function makeHeld(files: LockFiles, owner: ReporterOwner): HeldPass {
+  let released = false;
+  return {
+    owner,
+    release() {
+      if (released) return;
+      released = true;
+      try {
+        withGuard(files, () => {
+          const cur = readCurrent(files.record);
+          if (cur.kind === "owner" && cur.owner.token === owner.token) unlinkSync(files.record);
+        });
+      } catch {
+        // Left behind, the record is harmless: its process is gone, the next pass takes it over.
+      }
+    },
+  };
+}

@@ -1,0 +1,187 @@
+/**
+ * One pass over `Spool/Messages/`: the reports in order (spool-scan.ts), each read just
+ * before it is sent, and acted on by its answer (answer.ts). A prefix with a few reports
+ * (a pass after a job) is sent strictly one at a time, so they arrive in the order they
+ * were written. A backlog (more than SEQUENTIAL_UP_TO reports of a prefix, e.g. after an
+ * outage) has up to IN_FLIGHT requests in flight, to drain quickly over a slow link,
+ * within these limits:
+ *  - a prefix is finished (every answer in) before the next prefix starts, so all JE-
+ *    reports are answered before any JS- is sent, and so on;
+ *  - reports of one job (same `jobid`; reports without one count as one job) go one at a
+ *    time, oldest first, so a receiver sees a job's runs in the order they happened;
+ *  - after a "not delivered" answer nothing new is sent: the requests in flight get their
+ *    answers, and the rest waits for the next pass.
+ */
+import { existsSync } from "node:fs";
+import { unlink } from "node:fs/promises";
+import { errnoCode } from "../core/errors.ts";
+import { type ReportPrefix } from "../core/spool.ts";
+import { describeResult, formatAge, isExpired, REPORT_KEEP_DAYS, REPORT_KEEP_MS, verdictOf } from "./answer.ts";
+import { moveAside, orderKey, readReport } from "./report-file.ts";
+import type { ReporterLog } from "./reporter-log.ts";
+import { endpointUrl, scanMessages, type SpoolEntry } from "./spool-scan.ts";
+import type { Transport } from "./transport.ts";
+
+/** Requests in flight at most: enough to hide a link's latency, too few to flood it. */
+export const IN_FLIGHT = 4;
+/** A prefix with at most this many reports goes one at a time: strict order costs nothing there. */
+export const SEQUENTIAL_UP_TO = 16;
+
+export interface PassOptions {
+  readonly messagesDir: string;
+  readonly baseUrl: string;
+  readonly transport: Transport;
+  readonly log: ReporterLog;
+  readonly inFlight?: number;
+  readonly sequentialUpTo?: number;
+  readonly now?: () => number;
+  /** Names refused earlier in this invocation: retried on later runs, not now. */
+  readonly skip?: ReadonlySet<string>;
+  /** Aborted (SIGTERM, SIGINT): send nothing new; answers in flight are still awaited. */
+  readonly stop?: AbortSignal;
+}
+
+export interface PassResult {
+  readonly found: number;
+  readonly sent: number;
+  readonly refused: readonly string[];
+  readonly expired: number;
+  readonly bad: number;
+  /** Reports this pass did not deliver (refused, not delivered, or not tried). */
+  readonly left: number;
+  /** Why the pass stopped early: the first "not delivered" answer, or the signal. */
+  readonly stoppedBy: string | undefined;
+  readonly interrupted: boolean;
+  /** The reporter's own failures (a report it could not read, delete or move aside). */
+  readonly failures: number;
+}
+
+function groups(entries: readonly SpoolEntry[]): SpoolEntry[][] {
+  const out: SpoolEntry[][] = [];
+  let prev: ReportPrefix | undefined;
+  for (const e of entries) {
+    if (e.prefix !== prev) out.push([]);
+    out[out.length - 1]!.push(e);
+    prev = e.prefix;
+  }
+  return out;
+}
+
+function countByPrefix(entries: readonly SpoolEntry[]): string {
+  const n = new Map<string, number>();
+  for (const e of entries) n.set(e.prefix, (n.get(e.prefix) ?? 0) + 1);
+  return [...n].map(([p, c]) => `${c} ${p.slice(0, -1)}`).join(", ");
+}
+
+export async function runPass(opts: PassOptions): Promise<PassResult> {
+  const { log, transport } = opts;
+  const limit = Math.max(1, opts.inFlight ?? IN_FLIGHT);
+  const now = opts.now ?? Date.now;
+  const skip = opts.skip ?? new Set<string>();
+  const entries = scanMessages(opts.messagesDir).filter((e) => !skip.has(e.name));
+  let sent = 0;
+  let expired = 0;
+  let bad = 0;
+  let gone = 0;
+  let failures = 0;
+  const refused: string[] = [];
+  let stoppedBy: string | undefined;
+  const stopped = () => stoppedBy !== undefined || opts.stop?.aborted === true;
+
+  if (entries.length > 0) log.info(`${entries.length} report(s) to send: ${countByPrefix(entries)}`);
+
+  const removeFile = async (e: SpoolEntry, what: string): Promise<boolean> => {
+    try {
+      await unlink(e.path);
+      return true;
+    } catch (err) {
+      if (errnoCode(err) === "ENOENT") return true;
+      failures++;
+      log.error(`cannot delete ${e.name} (${what}): ${(err as Error).message}; it will be sent again by a later pass. Check the permissions of ${opts.messagesDir}.`);
+      return false;
+    }
+  };
+
+  const sendOne = async (e: SpoolEntry, body: Uint8Array, report: Record<string, unknown>): Promise<void> => {
+    const url = endpointUrl(opts.baseUrl, e.prefix);
+    const result = await transport.send(url, body, e.name);
+    const answer = describeResult(result);
+    log.debug(`POST ${url} ${e.name} (${body.length} bytes): ${answer} after ${Math.round(result.ms)} ms`);
+    const verdict = verdictOf(result);
+    if (verdict === "accepted") {
+      if (await removeFile(e, "accepted")) {
+        sent++;
+        log.info(`sent ${e.name} to ${url}: HTTP ${result.kind === "answer" ? result.status : ""}; deleted`);
+      }
+    } else if (verdict === "refused") {
+      const age = now() - e.mtimeMs;
+      if (isExpired(e.mtimeMs, now())) {
+        if (await removeFile(e, "expired")) expired++;
+        log.warn(`expired ${e.name}: refused by ${url} (${answer}) and written ${formatAge(age)} ago, more than ${REPORT_KEEP_DAYS} days: deleted; its content: ${JSON.stringify(report)}`);
+      } else {
+        refused.push(e.name);
+        const until = new Date(e.mtimeMs + REPORT_KEEP_MS).toISOString();
+        log.warn(`refused ${e.name} by ${url}: ${answer}; kept and tried again on later runs until it expires at ${until}`);
+      }
+    } else {
+      stoppedBy ??= `${e.name} was not delivered to ${url}: ${answer}`;
+      log.warn(`not delivered ${e.name} to ${url}: ${answer}; the report stays, and the pass stops`);
+    }
+  };
+
+  for (const group of groups(entries)) {
+    if (stopped()) break;
+    const active = new Set<Promise<void>>();
+    const busyKeys = new Set<string>();
+    const width = group.length > (opts.sequentialUpTo ?? SEQUENTIAL_UP_TO) ? limit : 1;
+    for (const e of group) {
+      if (stopped()) break;
+      const r = await readReport(e.path);
+      if (r.kind === "gone") {
+        gone++;
+        log.debug(`${e.name} is gone (sent by another reporter, or removed)`);
+        continue;
+      }
+      if (r.kind === "unreadable") {
+        failures++;
+        log.error(`cannot read ${e.name}: ${r.why}; it stays in ${opts.messagesDir}`);
+        continue;
+      }
+      if (r.kind === "bad") {
+        try {
+          const to = moveAside(opts.messagesDir, e.name, existsSync);
+          bad++;
+          log.error(`bad report ${e.name}: ${r.why}; never sent, moved to ${to}`);
+        } catch (err) {
+          failures++;
+          log.error(`bad report ${e.name}: ${r.why}; cannot move it aside: ${(err as Error).message}`);
+        }
+        continue;
+      }
+      const key = orderKey(r.report);
+      while (active.size >= width || busyKeys.has(key)) await Promise.race(active);
+      if (stopped()) break;
+      busyKeys.add(key);
+      const p: Promise<void> = sendOne(e, r.body, r.report).finally(() => {
+        active.delete(p);
+        busyKeys.delete(key);
+      });
+      active.add(p);
+    }
+    await Promise.all(active);
+  }
+
+  const interrupted = opts.stop?.aborted === true;
+  if (interrupted && stoppedBy === undefined) stoppedBy = `interrupted by ${String(opts.stop?.reason ?? "a signal")}`;
+  return {
+    found: entries.length,
+    sent,
+    refused,
+    expired,
+    bad,
+    left: Math.max(0, entries.length - sent - expired - bad - gone),
+    stoppedBy,
+    interrupted,
+    failures,
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * `w -p`: opens logs in a pager. `$PAGER` first, used as given (split like a command
+ * line, never through a shell, the files appended); then `less -R -S +G` (raw colour
+ * codes, long lines chopped rather than wrapped, start at the end where the newest lines
+ * are), `vim -R -n +` (read-only, no swap file, last line), `more`. The pager gets the
+ * terminal (inherited stdio); while it runs, Ctrl-C belongs to it, not to w.
+ */
+import { splitCommandLine } from "../core/command-line.ts";
+import { CncopError, EXIT } from "../core/errors.ts";
+
+export const FALLBACK_PAGERS: readonly (readonly string[])[] = [
+  ["less", "-R", "-S", "+G"],
+  ["vim", "-R", "-n", "+"],
+  ["more"],
+];
+
+export type Which = (command: string) => string | null;
+
+/** The pager's argv (program resolved on PATH), or undefined when none is found. */
+export function choosePager(env: Record<string, string | undefined>, which: Which, warn: (text: string) => void): string[] | undefined {
+  const pager = env.PAGER?.trim();
+  if (pager) {
+    let argv: string[] = [];
+    try {
+      argv = splitCommandLine(pager);
+    } catch (err) {
+      warn(`PAGER=${JSON.stringify(pager)} cannot be read (${(err as Error).message}); trying ${FALLBACK_PAGERS.map((p) => p[0]).join(", ")}`);
+    }
+    if (argv.length > 0) {
+      const found = which(argv[0]!);
+      if (found) return [found, ...argv.slice(1)];
+      warn(`PAGER=${JSON.stringify(pager)}: ${argv[0]} not found; trying ${FALLBACK_PAGERS.map((p) => p[0]).join(", ")}`);
+    }
+  }
+  for (const [name, ...args] of FALLBACK_PAGERS) {
+    const found = which(name!);
+    if (found) return [found, ...args];
+  }
+  return undefined;
+}
+
+export function noPagerError(files: readonly string[]): CncopError {
+  return new CncopError(
+    `no pager found: set PAGER (e.g. PAGER=less), or install less, vim or more. The log: ${files.join(" ")}`,
+    EXIT.USAGE,
+  );
+}
+
+export interface PagerRun {
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+}
+
+/** Run the pager on the files with the terminal; w ignores SIGINT meanwhile. */
+export async function runPager(argv: readonly string[], files: readonly string[]): Promise<PagerRun> {
+  const ignore = () => {};
+  process.on("SIGINT", ignore);
+  try {
+    const proc = Bun.spawn([...argv, ...files], { stdio: ["inherit", "inherit", "inherit"] });
+    const exitCode = await proc.exited;
+    const signal = proc.signalCode === null ? null : String(proc.signalCode);
+    return { exitCode: signal ? null : exitCode, signal };
+  } finally {
+    process.off("SIGINT", ignore);
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * `w PREFIX`: the summary of one day's log(s) of a prefix. CA: every CA log of that day,
+ * one invocation each; CAD: the day's diagnostic log (CA lines, several invocations);
+ * any other prefix: the day's file in the agents' format. Files are streamed line by line.
+ */
+import { readFileSync } from "node:fs";
+import nodePath from "node:path";
+import { lockDir, ownerAlive, parseOwner, recordPath } from "../core/lock.ts";
+import type { Paths } from "../core/paths.ts";
+import { AgentLogSummariser } from "./agent-summary.ts";
+import { CaSummariser, isStdoutLine } from "./ca-summary.ts";
+import { CA_DIAGNOSTIC_PREFIX, type LogFile } from "./catalog.ts";
+import type { Paint } from "./colour.ts";
+import { forEachLine } from "./lines.ts";
+import { settleOpenRuns, stateCounts, type RunningCheck, type RunSummary } from "./run-model.ts";
+import { renderInvocation, renderLines, renderRun, timeOf } from "./summary-render.ts";
+
+export interface DaySummaryInput {
+  readonly prefix: string;
+  readonly what: string;
+  readonly day: string;
+  /** The day's logs of the prefix, oldest first. */
+  readonly files: readonly LogFile[];
+  readonly isRunning: RunningCheck;
+  readonly paint: Paint;
+}
+
+/** A run with no final state is RUNNING when its job's lock is held by a live run of that session. */
+export function lockRunningCheck(paths: Pick<Paths, "work">): RunningCheck {
+  return (jobid, session) => {
+    if (!session) return false;
+    try {
+      const owner = parseOwner(readFileSync(recordPath(lockDir(paths.work), jobid), "utf8"));
+      return owner !== undefined && owner.session === session && ownerAlive(owner);
+    } catch {
+      return false;
+    }
+  };
+}
+
+function readable(file: LogFile, feed: (line: string) => void, skip?: (buf: Buffer, start: number, end: number) => boolean): string | undefined {
+  try {
+    forEachLine(file.path, feed, undefined, skip);
+    return undefined;
+  } catch (err) {
+    return `cannot read ${file.path}: ${(err as Error).message}`;
+  }
+}
+
+function header(input: DaySummaryInput, files: string, runs: readonly RunSummary[]): string[] {
+  const counts = runs.length ? `: ${stateCounts(runs)}` : "";
+  return [
+    input.paint("bold", `${input.prefix}: ${input.what}`),
+    `${input.day}: ${files}, ${runs.length} run${runs.length === 1 ? "" : "s"}${counts}`,
+    "",
+  ];
+}
+
+export function summariseDay(input: DaySummaryInput): string {
+  const { files, paint } = input;
+  const isCa = files.every((f) => f.kind === "ca") || input.prefix === CA_DIAGNOSTIC_PREFIX;
+  const body: string[] = [];
+  const allRuns: RunSummary[] = [];
+  if (isCa) {
+    for (const f of files) {
+      const s = new CaSummariser();
+      const problem = readable(f, (l) => s.feed(l), isStdoutLine);
+      if (problem) {
+        body.push(paint("error", problem), "");
+        continue;
+      }
+      settleOpenRuns(s.runs(), input.isRunning);
+      allRuns.push(...s.runs());
+      if (s.invocations.length === 0) body.push(`${paint("bold", f.name)}: ${paint("dim", "empty")}`);
+      for (const inv of s.invocations) body.push(...renderInvocation(f.name, inv, paint));
+      body.push("");
+    }
+    const what = files.length === 1 ? files[0]!.name : `${files.length} logs`;
+    return [...header(input, what, allRuns), ...body].join("\n").trimEnd();
+  }
+  for (const f of files) {
+    const s = new AgentLogSummariser();
+    const problem = readable(f, (l) => s.feed(l));
+    if (problem) {
+      body.push(paint("error", problem), "");
+      continue;
+    }
+    settleOpenRuns(s.runs, input.isRunning);
+    allRuns.push(...s.runs);
+    body.push(`${paint("bold", f.name)}: ${s.lines} line${s.lines === 1 ? "" : "s"}${s.first ? ` from ${timeOf(s.first)} to ${timeOf(s.last)}` : ""}`);
+    for (const r of s.runs) body.push(...renderRun(r, paint));
+    if (s.runs.length === 0) body.push(`  ${paint("dim", "no agent run (no START line) in this log")}`);
+    if (s.outside.count > 0) {
+      body.push(`  errors and warnings outside any run:`);
+      body.push(...renderLines(s.outside, paint));
+    }
+    body.push("");
+  }
+  return [...header(input, files.map((f) => nodePath.basename(f.path)).join(", "), allRuns), ...body].join("\n").trimEnd();
+}

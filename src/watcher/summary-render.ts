@@ -1,0 +1,95 @@
+/**
+ * Summaries as text: one line per run (start time, final state, job, session, attempts,
+ * duration, reason), and under a failed run its error lines. Colour only through `paint`.
+ */
+import type { InvocationSummary } from "./ca-summary.ts";
+import type { Paint } from "./colour.ts";
+import { toneOfText, type Tone } from "./log-line.ts";
+import type { BoundedLines, RunState, RunSummary } from "./run-model.ts";
+
+const STATE_WIDTH = 12;
+const INDENT = " ".repeat(23);
+
+export function stateTone(state: RunState | undefined): Tone {
+  switch (state) {
+    case "OK":
+      return "ok";
+    case "ERROR":
+    case "UNFINISHED":
+      return "error";
+    case "RE-RUN":
+    case "SKIPPED":
+    case "NOT STARTED":
+      return "warn";
+    default:
+      return "plain";
+  }
+}
+
+/** A failed run shows its error lines. */
+export function isFailed(state: RunState | undefined): boolean {
+  return state === "ERROR" || state === "UNFINISHED" || state === "RE-RUN";
+}
+
+export function timeOf(stamp: string | undefined): string {
+  return stamp ? stamp.slice(11) : "--:--:--";
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(1)} ${units[i]}`;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+export function renderRun(r: RunSummary, paint: Paint): string[] {
+  const state = r.state ?? "UNFINISHED";
+  const parts: string[] = [`job ${r.jobid} '${r.title}'${r.jobtype ? ` (${r.jobtype})` : ""}`];
+  if (r.session) parts.push(`session ${r.session}`);
+  if (r.attempts > 0) {
+    const states = r.attemptStates.length > 1 ? ` (${r.attemptStates.join(", ")})` : "";
+    parts.push(`${plural(r.attempts, "attempt")}${states}`);
+  }
+  if (r.duration) parts.push(r.duration);
+  if (r.files !== undefined) parts.push(plural(r.files, "file"));
+  if (r.bytes !== undefined) parts.push(formatBytes(r.bytes));
+  if (r.dryRun) parts.push("dry run");
+  // Start and end; a run with no final state has no end yet.
+  const ended = state === "RUNNING" || state === "UNFINISHED" ? undefined : r.end;
+  const head = `  ${timeOf(r.start)} - ${timeOf(ended)}  ${paint(stateTone(state), state.padEnd(STATE_WIDTH))}${parts.join(", ")}${r.reason ? `: ${r.reason}` : ""}`;
+  const out = [head];
+  if (isFailed(state)) out.push(...renderLines(r.errors, paint, "error"));
+  return out;
+}
+
+/** Noted lines, indented under their run; `tone` undefined: each line's own tone. */
+export function renderLines(lines: BoundedLines, paint: Paint, tone?: Tone): string[] {
+  const out: string[] = [];
+  if (lines.dropped > 0) out.push(`${INDENT}${paint("dim", `(${lines.dropped} earlier line(s) not shown)`)}`);
+  for (const l of lines.lines) out.push(`${INDENT}${timeOf(l.stamp)} ${paint(tone ?? toneOfText(l.text), l.text)}`);
+  return out;
+}
+
+export function renderInvocation(name: string, inv: InvocationSummary, paint: Paint): string[] {
+  const bits = [`cncopagent started ${timeOf(inv.start)}`];
+  if (inv.pid !== undefined) bits.push(`pid ${inv.pid}`);
+  if (inv.args !== undefined) bits.push(`arguments: ${inv.args.trim() === "" ? "(none)" : inv.args.trim()}`);
+  if (inv.dryRun) bits.push("dry run");
+  const end = inv.finished
+    ? paint(inv.exitStatus === 0 ? "ok" : inv.exitStatus === 3 ? "warn" : "error", inv.finished)
+    : "no finish line yet (still running, or it was killed)";
+  const out = [`${paint("bold", name)}: ${bits.join(", ")}; ${end}`];
+  for (const r of inv.runs) out.push(...renderRun(r, paint));
+  if (inv.runs.length === 0) out.push(`  ${paint("dim", "no job run")}`);
+  if (inv.notes.count > 0) out.push(...renderLines(inv.notes, paint));
+  return out;
+}

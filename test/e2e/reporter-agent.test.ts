@@ -1,0 +1,106 @@
+/**
+ * cncopagent invokes cncopreporter after each job (SPEC §5): the job's reports reach the
+ * server when the job ends, the outcome is in the CA log, and the network never changes a
+ * job's state. Without `[network] url` the reporter is not started at all.
+ */
+import { afterEach, describe, expect, test } from "bun:test";
+import { existsSync, readdirSync } from "node:fs";
+import nodePath from "node:path";
+import { makeTree, type Tree } from "../helpers/tree.ts";
+import { networkConfig, type ReportServer, startReportServer } from "../helpers/report-server.ts";
+
+const trees: Tree[] = [];
+const servers: ReportServer[] = [];
+afterEach(() => {
+  for (const s of servers.splice(0)) s.stop();
+  for (const t of trees.splice(0)) t.cleanup();
+});
+
+const AGENTS = "\n[agents]\nTESTJOB = fakeagent\n";
+
+/** An agent that writes its JS- and JF- reports atomically (dot name, then rename), then exits with $1. */
+function fakeAgent(t: Tree, exitCode: number): void {
+  t.script(
+    "fakeagent",
+    `d="$CNCOP_HOME/Spool/Messages"; n="$CNCOP_SESSION-$CNCOP_ATTEMPT"
+printf '{"type":"jobstats","jobid":%s,"session":"%s"}\\n' "$CNCOP_JOBID" "$CNCOP_SESSION" > "$d/.JS-$n.tmp" && mv "$d/.JS-$n.tmp" "$d/JS-$n.json"
+printf '{"type":"jobfinished","jobid":%s,"session":"%s","status":"OK"}\\n' "$CNCOP_JOBID" "$CNCOP_SESSION" > "$d/.JF-$n.tmp" && mv "$d/.JF-$n.tmp" "$d/JF-$n.json"
+echo "agent done"
+exit ${exitCode}`,
+  );
+}
+
+function setup(url: string | undefined) {
+  const tree = makeTree({ config: url ? networkConfig(url, AGENTS) : `[defaults]\ndays_of_logs = 90\n${AGENTS}` });
+  trees.push(tree);
+  return tree;
+}
+const spool = (t: Tree) => {
+  const dir = nodePath.join(t.root, "Spool", "Messages");
+  return existsSync(dir) ? readdirSync(dir).filter((n) => n.endsWith(".json") && !n.startsWith(".")).sort() : [];
+};
+const rpLogs = (t: Tree) => {
+  const dir = nodePath.join(t.root, "Spool", "Logs");
+  return existsSync(dir) ? readdirSync(dir).filter((n) => n.startsWith("RP-")) : [];
+};
+
+describe("cncopagent and cncopreporter", () => {
+  test("a job's reports are delivered right after the job; the CA log records the reporter's outcome", async () => {
+    const server = startReportServer();
+    servers.push(server);
+    const tree = setup(server.url);
+    fakeAgent(tree, 0);
+    const id = tree.addJob({ jobtitle: "Docs", jobtype: "TESTJOB" });
+    const r = await tree.run("cncopagent", [String(id)]);
+    expect(r.exitCode).toBe(0);
+    expect(server.received.map((x) => `${x.name.slice(0, 3)} ${x.path} ${JSON.parse(x.body).jobid}`)).toEqual([`JS- /submit_jobresults ${id}`, `JF- /submit_jobresults ${id}`]);
+    expect(spool(tree)).toEqual([]);
+    const ca = tree.caLogText();
+    expect(ca).toMatch(/cncopreporter: run: .*cncopreporter.* -c .*cncop3\.ini/);
+    expect(ca).toContain("[cncopreporter stdout] cncopreporter: 2 sent, 0 refused, 0 expired, 0 bad, 0 left in the spool");
+    expect(ca).toMatch(/cncopreporter exited with status 0 after /);
+    // The reporter's line comes after the job's final state.
+    expect(ca.indexOf("final state: OK")).toBeLessThan(ca.indexOf("cncopreporter exited"));
+  });
+
+  test("a failed job: cncopagent's own JF- and JE- reports go too, and the job still fails", async () => {
+    const server = startReportServer();
+    servers.push(server);
+    const tree = setup(server.url);
+    const id = tree.addJob({ jobtitle: "No agent", jobtype: "TESTJOB" });
+    const r = await tree.run("cncopagent", [String(id)]);
+    expect(r.exitCode).toBe(1);
+    const got = server.received.map((x) => JSON.parse(x.body) as { type: string; jobid: number; status?: string });
+    expect(got.map((b) => b.type)).toEqual(["jobexception", "jobfinished"]);
+    expect(got[1]!.status).toBe("ERROR");
+    expect(spool(tree)).toEqual([]);
+  });
+
+  test("network down: the job's state is unchanged and its reports stay for the next run", async () => {
+    const server = startReportServer();
+    server.stop();
+    const tree = setup(server.url);
+    fakeAgent(tree, 0);
+    const id = tree.addJob({ jobtitle: "Docs", jobtype: "TESTJOB" });
+    const r = await tree.run("cncopagent", [String(id)]);
+    expect(r.exitCode).toBe(0);
+    expect(spool(tree)).toHaveLength(2);
+    const ca = tree.caLogText();
+    expect(ca).toContain("final state: OK");
+    expect(ca).toMatch(/cncopreporter exited with status 0 after /);
+    expect(ca).toContain("stopped: JS-");
+  });
+
+  test("without [network] url the reporter is not started; --alljobs runs on and nothing is lost", async () => {
+    const tree = setup(undefined);
+    fakeAgent(tree, 0);
+    for (let i = 0; i < 5; i++) tree.addJob({ jobtitle: `Job ${i}`, jobtype: "TESTJOB" });
+    const r = await tree.run("cncopagent", ["--alljobs"]);
+    expect(r.exitCode).toBe(0);
+    expect(spool(tree)).toHaveLength(10);
+    const ca = tree.caLogText();
+    expect(ca.match(/cncopreporter not run: no \[network\] url in /g)).toHaveLength(5);
+    expect(ca).not.toContain("cncopreporter: run:");
+    expect(rpLogs(tree)).toEqual([]);
+  });
+});

@@ -1,0 +1,83 @@
+/** cncopagent's options (SPEC §5): strict parsing, every form of each option. */
+import { describe, expect, test } from "bun:test";
+import { CncopError, EXIT } from "../../src/core/errors.ts";
+import { parseAgentArgs, USAGE } from "../../src/programs/cncopagent.ts";
+
+const USAGE_LINE = "usage: cncopagent [-?] [-d] [-c CONFIG] [-a] [-t TYPE] [--email EMAIL] [job [job ...]]";
+
+function usageErrorOf(args: string[]): CncopError {
+  try {
+    parseAgentArgs(args);
+  } catch (err) {
+    expect(err).toBeInstanceOf(CncopError);
+    expect((err as CncopError).exitCode).toBe(EXIT.USAGE);
+    return err as CncopError;
+  }
+  throw new Error(`expected a usage error for ${JSON.stringify(args)}`);
+}
+
+test("the usage line is exactly the SPEC's", () => {
+  expect(USAGE).toBe(USAGE_LINE);
+});
+
+describe("each option, in each spelling", () => {
+  const cases: [string[], Record<string, unknown>][] = [
+    [["-?"], { help: true }],
+    [["-h"], { help: true }],
+    [["--help"], { help: true }],
+    [["--version"], { version: true }],
+    [["-d", "1"], { debug: true, jobs: ["1"] }],
+    [["--debug", "1"], { debug: true }],
+    [["-n", "1"], { dryrun: true }],
+    [["--dryrun", "1"], { dryrun: true }],
+    [["-a"], { alljobs: true, jobs: [] }],
+    [["--alljobs"], { alljobs: true }],
+    [["-t", "rsync"], { type: "rsync" }],
+    [["--type", "CIFS"], { type: "CIFS" }],
+    [["--type=CIFS"], { type: "CIFS" }],
+    [["-c", "/x/cncop3.ini", "-a"], { config: "/x/cncop3.ini", alljobs: true }],
+    [["--config", "my.ini", "-a"], { config: "my.ini" }],
+    [["--config=my.ini", "-a"], { config: "my.ini" }],
+    [["-cmy.ini", "-a"], { config: "my.ini", alljobs: true }],
+    [["-tRSYNC"], { type: "RSYNC" }],
+    [["-dc", "x.ini", "-a"], { debug: true, config: "x.ini", alljobs: true }],
+    [["1", "-n", "2"], { dryrun: true, jobs: ["1", "2"] }],
+    [["-dn", "5"], { debug: true, dryrun: true, jobs: ["5"] }],
+    [["-da"], { debug: true, alljobs: true }],
+    [["--email", "a@example.com", "-a"], { email: ["a@example.com"] }],
+    [["--email", "a@example.com, b@example.org", "-a"], { email: ["a@example.com", "b@example.org"] }],
+    [["Daily Files", "12", "web"], { jobs: ["Daily Files", "12", "web"], alljobs: false, type: undefined, debug: false, dryrun: false }],
+    [["--", "-weird-title"], { jobs: ["-weird-title"] }],
+  ];
+  for (const [args, want] of cases) {
+    test(args.join(" "), () => {
+      expect(parseAgentArgs(args)).toMatchObject(want);
+    });
+  }
+});
+
+describe("usage errors", () => {
+  const cases: [string[], RegExp][] = [
+    [["--bogus"], /unknown option --bogus/],
+    [["-x"], /unknown option -x/],
+    [["-ax"], /unknown option -x/],
+    [["--alljob"], /unknown option --alljob/],
+    [["-t"], /-t needs a value/],
+    [["--type"], /--type needs a value/],
+    [["-c"], /-c needs a value/],
+    [["--config"], /--config needs a value/],
+    [["--email"], /--email needs a value/],
+    [["--alljobs=yes"], /takes no value/],
+    [["--email", "not-an-address", "-a"], /not-an-address/],
+    [["--email", " , ", "-a"], /--email/],
+  ];
+  for (const [args, message] of cases) {
+    test(args.join(" "), () => {
+      expect(usageErrorOf(args).message).toMatch(message);
+    });
+  }
+
+  test("an unknown option shows the usage line", () => {
+    expect(usageErrorOf(["--bogus"]).message).toContain(USAGE_LINE);
+  });
+});

@@ -1,0 +1,82 @@
+/** SPEC §5 "Its log": Logs/CA-YY-MM-DD_HHMM.log, then -001, -002, ... never shared. */
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import nodePath from "node:path";
+import { CA_LOG_RE, caLogName, createCaLogFile, openCaLog } from "../../src/core/ca-log.ts";
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const d = mkdtempSync(nodePath.join(os.tmpdir(), "cncop-calog-"));
+  dirs.push(d);
+  return d;
+}
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+describe("caLogName (local time)", () => {
+  const cases: [Date, number, string][] = [
+    [new Date(2025, 0, 2, 3, 4, 5), 0, "CA-25-01-02_0304.log"],
+    [new Date(2025, 11, 31, 23, 59, 59), 0, "CA-25-12-31_2359.log"],
+    [new Date(2000, 5, 15, 0, 0, 0), 0, "CA-00-06-15_0000.log"],
+    [new Date(2109, 9, 10, 12, 30), 0, "CA-09-10-10_1230.log"],
+    [new Date(2025, 0, 2, 3, 4), 1, "CA-25-01-02_0304-001.log"],
+    [new Date(2025, 0, 2, 3, 4), 2, "CA-25-01-02_0304-002.log"],
+    [new Date(2025, 0, 2, 3, 4), 42, "CA-25-01-02_0304-042.log"],
+    [new Date(2025, 0, 2, 3, 4), 999, "CA-25-01-02_0304-999.log"],
+  ];
+  for (const [d, suffix, want] of cases) {
+    test(want, () => {
+      expect(caLogName(d, suffix)).toBe(want);
+      expect(CA_LOG_RE.test(want)).toBe(true);
+    });
+  }
+
+  test("CA_LOG_RE refuses other names", () => {
+    for (const n of ["CA-25-01-02_0304.log.1", "CA-25-1-02_0304.log", "XA-25-01-02_0304.log", "CA-25-01-02_0304-01.log", "CA-25-01-02_0304.txt"]) {
+      expect(CA_LOG_RE.test(n)).toBe(false);
+    }
+  });
+});
+
+describe("createCaLogFile", () => {
+  const now = new Date(2025, 3, 7, 8, 9);
+
+  test("the plain name first, then -001, -002, ...", () => {
+    const dir = tempDir();
+    const names = [0, 1, 2, 3].map(() => nodePath.basename(createCaLogFile(dir, now).path));
+    expect(names).toEqual(["CA-25-04-07_0809.log", "CA-25-04-07_0809-001.log", "CA-25-04-07_0809-002.log", "CA-25-04-07_0809-003.log"]);
+  });
+
+  test("an existing log is never reopened or truncated; gaps are filled", () => {
+    const dir = tempDir();
+    writeFileSync(nodePath.join(dir, "CA-25-04-07_0809.log"), "first\n");
+    writeFileSync(nodePath.join(dir, "CA-25-04-07_0809-002.log"), "third\n");
+    const a = createCaLogFile(dir, now);
+    const b = createCaLogFile(dir, now);
+    expect(nodePath.basename(a.path)).toBe("CA-25-04-07_0809-001.log");
+    expect(nodePath.basename(b.path)).toBe("CA-25-04-07_0809-003.log");
+    expect(readFileSync(nodePath.join(dir, "CA-25-04-07_0809.log"), "utf8")).toBe("first\n");
+    expect(readFileSync(nodePath.join(dir, "CA-25-04-07_0809-002.log"), "utf8")).toBe("third\n");
+  });
+
+  test("a folder in the way of a name is skipped like a file", () => {
+    const dir = tempDir();
+    mkdirSync(nodePath.join(dir, "CA-25-04-07_0809.log"));
+    expect(nodePath.basename(createCaLogFile(dir, now).path)).toBe("CA-25-04-07_0809-001.log");
+  });
+
+  test("a missing Logs folder is an error, not a silent no-log", () => {
+    expect(() => createCaLogFile(nodePath.join(tempDir(), "nope"), now)).toThrow();
+  });
+
+  test("openCaLog writes timestamped lines into the new file", () => {
+    const dir = tempDir();
+    const log = openCaLog(dir, now);
+    log.line("hello");
+    log.close();
+    expect(readdirSync(dir)).toEqual(["CA-25-04-07_0809.log"]);
+    expect(readFileSync(log.path, "utf8")).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} hello\n$/);
+  });
+});

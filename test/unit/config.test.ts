@@ -1,0 +1,227 @@
+/** SPEC §3: parse, coerce and validate Config/cncop3.ini. */
+import { describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import nodePath from "node:path";
+import { loadConfig, parseConfigText } from "../../src/core/config.ts";
+import { CncopError, EXIT } from "../../src/core/errors.ts";
+
+const FILE = "/srv/cncop/Config/cncop3.ini";
+const parse = (text: string) => parseConfigText(text, FILE, "backup01");
+
+/** The thrown CncopError, or a failure when nothing (or something else) was thrown. */
+function errorOf(fn: () => unknown): CncopError {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(CncopError);
+    expect((err as CncopError).exitCode).toBe(EXIT.USAGE);
+    return err as CncopError;
+  }
+  throw new Error("expected a configuration error, got none");
+}
+
+describe("defaults", () => {
+  test("an empty file gives every default of the SPEC table", () => {
+    const c = parse("");
+    expect(c.daysOfLogs).toBe(90);
+    expect(c.role).toBe("LOCAL");
+    expect(c.commandTimeoutSec).toBe(3600);
+    expect(c.agents).toEqual({});
+    expect(c.mail.server).toBeUndefined();
+    expect(c.mail.port).toBe(25);
+    expect(c.mail.security).toBeUndefined();
+    expect(c.mail.user).toBeUndefined();
+    expect(c.mail.password).toBeUndefined();
+    expect(c.mail.from).toBe("cncopagent@backup01");
+    expect(c.network.url).toBeUndefined();
+    expect(c.network.apiKey).toBeUndefined();
+    expect(c.warnings).toEqual([]);
+    expect(c.file).toBe(FILE);
+  });
+
+  test("the result is frozen", () => {
+    const c = parse("[defaults]\nrole = REMOTE\n");
+    expect(Object.isFrozen(c)).toBe(true);
+    expect(Object.isFrozen(c.mail)).toBe(true);
+    expect(Object.isFrozen(c.agents)).toBe(true);
+  });
+
+  test("mail_port defaults to 465 with mail_security = tls", () => {
+    expect(parse("[mail]\nmail_security = tls\n").mail.port).toBe(465);
+    expect(parse("[mail]\nmail_security = starttls\n").mail.port).toBe(25);
+    expect(parse("[mail]\nmail_security = tls\nmail_port = 2465\n").mail.port).toBe(2465);
+  });
+});
+
+describe("coercion of valid values", () => {
+  const cases: [string, string, (c: ReturnType<typeof parse>) => unknown, unknown][] = [
+    ["days_of_logs 0 disables pruning", "[defaults]\ndays_of_logs = 0", (c) => c.daysOfLogs, 0],
+    ["days_of_logs 365", "[defaults]\ndays_of_logs = 365", (c) => c.daysOfLogs, 365],
+    ["days_of_logs with spaces around", "[defaults]\n  days_of_logs   =   7  ", (c) => c.daysOfLogs, 7],
+    ["role REMOTE", "[defaults]\nrole = REMOTE", (c) => c.role, "REMOTE"],
+    ["role is case-insensitive", "[defaults]\nrole = remote", (c) => c.role, "REMOTE"],
+    ["role LOCAL", "[defaults]\nrole = Local", (c) => c.role, "LOCAL"],
+    ["command_timeout", "[defaults]\ncommand_timeout = 60", (c) => c.commandTimeoutSec, 60],
+    ["mail_security none", "[mail]\nmail_security = none", (c) => c.mail.security, "none"],
+    ["mail_security is case-insensitive", "[mail]\nmail_security = STARTTLS", (c) => c.mail.security, "starttls"],
+    ["mail_server", "[mail]\nmail_server = smtp.example.com", (c) => c.mail.server, "smtp.example.com"],
+    ["mail_from", "[mail]\nmail_from = backup@example.com", (c) => c.mail.from, "backup@example.com"],
+    ["mail_port", "[mail]\nmail_port = 587", (c) => c.mail.port, 587],
+    ["quoted password keeps # and ;", '[mail]\nmail_user = u\nmail_password = "p#ss;word"', (c) => c.mail.password, "p#ss;word"],
+    ["url", "[network]\nurl = https://reports.example.com/api", (c) => c.network.url, "https://reports.example.com/api"],
+    ["api_key", "[network]\napi_key = abc123", (c) => c.network.apiKey, "abc123"],
+    ["section names are case-insensitive", "[DEFAULTS]\ndays_of_logs = 3", (c) => c.daysOfLogs, 3],
+    ["CRLF line ends", "[defaults]\r\ndays_of_logs = 4\r\nrole = REMOTE\r\n", (c) => [c.daysOfLogs, c.role], [4, "REMOTE"]],
+    ["a UTF-8 byte order mark", "\uFEFF[defaults]\ndays_of_logs = 5\n", (c) => c.daysOfLogs, 5],
+    ["comments with ; and #, and blank lines", "; comment\n# comment\n\n[defaults]\n  ; indented\nrole = REMOTE\n", (c) => c.role, "REMOTE"],
+    ["an empty value takes the default", "[defaults]\ndays_of_logs =\n", (c) => c.daysOfLogs, 90],
+  ];
+  for (const [name, text, get, want] of cases) {
+    test(name, () => {
+      expect(get(parse(text))).toEqual(want);
+    });
+  }
+});
+
+describe("[agents]", () => {
+  test("adds a type and overrides a built-in one, keyed upper-case", () => {
+    const c = parse("[agents]\nrsync = myrsync\nBACKUPX = agentx\n");
+    expect(c.agents).toEqual({ RSYNC: ["myrsync"], BACKUPX: ["agentx"] });
+  });
+
+  test("a comma-separated list names several agents", () => {
+    expect(parse("[agents]\nPAIR = one, two\n").agents).toEqual({ PAIR: ["one", "two"] });
+  });
+
+  const bad: [string, string][] = [
+    ["a path", "[agents]\nRSYNC = /usr/bin/rsync"],
+    ["a parent folder", "[agents]\nRSYNC = ../x"],
+    ["a backslash path", "[agents]\nRSYNC = ..\\\\x"],
+    ["a name with a space", "[agents]\nRSYNC = my agent"],
+    ["a type name with a dot", "[agents]\nmy.type = agent"],
+  ];
+  for (const [name, text] of bad) {
+    test(`refuses ${name}`, () => {
+      const e = errorOf(() => parse(text));
+      expect(e.message).toContain(FILE);
+      expect(e.message).toContain("[agents]");
+    });
+  }
+});
+
+describe("invalid values: file, section, key, value and what is allowed", () => {
+  const cases: [string, string, string, string, string][] = [
+    ["[defaults]\ndays_of_logs = -1", "defaults", "days_of_logs", "-1", "whole number"],
+    ["[defaults]\ndays_of_logs = ten", "defaults", "days_of_logs", "ten", "whole number"],
+    ["[defaults]\ndays_of_logs = 1.5", "defaults", "days_of_logs", "1.5", "whole number"],
+    ["[defaults]\ndays_of_logs = 99999999", "defaults", "days_of_logs", "99999999", "whole number"],
+    ["[defaults]\nrole = HEALTHY", "defaults", "role", "HEALTHY", "LOCAL, REMOTE"],
+    ["[defaults]\ncommand_timeout = 0", "defaults", "command_timeout", "0", "whole number"],
+    ["[defaults]\ncommand_timeout = 1h", "defaults", "command_timeout", "1h", "whole number"],
+    ["[mail]\nmail_port = 0", "mail", "mail_port", "0", "1 to 65535"],
+    ["[mail]\nmail_port = 70000", "mail", "mail_port", "70000", "1 to 65535"],
+    ["[mail]\nmail_security = ssl", "mail", "mail_security", "ssl", "none, starttls, tls"],
+    ["[mail]\nmail_from = not-an-address", "mail", "mail_from", "not-an-address", "email address"],
+    ["[mail]\nmail_server = smtp server", "mail", "mail_server", "smtp server", "host name"],
+    ["[network]\nurl = ftp://example.com", "network", "url", "ftp://example.com", "http"],
+    ["[network]\nurl = reports", "network", "url", "reports", "http"],
+  ];
+  for (const [text, section, key, value, allowed] of cases) {
+    test(`${section} ${key} = ${value}`, () => {
+      const e = errorOf(() => parse(text));
+      expect(e.message).toContain(FILE);
+      expect(e.message).toContain(`[${section}]`);
+      expect(e.message).toContain(key);
+      expect(e.message).toContain(value);
+      expect(e.message).toContain(allowed);
+    });
+  }
+
+  test("a password without a user is refused", () => {
+    const e = errorOf(() => parse("[mail]\nmail_password = secret\n"));
+    expect(e.message).toContain("mail_user");
+    expect(e.message).not.toContain("secret");
+  });
+});
+
+describe("malformed lines are errors, with the file and line number", () => {
+  const cases: [string, string, number][] = [
+    ["a section header without its ]", "[defaults]\nrole = LOCAL\n[mail\nmail_server = x\n", 3],
+    ["a line without =", "[defaults]\ndays_of_logs 30\n", 2],
+    ["a bare word", "[defaults]\nrole = LOCAL\ngarbage\n", 3],
+    ["a line starting with =", "[defaults]\n= 5\n", 2],
+    ["an empty section header", "[]\n", 1],
+    ["an array key", "[defaults]\nrole[] = LOCAL\n", 2],
+  ];
+  for (const [name, text, line] of cases) {
+    test(name, () => {
+      const e = errorOf(() => parse(text));
+      expect(e.message).toContain(FILE);
+      expect(e.message).toContain(`line ${line}`);
+    });
+  }
+
+  test("a key before any section is an error", () => {
+    const e = errorOf(() => parse("days_of_logs = 3\n[defaults]\n"));
+    expect(e.message).toContain("days_of_logs");
+    expect(e.message).toContain(FILE);
+  });
+});
+
+describe("unknown keys and sections are warnings", () => {
+  test("unknown key", () => {
+    const c = parse("[defaults]\ndays_of_log = 30\n");
+    expect(c.daysOfLogs).toBe(90);
+    expect(c.warnings.length).toBe(1);
+    expect(c.warnings[0]).toContain("days_of_log");
+    expect(c.warnings[0]).toContain("[defaults]");
+  });
+
+  test("unknown section", () => {
+    const c = parse("[maill]\nmail_server = x\n");
+    expect(c.mail.server).toBeUndefined();
+    expect(c.warnings.length).toBe(1);
+    expect(c.warnings[0]).toContain("[maill]");
+  });
+});
+
+describe("an unquoted # or ; cuts the value (documented: quote such values)", () => {
+  test("unquoted", () => {
+    expect(parse("[mail]\nmail_user = u\nmail_password = p#ss\n").mail.password).toBe("p");
+  });
+  test("quoted with single quotes", () => {
+    expect(parse("[mail]\nmail_user = u\nmail_password = 'a;b#c'\n").mail.password).toBe("a;b#c");
+  });
+});
+
+describe("loadConfig", () => {
+  const dir = mkdtempSync(nodePath.join(os.tmpdir(), "cncop-cfg-"));
+  const cleanup = () => rmSync(dir, { recursive: true, force: true });
+
+  test("a missing file names the path and how to create it", () => {
+    const file = nodePath.join(dir, "missing.ini");
+    const e = errorOf(() => loadConfig(file));
+    expect(e.message).toContain(file);
+    expect(e.message).toMatch(/create/i);
+  });
+
+  test("a folder in place of the file", () => {
+    const file = nodePath.join(dir, "folder.ini");
+    mkdirSync(file);
+    expect(errorOf(() => loadConfig(file)).message).toContain(file);
+  });
+
+  test("a binary file", () => {
+    const file = nodePath.join(dir, "binary.ini");
+    writeFileSync(file, Buffer.from([0x5b, 0x00, 0x01, 0x02, 0x5d]));
+    expect(errorOf(() => loadConfig(file)).message).toContain(file);
+  });
+
+  test("a valid file is read", () => {
+    const file = nodePath.join(dir, "ok.ini");
+    writeFileSync(file, "[defaults]\ndays_of_logs = 12\n");
+    expect(loadConfig(file, "h").daysOfLogs).toBe(12);
+    cleanup();
+  });
+});

@@ -1,0 +1,78 @@
+/**
+ * SPEC §5 "On a terminal": each job as it runs (title, attempt, elapsed time, final state);
+ * without a terminal plain lines, no colour, no animation.
+ */
+import { describe, expect, test } from "bun:test";
+import { createView } from "../../src/agent/view.ts";
+
+const ESC = "\x1b";
+
+function run(tty: boolean) {
+  const out: string[] = [];
+  let t = 1_000_000;
+  const view = createView({ tty, write: (s) => out.push(s), now: () => t });
+  view.jobStarted("job 7 'Daily files'", "SESSION-1");
+  view.attempt("job 7 'Daily files'", 1, 4);
+  t += 2_500;
+  view.waiting("job 7 'Daily files'", 60, 1);
+  view.attempt("job 7 'Daily files'", 2, 4);
+  t += 65_000;
+  view.jobEnded("job 7 'Daily files'", "ERROR", "agent exited with status 1", 67_500);
+  view.jobStarted("job 8 'Web'", "SESSION-2");
+  view.jobEnded("job 8 'Web'", "OK", "completed", 900);
+  view.close();
+  return out.join("");
+}
+
+describe("without a terminal", () => {
+  const text = run(false);
+
+  test("plain lines: no escape sequence, no carriage return", () => {
+    expect(text).not.toContain(ESC);
+    expect(text).not.toContain("\r");
+    expect(text.endsWith("\n")).toBe(true);
+  });
+
+  test("title, session, attempts, re-run wait and final state with reason", () => {
+    expect(text).toContain("job 7 'Daily files'");
+    expect(text).toContain("SESSION-1");
+    expect(text).toMatch(/attempt 1 of at most 4/);
+    expect(text).toMatch(/attempt 2 of at most 4/);
+    expect(text).toMatch(/re-run 1 in 60 s/);
+    expect(text).toMatch(/job 7 'Daily files': ERROR \(agent exited with status 1\) after 1 min 08 s/);
+    expect(text).toMatch(/job 8 'Web': OK .*after 900 ms/);
+  });
+});
+
+describe("on a terminal", () => {
+  const text = run(true);
+
+  test("a live line with title, attempt and elapsed time, redrawn in place", () => {
+    expect(text).toContain("\r\x1b[2K");
+    expect(text).toMatch(/job 7 'Daily files'.*attempt 1\/4/);
+    expect(text).toMatch(/job 7 'Daily files'.*attempt 2\/4 · 2\.5 s/);
+    expect(text).toContain("re-run 1 in 60 s");
+  });
+
+  test("the final state in colour, with the reason of a failure", () => {
+    expect(text).toMatch(/\x1b\[31m✖ job 7 'Daily files' ERROR\x1b\[0m \(agent exited with status 1\)/);
+    expect(text).toMatch(/\x1b\[32m✔ job 8 'Web' OK\x1b\[0m/);
+  });
+
+  test("before its first attempt a job shows no attempt number", () => {
+    const out: string[] = [];
+    const view = createView({ tty: true, write: (s) => out.push(s), now: () => 0 });
+    view.jobStarted("job 1 'x'", "S");
+    expect(out.at(-1)).toContain("job 1 'x'");
+    expect(out.join("")).not.toContain("attempt");
+    view.close();
+  });
+
+  test("close() leaves no live line behind", () => {
+    const out: string[] = [];
+    const view = createView({ tty: true, write: (s) => out.push(s), now: () => 0 });
+    view.jobStarted("job 1 'x'", "S");
+    view.close();
+    expect(out.at(-1)).toBe("\r\x1b[2K");
+  });
+});

@@ -1,0 +1,55 @@
+/** follow() in process: a partial last line is held until its newline, whatever the timing. */
+import { expect, test } from "bun:test";
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import nodePath from "node:path";
+import { parseDailyLogName } from "../../src/watcher/catalog.ts";
+import { makePaint } from "../../src/watcher/colour.ts";
+import { follow } from "../../src/watcher/follow.ts";
+import { waitFor } from "../helpers/tree.ts";
+
+test("a partial last line is printed only when its newline comes, once, whole", async () => {
+  const dir = mkdtempSync(nodePath.join(os.tmpdir(), "w-follow-"));
+  const file = parseDailyLogName("CIFS-20200105.log", dir)!;
+  writeFileSync(file.path, "2020-01-05 09:00:00 INFO one\n2020-01-05 09:00:01 INFO two (partial");
+  const out: string[] = [];
+  const notices: string[] = [];
+  let steps = 0;
+  const ctrl = new AbortController();
+  const running = follow({
+    newest: () => file,
+    watchDirs: [dir],
+    write: async (t) => void out.push(t),
+    notice: (t) => notices.push(t),
+    paint: makePaint(true),
+    signal: ctrl.signal,
+    pollMs: 20,
+    onStep: () => steps++,
+  });
+  const text = () => out.join("");
+  const afterTwoSteps = async () => {
+    const s = steps;
+    await waitFor(() => steps >= s + 2, 10_000, "two looks at the file");
+  };
+  try {
+    await waitFor(() => text().includes("INFO one"), 10_000, "the existing line");
+    await afterTwoSteps();
+    expect(text()).toBe(`\x1b[1m==> ${file.path} <==\x1b[0m\n2020-01-05 09:00:00 INFO one\n`);
+    appendFileSync(file.path, " still partial");
+    await afterTwoSteps();
+    expect(text()).not.toContain("two");
+    appendFileSync(file.path, " done)\n2020-01-05 09:00:02 ERROR three\n");
+    await waitFor(() => text().includes("three"), 10_000, "the completed lines");
+    expect(text()).toEndWith("2020-01-05 09:00:01 INFO two (partial still partial done)\n\x1b[31m2020-01-05 09:00:02 ERROR three\x1b[0m\n");
+    // A partial line left when following stops is still printed.
+    appendFileSync(file.path, "2020-01-05 09:00:03 INFO cut");
+    await afterTwoSteps();
+    expect(text()).not.toContain("cut");
+  } finally {
+    ctrl.abort();
+    await running;
+    rmSync(dir, { recursive: true, force: true });
+  }
+  expect(text()).toEndWith("2020-01-05 09:00:03 INFO cut\n");
+  expect(notices).toEqual([]);
+});
