@@ -27,8 +27,8 @@ export interface DispatchOptions {
   readonly graceMs?: number;
   /** Called after each job ends (reporter, mail, history). Never changes the outcome. */
   readonly afterJob?: (outcome: JobOutcome) => Promise<void>;
-  /** Called once after the jobs (pruning). */
-  readonly afterAll?: (outcomes: readonly JobOutcome[]) => Promise<void>;
+  /** Called once after the jobs (pruning); `signal` aborts when cncopagent is interrupted. */
+  readonly afterAll?: (outcomes: readonly JobOutcome[], signal: AbortSignal) => Promise<void>;
 }
 
 export interface DispatchResult {
@@ -121,7 +121,7 @@ export async function dispatch(opts: DispatchOptions): Promise<DispatchResult> {
     }
     if (opts.afterAll && !controller.signal.aborted) {
       try {
-        await opts.afterAll(outcomes);
+        await opts.afterAll(outcomes, controller.signal);
       } catch (err) {
         log.line(`after the jobs: ${(err as Error).message}`);
       }

@@ -193,10 +193,19 @@ export async function main(raw: string[]): Promise<number> {
       await invokeReporter({ paths, config, log, debug: opts.debug });
       if (opts.email) await sendJobMail(outcome, { config, recipients: opts.email, caLogPath: log.path, log, warn: (t) => view.warn(t), root: paths.root });
     };
-    const afterAll = async () => {
-      if (opts.dryrun || config.daysOfLogs === 0) return;
+    const afterAll = async (_outcomes: readonly JobOutcome[], signal?: AbortSignal) => {
+      if (opts.dryrun) return;
+      if (config.daysOfLogs === 0) {
+        log.line("log pruning is off (days_of_logs = 0)");
+        return;
+      }
+      // This invocation's own logs are never pruned, whatever their age.
       const keep = new Set([log.path, ...log.mirrors.map((m) => m.path)]);
-      await pruneLogs(paths, config.daysOfLogs, { keep, log: (t) => log.line(t) });
+      try {
+        await pruneLogs(paths, config.daysOfLogs, { keep, log: (t) => log.line(t), signal });
+      } catch (err) {
+        log.line(`warning: log pruning failed: ${(err as Error).message}`);
+      }
       try {
         const n = pruneHistory(paths, config.daysOfLogs);
         if (n > 0) log.line(`pruned ${n} run(s) older than ${config.daysOfLogs} days from the history`);
