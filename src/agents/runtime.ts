@@ -145,7 +145,7 @@ export async function runAgent(def: AgentDefinition, raw: readonly string[], dep
       for (const s of SIGNALS) process.off(s, onSignal);
     }
     const interrupted = controller.signal.aborted;
-    if (interrupted && result.state !== "ERROR") result = { ...result, state: "ERROR", reason: `interrupted by ${String(controller.signal.reason)}` };
+    if (interrupted) result = { ...result, state: "ERROR", reason: `interrupted by ${String(controller.signal.reason)}` };
     if (result.state === "ERROR") log.error(result.reason);
     else if (result.state === "RE-RUN") log.warn(`re-run requested: ${result.reason}`);
 
