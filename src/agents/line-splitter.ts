@@ -29,10 +29,14 @@ export class LineSplitter {
   }
 
   private push(piece: Uint8Array): void {
-    if (piece.length === 0) return;
-    this.parts.push(Buffer.from(piece));
-    this.size += piece.length;
-    if (this.size >= MAX_LINE_BYTES) this.emit();
+    let rest = piece;
+    while (rest.length > 0) {
+      const take = rest.subarray(0, MAX_LINE_BYTES - this.size);
+      this.parts.push(Buffer.from(take));
+      this.size += take.length;
+      rest = rest.subarray(take.length);
+      if (this.size >= MAX_LINE_BYTES) this.emit();
+    }
   }
 
   private emit(): void {

@@ -37,8 +37,11 @@ interface RsyncExit {
   spawnError: string | undefined;
 }
 
+/** rsync does not print the password; this is a second line of defence, for ones long enough not to hit ordinary text. */
+export const MIN_REDACT_LENGTH = 4;
+
 function redactor(secret: string | undefined): (s: string) => string {
-  if (!secret) return (s) => s;
+  if (!secret || secret.length < MIN_REDACT_LENGTH) return (s) => s;
   return (s) => s.split(secret).join("***");
 }
 
@@ -151,7 +154,8 @@ export async function runRsyncAgent(ctx: AgentContext): Promise<AgentResult> {
   }
   if (exit.signal !== null) return result("ERROR", `rsync was stopped by ${exit.signal}`);
   const v = verdictOf(exit.code!, tail);
-  const last = tail.length > 0 ? `: ${tail[tail.length - 1]}` : "";
+  const telling = tail.find((l) => l.startsWith("@ERROR")) ?? [...tail].reverse().find((l) => !/^rsync error: .*\(code \d+\)/.test(l)) ?? tail.at(-1);
+  const last = telling ? `: ${telling}` : "";
   if (v.state === "OK") {
     if (v.warn) log.warn(`rsync exit status ${exit.code} (${v.meaning}): treated as OK`);
     return result("OK", `${ctx.dryrun ? "dry run: " : ""}rsync completed (exit status ${exit.code}${exit.code === 0 ? "" : `, ${v.meaning}`}): ${files} file(s) transferred (${bytes} bytes)`);

@@ -1,0 +1,163 @@
+/** Pure parts of backupagentcifs: excludes, Windows and POSIX locations, errors, times, settings. */
+import { describe, expect, test } from "bun:test";
+import { CIFS_DEFAULTS, readCifsSettings } from "../../src/agents/cifs/cifs-agent.ts";
+import { TEMP_RE, tempName } from "../../src/agents/cifs/copy-file.ts";
+import { makeExcluder } from "../../src/agents/cifs/exclude.ts";
+import { sameTime } from "../../src/agents/cifs/file-times.ts";
+import { classifyFsError, shortFsMessage } from "../../src/agents/cifs/fs-errors.ts";
+import { childPath, childRel, fsPath, isWithin, resolveLocation } from "../../src/agents/cifs/locations.ts";
+
+describe("exclude patterns", () => {
+  const patterns = ["*.tmp", "cache/", "/Top.txt", "logs/**", "a/*/c.txt", "[Tt]humbs.db"];
+  const cases: [string, boolean, boolean][] = [
+    ["x.tmp", false, true],
+    ["deep/er/x.tmp", false, true],
+    ["x.tmp.keep", false, false],
+    ["cache", true, true],
+    ["sub/cache", true, true],
+    ["sub/cache", false, false], // a file named cache: the pattern is for folders
+    ["Top.txt", false, true],
+    ["sub/Top.txt", false, false], // anchored at the root
+    ["logs/a", true, true],
+    ["logs/a/b.log", false, true],
+    ["a/b/c.txt", false, true],
+    ["a/b/x/c.txt", false, false],
+    ["thumbs.db", false, true],
+    ["sub/Thumbs.db", false, true],
+    ["plain.txt", false, false],
+  ];
+  const posix = makeExcluder(patterns, "linux");
+  test.each(cases)("linux: %s (folder %p) excluded: %p", (rel, isDir, excluded) => {
+    expect(posix.excluded(rel, rel.split("/").at(-1)!, isDir) !== undefined).toBe(excluded);
+  });
+  test("case: respected on Linux, ignored on Windows", () => {
+    expect(posix.excluded("X.TMP", "X.TMP", false)).toBeUndefined();
+    expect(posix.excluded("top.txt", "top.txt", false)).toBeUndefined();
+    const win = makeExcluder(patterns, "win32");
+    expect(win.excluded("X.TMP", "X.TMP", false)?.pattern).toBe("*.tmp");
+    expect(win.excluded("top.txt", "top.txt", false)?.pattern).toBe("/Top.txt");
+    expect(win.excluded("Sub/CACHE", "CACHE", true)?.pattern).toBe("cache/");
+  });
+  test("empty patterns are refused", () => {
+    expect(() => makeExcluder(["  "], "linux")).toThrow(/matches nothing/);
+    expect(() => makeExcluder(["//"], "linux")).toThrow(/matches nothing/);
+  });
+});
+
+describe("locations", () => {
+  const win: [string, string][] = [
+    ["C:\\Data\\Users", "C:\\Data\\Users"],
+    ["C:/Data/Users/", "C:\\Data\\Users"],
+    ["c:\\", "c:\\"],
+    ["\\\\fileserver\\share\\dept", "\\\\fileserver\\share\\dept"],
+    ["//fileserver/share/dept/", "\\\\fileserver\\share\\dept"],
+    ["\\\\fileserver\\share", "\\\\fileserver\\share\\"],
+    ["\\\\?\\UNC\\fileserver\\share\\x", "\\\\fileserver\\share\\x"],
+    ["\\\\?\\D:\\very\\long", "D:\\very\\long"],
+    ["Backups\\today", "E:\\cncop\\Backups\\today"],
+    ["  D:\\spaced  ", "D:\\spaced"],
+  ];
+  test.each(win)("win32: %p -> %p", (text, location) => expect(resolveLocation(text, "source", "E:\\cncop", "win32")).toBe(location));
+
+  const winBad: [string, RegExp][] = [
+    ["C:Data", /relative to the current folder of drive C:/],
+    ["\\\\server", /names no share/],
+    ["smb://server/share", /write it as a UNC path/],
+    ["", /the job has no source/],
+  ];
+  test.each(winBad)("win32: %p is refused", (text, message) => expect(() => resolveLocation(text, "source", "E:\\cncop", "win32")).toThrow(message));
+
+  const posix: [string, string][] = [
+    ["/srv/data/", "/srv/data"],
+    ["/", "/"],
+    ["data/in", "/opt/cncop/data/in"],
+    ["/mnt/share/../share/x", "/mnt/share/x"],
+  ];
+  test.each(posix)("linux: %p -> %p", (text, location) => expect(resolveLocation(text, "destination", "/opt/cncop", "linux")).toBe(location));
+  const posixBad: [string, RegExp][] = [
+    ["\\\\server\\share", /UNC path, which works only on Windows: mount the share/],
+    ["//server/share", /UNC path/],
+    ["smb://server/share", /mount the share first/],
+    ["a\nb", /line break/],
+  ];
+  test.each(posixBad)("linux: %p is refused", (text, message) => expect(() => resolveLocation(text, "source", "/opt/cncop", "linux")).toThrow(message));
+
+  test("file-system paths: \\\\?\\ forms on Windows, unchanged elsewhere", () => {
+    expect(fsPath("\\\\fileserver\\share\\dept", "win32")).toBe("\\\\?\\UNC\\fileserver\\share\\dept");
+    expect(fsPath("C:\\Data", "win32")).toBe("\\\\?\\C:\\Data");
+    expect(fsPath("/srv/data", "linux")).toBe("/srv/data");
+    expect(childPath("\\\\?\\UNC\\fs\\share\\dept", "a.txt", "win32")).toBe("\\\\?\\UNC\\fs\\share\\dept\\a.txt");
+    expect(childPath("/", "a", "linux")).toBe("/a");
+    expect(childPath("C:\\", "a", "win32")).toBe("C:\\a");
+    expect(childRel("", "a")).toBe("a");
+    expect(childRel("a/b", "c")).toBe("a/b/c");
+  });
+
+  const within: [string, string, NodeJS.Platform, boolean][] = [
+    ["/a/b", "/a", "linux", true],
+    ["/a", "/a", "linux", true],
+    ["/ab", "/a", "linux", false],
+    ["/a/..b", "/a", "linux", true],
+    ["/a", "/a/b", "linux", false],
+    ["D:\\Backup\\x", "d:\\backup", "win32", true],
+    ["\\\\fs\\share\\dept\\sub", "\\\\FS\\Share\\Dept", "win32", true],
+    ["\\\\fs\\share2", "\\\\fs\\share", "win32", false],
+    ["E:\\x", "D:\\x", "win32", false],
+  ];
+  test.each(within)("isWithin(%p, %p) on %s: %p", (inner, outer, platform, expected) => expect(isWithin(inner, outer, platform)).toBe(expected));
+});
+
+describe("file-system errors", () => {
+  const e = (code: string) => Object.assign(new Error(`${code}: something, open '/x'`), { code });
+  const kinds: [string, string][] = [
+    ["ENOENT", "vanished"],
+    ["EACCES", "failed"],
+    ["EPERM", "failed"],
+    ["EIO", "failed"],
+    ["ENAMETOOLONG", "failed"],
+    ["ENOSPC", "full"],
+    ["EDQUOT", "full"],
+    ["EFBIG", "full"],
+    ["EROFS", "full"],
+    ["EBUSY", "busy"],
+    ["ETIMEDOUT", "network"],
+    ["EHOSTDOWN", "network"],
+    ["ENETUNREACH", "network"],
+    ["ESTALE", "network"],
+    ["ECONNRESET", "network"],
+  ];
+  test.each(kinds)("%s is %s", (code, kind) => expect(classifyFsError(e(code))).toEqual({ kind: kind as never, code }));
+  test("messages drop the repeated path", () => {
+    expect(shortFsMessage(e("EACCES"))).toBe("something (EACCES)");
+    expect(classifyFsError(new Error("no code"))).toEqual({ kind: "failed", code: "UNKNOWN" });
+  });
+});
+
+describe("modification times", () => {
+  const cases: [bigint, bigint, bigint, boolean][] = [
+    [1_000_000_000_123_456_789n, 1_000_000_000_123_456_789n, 0n, true],
+    [1_000_000_000_123_456_789n, 1_000_000_000_123_456_000n, 0n, true], // rounding below a microsecond
+    [1_000_000_000_123_456_789n, 1_000_000_000_123_458_000n, 0n, false],
+    [1_000_000_000_000_000_000n, 1_000_000_002_000_000_000n, 2_000_000_000n, true], // FAT: 2 s
+    [1_000_000_000_000_000_000n, 1_000_000_002_000_000_001n, 2_000_000_000n, false],
+  ];
+  test.each(cases)("sameTime(%p, %p, window %p) = %p", (a, b, w, same) => {
+    expect(sameTime(a, b, w)).toBe(same);
+    expect(sameTime(b, a, w)).toBe(same);
+  });
+});
+
+describe("settings and temporary names", () => {
+  test("defaults: keep deleted files, do not follow links, no excludes", () => {
+    expect(readCifsSettings({}).settings).toEqual(CIFS_DEFAULTS);
+    expect(readCifsSettings({ delete: true, exclude: "*.bak", modify_window: 2, bwlimit: 512 }).settings).toEqual({ exclude: ["*.bak"], delete: true, follow_links: false, modify_window: 2, bwlimit: 512 });
+    expect(readCifsSettings({ password: "x" }).warnings).toEqual(['unknown setting "password" ignored (known: exclude, delete, follow_links, modify_window, bwlimit)']);
+    expect(() => readCifsSettings({ bwlimit: -1 })).toThrow(/settings\.bwlimit/);
+  });
+  test("temporary names are recognisable and distinct", () => {
+    const a = tempName();
+    expect(a).toMatch(TEMP_RE);
+    expect(tempName()).not.toBe(a);
+    expect(TEMP_RE.test(".cncop-notatemp.txt")).toBe(false);
+  });
+});
