@@ -167,14 +167,14 @@ describe("settings readers", () => {
     expect(r.settings).toEqual({ flag: true, n: 3, list: ["one"], secret: undefined });
     expect(r.warnings).toEqual(['unknown setting "other" ignored (known: flag, n, list, secret)']);
   });
-  const bad: [object, RegExp][] = [
-    [{ flag: "yes" }, /settings\.flag = "yes" is not valid: expected true or false/],
-    [{ n: 11 }, /settings\.n = 11 is not valid: expected a whole number from 0 to 10/],
-    [{ n: 1.5 }, /whole number/],
-    [{ list: [1] }, /settings\.list = \[1\] is not valid: expected a list of non-empty strings/],
-    [{ list: ["a\nb"] }, /settings\.list/],
+  const bad: [string, object, RegExp][] = [
+    ["a string for a boolean", { flag: "yes" }, /settings\.flag = "yes" is not valid: expected true or false/],
+    ["a number out of range", { n: 11 }, /settings\.n = 11 is not valid: expected a whole number from 0 to 10/],
+    ["a fraction for a whole number", { n: 1.5 }, /whole number/],
+    ["a list of numbers", { list: [1] }, /settings\.list = \[1\] is not valid: expected a list of non-empty strings/],
+    ["a line break", { list: ["a\nb"] }, /settings\.list/],
   ];
-  test.each(bad)("%p is refused", (raw, message) => expect(() => readSettings<S>(raw as Record<string, unknown>, schema, defaults)).toThrow(message));
+  test.each(bad)("%s is refused", (_label, raw, message) => expect(() => readSettings<S>(raw as Record<string, unknown>, schema, defaults)).toThrow(message));
   test("a bad secret is refused without showing it", () => {
     let message = "";
     try {
