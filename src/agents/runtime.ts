@@ -51,7 +51,8 @@ export interface RuntimeDeps {
   readonly stderr?: (text: string) => void;
 }
 
-const SIGNALS: NodeJS.Signals[] = process.platform === "win32" ? ["SIGINT", "SIGTERM", "SIGBREAK"] : ["SIGINT", "SIGTERM", "SIGHUP"];
+/** On Windows, SIGHUP is how libuv reports a closed console window. */
+const SIGNALS: NodeJS.Signals[] = process.platform === "win32" ? ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK"] : ["SIGINT", "SIGTERM", "SIGHUP"];
 
 /** The session and attempt cncopagent passed, when they belong to this job; else a new session. */
 export function sessionOf(env: Readonly<Record<string, string | undefined>>, jobid: number): { session: string; attempt: number; fromDispatcher: boolean } {

@@ -72,24 +72,34 @@ export function ensureFolder(run: SyncRun, p: EntryPaths, destHas: boolean): boo
   }
 }
 
-export async function syncFile(run: SyncRun, p: EntryPaths, st: BigIntStats, destHas: boolean): Promise<void> {
+/**
+ * A regular file: counted, compared with the destination's copy, and copied when it
+ * differs. The comparison is synchronous; only an actual copy returns a promise (most
+ * files of an incremental run cost no await).
+ */
+export function syncFile(run: SyncRun, p: EntryPaths, st: BigIntStats, destHas: boolean): Promise<void> | undefined {
   const c = run.counters;
   c.filesTotal++;
   c.bytesTotal += Number(st.size);
   const existing = destHas ? lstatOrUndefined(p.dest) : undefined;
   if (existing?.isFile() && existing.size === st.size && sameTime(existing.mtimeNs, st.mtimeNs, run.settings.modifyWindowNs)) {
     c.filesUnchanged++;
-    run.log.debug(`unchanged ${p.rel}`);
-    return;
+    if (run.log.debugEnabled) run.log.debug(`unchanged ${p.rel}`);
+    return undefined;
   }
-  if (!clearWrongKind(run, p, existing, false)) return;
+  if (!clearWrongKind(run, p, existing, false)) return undefined;
   if (run.env.dryrun) {
     c.filesCopied++;
     c.bytesCopied += Number(st.size);
     run.env.say(`would copy ${p.rel} (${st.size} bytes)`);
     run.log.info(`would copy ${p.rel} (${st.size} bytes)`);
-    return;
+    return undefined;
   }
+  return copyOne(run, p, st, existing !== undefined);
+}
+
+async function copyOne(run: SyncRun, p: EntryPaths, st: BigIntStats, replacing: boolean): Promise<void> {
+  const c = run.counters;
   const r = await copyFileAtomic(
     { path: p.src, size: st.size, mtimeNs: st.mtimeNs, atimeNs: st.atimeNs, ino: st.ino, mode: Number(st.mode) },
     p.destDir,
@@ -100,7 +110,7 @@ export async function syncFile(run: SyncRun, p: EntryPaths, st: BigIntStats, des
   if (r.ok) {
     c.filesCopied++;
     c.bytesCopied += r.bytes;
-    run.log.debug(`copied ${p.rel} (${r.bytes} bytes)${existing ? "" : ", new"}`);
+    if (run.log.debugEnabled) run.log.debug(`copied ${p.rel} (${r.bytes} bytes)${replacing ? "" : ", new"}`);
     return;
   }
   run.problem(r.kind, r.side, p.rel, r.code, r.message);

@@ -72,7 +72,8 @@ export async function syncTree(run: SyncRun, srcRoot: string, destRoot: string, 
         const ancestors = run.settings.followLinks ? new Set([...task.ancestors, id]) : task.ancestors;
         subfolders.push({ kind: "folder", src: p.src, dest: p.dest, rel: p.rel, destExists: !run.env.dryrun || (destHas && exists(p.dest)), ancestors });
       } else if (st.isFile()) {
-        await syncFile(run, p, st, destHas);
+        const copying = syncFile(run, p, st, destHas);
+        if (copying) await copying;
       } else if (st.isSymbolicLink()) {
         syncLink(run, p, destHas);
       } else {
