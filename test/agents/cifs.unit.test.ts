@@ -1,5 +1,9 @@
 /** Pure parts of backupagentcifs: excludes, Windows and POSIX locations, errors, times, settings. */
 import { describe, expect, test } from "bun:test";
+import { lstatSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import nodePath from "node:path";
+import { entryStat, fromStats } from "../../src/agents/cifs/entry-stat.ts";
 import { CIFS_DEFAULTS, readCifsSettings } from "../../src/agents/cifs/cifs-agent.ts";
 import { TEMP_RE, tempName } from "../../src/agents/cifs/copy-file.ts";
 import { makeExcluder } from "../../src/agents/cifs/exclude.ts";
@@ -134,12 +138,12 @@ describe("file-system errors", () => {
 });
 
 describe("modification times", () => {
-  const cases: [bigint, bigint, bigint, boolean][] = [
-    [1_000_000_000_123_456_789n, 1_000_000_000_123_456_789n, 0n, true],
-    [1_000_000_000_123_456_789n, 1_000_000_000_123_456_000n, 0n, true], // rounding below a microsecond
-    [1_000_000_000_123_456_789n, 1_000_000_000_123_458_000n, 0n, false],
-    [1_000_000_000_000_000_000n, 1_000_000_002_000_000_000n, 2_000_000_000n, true], // FAT: 2 s
-    [1_000_000_000_000_000_000n, 1_000_000_002_000_000_001n, 2_000_000_000n, false],
+  const cases: [number, number, number, boolean][] = [
+    [1_700_000_000_123.456789, 1_700_000_000_123.456789, 0, true],
+    [1_700_000_000_123.456789, 1_700_000_000_123.456, 0, true], // rounding below a microsecond
+    [1_700_000_000_123.456789, 1_700_000_000_123.458, 0, false],
+    [1_700_000_000_000, 1_700_000_002_000, 2000, true], // FAT: 2 s
+    [1_700_000_000_000, 1_700_000_002_000.01, 2000, false],
   ];
   test.each(cases)("sameTime(%p, %p, window %p) = %p", (a, b, w, same) => {
     expect(sameTime(a, b, w)).toBe(same);
@@ -159,5 +163,31 @@ describe("settings and temporary names", () => {
     expect(a).toMatch(TEMP_RE);
     expect(tempName()).not.toBe(a);
     expect(TEMP_RE.test(".cncop-notatemp.txt")).toBe(false);
+  });
+});
+
+describe("entry stats (statx through FFI on Linux, fs elsewhere)", () => {
+  test("the same answers as fs.lstatSync / fs.statSync, for every kind of entry", () => {
+    const dir = mkdtempSync(nodePath.join(os.tmpdir(), "cncop-stat-"));
+    try {
+      writeFileSync(nodePath.join(dir, "f"), "12345");
+      utimesSync(nodePath.join(dir, "f"), 1_000_000_000.5, 1_000_000_000.25);
+      mkdirSync(nodePath.join(dir, "d"));
+      symlinkSync("f", nodePath.join(dir, "l"));
+      symlinkSync("missing", nodePath.join(dir, "dangling"));
+      for (const name of ["f", "d", "l", "dangling", "nothing"]) {
+        const p = nodePath.join(dir, name);
+        const l = lstatSync(p, { throwIfNoEntry: false });
+        expect(entryStat(p)).toEqual(l ? fromStats(l) : undefined);
+        const s = statSync(p, { throwIfNoEntry: false });
+        expect(entryStat(p, true)).toEqual(s ? fromStats(s) : undefined);
+      }
+      expect(entryStat(nodePath.join(dir, "f"))).toMatchObject({ kind: "file", size: 5, mtimeMs: 1_000_000_000_250 });
+      expect(entryStat(nodePath.join(dir, "l"))?.kind).toBe("link");
+      expect(entryStat(nodePath.join(dir, "l"), true)?.kind).toBe("file");
+      expect(() => entryStat(nodePath.join(dir, "f", "below"))).toThrow(/ENOTDIR/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

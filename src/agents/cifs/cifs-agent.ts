@@ -3,7 +3,8 @@
  * job's `source` into its `destination`, incrementally. docs/agents.md describes the
  * settings, what counts as transient (RE-RUN) and the JS- figures.
  */
-import { type BigIntStats, mkdirSync, realpathSync, statSync } from "node:fs";
+import { mkdirSync, realpathSync, statSync } from "node:fs";
+import { entryStat, type EntryStat } from "./entry-stat.ts";
 import type { AgentContext } from "../runtime.ts";
 import { type AgentResult, type AgentState, earlyResult } from "../agent-state.ts";
 import { readBoolean, readNumber, readSettings, readStringList, SettingsError, type SettingsSchema } from "../settings.ts";
@@ -71,16 +72,18 @@ export async function runCifs(ctx: AgentContext, platform: NodeJS.Platform = pro
   }
   log.info(`settings: exclude ${JSON.stringify(settings.exclude)}, delete ${settings.delete}, follow_links ${settings.follow_links}, modify_window ${settings.modify_window} s, bwlimit ${settings.bwlimit ? `${settings.bwlimit} KiB/s` : "none"}`);
 
-  let rootStat: BigIntStats;
+  let rootStat: EntryStat;
   try {
-    rootStat = statSync(src, { bigint: true });
+    const st = entryStat(src, true);
+    if (!st) throw Object.assign(new Error(`ENOENT: no such file or directory, stat '${src}'`), { code: "ENOENT" });
+    rootStat = st;
   } catch (err) {
     const c = classifyFsError(err);
     if (c.kind === "network" || c.kind === "busy") return earlyResult("RE-RUN", `the source ${source} is unreachable now: ${shortFsMessage(err)}`);
     if (c.kind === "vanished") return earlyResult("ERROR", `the source ${source} does not exist (is the share mounted, is the path right?)`);
     return earlyResult("ERROR", `cannot read the source ${source}: ${shortFsMessage(err)}`);
   }
-  if (!rootStat.isDirectory()) return earlyResult("ERROR", `the source ${source} is not a folder`);
+  if (rootStat.kind !== "dir") return earlyResult("ERROR", `the source ${source} is not a folder`);
   if (!ctx.dryrun) {
     try {
       mkdirSync(dest, { recursive: true });
@@ -94,7 +97,7 @@ export async function runCifs(ctx: AgentContext, platform: NodeJS.Platform = pro
   }
 
   const run = new SyncRun(
-    { excluder, deleteExtraneous: settings.delete, followLinks: settings.follow_links, modifyWindowNs: BigInt(Math.round(settings.modify_window * 1e9)), bytesPerSec: settings.bwlimit * 1024 },
+    { excluder, deleteExtraneous: settings.delete, followLinks: settings.follow_links, modifyWindowMs: settings.modify_window * 1000, bytesPerSec: settings.bwlimit * 1024 },
     { platform, dryrun: ctx.dryrun, log, say: ctx.say, abort: ctx.abort },
   );
   await syncTree(run, src, dest, rootStat);

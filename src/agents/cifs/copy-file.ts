@@ -11,7 +11,7 @@
  */
 import { chmodSync, closeSync, constants, copyFileSync, openSync, readSync, renameSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { classifyFsError, type FsErrorKind, shortFsMessage } from "./fs-errors.ts";
-import { setTimesNs } from "./file-times.ts";
+import { sameTime, setTimesNs } from "./file-times.ts";
 import { childPath } from "./locations.ts";
 
 export const TEMP_RE = /^\.cncop-[0-9a-f]{12}\.tmp$/;
@@ -22,12 +22,12 @@ export function tempName(): string {
   return `.cncop-${Buffer.from(bytes).toString("hex")}.tmp`;
 }
 
+/** The source file as the walk saw it (plain fs stats). */
 export interface SourceFile {
   readonly path: string;
-  readonly size: bigint;
-  readonly mtimeNs: bigint;
-  readonly atimeNs: bigint;
-  readonly ino: bigint;
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly ino: number;
   readonly mode: number;
 }
 
@@ -124,16 +124,19 @@ export async function copyFileAtomic(src: SourceFile, destDir: string, destPath:
   } catch (err) {
     return fail("source", err);
   }
-  if (after.size !== src.size || after.mtimeNs !== src.mtimeNs || after.ino !== src.ino) {
+  const size = Number(after.size);
+  const ino = Number(after.ino);
+  if (size !== src.size || ino !== src.ino || !sameTime(Number(after.mtimeNs) / 1e6, src.mtimeMs, 0)) {
     removeQuietly(tmp);
-    const what = after.size !== src.size ? `its size went from ${src.size} to ${after.size} bytes` : after.ino !== src.ino ? "it was replaced by another file" : "its modification time changed";
+    const what = size !== src.size ? `its size went from ${src.size} to ${size} bytes` : ino !== src.ino ? "it was replaced by another file" : "its modification time changed";
     return { ok: false, side: "source", kind: "changed", code: "CHANGED", message: `changed while being read (${what})` };
   }
   try {
-    setTimesNs(tmp, src.atimeNs, src.mtimeNs);
+    // The times to the nanosecond, from the stat that proved the source unchanged.
+    setTimesNs(tmp, after.atimeNs, after.mtimeNs);
     renameSync(tmp, destPath);
   } catch (err) {
     return fail("destination", err);
   }
-  return { ok: true, bytes: Number(src.size) };
+  return { ok: true, bytes: src.size };
 }

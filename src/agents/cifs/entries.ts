@@ -4,7 +4,8 @@
  * follow_links, its target copied by the walk); a folder in the way of a file (or a file
  * in the way of a folder) is replaced, so the source's entry is always at its path.
  */
-import { type BigIntStats, lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmdirSync, symlinkSync, unlinkSync } from "node:fs";
+import { lstatSync, mkdirSync, readdirSync, readlinkSync, renameSync, rmdirSync, symlinkSync, unlinkSync } from "node:fs";
+import { entryStat, type EntryStat } from "./entry-stat.ts";
 import { copyFileAtomic, tempName } from "./copy-file.ts";
 import { sameTime } from "./file-times.ts";
 import { classifyFsError, shortFsMessage } from "./fs-errors.ts";
@@ -18,8 +19,12 @@ export interface EntryPaths {
   readonly rel: string;
 }
 
-function lstatOrUndefined(path: string): BigIntStats | undefined {
-  return lstatSync(path, { bigint: true, throwIfNoEntry: false });
+function lstatOrUndefined(path: string): EntryStat | undefined {
+  try {
+    return entryStat(path);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Remove a file, link or whole folder at the destination; counts what went. */
@@ -37,9 +42,9 @@ export function removeEntry(path: string, platform: NodeJS.Platform, counts: { f
 }
 
 /** Clear a destination entry of the wrong kind; false when that failed (reported). */
-function clearWrongKind(run: SyncRun, p: EntryPaths, existing: BigIntStats | undefined, wantDir: boolean): boolean {
-  if (!existing || existing.isDirectory() === wantDir) return true;
-  const what = existing.isDirectory() ? "a folder" : "a file";
+function clearWrongKind(run: SyncRun, p: EntryPaths, existing: EntryStat | undefined, wantDir: boolean): boolean {
+  if (!existing || (existing.kind === "dir") === wantDir) return true;
+  const what = existing.kind === "dir" ? "a folder" : "a file";
   if (run.env.dryrun) {
     run.env.say(`would replace ${what} at the destination: ${p.rel}`);
     return true;
@@ -59,7 +64,7 @@ function clearWrongKind(run: SyncRun, p: EntryPaths, existing: BigIntStats | und
 export function ensureFolder(run: SyncRun, p: EntryPaths, destHas: boolean): boolean {
   const existing = destHas ? lstatOrUndefined(p.dest) : undefined;
   if (!clearWrongKind(run, p, existing, true)) return false;
-  if (existing?.isDirectory()) return true;
+  if (existing?.kind === "dir") return true;
   if (run.env.dryrun) return true;
   try {
     mkdirSync(p.dest);
@@ -77,12 +82,12 @@ export function ensureFolder(run: SyncRun, p: EntryPaths, destHas: boolean): boo
  * differs. The comparison is synchronous; only an actual copy returns a promise (most
  * files of an incremental run cost no await).
  */
-export function syncFile(run: SyncRun, p: EntryPaths, st: BigIntStats, destHas: boolean): Promise<void> | undefined {
+export function syncFile(run: SyncRun, p: EntryPaths, st: EntryStat, destHas: boolean): Promise<void> | undefined {
   const c = run.counters;
   c.filesTotal++;
-  c.bytesTotal += Number(st.size);
+  c.bytesTotal += st.size;
   const existing = destHas ? lstatOrUndefined(p.dest) : undefined;
-  if (existing?.isFile() && existing.size === st.size && sameTime(existing.mtimeNs, st.mtimeNs, run.settings.modifyWindowNs)) {
+  if (existing?.kind === "file" && existing.size === st.size && sameTime(existing.mtimeMs, st.mtimeMs, run.settings.modifyWindowMs)) {
     c.filesUnchanged++;
     if (run.log.debugEnabled) run.log.debug(`unchanged ${p.rel}`);
     return undefined;
@@ -90,7 +95,7 @@ export function syncFile(run: SyncRun, p: EntryPaths, st: BigIntStats, destHas: 
   if (!clearWrongKind(run, p, existing, false)) return undefined;
   if (run.env.dryrun) {
     c.filesCopied++;
-    c.bytesCopied += Number(st.size);
+    c.bytesCopied += st.size;
     run.env.say(`would copy ${p.rel} (${st.size} bytes)`);
     run.log.info(`would copy ${p.rel} (${st.size} bytes)`);
     return undefined;
@@ -98,10 +103,10 @@ export function syncFile(run: SyncRun, p: EntryPaths, st: BigIntStats, destHas: 
   return copyOne(run, p, st, existing !== undefined);
 }
 
-async function copyOne(run: SyncRun, p: EntryPaths, st: BigIntStats, replacing: boolean): Promise<void> {
+async function copyOne(run: SyncRun, p: EntryPaths, st: EntryStat, replacing: boolean): Promise<void> {
   const c = run.counters;
   const r = await copyFileAtomic(
-    { path: p.src, size: st.size, mtimeNs: st.mtimeNs, atimeNs: st.atimeNs, ino: st.ino, mode: Number(st.mode) },
+    { path: p.src, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, mode: st.mode },
     p.destDir,
     p.dest,
     run.env.platform,
@@ -129,7 +134,7 @@ export function syncLink(run: SyncRun, p: EntryPaths, destHas: boolean): void {
     return run.problem(k.kind, "source", p.rel, k.code, shortFsMessage(err));
   }
   const existing = destHas ? lstatOrUndefined(p.dest) : undefined;
-  if (existing?.isSymbolicLink()) {
+  if (existing?.kind === "link") {
     try {
       if (readlinkSync(p.dest) === target) {
         c.filesUnchanged++;

@@ -11,7 +11,8 @@ export interface SyncSettings {
   readonly excluder: Excluder;
   readonly deleteExtraneous: boolean;
   readonly followLinks: boolean;
-  readonly modifyWindowNs: bigint;
+  /** Milliseconds two modification times may differ and still be equal. */
+  readonly modifyWindowMs: number;
   /** 0: no limit. */
   readonly bytesPerSec: number;
 }

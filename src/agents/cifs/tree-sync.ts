@@ -6,7 +6,8 @@
  * temporary files of an interrupted run; and, after its subfolders, give the copy the
  * folder's times.
  */
-import { type BigIntStats, type Dirent, lstatSync, readdirSync, statSync, unlinkSync } from "node:fs";
+import { type Dirent, lstatSync, readdirSync, statSync, unlinkSync } from "node:fs";
+import { entryStat, type EntryStat, fileId } from "./entry-stat.ts";
 import { TEMP_RE } from "./copy-file.ts";
 import { ensureFolder, removeEntry, syncFile, syncLink } from "./entries.ts";
 import { sameTime, setTimesNs } from "./file-times.ts";
@@ -18,21 +19,21 @@ const YIELD_EVERY = 256;
 
 type Task =
   | { readonly kind: "folder"; readonly src: string; readonly dest: string; readonly rel: string; readonly destExists: boolean; readonly ancestors: ReadonlySet<string> }
-  | { readonly kind: "times"; readonly dest: string; readonly rel: string; readonly st: BigIntStats };
+  | { readonly kind: "times"; readonly src: string; readonly dest: string; readonly rel: string; readonly mtimeMs: number };
 
 const yieldNow = () => new Promise<void>((r) => setImmediate(r));
 
 /** Copy the tree at `srcRoot` into `destRoot` (which exists, except in a dry run). */
-export async function syncTree(run: SyncRun, srcRoot: string, destRoot: string, rootStat: BigIntStats): Promise<void> {
+export async function syncTree(run: SyncRun, srcRoot: string, destRoot: string, rootStat: EntryStat): Promise<void> {
   const stack: Task[] = [
-    { kind: "times", dest: destRoot, rel: "", st: rootStat },
-    { kind: "folder", src: srcRoot, dest: destRoot, rel: "", destExists: !run.env.dryrun || exists(destRoot), ancestors: new Set([`${rootStat.dev}:${rootStat.ino}`]) },
+    { kind: "times", src: srcRoot, dest: destRoot, rel: "", mtimeMs: rootStat.mtimeMs },
+    { kind: "folder", src: srcRoot, dest: destRoot, rel: "", destExists: !run.env.dryrun || exists(destRoot), ancestors: new Set([fileId(rootStat)]) },
   ];
   let handled = 0;
   while (stack.length > 0 && !run.stop) {
     const task = stack.pop()!;
     if (task.kind === "times") {
-      if (!run.env.dryrun) setFolderTimes(run, task.dest, task.rel, task.st);
+      if (!run.env.dryrun) setFolderTimes(run, task);
       continue;
     }
     const subfolders: Task[] = [];
@@ -51,7 +52,7 @@ export async function syncTree(run: SyncRun, srcRoot: string, destRoot: string, 
       const p = { src: childPath(task.src, name, run.env.platform), dest: childPath(task.dest, name, run.env.platform), destDir: task.dest, rel: childRel(task.rel, name) };
       const st = statEntry(run, p.src, p.rel);
       if (!st) continue;
-      const isDir = st.isDirectory();
+      const isDir = st.kind === "dir";
       const rule = run.settings.excluder.excluded(p.rel, name, isDir);
       if (rule) {
         run.counters.excluded++;
@@ -60,7 +61,7 @@ export async function syncTree(run: SyncRun, srcRoot: string, destRoot: string, 
       }
       const destHas = destNames.has(name);
       if (isDir) {
-        const id = `${st.dev}:${st.ino}`;
+        const id = fileId(st);
         if (task.ancestors.has(id)) {
           run.log.warn(`${p.rel}: skipped, a link back to a folder above it (a loop)`);
           run.counters.skipped++;
@@ -68,13 +69,13 @@ export async function syncTree(run: SyncRun, srcRoot: string, destRoot: string, 
         }
         run.counters.directories++;
         if (!ensureFolder(run, p, destHas)) continue;
-        subfolders.push({ kind: "times", dest: p.dest, rel: p.rel, st });
+        subfolders.push({ kind: "times", src: p.src, dest: p.dest, rel: p.rel, mtimeMs: st.mtimeMs });
         const ancestors = run.settings.followLinks ? new Set([...task.ancestors, id]) : task.ancestors;
         subfolders.push({ kind: "folder", src: p.src, dest: p.dest, rel: p.rel, destExists: !run.env.dryrun || (destHas && exists(p.dest)), ancestors });
-      } else if (st.isFile()) {
+      } else if (st.kind === "file") {
         const copying = syncFile(run, p, st, destHas);
         if (copying) await copying;
-      } else if (st.isSymbolicLink()) {
+      } else if (st.kind === "link") {
         syncLink(run, p, destHas);
       } else {
         run.counters.skipped++;
@@ -112,12 +113,15 @@ function listDest(dest: string): Set<string> {
   }
 }
 
-function statEntry(run: SyncRun, src: string, rel: string): BigIntStats | undefined {
+function statEntry(run: SyncRun, src: string, rel: string): EntryStat | undefined {
   try {
-    const st = lstatSync(src, { bigint: true });
-    if (!st.isSymbolicLink() || !run.settings.followLinks) return st;
+    const st = entryStat(src);
+    if (!st) throw Object.assign(new Error(`ENOENT: no such file or directory, lstat '${src}'`), { code: "ENOENT" });
+    if (st.kind !== "link" || !run.settings.followLinks) return st;
     try {
-      return statSync(src, { bigint: true });
+      const target = entryStat(src, true);
+      if (!target) throw new Error("dangling");
+      return target;
     } catch {
       run.counters.skipped++;
       run.log.warn(`${rel}: skipped, a link whose target does not exist`);
@@ -176,11 +180,14 @@ function cleanDest(run: SyncRun, dest: string, rel: string, destNames: ReadonlyS
   }
 }
 
-function setFolderTimes(run: SyncRun, dest: string, rel: string, st: BigIntStats): void {
+/** Give the destination folder its source's times, when they differ (after its contents were written). */
+function setFolderTimes(run: SyncRun, task: { src: string; dest: string; rel: string; mtimeMs: number }): void {
   try {
-    const d = lstatSync(dest, { bigint: true });
-    if (!sameTime(d.mtimeNs, st.mtimeNs, 0n)) setTimesNs(dest, st.atimeNs, st.mtimeNs);
+    const d = entryStat(task.dest);
+    if (!d || sameTime(d.mtimeMs, task.mtimeMs, 0)) return;
+    const st = statSync(task.src, { bigint: true });
+    setTimesNs(task.dest, st.atimeNs, st.mtimeNs);
   } catch (err) {
-    run.log.debug(`cannot set the times of folder ${rel === "" ? "(the top folder)" : rel}: ${shortFsMessage(err)}`);
+    run.log.debug(`cannot set the times of folder ${task.rel === "" ? "(the top folder)" : task.rel}: ${shortFsMessage(err)}`);
   }
 }
