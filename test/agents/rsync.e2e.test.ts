@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import nodePath from "node:path";
 import { RSYNC_EXIT_TABLE } from "../../src/agents/rsync/exit-codes.ts";
-import { agentArgs, agentTree, dailyLog, logLines, runAgent, treeDiff } from "../helpers/agents.ts";
+import { agentArgs, agentTree, asUnprivileged, dailyLog, logLines, openUp, runAgent, treeDiff } from "../helpers/agents.ts";
 import type { Tree } from "../helpers/tree.ts";
 import { makeSource, removeAll, tempDir, write } from "./fixtures.ts";
 import { type Daemon, freePort, RSYNC_PASSWORD, startBusyDaemon, startDaemon } from "./rsync-daemon.ts";
@@ -76,6 +76,20 @@ describe("backupagentrsync with local paths", () => {
     expect(tree.reports("JS-")[0]!.body).toMatchObject({ files_deleted: 1 });
   });
 
+  test("an unreadable file: rsync exits 23, the rest is copied, ERROR naming the file", async () => {
+    const { tree, src, destParent, dest } = setup();
+    write(src, "a.txt", "a\n");
+    write(src, "secret.txt", "no\n");
+    openUp([tree.root, src, destParent]);
+    chmodSync(nodePath.join(src, "secret.txt"), 0o000);
+    const jobid = tree.addJob({ jobtitle: "unreadable", jobtype: "RSYNC", source: src, destination: dest });
+    const r = await runAgent(tree, RSYNC, agentArgs(tree, jobid), { wrap: asUnprivileged() });
+    expect(r.exitCode).toBe(1);
+    expect(readFileSync(nodePath.join(dest, "a.txt"), "utf8")).toBe("a\n");
+    expect(String(tree.reports("JF-")[0]!.body.reason)).toMatch(/^rsync exit status 23 \(partial transfer due to error\): .*secret\.txt.*Permission denied/);
+    expect(tree.reports("JS-")[0]!.body.details).toMatchObject({ rsync_exitcode: 23 });
+  });
+
   test("rsync missing: ERROR with how to install it", async () => {
     const { tree, src, dest } = setup();
     write(src, "a.txt", "a");
@@ -88,6 +102,43 @@ describe("backupagentrsync with local paths", () => {
     const r2 = await runAgent(tree, RSYNC, agentArgs(tree, bySetting));
     expect(r2.exitCode).toBe(1);
     expect(r2.stderr).toContain("rsync was not found (/nowhere/rsync)");
+  });
+});
+
+describe("backupagentrsync over a remote shell (host:path)", () => {
+  /** A stand-in for ssh: drops the host and runs the remote command here, as sshd would there. */
+  function fakeSsh(tree: Tree, body = 'shift\nexec "$@"'): string {
+    const p = nodePath.join(tree.root, "fake-ssh");
+    writeFileSync(p, `#!/bin/sh\necho "$@" >> "$0.calls"\n${body}\n`);
+    chmodSync(p, 0o755);
+    return p;
+  }
+
+  test("pulls host:path through settings.ssh with rsync's remote-shell protocol", async () => {
+    const { tree, src, dest } = setup();
+    makeSource(src);
+    const ssh = fakeSsh(tree);
+    const jobid = tree.addJob({ jobtitle: "over ssh", jobtype: "RSYNC", source: `nas:${src}`, destination: dest, settings: JSON.stringify({ ssh }) });
+    const r = await runAgent(tree, RSYNC, agentArgs(tree, jobid));
+    expect(r.exitCode).toBe(0);
+    expect(treeDiff(src, dest)).toEqual([]);
+    expect(readFileSync(`${ssh}.calls`, "utf8")).toMatch(/^nas rsync --server --sender /);
+    expect(tree.reports("JS-")[0]!.body.details).toMatchObject({ source_kind: "ssh", destination_kind: "local" });
+    expect(logLines(dailyLog(tree, "RSYNC")).some((l) => l.includes(" --rsh ") && l.includes(" --timeout=600 "))).toBe(true);
+  });
+
+  test("ssh cannot reach the host: RE-RUN; a refused key: ERROR", async () => {
+    const { tree, src, dest } = setup();
+    const unreachable = fakeSsh(tree, 'echo "ssh: connect to host nas port 22: Connection refused" >&2\nexit 255');
+    const a = tree.addJob({ jobtitle: "unreachable", jobtype: "RSYNC", source: `nas:${src}`, destination: dest, settings: JSON.stringify({ ssh: unreachable }) });
+    expect((await runAgent(tree, RSYNC, agentArgs(tree, a))).exitCode).toBe(75);
+    const refused = nodePath.join(tree.root, "refused-ssh");
+    writeFileSync(refused, '#!/bin/sh\necho "backup@nas: Permission denied (publickey)." >&2\nexit 255\n');
+    chmodSync(refused, 0o755);
+    const b = tree.addJob({ jobtitle: "refused", jobtype: "RSYNC", source: `nas:${src}`, destination: dest, settings: JSON.stringify({ ssh: refused }) });
+    const r = await runAgent(tree, RSYNC, agentArgs(tree, b));
+    expect(r.exitCode).toBe(1);
+    expect(String(tree.reports("JF-").find((x) => x.body.jobid === b)!.body.reason)).toContain("Permission denied (publickey)");
   });
 });
 

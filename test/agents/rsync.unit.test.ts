@@ -1,6 +1,7 @@
 /** Pure parts of backupagentrsync: the exit-status table, --stats, endpoints and the plan. */
 import { describe, expect, test } from "bun:test";
 import { RSYNC_EXIT_TABLE, verdictOf } from "../../src/agents/rsync/exit-codes.ts";
+import { mostTelling } from "../../src/agents/rsync/rsync-agent.ts";
 import { endpointArg, endpointKind, planRsync, readRsyncSettings, RSYNC_DEFAULTS, type RsyncSettings } from "../../src/agents/rsync/rsync-plan.ts";
 import { parseStats } from "../../src/agents/rsync/stats.ts";
 
@@ -117,4 +118,15 @@ describe("the rsync command", () => {
     expect(readRsyncSettings({}).settings).toEqual(RSYNC_DEFAULTS);
     expect(() => readRsyncSettings({ password: 42 })).toThrow("settings.password is not valid: expected a non-empty string on one line (the value is not shown)");
   });
+});
+
+describe("the line that explains a failure", () => {
+  const cases: [string[], string | undefined][] = [
+    [["rsync: [sender] x", "@ERROR: auth failed on module m", "rsync error: error starting client-server protocol (code 5) at main.c(1)"], "@ERROR: auth failed on module m"],
+    [["u@nas: Permission denied (publickey).", "rsync: [Receiver] safe_write failed: Broken pipe (32)", "rsync error: unexplained error (code 255)"], "u@nas: Permission denied (publickey)."],
+    [['rsync: [sender] send_files failed to open "/s/x": Permission denied (13)', "rsync error: some files/attrs were not transferred (code 23) at main.c(1)"], 'rsync: [sender] send_files failed to open "/s/x": Permission denied (13)'],
+    [["rsync error: timeout in data send/receive (code 30)"], "rsync error: timeout in data send/receive (code 30)"],
+    [[], undefined],
+  ];
+  test.each(cases)("%p -> %p", (lines, line) => expect(mostTelling(lines)).toBe(line));
 });

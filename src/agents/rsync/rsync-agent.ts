@@ -91,6 +91,19 @@ async function runRsync(ctx: AgentContext, plan: RsyncPlan, stats: RsyncStats, t
   }
 }
 
+/**
+ * The line that says best why rsync failed: a daemon's `@ERROR`, else what the remote
+ * shell said (a line not from rsync), else rsync's last message before its summary line.
+ */
+export function mostTelling(lines: readonly string[]): string | undefined {
+  return (
+    lines.find((l) => l.startsWith("@ERROR")) ??
+    lines.find((l) => !/^rsync[: ]/.test(l)) ??
+    [...lines].reverse().find((l) => !/^rsync error: .*\(code \d+\)/.test(l)) ??
+    lines.at(-1)
+  );
+}
+
 export async function runRsyncAgent(ctx: AgentContext): Promise<AgentResult> {
   const { job, log } = ctx;
   let plan: RsyncPlan;
@@ -154,7 +167,7 @@ export async function runRsyncAgent(ctx: AgentContext): Promise<AgentResult> {
   }
   if (exit.signal !== null) return result("ERROR", `rsync was stopped by ${exit.signal}`);
   const v = verdictOf(exit.code!, tail);
-  const telling = tail.find((l) => l.startsWith("@ERROR")) ?? [...tail].reverse().find((l) => !/^rsync error: .*\(code \d+\)/.test(l)) ?? tail.at(-1);
+  const telling = mostTelling(tail);
   const last = telling ? `: ${telling}` : "";
   if (v.state === "OK") {
     if (v.warn) log.warn(`rsync exit status ${exit.code} (${v.meaning}): treated as OK`);
