@@ -63,18 +63,20 @@ export function sessionOf(env: Readonly<Record<string, string | undefined>>, job
   return session ? { session, attempt, fromDispatcher: true } : { session: newSessionId(), attempt: 1, fromDispatcher: false };
 }
 
-/** The job from the database; when the database cannot be read, the identity cncopagent passed. */
-function findJob(paths: Paths, jobid: number, env: Readonly<Record<string, string | undefined>>): { job: Job | undefined; problem: string | undefined } {
+/**
+ * The job from the database. When the database cannot be read, the identity cncopagent
+ * passed (so the run still ends with its reports), with `unreadable` saying why.
+ */
+function findJob(paths: Paths, jobid: number, env: Readonly<Record<string, string | undefined>>): { job?: Job; problem?: string; unreadable?: string } {
   try {
     const job = loadJobs(paths.jobsDb).find((j) => j.jobid === jobid);
-    return job ? { job, problem: undefined } : { job: undefined, problem: `job ${jobid} is not in ${paths.jobsDb} (list the jobs with cncopjobs)` };
+    return job ? { job } : { problem: `job ${jobid} is not in ${paths.jobsDb} (list the jobs with cncopjobs)` };
   } catch (err) {
     const problem = errorMessage(err);
     if (env.CNCOP_JOBID === String(jobid) && env.CNCOP_JOBTITLE) {
-      const job = rowToJob({ jobid, jobtitle: env.CNCOP_JOBTITLE, jobtype: env.CNCOP_JOBTYPE ?? "" });
-      return { job: { ...job, problems: [problem] }, problem: undefined };
+      return { job: rowToJob({ jobid, jobtitle: env.CNCOP_JOBTITLE, jobtype: env.CNCOP_JOBTYPE ?? "" }), unreadable: `cannot read the job: ${problem}` };
     }
-    return { job: undefined, problem };
+    return { problem };
   }
 }
 
@@ -110,7 +112,7 @@ export async function runAgent(def: AgentDefinition, raw: readonly string[], dep
   const prefix = agentLogPrefix(def.name);
   const log = openAgentLog(paths.spoolLogs, prefix, { debug, echo: (t) => err(`${t}\n`) }, started);
   try {
-    const { job, problem } = findJob(paths, args.jobid, env);
+    const { job, problem, unreadable } = findJob(paths, args.jobid, env);
     if (!job) {
       log.error(`${def.name}: ${problem}`);
       return AGENT_EXIT.ERROR;
@@ -131,7 +133,8 @@ export async function runAgent(def: AgentDefinition, raw: readonly string[], dep
     let result: AgentResult;
     let config: Config | undefined;
     try {
-      if (job.problems.length > 0) result = earlyResult("ERROR", `invalid job definition: ${job.problems.join("; ")}`);
+      if (unreadable) result = earlyResult("ERROR", unreadable);
+      else if (job.problems.length > 0) result = earlyResult("ERROR", `invalid job definition: ${job.problems.join("; ")}`);
       else {
         config = loadConfig(paths.configFile);
         result = await def.run({ name: def.name, job, paths, config, session, attempt, debug, dryrun: args.dryrun, log, abort: controller.signal, env, say: (t) => out(`${t}\n`) });

@@ -210,6 +210,25 @@ describe("backupagentcifs failures", () => {
     expect(tree.reports()).toEqual([]);
   });
 
+  test("an unreadable job database: with cncopagent's identity the run still ends with a JF-; without, one ERROR line", async () => {
+    const tree = agentTree();
+    cleanup.push(() => tree.cleanup());
+    writeFileSync(tree.dbFile, "this is not a database, just text that is long enough to be read as a header\n".repeat(20));
+    const env = { CNCOP_JOBID: "7", CNCOP_JOBTITLE: "Nightly", CNCOP_JOBTYPE: "CIFS", CNCOP_SESSION: "s-123", CNCOP_ATTEMPT: "1" };
+    const r = await runAgent(tree, CIFS, ["-c", tree.configFile, "7"], { env });
+    expect(r.exitCode).toBe(1);
+    const jf = tree.reports("JF-");
+    expect(jf).toHaveLength(1);
+    expect(jf[0]!.body).toMatchObject({ jobid: 7, jobtitle: "Nightly", jobtype: "CIFS", session: "s-123", status: "ERROR" });
+    expect(String(jf[0]!.body.reason)).toMatch(/^cannot read the job: Job database .* is not a valid SQLite database/);
+    expect(finish(dailyLog(tree, "CIFS"))).toMatch(/^FINISH job 7 'Nightly' session s-123 state ERROR /);
+
+    const alone = await runAgent(tree, CIFS, ["-c", tree.configFile, "8"]);
+    expect(alone.exitCode).toBe(1);
+    expect(tree.reports("JF-")).toHaveLength(1);
+    expect(logLines(dailyLog(tree, "CIFS")).at(-1)).toMatch(/^ERROR backupagentcifs: Job database .* is not a valid SQLite database/);
+  });
+
   test("--help and --version exit 0", async () => {
     const tree = agentTree();
     cleanup.push(() => tree.cleanup());
