@@ -56,4 +56,12 @@ test("npm run demo in a fresh clone: builds, installs ./demo, runs both jobs; ag
   expect(second.out).toMatch(/1 'Demo files' \(CIFS\): OK: 1 file\(s\) copied \(\d+ bytes\), 5 unchanged/);
   expect(second.out).toMatch(/2 'Demo rsync' \(RSYNC\): OK: 1 file\(s\) copied \(\d+ bytes\), 5 unchanged/);
   expect(treeDiff(data, nodePath.join(demo, "Backups", "files"), (rel) => rel.endsWith(".tmp"))).toEqual([]);
+
+  // Where rsync is not installed, the demo has the file-system job only, and says so.
+  const alone = Bun.spawn([process.execPath, "scripts/demo.ts", "--no-build", "without-rsync"], { cwd: clone, env: { HOME: process.env.HOME ?? "/", PATH: "/nonexistent" }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const [out, err, code] = await Promise.all([new Response(alone.stdout).text(), new Response(alone.stderr).text(), alone.exited]);
+  expect(code).toBe(0);
+  expect(out + err).toContain("rsync is not installed: the demo has no rsync job");
+  expect(out).toMatch(/1 'Demo files' \(CIFS\): OK: 6 file\(s\) copied/);
+  expect(out).not.toContain("Demo rsync");
 }, 120_000);
