@@ -6,10 +6,10 @@
  *   second run (nothing changed)    agent vs `rsync -a`       limit 2x
  *
  * The agent is the compiled executable (dist/, built if missing) run as cncopagent runs
- * it, start-up included. Each figure is the best of ROUNDS runs (first run) or 3 x ROUNDS
- * runs (second run); `sync` runs before each
- * so that earlier writes are not flushed inside a measurement. Temporary files live in
- * .bench-tmp/ and are removed at the end. Run: bun bench/cifs.bench.ts
+ * it, start-up included. Each figure is the best of ROUNDS runs (first run; the order of
+ * the two alternates) or 3 x ROUNDS runs (second run); `sync` runs before each, so that
+ * earlier writes are not flushed inside a measurement. Temporary files live in
+ * .bench-tmp/ and are removed at the end. Run: bun bench/cifs.bench.ts [BENCH_ROUNDS=n]
  */
 import { Database } from "bun:sqlite";
 import { closeSync, existsSync, linkSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
@@ -85,18 +85,28 @@ async function main(): Promise<number> {
     makeSource();
     const agentDest = nodePath.join(base, "agent");
     const agent = agentTree(agentDest);
+    const cpDest = nodePath.join(base, "cp");
     const firstAgent: number[] = [];
     const firstCp: number[] = [];
+    // Each copy starts from an empty destination, removed and synced just before; the
+    // order alternates, since a copy right after a 1 GB delete is slower on some disks.
+    const fresh = (dest: string, argv: string[]) => {
+      rmSync(dest, { recursive: true, force: true });
+      return run(argv);
+    };
     for (let r = 0; r < ROUNDS; r++) {
-      rmSync(agentDest, { recursive: true, force: true });
-      rmSync(nodePath.join(base, "cp"), { recursive: true, force: true });
-      firstCp.push(run(["cp", "-a", src, nodePath.join(base, "cp")]));
-      firstAgent.push(run(agent));
+      if (r % 2 === 0) {
+        firstCp.push(fresh(cpDest, ["cp", "-a", src, cpDest]));
+        firstAgent.push(fresh(agentDest, agent));
+      } else {
+        firstAgent.push(fresh(agentDest, agent));
+        firstCp.push(fresh(cpDest, ["cp", "-a", src, cpDest]));
+      }
     }
     const secondAgent: number[] = [];
     const secondRsync: number[] = [];
     for (let r = 0; r < ROUNDS * 3; r++) {
-      secondRsync.push(run(["rsync", "-a", `${src}/`, `${nodePath.join(base, "cp")}/`]));
+      secondRsync.push(run(["rsync", "-a", `${src}/`, `${cpDest}/`]));
       secondAgent.push(run(agent));
     }
     const ok1 = line("first run (copy everything)", best(firstAgent), "cp -a", best(firstCp), 1.5);
