@@ -12,7 +12,7 @@
  * .bench-tmp/ and are removed at the end. Run: bun bench/cifs.bench.ts [BENCH_ROUNDS=n]
  */
 import { Database } from "bun:sqlite";
-import { closeSync, existsSync, linkSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, linkSync, mkdirSync, openSync, rmdirSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
 import { BACKUPJOB_SCHEMA } from "../src/core/jobs-db.ts";
@@ -114,6 +114,9 @@ async function main(): Promise<number> {
     return ok1 && ok2 ? 0 : 1;
   } finally {
     rmSync(base, { recursive: true, force: true });
+    try {
+      rmdirSync(nodePath.dirname(base));
+    } catch {}
   }
 }
 
