@@ -17,7 +17,7 @@ async function compile(target: string | undefined, outfile: string): Promise<voi
   const args = ["build", "--compile", "--minify", "--sourcemap=none", entry, "--outfile", outfile];
   if (target) args.push(`--target=${target}`);
   // Precompiled bytecode for this machine's build: start-up drops from ~50 ms to ~15 ms,
-  // which agents run once per job and attempt feel directly.
+  // paid by every agent attempt and every program call.
   else args.push("--bytecode", "--format=esm");
   const r = Bun.spawnSync([process.execPath, ...args], { cwd: repo, stdout: "inherit", stderr: "inherit" });
   if (r.exitCode !== 0) throw new Error(`bun build failed for ${target ?? "this machine"}`);
