@@ -1,3 +1,6 @@
-import { notImplemented } from "../core/program.ts";
+/** backupagentcifs: Windows File System Backup (job type CIFS). See docs/agents.md. */
+import { runCifs } from "../agents/cifs/cifs-agent.ts";
+import { runAgent } from "../agents/runtime.ts";
+import type { ProgramMain } from "../core/program.ts";
 
-export const main = notImplemented("backupagentcifs");
+export const main: ProgramMain = (args) => runAgent({ name: "backupagentcifs", title: "Windows File System Backup", run: (ctx) => runCifs(ctx) }, args);
