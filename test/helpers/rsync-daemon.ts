@@ -1,7 +1,7 @@
 /** A real rsync daemon on 127.0.0.1 for the tests, with a password, and fake servers. */
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import nodePath from "node:path";
-import { waitFor } from "../helpers/tree.ts";
+import { waitFor } from "./tree.ts";
 
 export const RSYNC_USER = "backup";
 export const RSYNC_PASSWORD = "s3cret-Pa55-#1";

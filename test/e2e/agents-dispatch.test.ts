@@ -7,8 +7,8 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { chmodSync, writeFileSync } from "node:fs";
 import nodePath from "node:path";
 import { agentTree, dailyLog, logLines, treeDiff } from "../helpers/agents.ts";
-import { makeSource, removeAll, tempDir, write } from "./fixtures.ts";
-import { freePort } from "./rsync-daemon.ts";
+import { makeSource, removeAll, tempDir, write } from "../helpers/fixtures.ts";
+import { freePort } from "../helpers/rsync-daemon.ts";
 
 let cleanup: (() => void)[] = [];
 afterEach(() => {

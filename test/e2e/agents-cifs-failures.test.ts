@@ -9,7 +9,7 @@ import { appendFileSync, chmodSync, existsSync, mkdirSync, readdirSync, readFile
 import nodePath from "node:path";
 import { agentArgs, agentTree, asUnprivileged, dailyLog, logLines, onSmallDisk, openUp, runAgent, spawnAgent, treeDiff } from "../helpers/agents.ts";
 import { waitFor } from "../helpers/tree.ts";
-import { removeAll, tempDir, write, writePatterned } from "./fixtures.ts";
+import { removeAll, tempDir, write, writePatterned } from "../helpers/fixtures.ts";
 
 const CIFS = "backupagentcifs";
 const TEMP_RE = /^\.cncop-[0-9a-f]{12}\.tmp$/;

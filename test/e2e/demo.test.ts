@@ -8,8 +8,8 @@ import { afterAll, expect, test } from "bun:test";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
-import { treeDiff } from "./helpers/agents.ts";
-import { REPO } from "./helpers/tree.ts";
+import { treeDiff } from "../helpers/agents.ts";
+import { REPO } from "../helpers/tree.ts";
 
 const clone = mkdtempSync(nodePath.join(os.tmpdir(), "cncop-clone-"));
 afterAll(() => rmSync(clone, { recursive: true, force: true }));

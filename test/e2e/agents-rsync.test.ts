@@ -9,8 +9,8 @@ import nodePath from "node:path";
 import { RSYNC_EXIT_TABLE } from "../../src/agents/rsync/exit-codes.ts";
 import { agentArgs, agentTree, asUnprivileged, dailyLog, logLines, openUp, runAgent, treeDiff } from "../helpers/agents.ts";
 import type { Tree } from "../helpers/tree.ts";
-import { makeSource, removeAll, tempDir, write } from "./fixtures.ts";
-import { type Daemon, freePort, RSYNC_PASSWORD, startBusyDaemon, startDaemon } from "./rsync-daemon.ts";
+import { makeSource, removeAll, tempDir, write } from "../helpers/fixtures.ts";
+import { type Daemon, freePort, RSYNC_PASSWORD, startBusyDaemon, startDaemon } from "../helpers/rsync-daemon.ts";
 
 const RSYNC = "backupagentrsync";
 const finish = (tree: Tree) => logLines(dailyLog(tree, "RSYNC")).filter((l) => l.startsWith("FINISH ")).at(-1) ?? "";

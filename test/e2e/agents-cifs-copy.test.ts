@@ -7,7 +7,7 @@ import { existsSync, lstatSync, readFileSync, readlinkSync, rmSync, unlinkSync, 
 import nodePath from "node:path";
 import { agentArgs, agentTree, dailyLog, logLines, runAgent, treeDiff } from "../helpers/agents.ts";
 import type { Tree } from "../helpers/tree.ts";
-import { makeSource, removeAll, tempDir, UNICODE_DIR, UNICODE_FILE, write, writePatterned } from "./fixtures.ts";
+import { makeSource, removeAll, tempDir, UNICODE_DIR, UNICODE_FILE, write, writePatterned } from "../helpers/fixtures.ts";
 
 const CIFS = "backupagentcifs";
 const START_RE = /^START job (\d+) '((?:[^']|'')*)' session (\S+) attempt (\d+)( dry run)?$/;
