@@ -15,16 +15,14 @@
  * leaves the marker, and then (Linux) any process of the session started since <t> holds
  * the lock.
  */
-import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, unlinkSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
-import lockfile from "proper-lockfile";
-import { CncopError, EXIT, errnoCode } from "./errors.ts";
+import { CncopError, EXIT } from "./errors.ts";
+import { RECORD_GRACE_MS, readOwnerRecord, withGuard, writeAtomic } from "./owner-record.ts";
 import { bootId, bootTicksNow, identify, isAlive, type ProcessId, sessionProcessAlive } from "./proc-info.ts";
 
-export const GUARD_STALE_MS = 5_000;
-const GUARD_WAIT_MS = 15_000;
-const RECORD_GRACE_MS = 5_000;
+export { GUARD_STALE_MS } from "./owner-record.ts";
 
 export interface LockOwner {
   readonly version: 1;
@@ -93,54 +91,11 @@ export function ownerAlive(owner: LockOwner, host = os.hostname(), boot = bootId
   return owner.spawningSince !== undefined && liveness.spawnedSince(owner.session, owner.spawningSince);
 }
 
-function writeAtomic(path: string, data: string): void {
-  const tmp = `${path}.${process.pid}.${crypto.randomUUID()}.tmp`;
-  writeFileSync(tmp, data, { mode: 0o644 });
-  renameSync(tmp, path);
+function guarded<T>(dir: string, jobid: number, fn: () => T): T {
+  return withGuard(nodePath.join(dir, `job-${jobid}`), "the lock guard", fn);
 }
 
-function withGuard<T>(dir: string, jobid: number, fn: () => T): T {
-  const target = nodePath.join(dir, `job-${jobid}`);
-  const until = Date.now() + GUARD_WAIT_MS;
-  for (;;) {
-    let release: (() => void) | undefined;
-    try {
-      release = lockfile.lockSync(target, { realpath: false, stale: GUARD_STALE_MS, lockfilePath: `${target}.guard`, onCompromised: () => {} });
-    } catch (err) {
-      if (errnoCode(err) !== "ELOCKED" || Date.now() > until) {
-        throw new CncopError(`cannot take the lock guard ${target}.guard: ${(err as Error).message}`, EXIT.FAILED);
-      }
-      Bun.sleepSync(5 + Math.random() * 20);
-      continue;
-    }
-    try {
-      return fn();
-    } finally {
-      try {
-        release();
-      } catch {}
-    }
-  }
-}
-
-type ReadRecord = { kind: "none" } | { kind: "owner"; owner: LockOwner } | { kind: "unreadable"; ageMs: number };
-
-function readRecord(path: string): ReadRecord {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (err) {
-    if (errnoCode(err) === "ENOENT") return { kind: "none" };
-    throw err;
-  }
-  const owner = parseOwner(text);
-  if (owner) return { kind: "owner", owner };
-  let ageMs = Infinity;
-  try {
-    ageMs = Date.now() - statSync(path).mtimeMs;
-  } catch {}
-  return { kind: "unreadable", ageMs };
-}
+const readRecord = (path: string) => readOwnerRecord(path, parseOwner);
 
 export interface AcquireOptions {
   readonly workDir: string;
@@ -165,7 +120,7 @@ export function acquireJobLock(opts: AcquireOptions): LockResult {
 
 function acquireIn(dir: string, path: string, opts: AcquireOptions): LockResult {
   const log = opts.log ?? (() => {});
-  return withGuard(dir, opts.jobid, () => {
+  return guarded(dir, opts.jobid, () => {
     const rec = readRecord(path);
     if (rec.kind === "owner") {
       if (ownerAlive(rec.owner)) return { busy: rec.owner };
@@ -230,7 +185,7 @@ function makeHeld(path: string, dir: string, owner: LockOwner): HeldLock {
       if (released) return;
       released = true;
       try {
-        withGuard(dir, owner.jobid, () => {
+        guarded(dir, owner.jobid, () => {
           const rec = readRecord(path);
           if (rec.kind === "owner" && rec.owner.token === owner.token) unlinkSync(path);
         });
@@ -245,7 +200,7 @@ function makeHeld(path: string, dir: string, owner: LockOwner): HeldLock {
 export function forceUnlock(workDir: string, jobid: number): { removed: boolean; owner: LockOwner | undefined } {
   const dir = lockDir(workDir);
   const path = recordPath(dir, jobid);
-  return withGuard(dir, jobid, () => {
+  return guarded(dir, jobid, () => {
     const rec = readRecord(path);
     if (rec.kind === "none") return { removed: false, owner: undefined };
     if (rec.kind === "owner" && ownerAlive(rec.owner)) {

@@ -8,17 +8,12 @@
  * wait: it leaves a "wanted" marker and exits; the holder passes again when it sees the
  * marker after releasing (a report written meanwhile is not left for the next run).
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, unlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
-import lockfile from "proper-lockfile";
-import { CncopError, EXIT, errnoCode } from "../core/errors.ts";
+import { RECORD_GRACE_MS, readOwnerRecord, withGuard, writeAtomic } from "../core/owner-record.ts";
 import { bootId, identify, isAlive, type ProcessId } from "../core/proc-info.ts";
 
-const GUARD_STALE_MS = 5_000;
-const GUARD_WAIT_MS = 15_000;
-/** A record that cannot be parsed is its writer's, mid-write, for this long. */
-const RECORD_GRACE_MS = 5_000;
 
 export interface ReporterOwner {
   readonly version: 1;
@@ -59,48 +54,11 @@ export function reporterAlive(o: ReporterOwner, host = os.hostname(), boot = boo
   return o.hostname === host && o.bootId === boot && alive(o.process);
 }
 
-function withGuard<T>(files: LockFiles, fn: () => T): T {
-  const target = nodePath.join(files.dir, "reporter");
-  const until = Date.now() + GUARD_WAIT_MS;
-  for (;;) {
-    let release: (() => void) | undefined;
-    try {
-      release = lockfile.lockSync(target, { realpath: false, stale: GUARD_STALE_MS, lockfilePath: `${target}.guard`, onCompromised: () => {} });
-    } catch (err) {
-      if (errnoCode(err) !== "ELOCKED" || Date.now() > until) {
-        throw new CncopError(`cannot take the reporter's lock guard ${target}.guard: ${(err as Error).message}`, EXIT.FAILED);
-      }
-      Bun.sleepSync(5 + Math.random() * 20);
-      continue;
-    }
-    try {
-      return fn();
-    } finally {
-      try {
-        release();
-      } catch {}
-    }
-  }
+function guarded<T>(files: LockFiles, fn: () => T): T {
+  return withGuard(nodePath.join(files.dir, "reporter"), "the reporter's lock guard", fn);
 }
 
-type Current = { kind: "none" } | { kind: "owner"; owner: ReporterOwner } | { kind: "unreadable"; ageMs: number };
-
-function readCurrent(path: string): Current {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (err) {
-    if (errnoCode(err) === "ENOENT") return { kind: "none" };
-    throw err;
-  }
-  const owner = parseReporterOwner(text);
-  if (owner) return { kind: "owner", owner };
-  let ageMs = Infinity;
-  try {
-    ageMs = Date.now() - statSync(path).mtimeMs;
-  } catch {}
-  return { kind: "unreadable", ageMs };
-}
+const readCurrent = (path: string) => readOwnerRecord(path, parseReporterOwner);
 
 /** Ask for a pass: whoever holds the lock (or takes it next) will see the marker. */
 export function requestPass(files: LockFiles): void {
@@ -115,7 +73,7 @@ export function passWanted(files: LockFiles): boolean {
 /** Take the lock without waiting; on success the "wanted" marker is consumed. */
 export function acquirePassLock(files: LockFiles, log: (text: string) => void = () => {}): PassLock {
   mkdirSync(files.dir, { recursive: true });
-  return withGuard(files, () => {
+  return guarded(files, () => {
     const cur = readCurrent(files.record);
     if (cur.kind === "owner") {
       if (reporterAlive(cur.owner)) return { busy: cur.owner };
@@ -133,9 +91,7 @@ export function acquirePassLock(files: LockFiles, log: (text: string) => void = 
       started: new Date().toISOString(),
       token: crypto.randomUUID(),
     };
-    const tmp = `${files.record}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(owner));
-    renameSync(tmp, files.record);
+    writeAtomic(files.record, JSON.stringify(owner));
     try {
       unlinkSync(files.wanted);
     } catch {}
@@ -151,7 +107,7 @@ function makeHeld(files: LockFiles, owner: ReporterOwner): HeldPass {
       if (released) return;
       released = true;
       try {
-        withGuard(files, () => {
+        guarded(files, () => {
           const cur = readCurrent(files.record);
           if (cur.kind === "owner" && cur.owner.token === owner.token) unlinkSync(files.record);
         });
