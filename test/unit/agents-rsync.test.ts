@@ -27,6 +27,10 @@ describe("rsync exit statuses", () => {
     [255, "ssh: Could not resolve hostname nsa: Name or service not known", "ERROR"],
     [255, "root@nas: Permission denied (publickey).", "ERROR"],
     [255, "Host key verification failed.", "ERROR"],
+    [12, "root@nas: Permission denied (publickey).", "ERROR"],
+    [12, "Host key verification failed.", "ERROR"],
+    [12, "ssh: connect to host nas port 22: Connection refused", "RE-RUN"],
+    [12, "rsync: connection unexpectedly closed (0 bytes received so far) [Receiver]", "RE-RUN"],
   ];
   test.each(byText)("%d with %p -> %s", (code, stderr, state) => expect(verdictOf(code, ["rsync: something", stderr]).state).toBe(state as never));
 });

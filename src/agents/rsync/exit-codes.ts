@@ -44,6 +44,9 @@ export const RSYNC_EXIT_TABLE: readonly ExitRule[] = [
 const BUSY_DAEMON = /@ERROR: max connections \(\d+\) reached|try again later/i;
 const SSH_UNREACHABLE = /ssh: connect to host .*: (Connection refused|Connection timed out|No route to host|Network is unreachable|Operation timed out)|ssh: Could not resolve hostname .*: Temporary failure|Connection (closed|reset) by .*port \d+|kex_exchange_identification|Connection timed out during banner exchange/i;
 
+/** ssh refused the login: retrying cannot help, whatever status rsync reports for it. */
+const SSH_LOGIN_REFUSED = /Permission denied \(|Host key verification failed|Too many authentication failures|Could not resolve hostname .*: Name or service not known/i;
+
 export interface Verdict {
   readonly state: AgentState;
   readonly meaning: string;
@@ -55,7 +58,10 @@ export function verdictOf(code: number, stderrTail: readonly string[] = []): Ver
   const rule = RSYNC_EXIT_TABLE.find((r) => r.code === code);
   const text = stderrTail.join("\n");
   if (code === 5 && BUSY_DAEMON.test(text)) return { state: "RE-RUN", meaning: "the rsync daemon is busy (max connections reached)", warn: false };
-  if (code === 255 && SSH_UNREACHABLE.test(text)) return { state: "RE-RUN", meaning: "the remote shell (ssh) could not reach the host", warn: false };
+  // When the remote shell dies, rsync reports 255 or 12 depending on which it notices
+  // first (its exit or the closed stream): both are read the same way.
+  if ((code === 255 || code === 12) && SSH_LOGIN_REFUSED.test(text)) return { state: "ERROR", meaning: "the remote shell (ssh) refused the login or does not know the host", warn: false };
+  if ((code === 255 || code === 12) && SSH_UNREACHABLE.test(text)) return { state: "RE-RUN", meaning: "the remote shell (ssh) could not reach the host", warn: false };
   if (!rule) return { state: "ERROR", meaning: `unknown exit status ${code}`, warn: false };
   return { state: rule.state, meaning: rule.meaning, warn: rule.warn === true };
 }
