@@ -26,6 +26,7 @@ export interface LineLog {
 }
 
 export interface StreamSink {
+  /** The chunk is only valid during the call (readers reuse their buffers): copy what is kept. */
   write(chunk: Uint8Array): void;
   /** Write any partial last line. */
   end(): void;
