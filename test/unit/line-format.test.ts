@@ -3,9 +3,13 @@
  * bytes for every prefix length, line length, byte value and start offset, including lines
  * longer than the WebAssembly input piece and output that fills its output block many times.
  */
-import { describe, expect, test } from "bun:test";
+import { afterAll, describe, expect, test } from "bun:test";
 import { jsLineFormatter, type LineFormatter, lineFormatterFor } from "../../src/core/line-format.ts";
 import { formatterModuleBytes, WASM_PREFIX_MAX, wasmLineFormatter } from "../../src/core/line-format-wasm.ts";
+
+// The cases make a few hundred MB of short-lived buffers: give the memory back, since later
+// tests measure the peak memory of children, which on Linux starts at ours when they spawn.
+afterAll(() => Bun.gc(true));
 
 const wasm = wasmLineFormatter();
 if (!wasm) throw new Error("WebAssembly SIMD is missing: the fast formatter cannot be tested");
@@ -68,8 +72,8 @@ const CASES: [string, Buffer][] = [
   ["lines of 0 to 40 bytes", lines(Array.from({ length: 2000 }, () => Math.floor(random() * 41)))],
   ["every byte value", Buffer.concat([Buffer.from([...Array(256).keys()]), Buffer.from([...Array(256).keys()].reverse()), Buffer.from("\n")])],
   ["CR LF and lone CR", Buffer.from("dos\r\nprogress 10%\rprogress 20%\n\r\n")],
-  ["100-byte lines over several input pieces", lines(Array.from({ length: 25_000 }, () => 99))],
-  ["64 Ki empty lines (the output block fills many times)", Buffer.alloc(64 * 1024, 0x0a)],
+  ["100-byte lines over two input pieces", lines(Array.from({ length: 12_000 }, () => 99))],
+  ["32 Ki empty lines (the output block fills several times)", Buffer.alloc(32 * 1024, 0x0a)],
   ["a line longer than an input piece, then short ones", Buffer.concat([lines([MIB + 17]), Buffer.from("a\nb\n"), Buffer.alloc(10, 0x63)])],
   ["a line of exactly one piece", Buffer.concat([lines([MIB - 1]), Buffer.from("x\n")])],
   ["random bytes (newlines included)", Buffer.from(Array.from({ length: 200_000 }, () => Math.floor(random() * 256)))],
@@ -79,7 +83,7 @@ const PREFIXES = [0, 1, 15, 16, 17, 47, 100, WASM_PREFIX_MAX].map((n) => Buffer.
 describe.each(FORMATTERS)("%s formatter gives the reference bytes", (_name, f) => {
   test.each(CASES)("%s", (_case, buf) => {
     for (const prefix of PREFIXES) {
-      for (const start of [0, 1, 7, Math.floor(buf.length / 2)]) {
+      for (const start of buf.length > 100_000 ? [0, 7] : [0, 1, 7, Math.floor(buf.length / 2)]) {
         if (start > buf.length) continue;
         const want = reference(buf, start, prefix);
         const got = run(f, buf, start, prefix);
