@@ -22,8 +22,12 @@ export interface OutputCapture {
   readonly settleMs: number;
 }
 
-export function captureOutput(stdout: StreamSink, stderr: StreamSink, platform: NodeJS.Platform = process.platform): OutputCapture {
-  const pipes = openOutputPipes(2, platform);
+/**
+ * `CNCOP_CAPTURE=streams` in the environment forces the stdio streams (to compare the two
+ * ways, or to step around the pipes should a platform misbehave).
+ */
+export function captureOutput(stdout: StreamSink, stderr: StreamSink, platform: NodeJS.Platform = process.platform, env: NodeJS.ProcessEnv = process.env): OutputCapture {
+  const pipes = env.CNCOP_CAPTURE === "streams" ? undefined : openOutputPipes(2, platform);
   return pipes ? pipeCapture(pipes, stdout, stderr) : streamCapture(stdout, stderr);
 }
 

@@ -9,6 +9,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import os from "node:os";
 import nodePath from "node:path";
 import type { StreamSink } from "../../src/core/log-file.ts";
+import { captureOutput } from "../../src/core/output-capture.ts";
 import { closePipes, openOutputPipes } from "../../src/core/output-pipe.ts";
 import { runProcess, type RunSpec } from "../../src/core/process-tree.ts";
 import { waitFor } from "../helpers/tree.ts";
@@ -67,6 +68,14 @@ test("Linux gets pipes with a non-blocking read end, both ends close-on-exec; ot
   closePipes(pipes!, "both");
   expect(openOutputPipes(2, "darwin")).toBeUndefined();
   expect(openOutputPipes(2, "win32")).toBeUndefined();
+});
+
+test("CNCOP_CAPTURE=streams chooses the stdio streams on Linux too", () => {
+  const piped = captureOutput(recorder(), recorder(), "linux", {});
+  expect(piped.stdio.slice(1).every((s) => typeof s === "number")).toBe(true);
+  piped.attach(undefined); // a failed start: closes both pipes
+  expect(captureOutput(recorder(), recorder(), "linux", { CNCOP_CAPTURE: "streams" }).stdio).toEqual(["ignore", "pipe", "pipe"]);
+  expect(captureOutput(recorder(), recorder(), "win32", {}).stdio).toEqual(["ignore", "pipe", "pipe"]);
 });
 
 describe.each([
