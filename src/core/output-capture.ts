@@ -5,7 +5,7 @@
  */
 import type { ChildProcess } from "node:child_process";
 import type { StreamSink } from "./log-file.ts";
-import { closePipes, openOutputPipes, readPipes } from "./output-pipe.ts";
+import { closePipes, openOutputPipes, type OutputPipe, type PipeReading, readPipes } from "./output-pipe.ts";
 
 export interface OutputCapture {
   /** The `stdio` option for spawn. */
@@ -31,9 +31,9 @@ export function captureOutput(stdout: StreamSink, stderr: StreamSink, platform: 
   return pipes ? pipeCapture(pipes, stdout, stderr) : streamCapture(stdout, stderr);
 }
 
-function pipeCapture(pipes: ReturnType<typeof openOutputPipes> & object, stdout: StreamSink, stderr: StreamSink): OutputCapture {
-  const [out, err] = pipes as [(typeof pipes)[0], (typeof pipes)[0]];
-  let reading: ReturnType<typeof readPipes> | undefined;
+function pipeCapture(pipes: OutputPipe[], stdout: StreamSink, stderr: StreamSink): OutputCapture {
+  const [out, err] = pipes as [OutputPipe, OutputPipe];
+  let reading: PipeReading | undefined;
   return {
     stdio: ["ignore", out.writeFd, err.writeFd],
     attach(child) {
