@@ -5,6 +5,11 @@
  * cncopagent's peak memory (VmHWM, polled from /proc) at most 150 MB. Rounds alternate;
  * the medians are compared. Run: `bun bench/capture.bench.ts [MB] [rounds]`. Uses the
  * compiled dist/cncopagent (built first when missing); temporary files are removed.
+ *
+ * Also shown: CPU time (user + system, of the process and the children it waited for, so
+ * the agent's own share is in both figures; their difference is what capture costs), and,
+ * for scale, cncopagent forced onto the stdio streams of node:child_process
+ * (CNCOP_CAPTURE=streams: the path of macOS and Windows) and GNU sed prefixing every line.
  */
 import { Database } from "bun:sqlite";
 import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -54,7 +59,7 @@ function makeRoot() {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Run and time a process; poll its peak resident memory meanwhile. */
-async function run(argv: string[], cwd: string, env: Record<string, string | undefined>): Promise<{ ms: number; peakMb: number }> {
+async function run(argv: string[], cwd: string, env: Record<string, string | undefined>): Promise<{ ms: number; peakMb: number; cpuMs: number }> {
   const t0 = performance.now();
   const proc = Bun.spawn(argv, { cwd, env, stdin: "ignore", stdout: "ignore", stderr: "pipe" });
   let peakKb = 0;
@@ -68,7 +73,8 @@ async function run(argv: string[], cwd: string, env: Record<string, string | und
   const ms = performance.now() - t0;
   clearInterval(poll);
   if (code !== 0) throw new Error(`${argv.join(" ")} exited ${code}: ${err.slice(0, 2000)}`);
-  return { ms, peakMb: peakKb / 1024 };
+  const cpu = proc.resourceUsage()?.cpuTime;
+  return { ms, peakMb: peakKb / 1024, cpuMs: cpu ? Number(cpu.user + cpu.system) / 1000 : NaN };
 }
 
 ensureDist();
@@ -82,19 +88,31 @@ try {
   // For scale only: GNU sed adding a prefix of the same length to every line.
   const sed = ["sh", "-c", `"${t.agent}" -c "${t.config}" 1 2>&1 | sed 's/^/2000-01-01 00:00:00 [backupagentcifs#1 stdout] /' > "${plainOut}"`];
   const agentMs: number[] = [];
+  const agentCpu: number[] = [];
   const plainMs: number[] = [];
+  const plainCpu: number[] = [];
+  const streamsMs: number[] = [];
   const sedMs: number[] = [];
   const peaks: number[] = [];
+  const streamPeaks: number[] = [];
   let logBytes = 0;
+  const loadBefore = os.loadavg();
   for (let i = 0; i < ROUNDS; i++) {
     const a = await run(viaAgent, t.root, env);
     agentMs.push(a.ms);
+    agentCpu.push(a.cpuMs);
     peaks.push(a.peakMb);
     const logs = readdirSync(logsDir);
     logBytes = statSync(nodePath.join(logsDir, logs[0]!)).size;
     rmSync(logsDir, { recursive: true, force: true });
-    plainMs.push((await run(plain, t.root, env)).ms);
+    const p = await run(plain, t.root, env);
+    plainMs.push(p.ms);
+    plainCpu.push(p.cpuMs);
     rmSync(plainOut, { force: true });
+    const s = await run(viaAgent, t.root, { ...env, CNCOP_CAPTURE: "streams" });
+    streamsMs.push(s.ms);
+    streamPeaks.push(s.peakMb);
+    rmSync(logsDir, { recursive: true, force: true });
     sedMs.push((await run(sed, t.root, env)).ms);
     rmSync(plainOut, { force: true });
   }
@@ -102,10 +120,13 @@ try {
   const p = median(plainMs);
   const peak = Math.max(...peaks);
   const ratio = a / p;
-  console.log(`machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), load ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
-  console.log(`agent printing ${MB} MB of 100-byte lines, ${ROUNDS} rounds:`);
+  const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(" ");
+  console.log(`machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), load average ${load(loadBefore)} before, ${load(os.loadavg())} after`);
+  console.log(`agent printing ${MB} MB of 100-byte lines, ${ROUNDS} rounds (times of each round: ${agentMs.map((x) => x.toFixed(0)).join(", ")} ms):`);
   console.log(`  through cncopagent: median ${a.toFixed(0)} ms (${((MB / a) * 1000).toFixed(0)} MB/s), CA log ${(logBytes / 1e6).toFixed(0)} MB, peak memory ${peak.toFixed(0)} MB`);
-  console.log(`  reference, plain redirection to a file: median ${p.toFixed(0)} ms (${((MB / p) * 1000).toFixed(0)} MB/s)`);
+  console.log(`  reference, plain redirection to a file: median ${p.toFixed(0)} ms (${((MB / p) * 1000).toFixed(0)} MB/s; rounds: ${plainMs.map((x) => x.toFixed(0)).join(", ")} ms)`);
+  console.log(`  CPU time, agent included: ${median(agentCpu).toFixed(0)} ms through cncopagent, ${median(plainCpu).toFixed(0)} ms for the reference: capture costs ${(median(agentCpu) - median(plainCpu)).toFixed(0)} ms`);
+  console.log(`  for scale, cncopagent on stdio streams (CNCOP_CAPTURE=streams, as on macOS/Windows): median ${median(streamsMs).toFixed(0)} ms (${(median(streamsMs) / p).toFixed(2)}x), peak memory ${Math.max(...streamPeaks).toFixed(0)} MB`);
   console.log(`  for scale, sed prefixing every line the same way: median ${median(sedMs).toFixed(0)} ms (${(median(sedMs) / p).toFixed(2)}x the reference)`);
   const okTime = ratio <= LIMIT_RATIO;
   const okMem = peak <= LIMIT_PEAK_MB;

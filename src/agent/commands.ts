@@ -92,7 +92,8 @@ function headKeeper(inner: StreamSink, keep: number): { sink: StreamSink; head: 
     sink: {
       write(chunk: Uint8Array) {
         if (kept < keep) {
-          const part = chunk.slice(0, keep - kept);
+          // A copy: the chunk's memory is reused by the reader after write() returns.
+          const part = Uint8Array.prototype.slice.call(chunk, 0, keep - kept);
           parts.push(part);
           kept += part.length;
         }

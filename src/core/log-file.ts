@@ -6,9 +6,12 @@
  * slowed by the log's pace rather than growing our memory.
  */
 import { closeSync, openSync, writeSync } from "node:fs";
+import { type LineFormatter, lineFormatterFor } from "./line-format.ts";
 import { TimestampCache } from "./time.ts";
 
 export const MAX_LINE_BYTES = 64 * 1024;
+/** `YYYY-MM-DD HH:MM:SS` */
+const TIMESTAMP_BYTES = 19;
 const NL = 0x0a;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -23,6 +26,7 @@ export interface LineLog {
 }
 
 export interface StreamSink {
+  /** The chunk is only valid during the call (readers reuse their buffers): copy what is kept. */
   write(chunk: Uint8Array): void;
   /** Write any partial last line. */
   end(): void;
@@ -70,8 +74,9 @@ export class FileLineLog implements LineLog {
     for (const m of this.mirrors) if (!(m instanceof FileLineLog)) m.line(text);
   }
 
-  sink(tag: string, tailLines = 20): StreamSink {
-    return new LineSink(this, this.ts, encoder.encode(` ${tag} `), tailLines);
+  sink(tag: string, tailLines = 20, formatter?: LineFormatter): StreamSink {
+    const bytes = encoder.encode(` ${tag} `);
+    return new LineSink(this, this.ts, bytes, tailLines, formatter ?? lineFormatterFor(TIMESTAMP_BYTES + bytes.length));
   }
 
   close(): void {
@@ -84,23 +89,26 @@ export class FileLineLog implements LineLog {
   }
 }
 
-/** Output is assembled per chunk in a buffer of this size (per sink), then written. */
-const SCRATCH_BYTES = 256 * 1024;
+/** Lines kept for tail() are cut to this many bytes. */
+const TAIL_LINE_BYTES = 1000;
 
 class LineSink implements StreamSink {
-  private carry: Buffer[] = [];
-  private scratch: Buffer | undefined;
-  private prefix: Buffer = Buffer.alloc(0);
-  private prefixStamp: Uint8Array | undefined;
+  /** The partial last line: copies, since a reader may reuse its chunk buffers. */
+  private carry: Uint8Array[] = [];
   private carryLen = 0;
+  private prefix: Uint8Array = new Uint8Array(0);
+  private prefixStamp: Uint8Array | undefined;
   private total = 0;
-  private readonly tailRing: string[] = [];
+  /** The last lines seen, raw; decoded only when tail() is asked for. */
+  private readonly tailRing: Uint8Array[] = [];
+  private readonly emit = (block: Uint8Array) => this.log.writeRaw(block);
 
   constructor(
     private readonly log: FileLineLog,
     private readonly ts: TimestampCache,
     private readonly tag: Uint8Array,
     private readonly tailLines: number,
+    private readonly formatter: LineFormatter,
   ) {}
 
   get bytes(): number {
@@ -108,96 +116,70 @@ class LineSink implements StreamSink {
   }
 
   tail(): string[] {
-    const out = [...this.tailRing];
+    const out = this.tailRing.map(decodeLine);
     if (this.carryLen > 0) out.push(decoder.decode(concat(this.carry, this.carryLen)));
     return out.slice(-this.tailLines);
   }
 
   /** `<stamp> <tag> `, rebuilt when the second changes. */
-  private prefixFor(stamp: Uint8Array): Buffer {
+  private prefixFor(stamp: Uint8Array): Uint8Array {
     if (stamp !== this.prefixStamp) {
       this.prefixStamp = stamp;
-      this.prefix = Buffer.concat([stamp, this.tag]);
+      this.prefix = concat([stamp, this.tag], stamp.length + this.tag.length);
     }
     return this.prefix;
   }
 
   /**
-   * One pass over the chunk: each complete line is copied behind its prefix into a
-   * reused scratch buffer (Buffer.copy with offsets: no per-line allocation), which is
-   * written out when full and at the end of the chunk, so the log keeps the order of
-   * writes from other sinks and lines.
+   * The line begun in earlier chunks is finished first; every further complete line of
+   * the chunk is formatted in one pass into blocks that are written at once, so the log
+   * keeps the order of writes from other sinks and lines.
    */
   write(chunk: Uint8Array): void {
     if (chunk.length === 0) return;
     this.total += chunk.length;
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     const stamp = this.ts.current().bytes;
-    let nl = buf.indexOf(NL);
-    if (nl === -1) {
-      this.carry.push(buf);
-      this.carryLen += buf.length;
-      if (this.carryLen >= MAX_LINE_BYTES) this.flushCarry(stamp);
-      return;
-    }
-    const prefix = this.prefixFor(stamp);
-    const scratch = (this.scratch ??= Buffer.allocUnsafe(SCRATCH_BYTES));
-    const carried = this.carryLen > 0 ? { parts: this.carry, len: this.carryLen } : undefined;
-    let o = 0;
     let start = 0;
-    let count = 0;
-    for (; nl !== -1; nl = buf.indexOf(NL, start)) {
-      const need = prefix.length + this.carryLen + nl + 1 - start;
-      if (o + need > scratch.length && o > 0) {
-        this.log.writeRaw(scratch.subarray(0, o));
-        o = 0;
-      }
-      if (need > scratch.length) {
-        // A line longer than the scratch buffer (a huge chunk): written on its own.
-        this.log.writeRaw(Buffer.concat([prefix, ...this.carry, buf.subarray(start, nl + 1)]));
-      } else {
-        o += prefix.copy(scratch, o);
-        for (const c of this.carry) o += c.copy(scratch, o);
-        o += buf.copy(scratch, o, start, nl + 1);
-      }
+    if (this.carryLen > 0) {
+      const nl = chunk.indexOf(NL);
+      if (nl === -1) return this.keep(chunk, 0, stamp);
+      const prefix = this.prefixFor(stamp);
+      const line = concat([prefix, ...this.carry, chunk.subarray(0, nl + 1)], prefix.length + this.carryLen + nl + 1);
       this.carry = [];
       this.carryLen = 0;
-      count++;
+      this.log.writeRaw(line);
+      this.remember(line.subarray(prefix.length, line.length - 1));
       start = nl + 1;
     }
-    if (o > 0) this.log.writeRaw(scratch.subarray(0, o));
-    this.rememberLast(buf, count, start - 1, carried);
-    if (start < buf.length) {
-      const rest = buf.subarray(start);
-      this.carry.push(rest);
-      this.carryLen += rest.length;
-      if (this.carryLen >= MAX_LINE_BYTES) this.flushCarry(stamp);
-    }
+    const end = this.formatter.formatLines(chunk, start, this.prefixFor(stamp), this.emit);
+    this.rememberLines(chunk, start, end);
+    if (end < chunk.length) this.keep(chunk, end, stamp);
   }
 
-  /**
-   * Keep the last `tailLines` complete lines of a chunk holding `count` of them, the last
-   * ending at `lastNl`; the first one starts with the bytes carried from earlier chunks.
-   */
-  private rememberLast(chunk: Uint8Array, count: number, lastNl: number, carried: { parts: Uint8Array[]; len: number } | undefined): void {
-    const n = Math.min(count, this.tailLines);
+  /** Carry a partial line (a copy); written as a line of its own once it is too long. */
+  private keep(chunk: Uint8Array, from: number, stamp: Uint8Array): void {
+    const rest = new Uint8Array(chunk.subarray(from));
+    this.carry.push(rest);
+    this.carryLen += rest.length;
+    if (this.carryLen >= MAX_LINE_BYTES) this.flushCarry(stamp);
+  }
+
+  /** Remember the last `tailLines` of the complete lines in chunk[start, end). */
+  private rememberLines(chunk: Uint8Array, start: number, end: number): void {
     const lines: Uint8Array[] = [];
-    let end = lastNl;
-    for (let k = 0; k < n; k++) {
-      const isFirst = k === count - 1;
-      const prevNl = isFirst ? -1 : chunk.lastIndexOf(NL, end - 1);
-      let line = chunk.subarray(prevNl + 1, end);
-      if (isFirst && carried) line = concat([...carried.parts, line], carried.len + line.length);
-      lines.push(line);
-      end = prevNl;
+    let nl = end - 1;
+    while (lines.length < this.tailLines && nl >= start) {
+      let prev = nl > start ? chunk.lastIndexOf(NL, nl - 1) : -1;
+      if (prev < start) prev = start - 1;
+      lines.push(copyOf(chunk, prev + 1, Math.min(nl, prev + 1 + TAIL_LINE_BYTES)));
+      nl = prev;
     }
     for (let k = lines.length - 1; k >= 0; k--) this.remember(lines[k]!);
   }
 
   private remember(line: Uint8Array): void {
     if (this.tailLines <= 0) return;
-    const text = decoder.decode(line.length > 1000 ? line.subarray(0, 1000) : line).replace(/\r$/, "");
-    this.tailRing.push(text);
+    this.tailRing.push(line.length > TAIL_LINE_BYTES ? copyOf(line, 0, TAIL_LINE_BYTES) : line);
     if (this.tailRing.length > this.tailLines) this.tailRing.shift();
   }
 
@@ -218,6 +200,10 @@ class LineSink implements StreamSink {
     if (this.carryLen > 0) this.flushCarry(this.ts.current().bytes);
   }
 }
+
+/** A copy (Buffer's slice() is a view, Uint8Array's a copy). */
+const copyOf = (u: Uint8Array, from: number, to: number): Uint8Array => Uint8Array.prototype.slice.call(u, from, to);
+const decodeLine = (line: Uint8Array): string => decoder.decode(line).replace(/\r$/, "");
 
 function concat(parts: Uint8Array[], len: number): Uint8Array {
   if (parts.length === 1) return parts[0]!;

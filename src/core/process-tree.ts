@@ -6,6 +6,7 @@
  */
 import { spawn as nodeSpawn, spawnSync } from "node:child_process";
 import type { StreamSink } from "./log-file.ts";
+import { captureOutput } from "./output-capture.ts";
 import { groupRunning } from "./proc-info.ts";
 
 export const KILL_GRACE_MS_DEFAULT = 30_000;
@@ -118,27 +119,29 @@ export function runProcess(spec: RunSpec): Promise<RunResult> {
     let spawnError: string | undefined;
     let settled = false;
     let deadlineTimer: ReturnType<typeof setTimeout> | undefined;
-    let openStreams = 2;
 
     const [file, ...args] = spec.argv;
+    const output = captureOutput(spec.stdout, spec.stderr, platform);
     let child: ReturnType<typeof nodeSpawn>;
     spec.beforeSpawn?.();
     try {
       child = nodeSpawn(file ?? "", args, {
         cwd: spec.cwd,
         env: spec.env as NodeJS.ProcessEnv,
-        stdio: ["ignore", "pipe", "pipe"],
+        stdio: output.stdio,
         detached: platform !== "win32",
         windowsHide: true,
         windowsVerbatimArguments: spec.verbatim === true,
       });
     } catch (err) {
+      output.attach(undefined);
       spec.onSpawnFailed?.();
       const finished = new Date();
       resolve({ argv: spec.argv, pid: undefined, exitCode: null, signal: null, timedOut: false, interrupted: false, spawnError: (err as Error).message, started, finished, durationMs: finished.getTime() - started.getTime() });
       return;
     }
     const pid = child.pid;
+    output.attach(child);
 
     const finish = () => {
       if (settled) return;
@@ -172,20 +175,11 @@ export function runProcess(spec: RunSpec): Promise<RunResult> {
       stop();
     };
 
-    child.stdout!.on("data", (c: Buffer) => spec.stdout.write(c));
-    child.stderr!.on("data", (c: Buffer) => spec.stderr.write(c));
-    const streamDone = () => {
-      openStreams--;
-    };
-    child.stdout!.on("close", streamDone);
-    child.stderr!.on("close", streamDone);
-
     child.on("error", (err) => {
       if (pid === undefined || !exit) {
         spawnError = err.message;
         if (pid === undefined) {
-          child.stdout?.destroy();
-          child.stderr?.destroy();
+          output.close();
           setTimeout(finish, 0);
         }
       }
@@ -200,16 +194,9 @@ export function runProcess(spec: RunSpec): Promise<RunResult> {
           if (!stopping) stopping = stopTree(pid, spec.graceMs, platform);
         }
         if (stopping) await stopping;
-        if (openStreams > 0) {
-          const until = Date.now() + STDIO_DRAIN_MS;
-          while (openStreams > 0 && Date.now() < until) await sleep(POLL_MS);
-          if (openStreams > 0) {
-            child.stdout?.destroy();
-            child.stderr?.destroy();
-          }
-        }
-        // Let the last buffered 'data' events land before the result is sealed.
-        setTimeout(finish, openStreams === 0 ? 0 : POLL_MS * 4);
+        if (!(await output.closed(STDIO_DRAIN_MS))) output.close();
+        // Let the last buffered output land before the result is sealed.
+        setTimeout(finish, output.settleMs);
       })();
     });
 

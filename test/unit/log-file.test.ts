@@ -6,6 +6,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
+import { jsLineFormatter, type LineFormatter } from "../../src/core/line-format.ts";
+import { wasmLineFormatter } from "../../src/core/line-format-wasm.ts";
 import { FileLineLog, MAX_LINE_BYTES } from "../../src/core/log-file.ts";
 import { localTimestamp, TimestampCache } from "../../src/core/time.ts";
 
@@ -21,6 +23,12 @@ function newLog(now: () => number = () => T0): FileLineLog {
 const bytesOf = (log: FileLineLog) => readFileSync(log.path);
 const textOf = (log: FileLineLog) => readFileSync(log.path, "latin1");
 const enc = (s: string) => new TextEncoder().encode(s);
+const wasm = wasmLineFormatter();
+if (!wasm) throw new Error("WebAssembly SIMD is missing: the fast formatter cannot be tested");
+const FORMATTERS: [string, LineFormatter][] = [
+  ["WebAssembly", wasm],
+  ["JavaScript", jsLineFormatter],
+];
 
 /** Split a log into lines (by \n), each checked for the timestamp and tag, returning the payloads. */
 function payloads(buf: Buffer, tag: string): Buffer[] {
@@ -84,10 +92,10 @@ describe("line()", () => {
   });
 });
 
-describe("sink(): child output", () => {
+describe.each(FORMATTERS)("sink(): child output (%s formatter)", (_name, formatter) => {
   test("lines split across chunks are joined; each line is tagged", () => {
     const log = newLog();
-    const s = log.sink("[agent#1 stdout]");
+    const s = log.sink("[agent#1 stdout]", 20, formatter);
     for (const c of ["he", "llo\nwor", "ld\n", "", "\n", "x"]) s.write(enc(c));
     s.end();
     log.close();
@@ -97,7 +105,7 @@ describe("sink(): child output", () => {
 
   test("many lines in one chunk", () => {
     const log = newLog();
-    const s = log.sink("[t]");
+    const s = log.sink("[t]", 20, formatter);
     s.write(enc("a\nb\nc\n"));
     s.end();
     log.close();
@@ -111,7 +119,7 @@ describe("sink(): child output", () => {
     const data = Buffer.concat(lines.flatMap((l) => [l, Buffer.from([0x0a])]));
     for (const chunkSize of [1, 7, 255, 4096, data.length]) {
       const log = newLog();
-      const s = log.sink("[bin]");
+      const s = log.sink("[bin]", 20, formatter);
       for (let o = 0; o < data.length; o += chunkSize) s.write(data.subarray(o, o + chunkSize));
       s.end();
       log.close();
@@ -123,7 +131,7 @@ describe("sink(): child output", () => {
 
   test("CR LF and lone CR are kept as they are", () => {
     const log = newLog();
-    const s = log.sink("[w]");
+    const s = log.sink("[w]", 20, formatter);
     s.write(enc("dos\r\nprogress 10%\rprogress 20%\n"));
     s.end();
     log.close();
@@ -132,7 +140,7 @@ describe("sink(): child output", () => {
 
   test("a very long line is written in pieces of at most MAX_LINE_BYTES, every byte kept", () => {
     const log = newLog();
-    const s = log.sink("[long]");
+    const s = log.sink("[long]", 20, formatter);
     const total = MAX_LINE_BYTES * 5 + 123;
     const body = Buffer.alloc(total);
     for (let i = 0; i < total; i++) body[i] = 0x41 + (i % 26);
@@ -149,7 +157,7 @@ describe("sink(): child output", () => {
 
   test("a long line arriving in one big chunk is kept whole", () => {
     const log = newLog();
-    const s = log.sink("[big]");
+    const s = log.sink("[big]", 20, formatter);
     const body = Buffer.alloc(MAX_LINE_BYTES * 2, 0x62);
     s.write(body);
     s.write(enc("tail\n"));
@@ -161,7 +169,7 @@ describe("sink(): child output", () => {
 
   test("tail() keeps the last lines, decoded", () => {
     const log = newLog();
-    const s = log.sink("[t]", 3);
+    const s = log.sink("[t]", 3, formatter);
     for (let i = 1; i <= 10; i++) s.write(enc(`line ${i}\n`));
     s.write(enc("partial"));
     expect(s.tail()).toEqual(["line 9", "line 10", "partial"]);
@@ -171,8 +179,8 @@ describe("sink(): child output", () => {
 
   test("two sinks on one log keep their own partial lines", () => {
     const log = newLog();
-    const out = log.sink("[a stdout]");
-    const err = log.sink("[a stderr]");
+    const out = log.sink("[a stdout]", 20, formatter);
+    const err = log.sink("[a stderr]", 20, formatter);
     out.write(enc("out-"));
     err.write(enc("err-"));
     out.write(enc("1\n"));
