@@ -36,12 +36,36 @@ export function spawnAgent(tree: Tree, agent: string, args: string[], o: SpawnOp
   });
 }
 
+/**
+ * The child's own peak memory: VmHWM of /proc/<pid>/status, polled while it runs. The
+ * rusage maxRSS of a child also counts its parent's memory at fork (kept across exec), so
+ * it grows with the test runner and says little about the program itself.
+ */
+function pollPeakRss(pid: number): { stop: () => number } {
+  let peakKb = 0;
+  const sample = () => {
+    try {
+      const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+      if (m) peakKb = Math.max(peakKb, Number(m[1]));
+    } catch {}
+  };
+  const timer = setInterval(sample, 10);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      return peakKb * 1024;
+    },
+  };
+}
+
 export async function runAgent(tree: Tree, agent: string, args: string[], o: SpawnOptions = {}): Promise<RunOutput & { maxRssBytes: number }> {
   const proc = spawnAgent(tree, agent, args, o);
+  const peak = process.platform === "linux" ? pollPeakRss(proc.pid) : undefined;
   const timer = setTimeout(() => proc.kill("SIGKILL"), o.timeoutMs ?? 50_000);
   const [stdout, stderr, exitCode] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
   clearTimeout(timer);
-  return { exitCode, stdout, stderr, maxRssBytes: proc.resourceUsage()?.maxRSS ?? 0 };
+  const polled = peak?.stop() ?? 0;
+  return { exitCode, stdout, stderr, maxRssBytes: polled > 0 ? polled : (proc.resourceUsage()?.maxRSS ?? 0) };
 }
 
 /** `<agent> -c <config> [extra] <jobid>` as cncopagent would call it. */
