@@ -7,6 +7,7 @@
 import { chmodSync, closeSync, existsSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, statSync } from "node:fs";
 import nodePath from "node:path";
 import { localDateStamp } from "../../src/core/time.ts";
+import { pollPeakRss } from "./peak-rss.ts";
 import { BUN, CLI, COMPILED_BIN, makeTree, type RunOutput, type Tree } from "./tree.ts";
 
 export const AGENTS = ["backupagentcifs", "backupagentrsync"] as const;
@@ -34,28 +35,6 @@ export function spawnAgent(tree: Tree, agent: string, args: string[], o: SpawnOp
     stdout: "pipe",
     stderr: "pipe",
   });
-}
-
-/**
- * The child's own peak memory: VmHWM of /proc/<pid>/status, polled while it runs. The
- * rusage maxRSS of a child also counts its parent's memory at fork (kept across exec), so
- * it grows with the test runner and says little about the program itself.
- */
-function pollPeakRss(pid: number): { stop: () => number } {
-  let peakKb = 0;
-  const sample = () => {
-    try {
-      const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-      if (m) peakKb = Math.max(peakKb, Number(m[1]));
-    } catch {}
-  };
-  const timer = setInterval(sample, 10);
-  return {
-    stop: () => {
-      clearInterval(timer);
-      return peakKb * 1024;
-    },
-  };
 }
 
 export async function runAgent(tree: Tree, agent: string, args: string[], o: SpawnOptions = {}): Promise<RunOutput & { maxRssBytes: number }> {
