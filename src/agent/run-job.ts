@@ -99,17 +99,10 @@ export async function runJob(job: Job, ctx: JobRunContext): Promise<JobOutcome> 
     return { job, session, status, reason, attempts, started, finished, interrupted: ctx.abort.aborted, outputTail, reports: reports.written };
   };
 
-  // Rows the dispatcher cannot run end as ERROR with a report, before any lock or command.
   const plan = planJob(job, { paths: ctx.paths, config: ctx.config, debug: ctx.debug, dryrun: ctx.dryrun, session });
   let early: string | undefined;
   if (job.problems.length > 0) early = `invalid job definition: ${job.problems.join("; ")}`;
   else if (!plan.agents) early = `unknown job type ${job.jobtype} (known: ${knownJobTypes(ctx.config.agents).join(", ")}; add it in [agents] of ${ctx.config.file})`;
-  if (early) {
-    log.line(`${label}: ${early}`);
-    reports.exception("dispatcher", null, early);
-    reports.finished("ERROR", early, [], started, new Date());
-    return end("ERROR", early);
-  }
 
   const answer: LockAnswer = ctx.dryrun ? { lock: { beforeSpawn() {}, addProcess() {}, spawnFailed() {}, release() {} } } : ctx.lock(job, session);
   if ("heldBy" in answer) {
@@ -173,6 +166,14 @@ export async function runJob(job: Job, ctx: JobRunContext): Promise<JobOutcome> 
       if (needJF) reports.finished("ERROR", reason, attempts, started, new Date());
       return end("ERROR", reason);
     };
+
+    // A row the dispatcher cannot run ends as ERROR like any other failure: under the
+    // lock, with a JE, postfailure and a JF.
+    if (early) {
+      log.line(`${label}: ${early}`);
+      reports.exception("dispatcher", null, early);
+      return await fail(early, true);
+    }
 
     const pre = await command("prerun", job.prerun, {});
     if (pre && !pre.ok) {

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import os from "node:os";
 import nodePath from "node:path";
 import { BUN, REPO, type Tree, waitFor } from "../helpers/tree.ts";
-import { fakeTree, FAST_GRACE, ISO_UTC, sessionsInLog } from "../helpers/fake.ts";
+import { fakeTree, FAST_GRACE, ISO_UTC, mark, marker, sessionsInLog } from "../helpers/fake.ts";
 
 // Real processes on a shared 2-core machine: give each test room (waits poll with deadlines).
 setDefaultTimeout(60_000);
@@ -167,6 +167,32 @@ describe("JF from cncopagent exactly when the agent's own exit does not give the
     const names = readdirSync(nodePath.join(t.root, "Spool", "Messages"));
     expect(names.length).toBe(3);
     for (const n of names) expect(n).toMatch(/^(JE|JF)-[0-9TZ]+-[0-9a-f-]{36}\.json$/);
+  });
+});
+
+describe("a job row the dispatcher cannot run", () => {
+  test.each([
+    ["settings that are not JSON", { jobtype: "FAKE", settings: "{not json" }, "invalid job definition: settings is not valid JSON"],
+    ["a number out of range", { jobtype: "FAKE", maxretries: -1 }, "invalid job definition: maxretries = -1 is not a whole number from 0 to 100"],
+    ["an unknown job type", { jobtype: "NOSUCH" }, "unknown job type NOSUCH"],
+  ] as const)("%s: ERROR with a JE and a JF, postfailure runs, the other jobs still run", async (_name, row, reason) => {
+    const t = tree();
+    t.script("fakeagent", `${mark("agent")}; exit 0`);
+    t.script("post.sh", `${mark("post", "$CNCOP_STATUS $CNCOP_JOBID")}`);
+    t.addJob({ jobid: 7, jobtitle: "Broken", postfailure: "post.sh", ...row });
+    t.addJob({ jobid: 8, jobtitle: "Fine", jobtype: "FAKE" });
+    const r = await t.run("cncopagent", ["7", "8"]);
+    expect(r.exitCode).toBe(1);
+    expect(readFileSync(marker(t, "post"), "utf8")).toBe("ERROR 7\n");
+    expect(readFileSync(marker(t, "agent"), "utf8").trim().split("\n").length).toBe(1);
+    const je = t.reports("JE-").filter((x) => x.body.jobid === 7);
+    const jf = t.reports("JF-").filter((x) => x.body.jobid === 7);
+    expect(je.map((x) => x.body.source)).toEqual(["dispatcher"]);
+    expect(String(je[0]!.body.message)).toContain(reason);
+    expect(jf.map((x) => [x.body.status, x.body.attempts])).toEqual([["ERROR", []]]);
+    expect(String(jf[0]!.body.reason)).toContain(reason);
+    expect(jf[0]!.body.session).toBe(je[0]!.body.session);
+    expect(t.caLogText()).toContain("job 8 'Fine' final state: OK");
   });
 });
 
