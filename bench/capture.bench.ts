@@ -11,45 +11,20 @@
  * for scale, cncopagent forced onto the stdio streams of node:child_process
  * (CNCOP_CAPTURE=streams: the path of macOS and Windows) and GNU sed prefixing every line.
  */
-import { Database } from "bun:sqlite";
-import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
-import { BACKUPJOB_SCHEMA } from "../src/core/jobs-db.ts";
+import { ensureDist, makeBenchRoot } from "./common.ts";
 
 const MB = Number(process.argv[2] ?? 300);
 const ROUNDS = Number(process.argv[3] ?? 3);
 const LIMIT_RATIO = 1.5;
 const LIMIT_PEAK_MB = 150;
-const REPO = nodePath.dirname(import.meta.dir);
-const MAIN = nodePath.join(REPO, "dist", "cncopagent");
 const LINE = `${"0123456789".repeat(9)}abcdefghi`; // 99 characters and \n: 100 bytes a line
 
-function ensureDist(): void {
-  if (existsSync(MAIN)) return;
-  console.log("dist/cncopagent missing: running `bun run build`");
-  const r = Bun.spawnSync([process.execPath, "run", "build"], { cwd: REPO, stdout: "inherit", stderr: "inherit" });
-  if (r.exitCode !== 0) throw new Error("bun run build failed");
-}
 
 function makeRoot() {
-  const root = mkdtempSync(nodePath.join(os.tmpdir(), "cncop-capture-bench-"));
-  const bin = nodePath.join(root, "Bin");
-  mkdirSync(bin);
-  mkdirSync(nodePath.join(root, "Config"));
-  const exe = nodePath.join(bin, "cncopagent");
-  try {
-    linkSync(MAIN, exe);
-  } catch {
-    copyFileSync(MAIN, exe);
-    chmodSync(exe, 0o755);
-  }
-  const config = nodePath.join(root, "Config", "cncop3.ini");
-  writeFileSync(config, "[defaults]\ndays_of_logs = 0\n");
-  const db = new Database(nodePath.join(root, "Config", "backupjobs.db"), { create: true });
-  db.exec(BACKUPJOB_SCHEMA);
-  db.exec("INSERT INTO BackupJob (jobid, jobtitle, jobtype) VALUES (1, 'chatty', 'CIFS')");
-  db.close();
+  const { root, bin, config } = makeBenchRoot("capture", [{ id: 1, title: "chatty" }]);
   const agent = nodePath.join(bin, "backupagentcifs");
   writeFileSync(agent, `#!/bin/sh\nyes '${LINE}' | head -c ${MB * 1_000_000}\n`);
   chmodSync(agent, 0o755);

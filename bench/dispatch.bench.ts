@@ -5,44 +5,18 @@
  * medians are compared. Run: `bun bench/dispatch.bench.ts [jobs] [rounds]`. Uses the
  * compiled dist/cncopagent (built first when missing); the temporary tree is removed.
  */
-import { Database } from "bun:sqlite";
-import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
-import { BACKUPJOB_SCHEMA } from "../src/core/jobs-db.ts";
+import { ensureDist, makeBenchRoot } from "./common.ts";
 
 const JOBS = Number(process.argv[2] ?? 100);
 const ROUNDS = Number(process.argv[3] ?? 5);
 const LIMIT_MS_PER_JOB = 20;
-const REPO = nodePath.dirname(import.meta.dir);
-const MAIN = nodePath.join(REPO, "dist", "cncopagent");
 
-function ensureDist(): void {
-  if (existsSync(MAIN)) return;
-  console.log("dist/cncopagent missing: running `bun run build`");
-  const r = Bun.spawnSync([process.execPath, "run", "build"], { cwd: REPO, stdout: "inherit", stderr: "inherit" });
-  if (r.exitCode !== 0) throw new Error("bun run build failed");
-}
 
 function makeRoot(): { root: string; bin: string; config: string; agent: string } {
-  const root = mkdtempSync(nodePath.join(os.tmpdir(), "cncop-dispatch-bench-"));
-  const bin = nodePath.join(root, "Bin");
-  mkdirSync(bin);
-  mkdirSync(nodePath.join(root, "Config"));
-  const exe = nodePath.join(bin, "cncopagent");
-  try {
-    linkSync(MAIN, exe);
-  } catch {
-    copyFileSync(MAIN, exe);
-    chmodSync(exe, 0o755);
-  }
-  const config = nodePath.join(root, "Config", "cncop3.ini");
-  writeFileSync(config, "[defaults]\ndays_of_logs = 0\n");
-  const db = new Database(nodePath.join(root, "Config", "backupjobs.db"), { create: true });
-  db.exec(BACKUPJOB_SCHEMA);
-  const insert = db.query("INSERT INTO BackupJob (jobid, jobtitle, jobtype) VALUES (?, ?, 'CIFS')");
-  for (let i = 1; i <= JOBS; i++) insert.run(i, `job ${String(i).padStart(4, "0")}`);
-  db.close();
+  const { root, bin, config } = makeBenchRoot("dispatch", Array.from({ length: JOBS }, (_, k) => ({ id: k + 1, title: `job ${String(k + 1).padStart(4, "0")}` })));
   const agent = nodePath.join(bin, "backupagentcifs");
   writeFileSync(agent, "#!/bin/sh\nexit 0\n");
   chmodSync(agent, 0o755);

@@ -4,21 +4,14 @@
  * same way (the runtime's own floor). Runs alternate; medians are compared.
  * Run: `bun bench/startup.bench.ts [runs]`. Builds dist/ first when it is missing.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
+import { ensureDist, MAIN } from "./common.ts";
 
 const RUNS = Number(process.argv[2] ?? 30);
 const LIMIT_MS = 80;
-const REPO = nodePath.dirname(import.meta.dir);
-const MAIN = nodePath.join(REPO, "dist", "cncopagent");
 
-function ensureDist(): void {
-  if (existsSync(MAIN)) return;
-  console.log("dist/cncopagent missing: running `bun run build`");
-  const r = Bun.spawnSync([process.execPath, "run", "build"], { cwd: REPO, stdout: "inherit", stderr: "inherit" });
-  if (r.exitCode !== 0) throw new Error("bun run build failed");
-}
 
 function timeOnce(argv: string[]): number {
   const t0 = performance.now();
