@@ -3,7 +3,7 @@
  * reporter ignores (a leading dot), flushed to disk, then renamed into place, and the
  * folder is flushed on POSIX: a crash at any instant leaves no report or a whole one.
  */
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, lstatSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
 import { isoUtc } from "./time.ts";
@@ -62,6 +62,43 @@ export function fsyncDir(dir: string): void {
   }
 }
 
+/** The temporary name a report is written under before it is renamed into place. */
+export function reportTempName(name: string): string {
+  return `.${name}.tmp`;
+}
+
+const REPORT_TEMP_RE = /^\.(JE-|JS-|JF-|VIRUS-).+\.json\.tmp$/;
+/** A writer stopped mid-write (killed, power loss) leaves its temporary file: after this, it is a leftover. */
+export const REPORT_TEMP_MAX_AGE_MS = 60 * 60 * 1000;
+
+/**
+ * Delete leftover temporary report files older than `maxAgeMs`: a writer takes
+ * milliseconds, so an old one belongs to a writer that was stopped mid-write and will
+ * never be renamed into a report. Returns the names removed.
+ */
+export function removeStaleReportTemps(messagesDir: string, now = Date.now(), maxAgeMs = REPORT_TEMP_MAX_AGE_MS): string[] {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(messagesDir);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    if (!REPORT_TEMP_RE.test(name)) continue;
+    const path = nodePath.join(messagesDir, name);
+    try {
+      const st = lstatSync(path);
+      if (!st.isFile() || now - st.mtimeMs < maxAgeMs) continue;
+      unlinkSync(path);
+      removed.push(name);
+    } catch {
+      // Vanished or not ours to delete: nothing to do.
+    }
+  }
+  return removed;
+}
+
 /** A unique report file name: prefix, UTC time (sorts by age), random tail. */
 export function reportFileName(prefix: ReportPrefix, now: Date = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, "").replace(/\.(\d{3})Z$/, "$1Z");
@@ -74,7 +111,7 @@ export function reportFileName(prefix: ReportPrefix, now: Date = new Date()): st
  */
 export function writeReport(messagesDir: string, prefix: ReportPrefix, report: object, now: Date = new Date()): string {
   const name = reportFileName(prefix, now);
-  const tmp = nodePath.join(messagesDir, `.${name}.tmp`);
+  const tmp = nodePath.join(messagesDir, reportTempName(name));
   const final = nodePath.join(messagesDir, name);
   const data = Buffer.from(`${JSON.stringify(report, null, 2)}\n`, "utf8");
   let fd: number | undefined;

@@ -14,6 +14,7 @@ import { acquirePassLock, lockFiles, passWanted, requestPass } from "./pass-lock
 import { IN_FLIGHT, type PassResult, runPass } from "./pass.ts";
 import type { ReporterLog } from "./reporter-log.ts";
 import { scanMessages } from "./spool-scan.ts";
+import { removeStaleReportTemps } from "../core/spool.ts";
 import { createFetchTransport, loadTrust, type Transport } from "./transport.ts";
 
 /** Passes one invocation runs at most while other reporters keep asking for one. */
@@ -61,6 +62,10 @@ export function caFilePath(paths: Paths, caFile: string): string {
 export async function runReporter(opts: ReporterOptions): Promise<ReporterSummary> {
   const { paths, config, log } = opts;
   const net = config.network;
+  const leftovers = removeStaleReportTemps(paths.messages);
+  if (leftovers.length > 0) {
+    log.info(`removed ${leftovers.length} leftover temporary report file(s) of writers stopped mid-write: ${leftovers.join(", ")}`);
+  }
   if (!net.url) {
     const waiting = scanMessages(paths.messages).length;
     const text = `no [network] url in ${config.file}: nothing sent; ${waiting} report(s) stay in ${paths.messages}`;

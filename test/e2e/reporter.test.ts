@@ -4,7 +4,7 @@
  * names it must ignore, broken reports, no url, usage.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import nodePath from "node:path";
 import { makeTree, type Tree } from "../helpers/tree.ts";
 import { DAY_MS, HOUR_MS, networkConfig, putReport, type ReportServer, startReportServer } from "../helpers/report-server.ts";
@@ -208,6 +208,25 @@ describe("cncopreporter: what it never sends", () => {
     const after = Object.fromEntries(spoolFiles(tree).map((n) => [n, readFileSync(nodePath.join(dir, n), "utf8")]));
     expect(after).toEqual(before);
     expect(existsSync(nodePath.join(dir, "bad"))).toBe(false);
+  });
+
+  test("a temporary report file left by a writer stopped mid-write is removed once an hour old, never sent", async () => {
+    for (const withUrl of [true, false]) {
+      const { server, tree } = withUrl ? setup() : { server: undefined, tree: (() => { const t = makeTree(); trees.push(t); return t; })() };
+      const dir = messagesDir(tree);
+      mkdirSync(dir, { recursive: true });
+      const old = new Date(Date.now() - 2 * HOUR_MS);
+      const recent = new Date(Date.now() - 10 * 60 * 1000);
+      for (const [name, when] of [[".JF-old.json.tmp", old], [".JE-recent.json.tmp", recent], [".notes.tmp", old], ["JF-x.json.tmp", old]] as const) {
+        writeFileSync(nodePath.join(dir, name), '{"type": "jobfinished", "jo');
+        utimesSync(nodePath.join(dir, name), when, when);
+      }
+      const r = await tree.run("cncopreporter", []);
+      expect(r.exitCode).toBe(0);
+      expect(spoolFiles(tree)).toEqual([".JE-recent.json.tmp", ".notes.tmp", "JF-x.json.tmp"]);
+      expect(rpLog(tree)).toContain("removed 1 leftover temporary report file(s) of writers stopped mid-write: .JF-old.json.tmp");
+      if (server) expect(server.received).toEqual([]);
+    }
   });
 
   test("a report that is not a JSON object is moved to bad/, never sent, never lost", async () => {
