@@ -7,8 +7,14 @@ import { CncopError, EXIT } from "./errors.ts";
 /** A program's entry: takes its arguments, returns its exit status. */
 export type ProgramMain = (args: string[]) => Promise<number>;
 
+/** -d alone or in a cluster of short options (-dn), or --debug, before any `--`. */
+export function debugRequested(args: readonly string[]): boolean {
+  const options = args.includes("--") ? args.slice(0, args.indexOf("--")) : args;
+  return options.some((a) => a === "--debug" || /^-[A-Za-z?]*d[A-Za-z?]*$/.test(a));
+}
+
 export async function runProgram(name: string, args: string[], main: ProgramMain): Promise<void> {
-  const debug = args.includes("-d") || args.includes("--debug");
+  const debug = debugRequested(args);
   try {
     process.exitCode = await main(args);
   } catch (err) {
