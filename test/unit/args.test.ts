@@ -1,20 +1,11 @@
 /** cncopagent's options (SPEC §5): strict parsing, every form of each option. */
 import { describe, expect, test } from "bun:test";
-import { CncopError, EXIT } from "../../src/core/errors.ts";
 import { parseAgentArgs, USAGE } from "../../src/programs/cncopagent.ts";
+import { usageErrorOf } from "../helpers/errors.ts";
 
 const USAGE_LINE = "usage: cncopagent [-?] [-d] [-c CONFIG] [-a] [-t TYPE] [--email EMAIL] [job [job ...]]";
 
-function usageErrorOf(args: string[]): CncopError {
-  try {
-    parseAgentArgs(args);
-  } catch (err) {
-    expect(err).toBeInstanceOf(CncopError);
-    expect((err as CncopError).exitCode).toBe(EXIT.USAGE);
-    return err as CncopError;
-  }
-  throw new Error(`expected a usage error for ${JSON.stringify(args)}`);
-}
+const argsErrorOf = (args: string[]) => usageErrorOf(() => parseAgentArgs(args), `a usage error for ${JSON.stringify(args)}`);
 
 test("the usage line is exactly the SPEC's", () => {
   expect(USAGE).toBe(USAGE_LINE);
@@ -73,11 +64,11 @@ describe("usage errors", () => {
   ];
   for (const [args, message] of cases) {
     test(args.join(" "), () => {
-      expect(usageErrorOf(args).message).toMatch(message);
+      expect(argsErrorOf(args).message).toMatch(message);
     });
   }
 
   test("an unknown option shows the usage line", () => {
-    expect(usageErrorOf(["--bogus"]).message).toContain(USAGE_LINE);
+    expect(argsErrorOf(["--bogus"]).message).toContain(USAGE_LINE);
   });
 });

@@ -4,22 +4,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
 import { loadConfig, parseConfigText } from "../../src/core/config.ts";
-import { CncopError, EXIT } from "../../src/core/errors.ts";
+import { usageErrorOf } from "../helpers/errors.ts";
 
 const FILE = "/srv/cncop/Config/cncop3.ini";
 const parse = (text: string) => parseConfigText(text, FILE, "backup01");
 
-/** The thrown CncopError, or a failure when nothing (or something else) was thrown. */
-function errorOf(fn: () => unknown): CncopError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(CncopError);
-    expect((err as CncopError).exitCode).toBe(EXIT.USAGE);
-    return err as CncopError;
-  }
-  throw new Error("expected a configuration error, got none");
-}
+const errorOf = (fn: () => unknown) => usageErrorOf(fn, "a configuration error");
 
 describe("defaults", () => {
   test("an empty file gives every default of the SPEC table", () => {

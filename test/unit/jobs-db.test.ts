@@ -7,8 +7,8 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
-import { CncopError, EXIT } from "../../src/core/errors.ts";
 import { BACKUPJOB_SCHEMA, loadJobs, rowToJob } from "../../src/core/jobs-db.ts";
+import { usageErrorOf } from "../helpers/errors.ts";
 
 const dir = mkdtempSync(nodePath.join(os.tmpdir(), "cncop-jobsdb-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -22,16 +22,7 @@ function dbWith(sql: string): string {
   return file;
 }
 
-function errorOf(fn: () => unknown): CncopError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(CncopError);
-    expect((err as CncopError).exitCode).toBe(EXIT.USAGE);
-    return err as CncopError;
-  }
-  throw new Error("expected an error");
-}
+const errorOf = (fn: () => unknown) => usageErrorOf(fn, "a job database error");
 
 describe("rowToJob", () => {
   test("defaults for every optional column", () => {

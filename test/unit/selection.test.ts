@@ -1,9 +1,9 @@
 /** SPEC §5 "Selecting jobs": exactly one selection, names in order, --alljobs, --type. */
 import { describe, expect, test } from "bun:test";
 import { compareByTitle, findJob, orderJobs, selectionFromArgs, selectJobs } from "../../src/agent/selection.ts";
-import { CncopError, EXIT } from "../../src/core/errors.ts";
 import { knownJobTypes } from "../../src/core/job-types.ts";
 import { type Job, rowToJob } from "../../src/core/jobs-db.ts";
+import { usageErrorOf } from "../helpers/errors.ts";
 
 function job(jobid: number, jobtitle: string, jobtype: string, enabled = 1): Job {
   return rowToJob({ jobid, jobtitle, jobtype, enabled });
@@ -11,16 +11,6 @@ function job(jobid: number, jobtitle: string, jobtype: string, enabled = 1): Job
 
 const TYPES = knownJobTypes({});
 
-function usageErrorOf(fn: () => unknown): CncopError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(CncopError);
-    expect((err as CncopError).exitCode).toBe(EXIT.USAGE);
-    return err as CncopError;
-  }
-  throw new Error("expected a usage error, got none");
-}
 
 const ids = (jobs: readonly Job[]) => jobs.map((j) => j.jobid);
 
