@@ -3,6 +3,7 @@
  * (no stack trace unless -d), and sets the exit status. No process.exit() in library code.
  */
 import { CncopError, EXIT } from "./errors.ts";
+import { VERSION } from "./version.ts";
 
 /** A program's entry: takes its arguments, returns its exit status. */
 export type ProgramMain = (args: string[]) => Promise<number>;
@@ -30,6 +31,22 @@ export async function runProgram(name: string, args: string[], main: ProgramMain
       process.exitCode = EXIT.FAILED;
     }
   }
+}
+
+/**
+ * `-?`/`--help` prints the help and `--version` the version, both on stdout with exit 0;
+ * returns undefined when neither was asked for.
+ */
+export function answerHelpOrVersion(name: string, opts: { readonly help: boolean; readonly version: boolean }, help: string): number | undefined {
+  if (opts.help) {
+    process.stdout.write(help);
+    return EXIT.OK;
+  }
+  if (opts.version) {
+    process.stdout.write(`${name} ${VERSION}\n`);
+    return EXIT.OK;
+  }
+  return undefined;
 }
 
 /** For programs whose issue is not done yet: says so and exits 2. */

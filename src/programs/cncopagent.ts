@@ -23,6 +23,7 @@ import { sendJobMail } from "../mail/job-mail.ts";
 import { resolveMailSettings } from "../mail/transport.ts";
 import { pruneHistory, recordRun } from "../history/history.ts";
 import type { JobOutcome } from "../agent/run-job.ts";
+import { answerHelpOrVersion } from "../core/program.ts";
 
 export const USAGE = "usage: cncopagent [-?] [-d] [-c CONFIG] [-a] [-t TYPE] [--email EMAIL] [job [job ...]]";
 
@@ -135,14 +136,8 @@ export function checkMailReady(opts: AgentOptions, config: Config, root?: string
 
 export async function main(raw: string[]): Promise<number> {
   const opts = parseAgentArgs(raw);
-  if (opts.help) {
-    process.stdout.write(HELP);
-    return EXIT.OK;
-  }
-  if (opts.version) {
-    process.stdout.write(`cncopagent ${VERSION}\n`);
-    return EXIT.OK;
-  }
+  const early = answerHelpOrVersion("cncopagent", opts, HELP);
+  if (early !== undefined) return early;
   if (opts.unlock !== undefined && (opts.jobs.length > 0 || opts.alljobs || opts.type !== undefined || opts.email !== undefined || opts.dryrun)) {
     throw usageError(`--unlock JOB takes one job and no other job selection or option (-a, -t, --email, -n, job names)\n${USAGE}`);
   }

@@ -7,9 +7,8 @@ import type { AdminContext } from "../jobs-admin/context.ts";
 import { exportCommand, historyCommand, listJobsCommand, showCommand, typesCommand } from "../jobs-admin/read-commands.ts";
 import { addCommand, forEachJobCommand, importCommand, setCommand } from "../jobs-admin/write-commands.ts";
 import { loadConfig } from "../core/config.ts";
-import { EXIT } from "../core/errors.ts";
 import { resolvePaths } from "../core/paths.ts";
-import { VERSION } from "../core/version.ts";
+import { answerHelpOrVersion } from "../core/program.ts";
 
 const COMMANDS: Readonly<Record<Command, (ctx: AdminContext, opts: JobsOptions) => number | Promise<number>>> = {
   list: listJobsCommand,
@@ -27,14 +26,8 @@ const COMMANDS: Readonly<Record<Command, (ctx: AdminContext, opts: JobsOptions) 
 
 export async function main(raw: string[]): Promise<number> {
   const opts = parseJobsArgs(raw);
-  if (opts.help) {
-    process.stdout.write(HELP);
-    return EXIT.OK;
-  }
-  if (opts.version) {
-    process.stdout.write(`cncopjobs ${VERSION}\n`);
-    return EXIT.OK;
-  }
+  const early = answerHelpOrVersion("cncopjobs", opts, HELP);
+  if (early !== undefined) return early;
   const paths = resolvePaths(opts.config);
   const config = loadConfig(paths.configFile);
   const stderr = (t: string) => void process.stderr.write(t);

@@ -12,6 +12,7 @@ import type { ProgramMain } from "../core/program.ts";
 import { VERSION } from "../core/version.ts";
 import { runReporter } from "../reporter/reporter.ts";
 import { openReporterLog } from "../reporter/reporter-log.ts";
+import { answerHelpOrVersion } from "../core/program.ts";
 
 export const USAGE = "usage: cncopreporter [-?] [-d] [-c CONFIG]";
 
@@ -60,14 +61,8 @@ export function parseReporterArgs(raw: readonly string[]): ReporterArgs {
 
 export const main: ProgramMain = async (raw) => {
   const opts = parseReporterArgs(raw);
-  if (opts.help) {
-    process.stdout.write(HELP);
-    return EXIT.OK;
-  }
-  if (opts.version) {
-    process.stdout.write(`cncopreporter ${VERSION}\n`);
-    return EXIT.OK;
-  }
+  const early = answerHelpOrVersion("cncopreporter", opts, HELP);
+  if (early !== undefined) return early;
   const paths = resolvePaths(opts.config);
   const config = loadConfig(paths.configFile);
   for (const w of config.warnings) process.stderr.write(`cncopreporter: warning: ${w}\n`);

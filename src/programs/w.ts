@@ -3,9 +3,8 @@
  */
 import type { ArgsDef } from "citty";
 import { parseStrict } from "../core/args.ts";
-import { EXIT, usageError } from "../core/errors.ts";
-import type { ProgramMain } from "../core/program.ts";
-import { VERSION } from "../core/version.ts";
+import { usageError } from "../core/errors.ts";
+import { answerHelpOrVersion, type ProgramMain } from "../core/program.ts";
 import { runWatcher, type WatchOptions } from "../watcher/watch.ts";
 
 export const USAGE = "usage: w [-?] [-c CONFIG] [--daysago N] [-f] [-p] [PREFIX]";
@@ -68,13 +67,7 @@ export function parseWArgs(raw: readonly string[]): WOptions {
 
 export const main: ProgramMain = async (raw) => {
   const opts = parseWArgs(raw);
-  if (opts.help) {
-    process.stdout.write(HELP);
-    return EXIT.OK;
-  }
-  if (opts.version) {
-    process.stdout.write(`w ${VERSION}\n`);
-    return EXIT.OK;
-  }
+  const early = answerHelpOrVersion("w", opts, HELP);
+  if (early !== undefined) return early;
   return runWatcher(opts);
 };
