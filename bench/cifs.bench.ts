@@ -15,7 +15,7 @@ import { Database } from "bun:sqlite";
 import { closeSync, existsSync, linkSync, mkdirSync, openSync, rmdirSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
-import { BACKUPJOB_SCHEMA } from "../src/core/jobs-db.ts";
+import { BACKUPJOB_SCHEMA } from "../src/install/jobs-db.ts";
 
 const REPO = nodePath.dirname(import.meta.dir);
 const SMALL_FILES = 20_000;

@@ -3,7 +3,7 @@ import { Database } from "bun:sqlite";
 import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
-import { BACKUPJOB_SCHEMA } from "../src/core/jobs-db.ts";
+import { BACKUPJOB_SCHEMA } from "../src/install/jobs-db.ts";
 
 export const REPO = nodePath.dirname(import.meta.dir);
 export const MAIN = nodePath.join(REPO, "dist", "cncopagent");

@@ -13,8 +13,8 @@
 import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync, utimesSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
-import { makePaths, type Paths } from "../src/core/paths.ts";
-import { DAY_MS, pruneLogs } from "../src/core/prune.ts";
+import { makePaths, type Paths } from "../src/install/paths.ts";
+import { DAY_MS, pruneLogs } from "../src/logs/prune.ts";
 
 const FILES = Number(process.argv[2] ?? 200_000);
 const ROUNDS = Number(process.argv[3] ?? 3);

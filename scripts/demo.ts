@@ -9,8 +9,8 @@ import { Database } from "bun:sqlite";
 import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, appendFileSync } from "node:fs";
 import nodePath from "node:path";
 import { PROGRAM_NAMES } from "../src/cli.ts";
-import { BACKUPJOB_SCHEMA } from "../src/core/jobs-db.ts";
-import { localDateStamp, localTimestamp } from "../src/core/time.ts";
+import { BACKUPJOB_SCHEMA } from "../src/install/jobs-db.ts";
+import { localDateStamp, localTimestamp } from "../src/format/time.ts";
 
 const repo = nodePath.dirname(import.meta.dir);
 const MAIN = "cncopagent";

@@ -4,7 +4,7 @@
  * launcher's CNCOP_PROGRAM, or the first argument when run from source) picks the program.
  */
 import nodePath from "node:path";
-import { runProgram, type ProgramMain } from "./core/program.ts";
+import { runProgram, type ProgramMain } from "./cli/run-program.ts";
 
 export const PROGRAMS: Record<string, () => Promise<ProgramMain>> = {
   cncopagent: async () => (await import("./programs/cncopagent.ts")).main,

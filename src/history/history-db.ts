@@ -7,8 +7,8 @@
 import { Database } from "bun:sqlite";
 import { existsSync, mkdirSync } from "node:fs";
 import nodePath from "node:path";
-import { errorMessage } from "../core/errors.ts";
-import type { Paths } from "../core/paths.ts";
+import { errorMessage } from "../cli/errors.ts";
+import type { Paths } from "../install/paths.ts";
 
 export const HISTORY_FILE_NAME = "history.db";
 /** cncopagent records a run after each job: it waits at most this long for the file. */

@@ -6,17 +6,17 @@
 import type { Database } from "bun:sqlite";
 import { existsSync } from "node:fs";
 import os from "node:os";
-import type { JobOutcome } from "../agent/run-job.ts";
-import type { Paths } from "../core/paths.ts";
-import { isoUtc } from "../core/time.ts";
+import type { JobOutcome } from "../dispatcher/run-job.ts";
+import type { Paths } from "../install/paths.ts";
+import { isoUtc } from "../format/time.ts";
+import type { FinishState } from "../reports/finish-state.ts";
 import { HISTORY_TABLE, historyError, historyFile, openHistoryForRead, openHistoryForWrite } from "./history-db.ts";
 
 export interface HistoryAgentExit {
   readonly agent: string;
   readonly exitcode: number | null;
   readonly signal: string | null;
-  /** OK, RE-RUN or ERROR. */
-  readonly state: string;
+  readonly state: FinishState;
 }
 
 export interface HistoryAttempt {
@@ -67,7 +67,7 @@ export function runFromOutcome(outcome: JobOutcome, caLogPath: string, hostname 
       finished: a.finished,
       exitcode: a.exitcode,
       signal: a.signal,
-      agents: a.agents.map((g) => ({ agent: g.agent, exitcode: g.exitcode, signal: g.signal, state: g.state === "RERUN" ? "RE-RUN" : g.state })),
+      agents: a.agents.map((g) => ({ agent: g.agent, exitcode: g.exitcode, signal: g.signal, state: g.state })),
     })),
     caLog: caLogPath === "" ? null : caLogPath,
   };

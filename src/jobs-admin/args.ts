@@ -4,8 +4,8 @@
  * error rather than silently ignored.
  */
 import type { ArgsDef } from "citty";
-import { parseStrict } from "../core/args.ts";
-import { usageError } from "../core/errors.ts";
+import { parseStrict } from "../cli/args.ts";
+import { usageError } from "../cli/errors.ts";
 import type { FieldName } from "./fields.ts";
 
 export const USAGE = `usage: cncopjobs [-?] [-c CONFIG] [--json] [--show-secrets]

@@ -1,12 +1,12 @@
 /** What every cncopjobs command receives: the tree, the config, and where output goes. */
 import type { Database } from "bun:sqlite";
 import os from "node:os";
-import { findJob } from "../agent/selection.ts";
-import type { Config } from "../core/config.ts";
-import { usageError } from "../core/errors.ts";
-import { knownJobTypes } from "../core/job-types.ts";
-import { readJobs, type Job } from "../core/jobs-db.ts";
-import type { Paths } from "../core/paths.ts";
+import { findJob } from "../dispatcher/selection.ts";
+import type { Config } from "../install/config.ts";
+import { usageError } from "../cli/errors.ts";
+import { knownJobTypes } from "../install/job-types.ts";
+import { readJobs, type Job } from "../install/jobs-db.ts";
+import type { Paths } from "../install/paths.ts";
 import type { FieldContext } from "./fields.ts";
 import { openJobsDbForRead } from "./store.ts";
 

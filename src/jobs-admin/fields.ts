@@ -3,9 +3,9 @@
  * Validators are pure except for the Bin/ check of pre/post commands, which is the very
  * rule cncopagent applies before running one (prepareCommand: split, confine to Bin/).
  */
-import { prepareCommand } from "../agent/commands.ts";
-import type { ConfineFs } from "../core/confine.ts";
-import { JOB_DEFAULTS, MAX_RETRIES, MAX_SECONDS } from "../core/jobs-db.ts";
+import { prepareCommand } from "../dispatcher/commands.ts";
+import type { ConfineFs } from "../process/confine.ts";
+import { JOB_DEFAULTS, MAX_RETRIES, MAX_SECONDS } from "../install/jobs-db.ts";
 
 export const TEXT_FIELDS = ["source", "destination"] as const;
 export const COMMAND_FIELDS = ["prerun", "postsuccess", "postfailure"] as const;

@@ -1,10 +1,10 @@
 /** The commands that only read: the jobs table, -t, show, export, history. */
 import { closeSync, existsSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import nodePath from "node:path";
-import { findJob } from "../agent/selection.ts";
-import { CncopError, EXIT, errorMessage, usageError } from "../core/errors.ts";
-import { agentsForType } from "../core/job-types.ts";
-import { type Job, readJobs, rowToJob } from "../core/jobs-db.ts";
+import { findJob } from "../dispatcher/selection.ts";
+import { CncopError, EXIT, errorMessage, usageError } from "../cli/errors.ts";
+import { agentsForType } from "../install/job-types.ts";
+import { type Job, readJobs, rowToJob } from "../install/jobs-db.ts";
 import { type HistoryRun, lastRuns, readHistory } from "../history/history.ts";
 import type { JobsOptions } from "./args.ts";
 import { type AdminContext, hostnameOf, jobLabel, loadAllJobs, printJson, resolveJob, withReadDb } from "./context.ts";

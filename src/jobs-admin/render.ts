@@ -3,8 +3,8 @@
  * and by scripts), `show` blocks, and the JSON shape of a job. Settings pass through
  * maskSecrets unless --show-secrets.
  */
-import type { Job } from "../core/jobs-db.ts";
-import { formatDuration, localTimestamp } from "../core/time.ts";
+import type { Job } from "../install/jobs-db.ts";
+import { formatDuration, localTimestamp } from "../format/time.ts";
 import type { HistoryAttempt, HistoryRun } from "../history/history.ts";
 import { maskSecrets } from "./secrets.ts";
 

@@ -5,9 +5,9 @@
  * transaction. A job whose title exists is refused unless --replace, which overwrites it
  * and keeps its jobid.
  */
-import type { Job } from "../core/jobs-db.ts";
-import { JOB_DEFAULTS } from "../core/jobs-db.ts";
-import { usageError } from "../core/errors.ts";
+import type { Job } from "../install/jobs-db.ts";
+import { JOB_DEFAULTS } from "../install/jobs-db.ts";
+import { usageError } from "../cli/errors.ts";
 import { checkField, checkInt, checkSettings, defaultValues, type FieldContext, INT_FIELDS, type JobValues, WRITABLE_FIELDS } from "./fields.ts";
 import { hasMaskedSecret, maskSecrets, restoreMaskedSecrets } from "./secrets.ts";
 import type { Row, Snapshot } from "./store.ts";

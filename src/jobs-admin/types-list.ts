@@ -3,9 +3,9 @@
  * their log prefixes in `Spool/Logs/`, and whether each agent is in `Bin/` (looked up as
  * cncopagent looks it up).
  */
-import { findInBin, isRegularFile } from "../agent/plan.ts";
-import { usageError } from "../core/errors.ts";
-import { agentLogPrefix, jobTypeTable } from "../core/job-types.ts";
+import { findInBin, isRegularFile } from "../dispatcher/plan.ts";
+import { usageError } from "../cli/errors.ts";
+import { agentLogPrefix, jobTypeTable } from "../install/job-types.ts";
 import { renderTable } from "./render.ts";
 
 export interface AgentView {

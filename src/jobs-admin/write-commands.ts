@@ -4,8 +4,8 @@
  * checked inside the write transaction, so a failed check changes nothing.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { EXIT, errorMessage, usageError } from "../core/errors.ts";
-import type { Job } from "../core/jobs-db.ts";
+import { EXIT, errorMessage, usageError } from "../cli/errors.ts";
+import type { Job } from "../install/jobs-db.ts";
 import type { JobsOptions } from "./args.ts";
 import { type AdminContext, fieldContext, jobLabel, loadAllJobs, printJson, resolveJob, validationError, withReadDb } from "./context.ts";
 import { checkField, checkSettings, defaultValues, type FieldName, type JobChanges, type JobValues, WRITABLE_FIELDS } from "./fields.ts";

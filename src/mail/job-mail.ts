@@ -11,9 +11,9 @@ import net from "node:net";
 import os from "node:os";
 import { createTransport as nodemailerTransport } from "nodemailer";
 import type SMTPTransport from "nodemailer/lib/smtp-transport";
-import { jobLabel, type JobOutcome } from "../agent/run-job.ts";
-import type { Config } from "../core/config.ts";
-import type { LineLog } from "../core/log-file.ts";
+import { jobLabel, type JobOutcome } from "../dispatcher/run-job.ts";
+import type { Config } from "../install/config.ts";
+import type { LineLog } from "../logs/log-file.ts";
 import { buildJobMessage, type JobMessage } from "./message.ts";
 import { describeMailError, describeSecurity, redactSecrets, resolveMailSettings, transportOptions, type MailSettings } from "./transport.ts";
 

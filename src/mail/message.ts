@@ -2,8 +2,8 @@
  * The `--email` completion message (SPEC §5), as pure data: subject and a plain-text body
  * made to be read on a phone (short "Label: value" lines, no table wider than a screen).
  */
-import type { AgentExit, AttemptDetail, JobOutcome } from "../agent/run-job.ts";
-import { formatDuration, localTimestamp } from "../core/time.ts";
+import type { AgentExit, AttemptDetail, JobOutcome } from "../dispatcher/run-job.ts";
+import { formatDuration, localTimestamp } from "../format/time.ts";
 
 export interface JobMessage {
   readonly from: string;
@@ -50,13 +50,9 @@ export function subjectOf(outcome: JobOutcome, hostname: string): string {
   return `${outcome.status}: ${oneLine(outcome.job.jobtitle)} (job ${outcome.job.jobid}) on ${oneLine(hostname, 100)}`;
 }
 
-function stateWord(state: AgentExit["state"]): string {
-  return state === "RERUN" ? "RE-RUN" : state;
-}
-
 export function describeAgentExit(a: AgentExit): string {
   const how = a.exitcode !== null ? `exit status ${a.exitcode}` : a.signal !== null ? `killed by ${a.signal}` : a.reason;
-  return `${a.agent}: ${how} (${stateWord(a.state)})`;
+  return `${a.agent}: ${how} (${a.state})`;
 }
 
 function attemptLines(a: AttemptDetail): string[] {

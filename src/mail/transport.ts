@@ -10,8 +10,8 @@
 import { readFileSync } from "node:fs";
 import nodePath from "node:path";
 import type SMTPTransport from "nodemailer/lib/smtp-transport";
-import type { MailConfig, MailSecurity } from "../core/config.ts";
-import { CncopError, EXIT, errnoCode } from "../core/errors.ts";
+import type { MailConfig, MailSecurity } from "../install/config.ts";
+import { CncopError, EXIT, errnoCode } from "../cli/errors.ts";
 
 export interface MailSettings {
   /** Host name or IP address (IPv6 without brackets). */

@@ -3,27 +3,27 @@
  * dispatcher. Usage errors exit 2 before anything runs.
  */
 import os from "node:os";
-import { dispatch, openDiagnosticLog } from "../agent/dispatcher.ts";
-import { selectJobs, selectionFromArgs } from "../agent/selection.ts";
-import { createView } from "../agent/view.ts";
+import { dispatch, openDiagnosticLog } from "../dispatcher/dispatch.ts";
+import { selectJobs, selectionFromArgs } from "../dispatcher/selection.ts";
+import { createView } from "../dispatcher/view.ts";
 import type { ArgsDef } from "citty";
-import { optionValues, parseStrict } from "../core/args.ts";
-import { openCaLog } from "../core/ca-log.ts";
-import { loadConfig, isValidEmailAddress, type Config } from "../core/config.ts";
-import { CncopError, EXIT, usageError } from "../core/errors.ts";
-import { knownJobTypes } from "../core/job-types.ts";
-import { loadJobs } from "../core/jobs-db.ts";
-import { forceUnlock } from "../core/lock.ts";
-import { ensureTree, resolvePaths } from "../core/paths.ts";
-import { findJob } from "../agent/selection.ts";
-import { VERSION } from "../core/version.ts";
-import { pruneLogs } from "../core/prune.ts";
+import { optionValues, parseStrict } from "../cli/args.ts";
+import { openCaLog } from "../logs/ca-log.ts";
+import { loadConfig, isValidEmailAddress, type Config } from "../install/config.ts";
+import { CncopError, EXIT, usageError } from "../cli/errors.ts";
+import { knownJobTypes } from "../install/job-types.ts";
+import { loadJobs } from "../install/jobs-db.ts";
+import { forceUnlock } from "../locks/job-lock.ts";
+import { ensureTree, resolvePaths } from "../install/paths.ts";
+import { findJob } from "../dispatcher/selection.ts";
+import { VERSION } from "../cli/version.ts";
+import { pruneLogs } from "../logs/prune.ts";
 import { invokeReporter } from "../reporter/invoke.ts";
 import { sendJobMail } from "../mail/job-mail.ts";
 import { resolveMailSettings } from "../mail/transport.ts";
 import { pruneHistory, recordRun } from "../history/history.ts";
-import type { JobOutcome } from "../agent/run-job.ts";
-import { answerHelpOrVersion } from "../core/program.ts";
+import type { JobOutcome } from "../dispatcher/run-job.ts";
+import { answerHelpOrVersion } from "../cli/run-program.ts";
 
 export const USAGE = "usage: cncopagent [-?] [-d] [-c CONFIG] [-a] [-t TYPE] [--email EMAIL] [job [job ...]]";
 

@@ -6,9 +6,9 @@ import { type Command, HELP, type JobsOptions, parseJobsArgs } from "../jobs-adm
 import type { AdminContext } from "../jobs-admin/context.ts";
 import { exportCommand, historyCommand, listJobsCommand, showCommand, typesCommand } from "../jobs-admin/read-commands.ts";
 import { addCommand, forEachJobCommand, importCommand, setCommand } from "../jobs-admin/write-commands.ts";
-import { loadConfig } from "../core/config.ts";
-import { resolvePaths } from "../core/paths.ts";
-import { answerHelpOrVersion } from "../core/program.ts";
+import { loadConfig } from "../install/config.ts";
+import { resolvePaths } from "../install/paths.ts";
+import { answerHelpOrVersion } from "../cli/run-program.ts";
 
 const COMMANDS: Readonly<Record<Command, (ctx: AdminContext, opts: JobsOptions) => number | Promise<number>>> = {
   list: listJobsCommand,

@@ -4,15 +4,15 @@
  * included; 1 for its own failures; 2 for usage and configuration errors.
  */
 import type { ArgsDef } from "citty";
-import { parseStrict } from "../core/args.ts";
-import { loadConfig } from "../core/config.ts";
-import { EXIT, usageError } from "../core/errors.ts";
-import { ensureTree, resolvePaths } from "../core/paths.ts";
-import type { ProgramMain } from "../core/program.ts";
-import { VERSION } from "../core/version.ts";
+import { parseStrict } from "../cli/args.ts";
+import { loadConfig } from "../install/config.ts";
+import { EXIT, usageError } from "../cli/errors.ts";
+import { ensureTree, resolvePaths } from "../install/paths.ts";
+import type { ProgramMain } from "../cli/run-program.ts";
+import { VERSION } from "../cli/version.ts";
 import { runReporter } from "../reporter/reporter.ts";
 import { openReporterLog } from "../reporter/reporter-log.ts";
-import { answerHelpOrVersion } from "../core/program.ts";
+import { answerHelpOrVersion } from "../cli/run-program.ts";
 
 export const USAGE = "usage: cncopreporter [-?] [-d] [-c CONFIG]";
 

@@ -2,9 +2,9 @@
  * w, the log watcher: turns arguments into options and hands over to src/watcher/watch.ts.
  */
 import type { ArgsDef } from "citty";
-import { parseStrict } from "../core/args.ts";
-import { usageError } from "../core/errors.ts";
-import { answerHelpOrVersion, type ProgramMain } from "../core/program.ts";
+import { parseStrict } from "../cli/args.ts";
+import { usageError } from "../cli/errors.ts";
+import { answerHelpOrVersion, type ProgramMain } from "../cli/run-program.ts";
 import { runWatcher, type WatchOptions } from "../watcher/watch.ts";
 
 export const USAGE = "usage: w [-?] [-c CONFIG] [--daysago N] [-f] [-p] [PREFIX]";

@@ -6,12 +6,12 @@
  */
 import { existsSync, statSync } from "node:fs";
 import nodePath from "node:path";
-import { formatCommandLine } from "../core/command-line.ts";
-import type { Config } from "../core/config.ts";
-import type { LineLog } from "../core/log-file.ts";
-import { isCompiled, type Paths } from "../core/paths.ts";
-import { runProcess, type RunResult, type RunSpec } from "../core/process-tree.ts";
-import { formatDuration } from "../core/time.ts";
+import { formatCommandLine } from "../process/command-line.ts";
+import type { Config } from "../install/config.ts";
+import type { LineLog } from "../logs/log-file.ts";
+import { isCompiled, type Paths } from "../install/paths.ts";
+import { runProcess, type RunResult, type RunSpec } from "../process/process-tree.ts";
+import { formatDuration } from "../format/time.ts";
 
 export const REPORTER = "cncopreporter";
 /** Between SIGTERM (the reporter stops sending and awaits its answers) and SIGKILL. */

@@ -11,8 +11,8 @@
 import { existsSync, mkdirSync, unlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
-import { RECORD_GRACE_MS, readOwnerRecord, withGuard, writeAtomic } from "../core/owner-record.ts";
-import { bootId, identify, isAlive, type ProcessId } from "../core/proc-info.ts";
+import { RECORD_GRACE_MS, readOwnerRecord, withGuard, writeAtomic } from "../locks/owner-record.ts";
+import { bootId, identify, isAlive, type ProcessId } from "../process/proc-info.ts";
 
 
 export interface ReporterOwner {

@@ -14,8 +14,8 @@
  */
 import { existsSync } from "node:fs";
 import { unlink } from "node:fs/promises";
-import { errnoCode } from "../core/errors.ts";
-import { type ReportPrefix } from "../core/spool.ts";
+import { errnoCode } from "../cli/errors.ts";
+import { type ReportPrefix } from "../reports/report-files.ts";
 import { describeResult, formatAge, isExpired, REPORT_KEEP_DAYS, REPORT_KEEP_MS, verdictOf } from "./answer.ts";
 import { moveAside, orderKey, readReport } from "./report-file.ts";
 import type { ReporterLog } from "./reporter-log.ts";

@@ -7,7 +7,7 @@
 import { mkdirSync, renameSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import nodePath from "node:path";
-import { errnoCode } from "../core/errors.ts";
+import { errnoCode } from "../cli/errors.ts";
 
 export const BAD_FOLDER = "bad";
 

@@ -5,10 +5,10 @@
  * stderr.
  */
 import nodePath from "node:path";
-import { CncopError, EXIT } from "../core/errors.ts";
-import { FileLineLog, type LineLog } from "../core/log-file.ts";
-import type { Paths } from "../core/paths.ts";
-import { localDateStamp } from "../core/time.ts";
+import { CncopError, EXIT } from "../cli/errors.ts";
+import { FileLineLog, type LineLog } from "../logs/log-file.ts";
+import type { Paths } from "../install/paths.ts";
+import { localDateStamp } from "../format/time.ts";
 
 export const RP_PREFIX = "RP";
 export type Level = "INFO" | "WARN" | "ERROR" | "DEBUG";

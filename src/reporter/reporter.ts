@@ -5,16 +5,16 @@
  * failure: the reports stay for the next run.
  */
 import nodePath from "node:path";
-import type { Config } from "../core/config.ts";
-import { CncopError, EXIT } from "../core/errors.ts";
-import type { Paths } from "../core/paths.ts";
-import { VERSION } from "../core/version.ts";
+import type { Config } from "../install/config.ts";
+import { CncopError, EXIT } from "../cli/errors.ts";
+import type { Paths } from "../install/paths.ts";
+import { VERSION } from "../cli/version.ts";
 import { REPORT_KEEP_DAYS } from "./answer.ts";
 import { acquirePassLock, lockFiles, passWanted, requestPass } from "./pass-lock.ts";
 import { IN_FLIGHT, type PassResult, runPass } from "./pass.ts";
 import type { ReporterLog } from "./reporter-log.ts";
 import { scanMessages } from "./spool-scan.ts";
-import { removeStaleReportTemps } from "../core/spool.ts";
+import { removeStaleReportTemps } from "../reports/report-files.ts";
 import { createFetchTransport, loadTrust, type Transport } from "./transport.ts";
 
 /** Passes one invocation runs at most while other reporters keep asking for one. */

@@ -7,7 +7,7 @@
  */
 import { type Dirent, readdirSync, statSync } from "node:fs";
 import nodePath from "node:path";
-import { REPORT_PREFIXES, type ReportPrefix } from "../core/spool.ts";
+import { REPORT_PREFIXES, type ReportPrefix } from "../reports/report-files.ts";
 
 /** `<PREFIX><anything unique>.json`, case as written by the suite. */
 export const REPORT_NAME_RE = /^(JE-|JS-|JF-|VIRUS-).+\.json$/;

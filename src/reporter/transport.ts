@@ -7,7 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import tls from "node:tls";
-import { CncopError, EXIT } from "../core/errors.ts";
+import { CncopError, EXIT } from "../cli/errors.ts";
 import type { SendResult } from "./answer.ts";
 
 /** How much of an answer's body is kept for the log; the rest is not read. */

@@ -6,7 +6,7 @@
  * Lines outside any run (a log of another format, such as cncopreporter's) are counted,
  * and their ERROR/WARN lines kept. Bounded memory, like the CA summary.
  */
-import { formatDuration } from "../core/time.ts";
+import { formatDuration } from "../format/time.ts";
 import { splitStamp } from "./log-line.ts";
 import { BoundedLines, newRun, type RunSummary } from "./run-model.ts";
 

@@ -5,8 +5,8 @@
  */
 import { readdirSync } from "node:fs";
 import nodePath from "node:path";
-import { AGENT_LOG_PREFIXES, BUILTIN_JOB_TYPES, agentLogPrefix } from "../core/job-types.ts";
-import type { Paths } from "../core/paths.ts";
+import { AGENT_LOG_PREFIXES, BUILTIN_JOB_TYPES, agentLogPrefix } from "../install/job-types.ts";
+import type { Paths } from "../install/paths.ts";
 
 export type LogKind = "ca" | "daily";
 

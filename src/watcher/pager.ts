@@ -5,8 +5,8 @@
  * are), `vim -R -n +` (read-only, no swap file, last line), `more`. The pager gets the
  * terminal (inherited stdio); while it runs, Ctrl-C belongs to it, not to w.
  */
-import { splitCommandLine } from "../core/command-line.ts";
-import { CncopError, EXIT } from "../core/errors.ts";
+import { splitCommandLine } from "../process/command-line.ts";
+import { CncopError, EXIT } from "../cli/errors.ts";
 
 export const FALLBACK_PAGERS: readonly (readonly string[])[] = [
   ["less", "-R", "-S", "+G"],

@@ -5,8 +5,8 @@
  */
 import { readFileSync } from "node:fs";
 import nodePath from "node:path";
-import { lockDir, ownerAlive, parseOwner, recordPath } from "../core/lock.ts";
-import type { Paths } from "../core/paths.ts";
+import { lockDir, ownerAlive, parseOwner, recordPath } from "../locks/job-lock.ts";
+import type { Paths } from "../install/paths.ts";
 import { AgentLogSummariser } from "./agent-summary.ts";
 import { CaSummariser, isStdoutLine } from "./ca-summary.ts";
 import { CA_DIAGNOSTIC_PREFIX, type LogFile } from "./catalog.ts";

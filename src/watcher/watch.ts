@@ -5,9 +5,9 @@
  * ignored, an invalid one is a warning, so a broken config never stops anyone reading logs.
  */
 import { existsSync } from "node:fs";
-import { loadConfig } from "../core/config.ts";
-import { CncopError, EXIT, errnoCode } from "../core/errors.ts";
-import { resolvePaths, type Paths } from "../core/paths.ts";
+import { loadConfig } from "../install/config.ts";
+import { CncopError, EXIT, errnoCode } from "../cli/errors.ts";
+import { resolvePaths, type Paths } from "../install/paths.ts";
 import { CA_PREFIX, describePrefix, isKnownPrefix, listLogFiles, logsOf, pickDay, summarisePrefixes, type LogFile } from "./catalog.ts";
 import { makePaint, shouldColour, type Paint } from "./colour.ts";
 import { follow } from "./follow.ts";

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync 
 import { spawn, type ChildProcess } from "node:child_process";
 import os from "node:os";
 import nodePath from "node:path";
-import { bootId, identify } from "../../src/core/proc-info.ts";
+import { bootId, identify } from "../../src/process/proc-info.ts";
 import { type RunOutput, type Tree, waitFor } from "../helpers/tree.ts";
 import { collect, fakeTree, FAST_GRACE, lockRecordPath, mark, pidIn, processGone, readMarker, sessionsInLog, waitForFileSh } from "../helpers/fake.ts";
 

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, linkSync, lstatSync, lutimesSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import nodePath from "node:path";
-import { localDateStamp } from "../../src/core/time.ts";
+import { localDateStamp } from "../../src/format/time.ts";
 import { BUN, makeTree, waitFor, type Tree } from "../helpers/tree.ts";
 
 const DAY_MS = 86_400_000;

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import nodePath from "node:path";
-import { localDateStamp, localTimestamp } from "../../src/core/time.ts";
+import { localDateStamp, localTimestamp } from "../../src/format/time.ts";
 import { pollPeakRss } from "../helpers/peak-rss.ts";
 import { makeTree, waitFor, type Tree } from "../helpers/tree.ts";
 

@@ -6,7 +6,7 @@
  */
 import { chmodSync, closeSync, existsSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, statSync } from "node:fs";
 import nodePath from "node:path";
-import { localDateStamp } from "../../src/core/time.ts";
+import { localDateStamp } from "../../src/format/time.ts";
 import { pollPeakRss } from "./peak-rss.ts";
 import { BUN, CLI, COMPILED_BIN, makeTree, type RunOutput, type Tree } from "./tree.ts";
 

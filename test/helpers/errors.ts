@@ -1,6 +1,6 @@
 /** Test helper: the CncopError with exit status 2 that `fn` throws, or a failure. */
 import { expect } from "bun:test";
-import { CncopError, EXIT } from "../../src/core/errors.ts";
+import { CncopError, EXIT } from "../../src/cli/errors.ts";
 
 export function usageErrorOf(fn: () => unknown, expected = "a usage error"): CncopError {
   try {

@@ -7,7 +7,7 @@ import { Database } from "bun:sqlite";
 import { chmodSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
-import { BACKUPJOB_SCHEMA } from "../../src/core/jobs-db.ts";
+import { BACKUPJOB_SCHEMA } from "../../src/install/jobs-db.ts";
 
 export const REPO = nodePath.resolve(import.meta.dir, "..", "..");
 export const CLI = nodePath.join(REPO, "src", "cli.ts");

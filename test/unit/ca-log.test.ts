@@ -3,7 +3,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
-import { CA_LOG_RE, caLogName, createCaLogFile, openCaLog } from "../../src/core/ca-log.ts";
+import { CA_LOG_RE, caLogName, createCaLogFile, openCaLog } from "../../src/logs/ca-log.ts";
 
 const dirs: string[] = [];
 function tempDir(): string {

@@ -1,6 +1,6 @@
 /** Command-line splitting (SPEC §5 "Pre/post commands"): shell-like quoting, never a shell. */
 import { describe, expect, test } from "bun:test";
-import { cmdExeArgv, cmdUnsafeReason, CommandLineError, formatCommandLine, isBatchFile, quoteArg, splitCommandLine } from "../../src/core/command-line.ts";
+import { cmdExeArgv, cmdUnsafeReason, CommandLineError, formatCommandLine, isBatchFile, quoteArg, splitCommandLine } from "../../src/process/command-line.ts";
 
 describe("splitCommandLine", () => {
   const cases: [string, string[]][] = [

@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
-import { loadConfig, parseConfigText } from "../../src/core/config.ts";
+import { loadConfig, parseConfigText } from "../../src/install/config.ts";
 import { usageErrorOf } from "../helpers/errors.ts";
 
 const FILE = "/srv/cncop/Config/cncop3.ini";

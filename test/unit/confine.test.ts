@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
-import { prepareCommand, windowsCmdExe } from "../../src/agent/commands.ts";
-import { type ConfineFs, confineProgram, isInside, lexicalRefusal } from "../../src/core/confine.ts";
+import { prepareCommand, windowsCmdExe } from "../../src/dispatcher/commands.ts";
+import { type ConfineFs, confineProgram, isInside, lexicalRefusal } from "../../src/process/confine.ts";
 
 describe("POSIX: real files and symlinks", () => {
   let root: string;

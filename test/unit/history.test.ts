@@ -4,9 +4,9 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
-import type { JobOutcome } from "../../src/agent/run-job.ts";
-import { makePaths, type Paths } from "../../src/core/paths.ts";
-import { rowToJob } from "../../src/core/jobs-db.ts";
+import type { JobOutcome } from "../../src/dispatcher/run-job.ts";
+import { makePaths, type Paths } from "../../src/install/paths.ts";
+import { rowToJob } from "../../src/install/jobs-db.ts";
 import { HISTORY_SCHEMA_VERSION, historyFile } from "../../src/history/history-db.ts";
 import { DAY_MS, insertRun, lastRuns, pruneHistory, readHistory, recordRun, runFromOutcome, type HistoryRun } from "../../src/history/history.ts";
 
@@ -35,7 +35,7 @@ describe("history", () => {
     const outcome: JobOutcome = {
       job, session: "s-1", status: "OK", reason: "completed on attempt 2", started: new Date(1000), finished: new Date(5500), interrupted: false, outputTail: [], reports: [],
       attempts: [
-        { number: 1, started: "a", finished: "b", exitcode: 75, signal: null, agents: [{ agent: "backupagentnq", exitcode: 75, signal: null, state: "RERUN", reason: "" }, { agent: "backupagentdq", exitcode: 0, signal: null, state: "OK", reason: "" }] },
+        { number: 1, started: "a", finished: "b", exitcode: 75, signal: null, agents: [{ agent: "backupagentnq", exitcode: 75, signal: null, state: "RE-RUN", reason: "" }, { agent: "backupagentdq", exitcode: 0, signal: null, state: "OK", reason: "" }] },
         { number: 2, started: "c", finished: "d", exitcode: 0, signal: null, agents: [] },
       ],
     };

@@ -1,6 +1,6 @@
 /** Table-driven tests of cncopjobs's pure parts: fields, secrets, import planning, arguments, tables. */
 import { describe, expect, test } from "bun:test";
-import { rowToJob } from "../../src/core/jobs-db.ts";
+import { rowToJob } from "../../src/install/jobs-db.ts";
 import { parseJobsArgs } from "../../src/jobs-admin/args.ts";
 import { checkCommand, checkField, checkInt, checkSettings, checkTitle, checkType, isDefaultValue } from "../../src/jobs-admin/fields.ts";
 import { attemptsSummary, renderTable } from "../../src/jobs-admin/render.ts";

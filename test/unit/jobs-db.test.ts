@@ -7,7 +7,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
-import { BACKUPJOB_SCHEMA, loadJobs, rowToJob } from "../../src/core/jobs-db.ts";
+import { BACKUPJOB_SCHEMA, loadJobs, rowToJob } from "../../src/install/jobs-db.ts";
 import { usageErrorOf } from "../helpers/errors.ts";
 
 const dir = mkdtempSync(nodePath.join(os.tmpdir(), "cncop-jobsdb-"));

@@ -4,8 +4,8 @@
  * longer than the WebAssembly input piece and output that fills its output block many times.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { jsLineFormatter, type LineFormatter, lineFormatterFor } from "../../src/core/line-format.ts";
-import { formatterModuleBytes, WASM_PREFIX_MAX, wasmLineFormatter } from "../../src/core/line-format-wasm.ts";
+import { jsLineFormatter, type LineFormatter, lineFormatterFor } from "../../src/logs/line-format.ts";
+import { formatterModuleBytes, WASM_PREFIX_MAX, wasmLineFormatter } from "../../src/logs/line-format-wasm.ts";
 
 // The cases make a few hundred MB of short-lived buffers: give the memory back, since later
 // tests measure the peak memory of children, which on Linux starts at ours when they spawn.

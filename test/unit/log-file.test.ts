@@ -6,10 +6,10 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
-import { jsLineFormatter, type LineFormatter } from "../../src/core/line-format.ts";
-import { wasmLineFormatter } from "../../src/core/line-format-wasm.ts";
-import { FileLineLog, MAX_LINE_BYTES } from "../../src/core/log-file.ts";
-import { localTimestamp, TimestampCache } from "../../src/core/time.ts";
+import { jsLineFormatter, type LineFormatter } from "../../src/logs/line-format.ts";
+import { wasmLineFormatter } from "../../src/logs/line-format-wasm.ts";
+import { FileLineLog, MAX_LINE_BYTES } from "../../src/logs/log-file.ts";
+import { localTimestamp, TimestampCache } from "../../src/format/time.ts";
 
 const dir = mkdtempSync(nodePath.join(os.tmpdir(), "cncop-logfile-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -3,7 +3,7 @@ import { afterEach, expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
-import { FileLineLog } from "../../src/core/log-file.ts";
+import { FileLineLog } from "../../src/logs/log-file.ts";
 
 const dirs: string[] = [];
 afterEach(() => {

@@ -1,8 +1,8 @@
 /** `--email` addresses: what is an address, lists, repeats, and where they are read from. */
 import { describe, expect, test } from "bun:test";
 import type { ArgsDef } from "citty";
-import { optionValues } from "../../src/core/args.ts";
-import { isValidEmailAddress } from "../../src/core/config.ts";
+import { optionValues } from "../../src/cli/args.ts";
+import { isValidEmailAddress } from "../../src/install/config.ts";
 import { parseAgentArgs, parseEmailList } from "../../src/programs/cncopagent.ts";
 
 describe("isValidEmailAddress", () => {

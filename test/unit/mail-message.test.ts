@@ -1,7 +1,7 @@
 /** The `--email` message builder: subject and phone-readable body, table-driven. */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { AgentExit, AttemptDetail, JobOutcome } from "../../src/agent/run-job.ts";
-import type { Job } from "../../src/core/jobs-db.ts";
+import type { AgentExit, AttemptDetail, JobOutcome } from "../../src/dispatcher/run-job.ts";
+import type { Job } from "../../src/install/jobs-db.ts";
 import { buildJobMessage, describeAgentExit, localTimeWithOffset, printable, subjectOf } from "../../src/mail/message.ts";
 
 const savedTz = process.env.TZ;
@@ -82,8 +82,8 @@ describe("body", () => {
         status: "ERROR",
         reason: "re-runs exhausted: the agent asked for a re-run after 2 attempts (maxretries 1)",
         attempts: [
-          attempt(1, "2025-06-01T00:00:01.000Z", "2025-06-01T00:00:02.500Z", [exit("backupagentcifs", 75, "RERUN")]),
-          attempt(2, "2025-06-01T00:01:02.000Z", "2025-06-01T00:01:03.000Z", [exit("backupagentcifs", 75, "RERUN")]),
+          attempt(1, "2025-06-01T00:00:01.000Z", "2025-06-01T00:00:02.500Z", [exit("backupagentcifs", 75, "RE-RUN")]),
+          attempt(2, "2025-06-01T00:01:02.000Z", "2025-06-01T00:01:03.000Z", [exit("backupagentcifs", 75, "RE-RUN")]),
         ],
         outputTail: ["share busy", "try later"],
       }),
@@ -188,7 +188,7 @@ describe("pieces", () => {
 
   test.each([
     [exit("a", 0, "OK"), "a: exit status 0 (OK)"],
-    [exit("a", 75, "RERUN"), "a: exit status 75 (RE-RUN)"],
+    [exit("a", 75, "RE-RUN"), "a: exit status 75 (RE-RUN)"],
     [exit("a", null, "ERROR", "SIGTERM"), "a: killed by SIGTERM (ERROR)"],
     [exit("a", null, "ERROR", null, "interrupted"), "a: interrupted (ERROR)"],
   ])("describeAgentExit %#", (e, want) => {

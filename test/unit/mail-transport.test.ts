@@ -1,8 +1,8 @@
 /** `[mail]` to SMTP settings and nodemailer options, failures in words, and the send deadline. */
 import { describe, expect, test } from "bun:test";
 import type SMTPTransport from "nodemailer/lib/smtp-transport";
-import { parseConfigText, type MailConfig } from "../../src/core/config.ts";
-import { CncopError } from "../../src/core/errors.ts";
+import { parseConfigText, type MailConfig } from "../../src/install/config.ts";
+import { CncopError } from "../../src/cli/errors.ts";
 import { deliver, type MailTransport } from "../../src/mail/job-mail.ts";
 import type { JobMessage } from "../../src/mail/message.ts";
 import { describeMailError, describeSecurity, redactSecrets, resolveMailSettings, transportOptions, type MailSettings } from "../../src/mail/transport.ts";

@@ -8,10 +8,10 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
-import type { StreamSink } from "../../src/core/log-file.ts";
-import { captureOutput } from "../../src/core/output-capture.ts";
-import { closePipes, openOutputPipes } from "../../src/core/output-pipe.ts";
-import { runProcess, type RunSpec } from "../../src/core/process-tree.ts";
+import type { StreamSink } from "../../src/logs/log-file.ts";
+import { captureOutput } from "../../src/process/output-capture.ts";
+import { closePipes, openOutputPipes } from "../../src/process/output-pipe.ts";
+import { runProcess, type RunSpec } from "../../src/process/process-tree.ts";
 import { waitFor } from "../helpers/tree.ts";
 
 const dir = mkdtempSync(nodePath.join(os.tmpdir(), "cncop-capture-"));

@@ -3,8 +3,8 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
-import { CncopError } from "../../src/core/errors.ts";
-import { ensureTree, makePaths, resolveRoot } from "../../src/core/paths.ts";
+import { CncopError } from "../../src/cli/errors.ts";
+import { ensureTree, makePaths, resolveRoot } from "../../src/install/paths.ts";
 
 describe("resolveRoot (POSIX)", () => {
   const p = nodePath.posix;

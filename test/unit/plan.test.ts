@@ -1,11 +1,11 @@
 /** SPEC §5 "Agents": the job-type table, agent lookup in Bin/ only, command line and environment. */
 import { describe, expect, test } from "bun:test";
 import nodePath from "node:path";
-import { agentArgv, findInBin, jobEnv, planJob } from "../../src/agent/plan.ts";
-import { parseConfigText } from "../../src/core/config.ts";
-import { agentsForType, jobTypeTable, knownJobTypes } from "../../src/core/job-types.ts";
-import { rowToJob } from "../../src/core/jobs-db.ts";
-import { makePaths } from "../../src/core/paths.ts";
+import { agentArgv, findInBin, jobEnv, planJob } from "../../src/dispatcher/plan.ts";
+import { parseConfigText } from "../../src/install/config.ts";
+import { agentsForType, jobTypeTable, knownJobTypes } from "../../src/install/job-types.ts";
+import { rowToJob } from "../../src/install/jobs-db.ts";
+import { makePaths } from "../../src/install/paths.ts";
 
 const paths = makePaths("/srv/cncop");
 const CONFIG = paths.configFile;

@@ -2,8 +2,8 @@
 import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { bootTicksNow, environHas, groupRunning, identify, isAlive, parseProcStat, processStartTime, sessionProcessAlive } from "../../src/core/proc-info.ts";
-import { treeAlive } from "../../src/core/process-tree.ts";
+import { bootTicksNow, environHas, groupRunning, identify, isAlive, parseProcStat, processStartTime, sessionProcessAlive } from "../../src/process/proc-info.ts";
+import { treeAlive } from "../../src/process/process-tree.ts";
 import { waitFor } from "../helpers/tree.ts";
 
 // Real processes on a shared 2-core machine: give each test room (waits poll with deadlines).

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
-import { makePaths, type Paths } from "../../src/core/paths.ts";
+import { makePaths, type Paths } from "../../src/install/paths.ts";
 import {
   DAY_MS,
   MAX_WARNINGS,
@@ -21,7 +21,7 @@ import {
   type PruneDirent,
   type PruneFs,
   type PruneStat,
-} from "../../src/core/prune.ts";
+} from "../../src/logs/prune.ts";
 
 const ROOT = nodePath.resolve("/cncop-root");
 const PATHS = makePaths(ROOT);

@@ -1,8 +1,8 @@
 /** SPEC §5 "Selecting jobs": exactly one selection, names in order, --alljobs, --type. */
 import { describe, expect, test } from "bun:test";
-import { compareByTitle, findJob, orderJobs, selectionFromArgs, selectJobs } from "../../src/agent/selection.ts";
-import { knownJobTypes } from "../../src/core/job-types.ts";
-import { type Job, rowToJob } from "../../src/core/jobs-db.ts";
+import { compareByTitle, findJob, orderJobs, selectionFromArgs, selectJobs } from "../../src/dispatcher/selection.ts";
+import { knownJobTypes } from "../../src/install/job-types.ts";
+import { type Job, rowToJob } from "../../src/install/jobs-db.ts";
 import { usageErrorOf } from "../helpers/errors.ts";
 
 function job(jobid: number, jobtitle: string, jobtype: string, enabled = 1): Job {

@@ -1,9 +1,9 @@
 /** SPEC §5 "Finish states", re-run backoff, the kill grace, and the exit status. */
 import { describe, expect, test } from "bun:test";
-import { exitStatusOf, graceFromEnv } from "../../src/agent/dispatcher.ts";
-import type { JobOutcome, JobStatus } from "../../src/agent/run-job.ts";
-import { RETRY_DELAY_CAP_SEC, retryDelaySec, stateOf, type StateVerdict, worstOf } from "../../src/agent/states.ts";
-import { KILL_GRACE_MS_DEFAULT, type RunResult } from "../../src/core/process-tree.ts";
+import { exitStatusOf, graceFromEnv } from "../../src/dispatcher/dispatch.ts";
+import type { JobOutcome, JobStatus } from "../../src/dispatcher/run-job.ts";
+import { RETRY_DELAY_CAP_SEC, retryDelaySec, stateOf, type StateVerdict, worstOf } from "../../src/dispatcher/states.ts";
+import { KILL_GRACE_MS_DEFAULT, type RunResult } from "../../src/process/process-tree.ts";
 
 function result(over: Partial<RunResult>): RunResult {
   const t = new Date(0);
@@ -13,7 +13,7 @@ function result(over: Partial<RunResult>): RunResult {
 describe("stateOf", () => {
   const cases: [string, Partial<RunResult>, StateVerdict["state"], RegExp][] = [
     ["exit 0", { exitCode: 0 }, "OK", /completed/],
-    ["exit 75", { exitCode: 75 }, "RERUN", /re-run/],
+    ["exit 75", { exitCode: 75 }, "RE-RUN", /re-run/],
     ["exit 1", { exitCode: 1 }, "ERROR", /status 1\b/],
     ["exit 2", { exitCode: 2 }, "ERROR", /status 2\b/],
     ["exit 74", { exitCode: 74 }, "ERROR", /status 74/],
@@ -38,7 +38,7 @@ describe("stateOf", () => {
 
 describe("worstOf: ERROR over RE-RUN over OK (CCS runs nq and dq)", () => {
   const ok: StateVerdict = { state: "OK", reason: "completed" };
-  const rerun: StateVerdict = { state: "RERUN", reason: "asked" };
+  const rerun: StateVerdict = { state: "RE-RUN", reason: "asked" };
   const error: StateVerdict = { state: "ERROR", reason: "failed" };
   const cases: [StateVerdict[], StateVerdict][] = [
     [[ok, ok], ok],

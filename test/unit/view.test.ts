@@ -3,7 +3,7 @@
  * without a terminal plain lines, no colour, no animation.
  */
 import { describe, expect, test } from "bun:test";
-import { createView } from "../../src/agent/view.ts";
+import { createView } from "../../src/dispatcher/view.ts";
 
 const ESC = "\x1b";
 

@@ -1,0 +1,67 @@
+/**
+ * An agent's command line (SPEC §5): `<agent> [-d] -c <config> [-n] <jobid>`. Parsed
+ * strictly: an unknown option, a missing value or anything but one whole-number jobid is
+ * a usage error (the agent then exits 1, ERROR).
+ */
+import type { ArgsDef } from "citty";
+import { parseStrict } from "../cli/args.ts";
+import { usageError } from "../cli/errors.ts";
+
+export interface AgentArgs {
+  readonly help: boolean;
+  readonly version: boolean;
+  readonly debug: boolean;
+  readonly dryrun: boolean;
+  /** `-c CONFIG` as given; undefined means `<root>/Config/cncop3.ini`. */
+  readonly config: string | undefined;
+  readonly jobid: number;
+}
+
+const ARGS = {
+  help: { type: "boolean", alias: ["h", "?"] },
+  version: { type: "boolean" },
+  debug: { type: "boolean", alias: ["d"] },
+  config: { type: "string", alias: ["c"] },
+  dryrun: { type: "boolean", alias: ["n"] },
+} satisfies ArgsDef;
+
+export function agentUsage(name: string): string {
+  return `usage: ${name} [-?] [-d] -c CONFIG [-n] jobid`;
+}
+
+export function agentHelp(name: string, title: string): string {
+  return `${agentUsage(name)}
+
+${title}: the agent cncopagent runs for a job of this type. Normally started by
+cncopagent; it can also be run by hand against an install tree.
+
+positional arguments:
+  jobid                 the job to run (its row in Config/backupjobs.db)
+
+optional arguments:
+  -?, -h, --help        display help and exit
+  --version             print the version and exit
+  -d, --debug           more detail (DEBUG lines) in the agent's daily log
+  -c CONFIG, --config CONFIG
+                        the configuration file (absolute path when cncopagent runs it)
+  -n, --dryrun          list what would be done; change nothing, write no report
+
+exit status: 0 OK, 75 RE-RUN (a transient failure: run again later), 1 ERROR.
+`;
+}
+
+export function parseAgentArgs(name: string, raw: readonly string[]): AgentArgs {
+  const usage = agentUsage(name);
+  const a = parseStrict(raw, ARGS, usage);
+  const help = a.help === true;
+  const version = a.version === true;
+  const config = a.config as string | undefined;
+  if (config === "") throw usageError(`option -c needs a file name\n${usage}`);
+  const positionals = a._;
+  if (help || version) return { help, version, debug: a.debug === true, dryrun: a.dryrun === true, config, jobid: 0 };
+  if (positionals.length === 0) throw usageError(`a jobid is required\n${usage}`);
+  if (positionals.length > 1) throw usageError(`exactly one jobid is expected, got ${positionals.length}: ${positionals.join(" ")}\n${usage}`);
+  const id = positionals[0]!;
+  if (!/^\d{1,15}$/.test(id)) throw usageError(`jobid "${id}" is not a whole number\n${usage}`);
+  return { help, version, debug: a.debug === true, dryrun: a.dryrun === true, config, jobid: Number(id) };
+}

@@ -1,0 +1,87 @@
+/**
+ * One attempt of a job: its agents started together (CCS runs two), each streamed into the
+ * CA log, stopped at the job's deadline or on interruption; the worse verdict decides.
+ */
+import type { LineLog } from "../logs/log-file.ts";
+import type { Paths } from "../install/paths.ts";
+import { runProcess, type RunResult } from "../process/process-tree.ts";
+import type { AttemptRecord } from "../reports/report-files.ts";
+import { formatCommandLine } from "../process/command-line.ts";
+import { formatDuration, isoUtc } from "../format/time.ts";
+import type { AgentStep } from "./plan.ts";
+import { stateOf, type StateVerdict, worstOf } from "./states.ts";
+
+export interface AgentExit {
+  readonly agent: string;
+  readonly exitcode: number | null;
+  readonly signal: string | null;
+  readonly state: StateVerdict["state"];
+  readonly reason: string;
+}
+
+export interface AttemptDetail extends AttemptRecord {
+  readonly number: number;
+  readonly agents: readonly AgentExit[];
+}
+
+/** Called around each start so the job lock records every child. */
+export interface SpawnHooks {
+  readonly beforeSpawn: () => void;
+  readonly onSpawn: (pid: number) => void;
+  readonly onSpawnFailed: () => void;
+}
+
+export interface AttemptContext {
+  readonly paths: Paths;
+  readonly log: LineLog;
+  readonly abort: AbortSignal;
+  readonly graceMs: number;
+}
+
+export async function runAttempt(
+  n: number,
+  agents: readonly AgentStep[],
+  env: Record<string, string>,
+  ctx: AttemptContext,
+  label: string,
+  deadline: number | undefined,
+  maxruntime: number,
+  hooks: SpawnHooks,
+): Promise<{ detail: AttemptDetail; verdict: StateVerdict; results: RunResult[]; tail: string[] }> {
+  const attemptEnv = { ...env, CNCOP_ATTEMPT: String(n) };
+  const sinks = agents.map((a) => ({ out: ctx.log.sink(`[${a.agent}#${n} stdout]`), err: ctx.log.sink(`[${a.agent}#${n} stderr]`) }));
+  const results = await Promise.all(
+    agents.map((a, i) => {
+      ctx.log.line(`${label}: attempt ${n}: run: ${formatCommandLine(a.argv)}`);
+      return runProcess({
+        argv: a.argv,
+        cwd: ctx.paths.root,
+        env: attemptEnv,
+        deadline,
+        graceMs: ctx.graceMs,
+        abort: ctx.abort,
+        stdout: sinks[i]!.out,
+        stderr: sinks[i]!.err,
+        ...hooks,
+      });
+    }),
+  );
+  const verdicts = results.map((r) => stateOf(r, maxruntime));
+  const exits: AgentExit[] = results.map((r, i) => ({ agent: agents[i]!.agent, exitcode: r.exitCode, signal: r.signal, state: verdicts[i]!.state, reason: verdicts[i]!.reason }));
+  results.forEach((r, i) => {
+    const v = verdicts[i]!;
+    const how = r.spawnError !== undefined && r.pid === undefined ? `could not be started (${r.spawnError})` : r.signal ? `was killed by ${r.signal}` : `exited with status ${r.exitCode}`;
+    ctx.log.line(`${label}: attempt ${n}: ${agents[i]!.agent} ${how} after ${formatDuration(r.durationMs)}: ${v.state}${r.timedOut ? " (timed out)" : ""}${r.interrupted ? " (interrupted)" : ""}`);
+  });
+  const verdict = worstOf(verdicts);
+  const decisive = results[verdicts.indexOf(verdict)] ?? results[0]!;
+  const startedAt = new Date(Math.min(...results.map((r) => r.started.getTime())));
+  const finishedAt = new Date(Math.max(...results.map((r) => r.finished.getTime())));
+  const tail = sinks.flatMap((s) => [...s.out.tail(), ...s.err.tail()]).slice(-20);
+  return {
+    detail: { number: n, started: isoUtc(startedAt), finished: isoUtc(finishedAt), exitcode: decisive.exitCode, signal: decisive.signal, agents: exits },
+    verdict,
+    results,
+    tail,
+  };
+}

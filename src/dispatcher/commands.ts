@@ -1,0 +1,146 @@
+/**
+ * Pre/post commands (SPEC §5): split without a shell, confined to Bin/, run with the job
+ * environment plus CNCOP_STATUS (post) and CNCOP_LOG, the root as working directory,
+ * stdin empty, `command_timeout`, every output line into the CA log.
+ */
+import { CommandLineError, cmdExeArgv, formatCommandLine, isBatchFile, splitCommandLine } from "../process/command-line.ts";
+import { confineProgram, type ConfineFs, realFs } from "../process/confine.ts";
+import type { LineLog, StreamSink } from "../logs/log-file.ts";
+import { runProcess, type RunResult } from "../process/process-tree.ts";
+
+export type CommandKind = "prerun" | "postsuccess" | "postfailure";
+
+export interface CommandOutcome {
+  readonly kind: CommandKind;
+  readonly commandLine: string;
+  readonly ok: boolean;
+  /** Why it was refused before anything ran. */
+  readonly refused: string | undefined;
+  readonly result: RunResult | undefined;
+  /** The first bytes of stderr (up to STDERR_KEEP_BYTES). */
+  readonly stderrHead: Uint8Array;
+  /** In words: "exited with status 3", "timed out after 60 s", ... */
+  readonly description: string;
+}
+
+export const STDERR_KEEP_BYTES = 2048 + 4;
+
+export interface CommandContext {
+  readonly bin: string;
+  readonly root: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly timeoutSec: number;
+  readonly graceMs: number;
+  readonly log: LineLog;
+  readonly abort?: AbortSignal | undefined;
+  readonly platform?: NodeJS.Platform;
+  readonly fs?: ConfineFs;
+  readonly comspec?: string;
+  readonly beforeSpawn?: () => void;
+  readonly onSpawn?: (pid: number) => void;
+  readonly onSpawnFailed?: () => void;
+}
+
+export type PreparedCommand = { ok: true; argv: string[]; verbatim: boolean } | { ok: false; reason: string };
+
+/**
+ * cmd.exe by its full path, so that no cmd.exe in the working folder or on PATH is picked
+ * up instead: %SystemRoot%\System32\cmd.exe.
+ */
+export function windowsCmdExe(env: Readonly<Record<string, string | undefined>> = process.env): string {
+  const root = env.SystemRoot ?? env.SYSTEMROOT ?? env.windir ?? "C:\\Windows";
+  return `${root.replace(/[\\/]+$/, "")}\\System32\\cmd.exe`;
+}
+
+/** Split, confine and (for .cmd/.bat on Windows) wrap a command line: nothing runs here. */
+export function prepareCommand(commandLine: string, ctx: Pick<CommandContext, "bin" | "platform" | "fs" | "comspec">): PreparedCommand {
+  const platform = ctx.platform ?? process.platform;
+  let words: string[];
+  try {
+    words = splitCommandLine(commandLine);
+  } catch (err) {
+    return { ok: false, reason: `cannot read the command line: ${(err as Error).message}` };
+  }
+  const [program, ...args] = words;
+  if (program === undefined) return { ok: false, reason: "the command line is empty" };
+  const confined = confineProgram(program, ctx.bin, platform, ctx.fs ?? realFs);
+  if (!confined.ok) return { ok: false, reason: confined.reason };
+  if (platform === "win32" && isBatchFile(confined.program)) {
+    try {
+      return { ok: true, argv: cmdExeArgv(confined.program, args, ctx.comspec ?? windowsCmdExe()), verbatim: true };
+    } catch (err) {
+      if (err instanceof CommandLineError) return { ok: false, reason: err.message };
+      throw err;
+    }
+  }
+  return { ok: true, argv: [confined.program, ...args], verbatim: false };
+}
+
+function headKeeper(inner: StreamSink, keep: number): { sink: StreamSink; head: () => Uint8Array } {
+  const parts: Uint8Array[] = [];
+  let kept = 0;
+  return {
+    head: () => {
+      const out = new Uint8Array(kept);
+      let o = 0;
+      for (const p of parts) {
+        out.set(p, o);
+        o += p.length;
+      }
+      return out;
+    },
+    sink: {
+      write(chunk: Uint8Array) {
+        if (kept < keep) {
+          // A copy: the chunk's memory is reused by the reader after write() returns.
+          const part = Uint8Array.prototype.slice.call(chunk, 0, keep - kept);
+          parts.push(part);
+          kept += part.length;
+        }
+        inner.write(chunk);
+      },
+      end: () => inner.end(),
+      get bytes() {
+        return inner.bytes;
+      },
+      tail: () => inner.tail(),
+    },
+  };
+}
+
+export function describeResult(r: RunResult, timeoutSec: number): string {
+  if (r.spawnError !== undefined && r.pid === undefined) return `could not be started: ${r.spawnError}`;
+  if (r.timedOut) return `timed out after ${timeoutSec} s and was stopped`;
+  if (r.interrupted) return "interrupted";
+  if (r.signal) return `killed by ${r.signal}`;
+  return `exited with status ${r.exitCode}`;
+}
+
+export async function runCommand(kind: CommandKind, commandLine: string, extraEnv: Record<string, string>, ctx: CommandContext): Promise<CommandOutcome> {
+  const prepared = prepareCommand(commandLine, ctx);
+  if (!prepared.ok) {
+    ctx.log.line(`${kind}: refused ${JSON.stringify(commandLine)}: ${prepared.reason}`);
+    return { kind, commandLine, ok: false, refused: prepared.reason, result: undefined, stderrHead: new Uint8Array(0), description: `refused: ${prepared.reason}` };
+  }
+  ctx.log.line(`${kind}: run: ${formatCommandLine(prepared.argv)}`);
+  const err = headKeeper(ctx.log.sink(`[${kind} stderr]`), STDERR_KEEP_BYTES);
+  const result = await runProcess({
+    argv: prepared.argv,
+    cwd: ctx.root,
+    env: { ...ctx.env, ...extraEnv },
+    deadline: Date.now() + ctx.timeoutSec * 1000,
+    graceMs: ctx.graceMs,
+    abort: ctx.abort,
+    stdout: ctx.log.sink(`[${kind} stdout]`),
+    stderr: err.sink,
+    beforeSpawn: ctx.beforeSpawn,
+    onSpawn: ctx.onSpawn,
+    onSpawnFailed: ctx.onSpawnFailed,
+    platform: ctx.platform,
+    verbatim: prepared.verbatim,
+  });
+  const ok = result.exitCode === 0 && !result.timedOut && !result.interrupted && result.signal === null;
+  const description = describeResult(result, ctx.timeoutSec);
+  ctx.log.line(`${kind}: ${description} after ${(result.durationMs / 1000).toFixed(1)} s`);
+  return { kind, commandLine, ok, refused: undefined, result, stderrHead: err.head(), description };
+}

@@ -1,0 +1,86 @@
+/**
+ * Job selection and ordering (SPEC §5 "Selecting jobs"): named jobs in the order given,
+ * each once; `--alljobs` every enabled job by title (PULL before PUSH on a Healthy
+ * Server); `--type` every enabled job of a type.
+ */
+import type { Role } from "../install/config.ts";
+import { usageError } from "../cli/errors.ts";
+import type { Job } from "../install/jobs-db.ts";
+import { isPushType } from "../install/job-types.ts";
+
+export type Selection =
+  | { readonly kind: "named"; readonly names: readonly string[] }
+  | { readonly kind: "all" }
+  | { readonly kind: "type"; readonly type: string };
+
+export interface SelectionResult {
+  readonly jobs: readonly Job[];
+  /** Named jobs that match no job. */
+  readonly unknown: readonly string[];
+}
+
+/** Exactly one of job names, --alljobs, --type; else a usage error. */
+export function selectionFromArgs(names: readonly string[], all: boolean, type: string | undefined): Selection {
+  const given = [names.length > 0, all, type !== undefined].filter(Boolean).length;
+  if (given === 0) throw usageError("No jobs selected: name one or more jobs (id or title), or use --alljobs, or --type TYPE.");
+  if (given > 1) throw usageError("Choose exactly one of: job names, --alljobs, --type TYPE.");
+  if (all) return { kind: "all" };
+  if (type !== undefined) {
+    if (type.trim() === "") throw usageError("--type needs a job type, e.g. --type RSYNC.");
+    return { kind: "type", type: type.trim().toUpperCase() };
+  }
+  return { kind: "named", names };
+}
+
+export function compareByTitle(a: Job, b: Job): number {
+  const x = a.jobtitle.toLowerCase();
+  const y = b.jobtitle.toLowerCase();
+  if (x < y) return -1;
+  if (x > y) return 1;
+  return a.jobid - b.jobid;
+}
+
+/** Sorted by title; with role REMOTE every PULL job before every PUSH (CCS) job. */
+export function orderJobs(jobs: readonly Job[], role: Role): Job[] {
+  const sorted = [...jobs].sort(compareByTitle);
+  if (role !== "REMOTE") return sorted;
+  return [...sorted.filter((j) => !isPushType(j.jobtype)), ...sorted.filter((j) => isPushType(j.jobtype))];
+}
+
+/** A job argument that is all digits is a jobid first, else a title (case-insensitive). */
+export function findJob(jobs: readonly Job[], name: string): Job | undefined {
+  if (/^\d+$/.test(name)) {
+    const id = Number(name);
+    const byId = jobs.find((j) => j.jobid === id);
+    if (byId) return byId;
+  }
+  const lower = name.toLowerCase();
+  return jobs.find((j) => j.jobtitle.toLowerCase() === lower);
+}
+
+export function selectJobs(jobs: readonly Job[], selection: Selection, role: Role, knownTypes: readonly string[]): SelectionResult {
+  switch (selection.kind) {
+    case "all":
+      return { jobs: orderJobs(jobs.filter((j) => j.enabled), role), unknown: [] };
+    case "type": {
+      if (!knownTypes.includes(selection.type)) {
+        throw usageError(`Unknown job type "${selection.type}". Known types: ${knownTypes.join(", ")}.`);
+      }
+      return { jobs: orderJobs(jobs.filter((j) => j.enabled && j.jobtype === selection.type), role), unknown: [] };
+    }
+    case "named": {
+      const out: Job[] = [];
+      const seen = new Set<number>();
+      const unknown: string[] = [];
+      for (const name of selection.names) {
+        const job = findJob(jobs, name);
+        if (!job) unknown.push(name);
+        else if (!seen.has(job.jobid)) {
+          seen.add(job.jobid);
+          out.push(job);
+        }
+      }
+      return { jobs: out, unknown };
+    }
+  }
+}

@@ -1,0 +1,186 @@
+/**
+ * The job database (SPEC §4). Other programs write it, so the dispatcher reads any
+ * `BackupJob` table that has the required columns; every later column may be missing and
+ * then takes its default. The dispatcher opens it read-only and never alters it.
+ */
+import { Database } from "bun:sqlite";
+import { existsSync, statSync } from "node:fs";
+import { CncopError, EXIT, errorMessage } from "../cli/errors.ts";
+
+export interface Job {
+  readonly jobid: number;
+  readonly jobtitle: string;
+  /** Upper-case. */
+  readonly jobtype: string;
+  readonly enabled: boolean;
+  readonly maxretries: number;
+  readonly retrydelay: number;
+  readonly maxruntime: number;
+  readonly prerun: string | undefined;
+  readonly postsuccess: string | undefined;
+  readonly postfailure: string | undefined;
+  readonly source: string | undefined;
+  readonly destination: string | undefined;
+  readonly settings: Readonly<Record<string, unknown>>;
+  /** What is wrong with this row; a job with problems ends as ERROR without running. */
+  readonly problems: readonly string[];
+}
+
+export const JOB_DEFAULTS = Object.freeze({ enabled: 1, maxretries: 3, retrydelay: 60, maxruntime: 0 });
+export const REQUIRED_COLUMNS = ["jobid", "jobtitle", "jobtype"] as const;
+export const OPTIONAL_COLUMNS = [
+  "enabled", "maxretries", "retrydelay", "maxruntime", "prerun", "postsuccess", "postfailure",
+  "source", "destination", "settings",
+] as const;
+export const BUSY_TIMEOUT_MS = 5000;
+export const MAX_RETRIES = 100;
+export const MAX_SECONDS = 366 * 24 * 3600;
+
+/** The SPEC §4 schema, for programs that create the database (cncopjobs, tests, the demo). */
+export const BACKUPJOB_SCHEMA = `CREATE TABLE IF NOT EXISTS BackupJob (
+  jobid INTEGER PRIMARY KEY,
+  jobtitle TEXT NOT NULL UNIQUE COLLATE NOCASE,
+  jobtype TEXT NOT NULL,
+  enabled INTEGER DEFAULT 1,
+  maxretries INTEGER DEFAULT 3,
+  retrydelay INTEGER DEFAULT 60,
+  maxruntime INTEGER DEFAULT 0,
+  prerun TEXT,
+  postsuccess TEXT,
+  postfailure TEXT,
+  source TEXT,
+  destination TEXT,
+  settings TEXT DEFAULT '{}'
+)`;
+
+function dbError(file: string, what: string): CncopError {
+  return new CncopError(`Job database ${file}: ${what}`, EXIT.USAGE);
+}
+
+/** Open the job database read-only with a busy timeout; clear errors for each failure. */
+export function openJobsDbReadOnly(file: string): Database {
+  if (!existsSync(file)) {
+    throw dbError(file, "not found. Create it with `cncopjobs add ...` (which creates the SPEC schema), or copy the database from the cncop network into Config/.");
+  }
+  if (statSync(file).isDirectory()) throw dbError(file, "is a folder, not a database file.");
+  let db: Database;
+  try {
+    db = new Database(file, { readonly: true });
+  } catch (err) {
+    throw dbError(file, `cannot be opened: ${errorMessage(err)}.`);
+  }
+  try {
+    db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    db.query("SELECT count(*) FROM sqlite_master").get();
+  } catch (err) {
+    db.close();
+    throw describeSqliteError(file, err);
+  }
+  return db;
+}
+
+export function describeSqliteError(file: string, err: unknown): CncopError {
+  const msg = errorMessage(err);
+  if (/not a database|malformed|corrupt/i.test(msg)) {
+    return dbError(file, `is not a valid SQLite database (${msg}). Restore it from a backup or download it again.`);
+  }
+  if (/locked|busy/i.test(msg)) {
+    return dbError(file, `is locked by another program for more than ${BUSY_TIMEOUT_MS / 1000} s (${msg}). Try again when it has finished.`);
+  }
+  return dbError(file, `cannot be read: ${msg}.`);
+}
+
+function columnsOf(db: Database, file: string): Set<string> {
+  const rows = db.query("PRAGMA table_info(BackupJob)").all() as { name: string }[];
+  if (rows.length === 0) throw dbError(file, "has no BackupJob table. Create it with `cncopjobs add ...` or restore the database.");
+  const cols = new Set(rows.map((r) => r.name.toLowerCase()));
+  const missing = REQUIRED_COLUMNS.filter((c) => !cols.has(c));
+  if (missing.length > 0) {
+    throw dbError(file, `the BackupJob table lacks the required column(s) ${missing.join(", ")} (it has ${[...cols].join(", ")}).`);
+  }
+  return cols;
+}
+
+type Row = Record<string, unknown>;
+
+function intValue(row: Row, col: string, dflt: number, min: number, max: number, problems: string[]): number {
+  const v = row[col];
+  if (v === null || v === undefined || v === "") return dflt;
+  const n = typeof v === "number" ? v : typeof v === "bigint" ? Number(v) : typeof v === "string" && /^-?\d+$/.test(v.trim()) ? Number(v) : NaN;
+  if (!Number.isInteger(n) || n < min || n > max) {
+    problems.push(`${col} = ${JSON.stringify(v)} is not a whole number from ${min} to ${max}`);
+    return dflt;
+  }
+  return n;
+}
+
+function textValue(row: Row, col: string): string | undefined {
+  const v = row[col];
+  if (v === null || v === undefined) return undefined;
+  const s = v instanceof Uint8Array ? new TextDecoder().decode(v) : String(v);
+  return s.trim() === "" ? undefined : s;
+}
+
+/** Turn one row into a Job; problems are recorded rather than thrown. */
+export function rowToJob(row: Row): Job {
+  const problems: string[] = [];
+  const jobid = Number(row.jobid);
+  const jobtitle = String(row.jobtitle ?? "");
+  const jobtype = String(row.jobtype ?? "").trim().toUpperCase();
+  if (jobtype === "") problems.push("jobtype is empty");
+  let settings: Record<string, unknown> = {};
+  const rawSettings = textValue(row, "settings");
+  if (rawSettings !== undefined) {
+    try {
+      const parsed: unknown = JSON.parse(rawSettings);
+      if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) problems.push("settings is not a JSON object");
+      else settings = parsed as Record<string, unknown>;
+    } catch {
+      problems.push("settings is not valid JSON");
+    }
+  }
+  const enabledRaw = row.enabled;
+  const enabled = enabledRaw === null || enabledRaw === undefined ? true : !(enabledRaw === 0 || enabledRaw === "0" || enabledRaw === false || (typeof enabledRaw === "string" && /^(false|no|off)$/i.test(enabledRaw.trim())));
+  return Object.freeze({
+    jobid,
+    jobtitle,
+    jobtype,
+    enabled,
+    maxretries: intValue(row, "maxretries", JOB_DEFAULTS.maxretries, 0, MAX_RETRIES, problems),
+    retrydelay: intValue(row, "retrydelay", JOB_DEFAULTS.retrydelay, 0, MAX_SECONDS, problems),
+    maxruntime: intValue(row, "maxruntime", JOB_DEFAULTS.maxruntime, 0, MAX_SECONDS, problems),
+    prerun: textValue(row, "prerun"),
+    postsuccess: textValue(row, "postsuccess"),
+    postfailure: textValue(row, "postfailure"),
+    source: textValue(row, "source"),
+    destination: textValue(row, "destination"),
+    settings: Object.freeze(settings),
+    problems: Object.freeze(problems),
+  });
+}
+
+/** Every job of the database, whatever the columns the table has beyond the required ones. */
+export function readJobs(db: Database, file: string): Job[] {
+  try {
+    const cols = columnsOf(db, file);
+    // Aliased: SQLite matches column names case-insensitively but reports them as declared (JobID).
+    const select = [...REQUIRED_COLUMNS, ...OPTIONAL_COLUMNS.filter((c) => cols.has(c))].map((c) => `"${c}" AS "${c}"`).join(", ");
+    const rows = db.query(`SELECT ${select} FROM BackupJob`).all() as Row[];
+    return rows
+      .filter((r) => r.jobid !== null && r.jobid !== undefined)
+      .map(rowToJob);
+  } catch (err) {
+    if (err instanceof CncopError) throw err;
+    throw describeSqliteError(file, err);
+  }
+}
+
+/** Open, read every job, close. */
+export function loadJobs(file: string): Job[] {
+  const db = openJobsDbReadOnly(file);
+  try {
+    return readJobs(db, file);
+  } finally {
+    db.close();
+  }
+}

@@ -1,0 +1,217 @@
+/**
+ * One run per jobid at a time, on this host, across all processes (SPEC §5 "Single
+ * instance"). The owner record `job-<id>.json` names the dispatcher and every agent and
+ * command it started (pid + start time, boot id, host, session, start). A lock is held
+ * while any of those processes lives; a record of a dead run is taken over at once.
+ *
+ * Checking and writing the record happens under a short guard lock from proper-lockfile
+ * (an atomic mkdir, stale after GUARD_STALE_MS if its holder died), so two requests can
+ * never both decide that a lock is free. The record is written to a temporary name and
+ * renamed, so it is never seen half-written; an unreadable record is treated as held
+ * while it is young (its writer may be mid-way) and as stale after RECORD_GRACE_MS.
+ *
+ * A child runs before its pid can be recorded. So the record says "spawning since <t>"
+ * before each spawn and drops it once the pid is in: a dispatcher that died in between
+ * leaves the marker, and then (Linux) any process of the session started since <t> holds
+ * the lock.
+ */
+import { mkdirSync, unlinkSync } from "node:fs";
+import os from "node:os";
+import nodePath from "node:path";
+import { CncopError, EXIT } from "../cli/errors.ts";
+import { RECORD_GRACE_MS, readOwnerRecord, withGuard, writeAtomic } from "./owner-record.ts";
+import { bootId, bootTicksNow, identify, isAlive, type ProcessId, sessionProcessAlive } from "../process/proc-info.ts";
+
+export { GUARD_STALE_MS } from "./owner-record.ts";
+
+export interface LockOwner {
+  readonly version: 1;
+  readonly jobid: number;
+  readonly jobtitle: string;
+  readonly session: string;
+  readonly hostname: string;
+  readonly bootId: string;
+  readonly started: string;
+  readonly dispatcher: ProcessId;
+  readonly processes: ProcessId[];
+  readonly token: string;
+  /** Set while a child is being started and its pid is not recorded yet: boot ticks (Linux) or null. */
+  spawningSince?: string | null;
+}
+
+export interface HeldLock {
+  readonly owner: LockOwner;
+  /** Call right before starting a child; then addProcess(pid), or spawnFailed(). */
+  beforeSpawn(): void;
+  addProcess(pid: number): void;
+  spawnFailed(): void;
+  release(): void;
+}
+
+export type LockResult = { held: HeldLock } | { busy: LockOwner | undefined };
+
+export function lockDir(workDir: string): string {
+  return nodePath.join(workDir, "locks");
+}
+
+export function recordPath(dir: string, jobid: number): string {
+  return nodePath.join(dir, `job-${jobid}.json`);
+}
+
+export function parseOwner(text: string): LockOwner | undefined {
+  try {
+    const o = JSON.parse(text) as LockOwner;
+    if (o && o.version === 1 && typeof o.token === "string" && typeof o.dispatcher?.pid === "number" && Array.isArray(o.processes)) return o;
+  } catch {}
+  return undefined;
+}
+
+export interface Liveness {
+  /** Is this recorded process (or its group, for members of the session) alive? */
+  alive(p: ProcessId, session: string): boolean;
+  /** Does a process of the session live that started at or after `since`? */
+  spawnedSince(session: string, since: string | null): boolean;
+}
+
+export const systemLiveness: Liveness = {
+  alive: (p, session) => isAlive(p, process.platform, session),
+  spawnedSince: (session, since) => sessionProcessAlive(session, since),
+};
+
+/** The recorded processes of the owner's run that still live. */
+export function liveProcesses(owner: LockOwner, liveness: Liveness = systemLiveness): ProcessId[] {
+  return [owner.dispatcher, ...owner.processes].filter((p) => liveness.alive(p, owner.session));
+}
+
+/** Does any process of the owner's run still live on this host and boot? */
+export function ownerAlive(owner: LockOwner, host = os.hostname(), boot = bootId(), liveness: Liveness = systemLiveness): boolean {
+  if (owner.hostname !== host || owner.bootId !== boot) return false;
+  if (liveProcesses(owner, liveness).length > 0) return true;
+  // The dispatcher died while starting a child it had not recorded yet.
+  return owner.spawningSince !== undefined && liveness.spawnedSince(owner.session, owner.spawningSince);
+}
+
+function guarded<T>(dir: string, jobid: number, fn: () => T): T {
+  return withGuard(nodePath.join(dir, `job-${jobid}`), "the lock guard", fn);
+}
+
+const readRecord = (path: string) => readOwnerRecord(path, parseOwner);
+
+export interface AcquireOptions {
+  readonly workDir: string;
+  readonly jobid: number;
+  readonly jobtitle: string;
+  readonly session: string;
+  readonly log?: (text: string) => void;
+}
+
+/** Throws a CncopError (exit 1) when the lock folder or record cannot be used. */
+export function acquireJobLock(opts: AcquireOptions): LockResult {
+  const dir = lockDir(opts.workDir);
+  const path = recordPath(dir, opts.jobid);
+  try {
+    mkdirSync(dir, { recursive: true });
+    return acquireIn(dir, path, opts);
+  } catch (err) {
+    if (err instanceof CncopError) throw err;
+    throw new CncopError(`cannot use the lock of job ${opts.jobid} in ${dir}: ${(err as Error).message}; check that this folder can be written`, EXIT.FAILED);
+  }
+}
+
+function acquireIn(dir: string, path: string, opts: AcquireOptions): LockResult {
+  const log = opts.log ?? (() => {});
+  return guarded(dir, opts.jobid, () => {
+    const rec = readRecord(path);
+    if (rec.kind === "owner") {
+      if (ownerAlive(rec.owner)) return { busy: rec.owner };
+      log(`lock of job ${opts.jobid}: the run of session ${rec.owner.session} (dispatcher pid ${rec.owner.dispatcher.pid}) has no live process left; taking the lock over`);
+    } else if (rec.kind === "unreadable") {
+      if (rec.ageMs < RECORD_GRACE_MS) return { busy: undefined };
+      log(`lock of job ${opts.jobid}: unreadable lock record ${path}; taking the lock over`);
+    }
+    const owner: LockOwner = {
+      version: 1,
+      jobid: opts.jobid,
+      jobtitle: opts.jobtitle,
+      session: opts.session,
+      hostname: os.hostname(),
+      bootId: bootId(),
+      started: new Date().toISOString(),
+      dispatcher: identify(process.pid) ?? { pid: process.pid, start: null },
+      processes: [],
+      token: crypto.randomUUID(),
+    };
+    writeAtomic(path, JSON.stringify(owner));
+    return { held: makeHeld(path, dir, owner) };
+  });
+}
+
+function makeHeld(path: string, dir: string, owner: LockOwner): HeldLock {
+  let released = false;
+  let spawning = 0;
+  // Only the owner writes its record while it lives, so no guard is needed here.
+  const save = () => {
+    try {
+      writeAtomic(path, JSON.stringify(owner));
+    } catch {}
+  };
+  const spawnEnded = () => {
+    spawning = Math.max(0, spawning - 1);
+    if (spawning === 0) delete owner.spawningSince;
+  };
+  return {
+    owner,
+    beforeSpawn() {
+      if (released) return;
+      if (spawning++ === 0) {
+        owner.spawningSince = bootTicksNow();
+        save();
+      }
+    },
+    addProcess(pid: number) {
+      if (released) return;
+      // A child that already ended may have left members in its group: it is recorded
+      // with an unknown start time, which counts only processes of this session.
+      owner.processes.push(identify(pid, true) ?? { pid, start: null, group: true });
+      spawnEnded();
+      save();
+    },
+    spawnFailed() {
+      if (released) return;
+      spawnEnded();
+      save();
+    },
+    release() {
+      if (released) return;
+      released = true;
+      try {
+        guarded(dir, owner.jobid, () => {
+          const rec = readRecord(path);
+          if (rec.kind === "owner" && rec.owner.token === owner.token) unlinkSync(path);
+        });
+      } catch {
+        // Left behind, the record is harmless: no process of it lives, the next run takes it over.
+      }
+    },
+  };
+}
+
+/** `cncopagent --unlock JOB`: remove a lock record, refusing while any of its processes lives. */
+export function forceUnlock(workDir: string, jobid: number): { removed: boolean; owner: LockOwner | undefined } {
+  const dir = lockDir(workDir);
+  const path = recordPath(dir, jobid);
+  return guarded(dir, jobid, () => {
+    const rec = readRecord(path);
+    if (rec.kind === "none") return { removed: false, owner: undefined };
+    if (rec.kind === "owner" && ownerAlive(rec.owner)) {
+      const pids = liveProcesses(rec.owner).map((p) => p.pid);
+      const which = pids.length > 0 ? `live process ids ${pids.join(", ")}` : `processes of session ${rec.owner.session} are still starting or running`;
+      throw new CncopError(
+        `job ${jobid} is running as session ${rec.owner.session} (${which}); stop those processes first, the lock is then released by itself.`,
+        EXIT.FAILED,
+      );
+    }
+    unlinkSync(path);
+    return { removed: true, owner: rec.kind === "owner" ? rec.owner : undefined };
+  });
+}

@@ -1,0 +1,66 @@
+/**
+ * Owner records behind a guard: the building blocks shared by the job lock
+ * (src/locks/job-lock.ts) and the reporter's pass lock (src/reporter/pass-lock.ts).
+ *
+ * The guard is proper-lockfile's atomic mkdir, held for milliseconds while a record is
+ * read and written, and stale after GUARD_STALE_MS if its holder died. Records are written
+ * to a temporary name and renamed, so a reader sees a whole record or none; an unreadable
+ * record is reported with its age so the caller can wait out a writer mid-way.
+ */
+import { readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import lockfile from "proper-lockfile";
+import { CncopError, EXIT, errnoCode } from "../cli/errors.ts";
+
+export const GUARD_STALE_MS = 5_000;
+export const GUARD_WAIT_MS = 15_000;
+/** How long an unreadable record counts as a writer mid-way before it is taken over. */
+export const RECORD_GRACE_MS = 5_000;
+
+/** Run `fn` holding the guard `<target>.guard`; waits up to GUARD_WAIT_MS for it. */
+export function withGuard<T>(target: string, what: string, fn: () => T): T {
+  const until = Date.now() + GUARD_WAIT_MS;
+  for (;;) {
+    let release: (() => void) | undefined;
+    try {
+      release = lockfile.lockSync(target, { realpath: false, stale: GUARD_STALE_MS, lockfilePath: `${target}.guard`, onCompromised: () => {} });
+    } catch (err) {
+      if (errnoCode(err) !== "ELOCKED" || Date.now() > until) {
+        throw new CncopError(`cannot take ${what} ${target}.guard: ${(err as Error).message}`, EXIT.FAILED);
+      }
+      Bun.sleepSync(5 + Math.random() * 20);
+      continue;
+    }
+    try {
+      return fn();
+    } finally {
+      try {
+        release();
+      } catch {}
+    }
+  }
+}
+
+export type RecordRead<T> = { kind: "none" } | { kind: "owner"; owner: T } | { kind: "unreadable"; ageMs: number };
+
+export function readOwnerRecord<T>(path: string, parse: (text: string) => T | undefined): RecordRead<T> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    if (errnoCode(err) === "ENOENT") return { kind: "none" };
+    throw err;
+  }
+  const owner = parse(text);
+  if (owner) return { kind: "owner", owner };
+  let ageMs = Infinity;
+  try {
+    ageMs = Date.now() - statSync(path).mtimeMs;
+  } catch {}
+  return { kind: "unreadable", ageMs };
+}
+
+export function writeAtomic(path: string, data: string): void {
+  const tmp = `${path}.${process.pid}.${crypto.randomUUID()}.tmp`;
+  writeFileSync(tmp, data, { mode: 0o644 });
+  renameSync(tmp, path);
+}

@@ -1,0 +1,237 @@
+/**
+ * Line logs: every line starts with a local timestamp `YYYY-MM-DD HH:MM:SS`. Child output
+ * is written as it arrives, byte for byte (binary-safe), with bounded memory: a partial
+ * line is carried at most MAX_LINE_BYTES before it is written as a line of its own.
+ * Writes are synchronous, so a crash loses nothing already written and a fast child is
+ * slowed by the log's pace rather than growing our memory.
+ */
+import { closeSync, openSync, writeSync } from "node:fs";
+import { type LineFormatter, lineFormatterFor } from "./line-format.ts";
+import { TimestampCache } from "../format/time.ts";
+
+export const MAX_LINE_BYTES = 64 * 1024;
+/** `YYYY-MM-DD HH:MM:SS` */
+const TIMESTAMP_BYTES = 19;
+const NL = 0x0a;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export interface LineLog {
+  readonly path: string;
+  /** One or more lines of text, each timestamped. */
+  line(text: string): void;
+  /** A sink for a child's stream; each line is written as `<ts> <tag> <bytes>`. */
+  sink(tag: string): StreamSink;
+  close(): void;
+}
+
+export interface StreamSink {
+  /** The chunk is only valid during the call (readers reuse their buffers): copy what is kept. */
+  write(chunk: Uint8Array): void;
+  /** Write any partial last line. */
+  end(): void;
+  /** Bytes seen so far. */
+  readonly bytes: number;
+  /** The last lines seen (at most `tailLines`), decoded, for messages and mail. */
+  tail(): string[];
+}
+
+export class FileLineLog implements LineLog {
+  private fd: number | undefined;
+  private readonly ts: TimestampCache;
+  private failed = false;
+  /** Other logs that receive every line too, child output included (the -d diagnostic log). */
+  readonly mirrors: LineLog[] = [];
+
+  constructor(
+    readonly path: string,
+    fd?: number,
+    now: () => number = Date.now,
+    private readonly onError: (err: unknown) => void = () => {},
+  ) {
+    this.fd = fd ?? openSync(path, "a", 0o644);
+    this.ts = new TimestampCache(now);
+  }
+
+  /** Write timestamped bytes as they are, here and into every file mirror. */
+  writeRaw(buf: Uint8Array): void {
+    for (const m of this.mirrors) if (m instanceof FileLineLog) m.writeRaw(buf);
+    if (this.fd === undefined || this.failed) return;
+    try {
+      let off = 0;
+      while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off);
+    } catch (err) {
+      // A full disk must not crash a backup: report once, keep running.
+      this.failed = true;
+      this.onError(err);
+    }
+  }
+
+  line(text: string): void {
+    const ts = this.ts.current().text;
+    const lines = text.split(/\r?\n/);
+    this.writeRaw(encoder.encode(lines.map((l) => `${ts} ${l}\n`).join("")));
+    for (const m of this.mirrors) if (!(m instanceof FileLineLog)) m.line(text);
+  }
+
+  sink(tag: string, tailLines = 20, formatter?: LineFormatter): StreamSink {
+    const bytes = encoder.encode(` ${tag} `);
+    return new LineSink(this, this.ts, bytes, tailLines, formatter ?? lineFormatterFor(TIMESTAMP_BYTES + bytes.length));
+  }
+
+  close(): void {
+    if (this.fd !== undefined) {
+      try {
+        closeSync(this.fd);
+      } catch {}
+      this.fd = undefined;
+    }
+  }
+}
+
+/** Lines kept for tail() are cut to this many bytes. */
+const TAIL_LINE_BYTES = 1000;
+
+class LineSink implements StreamSink {
+  /** The partial last line: copies, since a reader may reuse its chunk buffers. */
+  private carry: Uint8Array[] = [];
+  private carryLen = 0;
+  private prefix: Uint8Array = new Uint8Array(0);
+  private prefixStamp: Uint8Array | undefined;
+  private total = 0;
+  /** The last lines seen, raw; decoded only when tail() is asked for. */
+  private readonly tailRing: Uint8Array[] = [];
+  private readonly emit = (block: Uint8Array) => this.log.writeRaw(block);
+
+  constructor(
+    private readonly log: FileLineLog,
+    private readonly ts: TimestampCache,
+    private readonly tag: Uint8Array,
+    private readonly tailLines: number,
+    private readonly formatter: LineFormatter,
+  ) {}
+
+  get bytes(): number {
+    return this.total;
+  }
+
+  tail(): string[] {
+    const out = this.tailRing.map(decodeLine);
+    if (this.carryLen > 0) out.push(decoder.decode(concat(this.carry, this.carryLen)));
+    return out.slice(-this.tailLines);
+  }
+
+  /** `<stamp> <tag> `, rebuilt when the second changes. */
+  private prefixFor(stamp: Uint8Array): Uint8Array {
+    if (stamp !== this.prefixStamp) {
+      this.prefixStamp = stamp;
+      this.prefix = concat([stamp, this.tag], stamp.length + this.tag.length);
+    }
+    return this.prefix;
+  }
+
+  /**
+   * The line begun in earlier chunks is finished first; every further complete line of
+   * the chunk is formatted in one pass into blocks that are written at once, so the log
+   * keeps the order of writes from other sinks and lines.
+   */
+  write(chunk: Uint8Array): void {
+    if (chunk.length === 0) return;
+    this.total += chunk.length;
+    const stamp = this.ts.current().bytes;
+    let start = 0;
+    if (this.carryLen > 0) {
+      const nl = chunk.indexOf(NL);
+      if (nl === -1) return this.keep(chunk, 0, stamp);
+      const prefix = this.prefixFor(stamp);
+      const line = concat([prefix, ...this.carry, chunk.subarray(0, nl + 1)], prefix.length + this.carryLen + nl + 1);
+      this.carry = [];
+      this.carryLen = 0;
+      this.log.writeRaw(line);
+      this.remember(line.subarray(prefix.length, line.length - 1));
+      start = nl + 1;
+    }
+    const end = this.formatter.formatLines(chunk, start, this.prefixFor(stamp), this.emit);
+    this.rememberLines(chunk, start, end);
+    if (end < chunk.length) this.keep(chunk, end, stamp);
+  }
+
+  /** Carry a partial line (a copy); written as a line of its own once it is too long. */
+  private keep(chunk: Uint8Array, from: number, stamp: Uint8Array): void {
+    const rest = new Uint8Array(chunk.subarray(from));
+    this.carry.push(rest);
+    this.carryLen += rest.length;
+    if (this.carryLen >= MAX_LINE_BYTES) this.flushCarry(stamp);
+  }
+
+  /** Remember the last `tailLines` of the complete lines in chunk[start, end). */
+  private rememberLines(chunk: Uint8Array, start: number, end: number): void {
+    const lines: Uint8Array[] = [];
+    let nl = end - 1;
+    while (lines.length < this.tailLines && nl >= start) {
+      let prev = nl > start ? chunk.lastIndexOf(NL, nl - 1) : -1;
+      if (prev < start) prev = start - 1;
+      lines.push(copyOf(chunk, prev + 1, Math.min(nl, prev + 1 + TAIL_LINE_BYTES)));
+      nl = prev;
+    }
+    for (let k = lines.length - 1; k >= 0; k--) this.remember(lines[k]!);
+  }
+
+  private remember(line: Uint8Array): void {
+    if (this.tailLines <= 0) return;
+    this.tailRing.push(line.length > TAIL_LINE_BYTES ? copyOf(line, 0, TAIL_LINE_BYTES) : line);
+    if (this.tailRing.length > this.tailLines) this.tailRing.shift();
+  }
+
+  private flushCarry(stamp: Uint8Array): void {
+    const body = concat(this.carry, this.carryLen);
+    this.carry = [];
+    this.carryLen = 0;
+    const out = Buffer.allocUnsafe(stamp.length + this.tag.length + body.length + 1);
+    out.set(stamp, 0);
+    out.set(this.tag, stamp.length);
+    out.set(body, stamp.length + this.tag.length);
+    out[out.length - 1] = NL;
+    this.log.writeRaw(out);
+    this.remember(body);
+  }
+
+  end(): void {
+    if (this.carryLen > 0) this.flushCarry(this.ts.current().bytes);
+  }
+}
+
+/** A copy (Buffer's slice() is a view, Uint8Array's a copy). */
+const copyOf = (u: Uint8Array, from: number, to: number): Uint8Array => Uint8Array.prototype.slice.call(u, from, to);
+const decodeLine = (line: Uint8Array): string => decoder.decode(line).replace(/\r$/, "");
+
+function concat(parts: Uint8Array[], len: number): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(len);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** A log that writes nowhere (dry runs of helpers, tests). */
+export const nullLog: LineLog = {
+  path: "",
+  line() {},
+  sink() {
+    let n = 0;
+    return {
+      write(c: Uint8Array) {
+        n += c.length;
+      },
+      end() {},
+      get bytes() {
+        return n;
+      },
+      tail: () => [],
+    };
+  },
+  close() {},
+};

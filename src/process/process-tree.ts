@@ -1,0 +1,218 @@
+/**
+ * Running children so that their whole tree can be stopped. On POSIX each child leads a
+ * process group of its own (setsid through `detached`), and the group is signalled. On
+ * Windows Bun offers no job objects, so `taskkill /T` walks the tree (without /F first,
+ * then with /F after the grace period).
+ */
+import { spawn as nodeSpawn, spawnSync } from "node:child_process";
+import type { StreamSink } from "../logs/log-file.ts";
+import { captureOutput } from "./output-capture.ts";
+import { groupRunning } from "./proc-info.ts";
+
+export const KILL_GRACE_MS_DEFAULT = 30_000;
+/** How long stdio may stay open after a child exited before its pipes are closed by force. */
+const STDIO_DRAIN_MS = 2_000;
+const POLL_MS = 50;
+/** How long a KILLed tree may take to vanish before we stop waiting for it. */
+const KILL_WAIT_MS = 5_000;
+
+export interface RunSpec {
+  readonly argv: readonly string[];
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Epoch ms after which the tree is stopped as timed out. */
+  readonly deadline?: number | undefined;
+  /** Grace between TERM and KILL. */
+  readonly graceMs: number;
+  /** Aborting stops the tree as interrupted. */
+  readonly abort?: AbortSignal | undefined;
+  readonly stdout: StreamSink;
+  readonly stderr: StreamSink;
+  /** Called right before the child is started, then onSpawn(pid) or onSpawnFailed(). */
+  readonly beforeSpawn?: (() => void) | undefined;
+  readonly onSpawn?: ((pid: number) => void) | undefined;
+  readonly onSpawnFailed?: (() => void) | undefined;
+  readonly platform?: NodeJS.Platform | undefined;
+  /** Windows: pass the command line as it is (cmd.exe wrapping quotes it itself). */
+  readonly verbatim?: boolean | undefined;
+}
+
+export interface RunResult {
+  readonly argv: readonly string[];
+  readonly pid: number | undefined;
+  readonly exitCode: number | null;
+  readonly signal: string | null;
+  readonly timedOut: boolean;
+  readonly interrupted: boolean;
+  /** Why it could not be started (ENOENT, EACCES, ...). */
+  readonly spawnError: string | undefined;
+  readonly started: Date;
+  readonly finished: Date;
+  readonly durationMs: number;
+}
+
+export type Signal = "SIGTERM" | "SIGKILL";
+
+/** Send a signal to a child's whole tree; false when nothing was there to signal. */
+export function signalTree(pid: number, signal: Signal, platform: NodeJS.Platform = process.platform): boolean {
+  if (platform === "win32") {
+    const args = ["/PID", String(pid), "/T"];
+    if (signal === "SIGKILL") args.push("/F");
+    const r = spawnSync("taskkill", args, { stdio: "ignore", windowsHide: true });
+    return r.status === 0;
+  }
+  try {
+    process.kill(-pid, signal);
+    return true;
+  } catch {
+    try {
+      process.kill(pid, signal);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}
+
+/**
+ * Is any process of the group (POSIX) or the process (Windows) still alive? On Linux a
+ * group of zombies has ended: orphans wait for init to reap them, which some container
+ * inits do only now and then.
+ */
+export function treeAlive(pid: number, platform: NodeJS.Platform = process.platform): boolean {
+  try {
+    process.kill(platform === "win32" ? pid : -pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EPERM") return false;
+  }
+  return platform !== "linux" || groupRunning(pid);
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Stop a tree: TERM, then KILL once `graceMs` has passed and anything still lives; then
+ * wait (at most KILL_WAIT_MS) until it is gone, so that a job's lock outlives its processes.
+ */
+export async function stopTree(pid: number, graceMs: number, platform: NodeJS.Platform = process.platform): Promise<void> {
+  signalTree(pid, "SIGTERM", platform);
+  const until = Date.now() + graceMs;
+  while (Date.now() < until && treeAlive(pid, platform)) await sleep(POLL_MS);
+  if (!treeAlive(pid, platform)) return;
+  signalTree(pid, "SIGKILL", platform);
+  const killedBy = Date.now() + KILL_WAIT_MS;
+  while (Date.now() < killedBy && treeAlive(pid, platform)) await sleep(POLL_MS);
+}
+
+/**
+ * Run one child with stdin empty, both streams streamed to sinks, a deadline and an
+ * abort signal. Never throws: failure at the process boundary is data.
+ */
+export function runProcess(spec: RunSpec): Promise<RunResult> {
+  const platform = spec.platform ?? process.platform;
+  const started = new Date();
+  return new Promise<RunResult>((resolve) => {
+    let timedOut = false;
+    let interrupted = false;
+    let stopping: Promise<void> | undefined;
+    let exit: { code: number | null; signal: string | null } | undefined;
+    let spawnError: string | undefined;
+    let settled = false;
+    let deadlineTimer: ReturnType<typeof setTimeout> | undefined;
+
+    const [file, ...args] = spec.argv;
+    const output = captureOutput(spec.stdout, spec.stderr, platform);
+    let child: ReturnType<typeof nodeSpawn>;
+    spec.beforeSpawn?.();
+    try {
+      child = nodeSpawn(file ?? "", args, {
+        cwd: spec.cwd,
+        env: spec.env as NodeJS.ProcessEnv,
+        stdio: output.stdio,
+        detached: platform !== "win32",
+        windowsHide: true,
+        windowsVerbatimArguments: spec.verbatim === true,
+      });
+    } catch (err) {
+      output.attach(undefined);
+      spec.onSpawnFailed?.();
+      const finished = new Date();
+      resolve({ argv: spec.argv, pid: undefined, exitCode: null, signal: null, timedOut: false, interrupted: false, spawnError: (err as Error).message, started, finished, durationMs: finished.getTime() - started.getTime() });
+      return;
+    }
+    const pid = child.pid;
+    output.attach(child);
+
+    const finish = () => {
+      if (settled) return;
+      settled = true;
+      if (deadlineTimer) clearTimeout(deadlineTimer);
+      spec.abort?.removeEventListener("abort", onAbort);
+      spec.stdout.end();
+      spec.stderr.end();
+      const finished = new Date();
+      resolve({
+        argv: spec.argv,
+        pid,
+        exitCode: exit?.code ?? null,
+        signal: exit?.signal ?? null,
+        timedOut,
+        interrupted,
+        spawnError,
+        started,
+        finished,
+        durationMs: finished.getTime() - started.getTime(),
+      });
+    };
+
+    const stop = () => {
+      if (pid === undefined || stopping) return;
+      stopping = stopTree(pid, spec.graceMs, platform);
+    };
+    const onAbort = () => {
+      if (exit || settled) return;
+      interrupted = true;
+      stop();
+    };
+
+    child.on("error", (err) => {
+      if (pid === undefined || !exit) {
+        spawnError = err.message;
+        if (pid === undefined) {
+          output.close();
+          setTimeout(finish, 0);
+        }
+      }
+    });
+
+    child.on("exit", (code, signal) => {
+      exit = { code, signal };
+      if (pid === undefined) return;
+      void (async () => {
+        // Anything the child left in its group is stopped too: no straggler outlives a job.
+        if (platform !== "win32" && treeAlive(pid, platform)) {
+          if (!stopping) stopping = stopTree(pid, spec.graceMs, platform);
+        }
+        if (stopping) await stopping;
+        if (!(await output.closed(STDIO_DRAIN_MS))) output.close();
+        // Let the last buffered output land before the result is sealed.
+        setTimeout(finish, output.settleMs);
+      })();
+    });
+
+    if (pid !== undefined) spec.onSpawn?.(pid);
+    else spec.onSpawnFailed?.();
+    if (spec.abort) {
+      if (spec.abort.aborted) onAbort();
+      else spec.abort.addEventListener("abort", onAbort, { once: true });
+    }
+    if (spec.deadline !== undefined) {
+      const ms = Math.max(0, spec.deadline - Date.now());
+      deadlineTimer = setTimeout(() => {
+        if (exit || settled) return;
+        timedOut = true;
+        stop();
+      }, Math.min(ms, 2_147_000_000));
+    }
+  });
+}
