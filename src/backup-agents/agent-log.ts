@@ -5,10 +5,12 @@
  * stays in the file it started in, so its START and FINISH are read together.
  *
  * Text from outside (titles, file names, messages from other programs) can hold line
- * breaks and control characters; they are escaped so that one event is one line.
+ * breaks and control characters: the log writer escapes them, so one event is one line.
  */
 import nodePath from "node:path";
-import { FileLineLog, type LineLog } from "../logs/log-file.ts";
+import { LevelLog } from "../logs/level-log.ts";
+import { openLogFile } from "../logs/log-file.ts";
+import { escapeControls } from "../format/escape.ts";
 import { localDateStamp } from "../format/time.ts";
 import { type FinishState } from "../reports/finish-state.ts";
 
@@ -16,19 +18,9 @@ export function dailyLogPath(spoolLogs: string, prefix: string, date: Date = new
   return nodePath.join(spoolLogs, `${prefix}-${localDateStamp(date)}.log`);
 }
 
-/** Control characters as visible escapes (`\n`, `\t`, `\x1b`): one event, one line. */
-export function oneLine(text: string): string {
-  return text.replace(/[\x00-\x1f\x7f]/g, (c) => {
-    if (c === "\n") return "\\n";
-    if (c === "\r") return "\\r";
-    if (c === "\t") return "\\t";
-    return `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`;
-  });
-}
-
-/** `'Bob''s files'`: a title in quotes with `'` doubled. */
+/** `'Bob''s files'`: a title in quotes with `'` doubled, its control characters escaped. */
 export function quoteTitle(title: string): string {
-  return `'${oneLine(title).replace(/'/g, "''")}'`;
+  return `'${escapeControls(title).replace(/'/g, "''")}'`;
 }
 
 export interface RunIdentity {
@@ -38,7 +30,7 @@ export interface RunIdentity {
 }
 
 export function startLine(id: RunIdentity, attempt: number, dryrun: boolean): string {
-  return `START job ${id.jobid} ${quoteTitle(id.jobtitle)} session ${oneLine(id.session)} attempt ${attempt}${dryrun ? " dry run" : ""}`;
+  return `START job ${id.jobid} ${quoteTitle(id.jobtitle)} session ${escapeControls(id.session)} attempt ${attempt}${dryrun ? " dry run" : ""}`;
 }
 
 /** Seconds with at most three decimals: `12s`, `0.25s`, `3.142s`. */
@@ -48,7 +40,7 @@ export function formatSeconds(ms: number): string {
 }
 
 export function finishLine(id: RunIdentity, state: FinishState, files: number, bytes: number, durationMs: number): string {
-  return `FINISH job ${id.jobid} ${quoteTitle(id.jobtitle)} session ${oneLine(id.session)} state ${state} files ${files} bytes ${bytes} duration ${formatSeconds(durationMs)}`;
+  return `FINISH job ${id.jobid} ${quoteTitle(id.jobtitle)} session ${escapeControls(id.session)} state ${state} files ${files} bytes ${bytes} duration ${formatSeconds(durationMs)}`;
 }
 
 export interface AgentLogOptions {
@@ -63,8 +55,9 @@ export class AgentLog {
   warnings = 0;
 
   constructor(
-    private readonly file: LineLog,
-    private readonly opts: AgentLogOptions,
+    private readonly file: LevelLog,
+    /** Where ERROR and WARN lines are echoed for a person (and cncopagent's log): stderr. */
+    private readonly echo?: (text: string) => void,
   ) {}
 
   get path(): string {
@@ -72,7 +65,7 @@ export class AgentLog {
   }
 
   get debugEnabled(): boolean {
-    return this.opts.debug;
+    return this.file.debugging;
   }
 
   start(id: RunIdentity, attempt: number, dryrun: boolean): void {
@@ -85,22 +78,22 @@ export class AgentLog {
 
   error(message: string): void {
     this.errors++;
-    this.file.line(`ERROR ${oneLine(message)}`);
-    this.opts.echo?.(`ERROR ${message}`);
+    this.file.write("ERROR", message);
+    this.echo?.(`ERROR ${escapeControls(message)}`);
   }
 
   warn(message: string): void {
     this.warnings++;
-    this.file.line(`WARN ${oneLine(message)}`);
-    this.opts.echo?.(`WARN ${message}`);
+    this.file.write("WARN", message);
+    this.echo?.(`WARN ${escapeControls(message)}`);
   }
 
   info(message: string): void {
-    this.file.line(`INFO ${oneLine(message)}`);
+    this.file.write("INFO", message);
   }
 
   debug(message: string): void {
-    if (this.opts.debug) this.file.line(`DEBUG ${oneLine(message)}`);
+    this.file.write("DEBUG", message);
   }
 
   close(): void {
@@ -109,11 +102,7 @@ export class AgentLog {
 }
 
 export function openAgentLog(spoolLogs: string, prefix: string, opts: AgentLogOptions, now: Date = new Date()): AgentLog {
-  let failed = false;
-  const file = new FileLineLog(dailyLogPath(spoolLogs, prefix, now), undefined, Date.now, (err) => {
-    // A full disk must not stop a backup: say it once on stderr and go on.
-    if (!failed) process.stderr.write(`cannot write the log ${dailyLogPath(spoolLogs, prefix, now)}: ${(err as Error).message}\n`);
-    failed = true;
-  });
-  return new AgentLog(file, opts);
+  // A full disk must not stop a backup: the log says it once on stderr and we go on.
+  const file = openLogFile(dailyLogPath(spoolLogs, prefix, now), (t) => void process.stderr.write(`${t}\n`));
+  return new AgentLog(new LevelLog(file, opts.debug), opts.echo);
 }

@@ -1,12 +1,18 @@
 /**
- * Line logs: every line starts with a local timestamp `YYYY-MM-DD HH:MM:SS`. Child output
- * is written as it arrives, byte for byte (binary-safe), with bounded memory: a partial
+ * The one writer of every log file of the suite (CA, CAD, RP, the agents' daily logs).
+ * It owns what all of them share: the local timestamp `YYYY-MM-DD HH:MM:SS` that starts
+ * every line, appending, the -d mirror, reporting a write failure once, and escaping: a
+ * line of the program's own is one line, its control characters escaped (format/escape.ts).
+ *
+ * Child output is the exception, on purpose: it is written as it arrives, byte for byte
+ * (binary-safe), through a fast formatter (line-format.ts), with bounded memory: a partial
  * line is carried at most MAX_LINE_BYTES before it is written as a line of its own.
  * Writes are synchronous, so a crash loses nothing already written and a fast child is
  * slowed by the log's pace rather than growing our memory.
  */
 import { closeSync, openSync, writeSync } from "node:fs";
 import { type LineFormatter, lineFormatterFor } from "./line-format.ts";
+import { escapeControls } from "../format/escape.ts";
 import { TimestampCache } from "../format/time.ts";
 
 export const MAX_LINE_BYTES = 64 * 1024;
@@ -18,7 +24,7 @@ const decoder = new TextDecoder();
 
 export interface LineLog {
   readonly path: string;
-  /** One or more lines of text, each timestamped. */
+  /** One line, timestamped; line breaks and other control characters in it are escaped. */
   line(text: string): void;
   /** A sink for a child's stream; each line is written as `<ts> <tag> <bytes>`. */
   sink(tag: string): StreamSink;
@@ -68,14 +74,12 @@ export class FileLineLog implements LineLog {
   }
 
   line(text: string): void {
-    const ts = this.ts.current().text;
-    const lines = text.split(/\r?\n/);
-    this.writeRaw(encoder.encode(lines.map((l) => `${ts} ${l}\n`).join("")));
+    this.writeRaw(encoder.encode(`${this.ts.current().text} ${escapeControls(text)}\n`));
     for (const m of this.mirrors) if (!(m instanceof FileLineLog)) m.line(text);
   }
 
   sink(tag: string, tailLines = 20, formatter?: LineFormatter): StreamSink {
-    const bytes = encoder.encode(` ${tag} `);
+    const bytes = encoder.encode(` ${escapeControls(tag)} `);
     return new LineSink(this, this.ts, bytes, tailLines, formatter ?? lineFormatterFor(TIMESTAMP_BYTES + bytes.length));
   }
 
@@ -87,6 +91,16 @@ export class FileLineLog implements LineLog {
       this.fd = undefined;
     }
   }
+}
+
+/** What a person is told when a log cannot be written: the file, and the system's words. */
+export function writeFailureText(path: string, err: unknown): string {
+  return `cannot write the log ${path}: ${(err as Error).message}`;
+}
+
+/** Open a log for appending; its first write failure is said through `say` (once). */
+export function openLogFile(path: string, say: (text: string) => void, now: () => number = Date.now): FileLineLog {
+  return new FileLineLog(path, undefined, now, (err) => say(writeFailureText(path, err)));
 }
 
 /** Lines kept for tail() are cut to this many bytes. */

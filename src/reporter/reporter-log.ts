@@ -6,12 +6,14 @@
  */
 import nodePath from "node:path";
 import { CncopError, EXIT } from "../cli/errors.ts";
-import { FileLineLog, type LineLog } from "../logs/log-file.ts";
+import { LevelLog, type Level } from "../logs/level-log.ts";
+import { openLogFile, type FileLineLog, type LineLog } from "../logs/log-file.ts";
 import type { Paths } from "../install/paths.ts";
+import { escapeControls } from "../format/escape.ts";
 import { localDateStamp } from "../format/time.ts";
 
 export const RP_PREFIX = "RP";
-export type Level = "INFO" | "WARN" | "ERROR" | "DEBUG";
+const PROGRAM = "cncopreporter";
 
 export interface ReporterLog {
   readonly path: string;
@@ -28,23 +30,26 @@ export function reporterLogPath(paths: Paths, now: Date = new Date()): string {
   return nodePath.join(paths.spoolLogs, `${RP_PREFIX}-${localDateStamp(now)}.log`);
 }
 
+/** A log line as a person sees it on stderr: `cncopreporter: warn: <text>`, data escaped. */
+export function echoText(level: Level, text: string): string {
+  const shown = `${level === "INFO" ? "" : `${level.toLowerCase()}: `}${escapeControls(text)}\n`;
+  return text.startsWith(`${PROGRAM} `) ? shown : `${PROGRAM}: ${shown}`;
+}
+
 /** Levelled lines over any LineLog; `echo` gets what a person should see on stderr. */
 export function levelled(log: LineLog, debugging: boolean, echo: (text: string) => void): ReporterLog {
+  const file = new LevelLog(log, debugging);
   const write = (level: Level, text: string, show = true) => {
-    if (level === "DEBUG" && !debugging) return;
-    log.line(`${level} ${text}`);
-    if (!show || !(debugging || level === "ERROR")) return;
-    const tag = level === "INFO" ? "" : `${level.toLowerCase()}: `;
-    echo(`${text.startsWith("cncopreporter ") ? "" : "cncopreporter: "}${tag}${text}\n`);
+    if (file.write(level, text) && show && (debugging || level === "ERROR")) echo(echoText(level, text));
   };
   return {
-    path: log.path,
+    path: file.path,
     debugging,
     info: (t) => write("INFO", t),
     warn: (t) => write("WARN", t),
     error: (t, show) => write("ERROR", t, show),
     debug: (t) => write("DEBUG", t),
-    close: () => log.close(),
+    close: () => file.close(),
   };
 }
 
@@ -52,7 +57,7 @@ export function openReporterLog(paths: Paths, debugging: boolean, echo: (text: s
   const path = reporterLogPath(paths, now);
   let file: FileLineLog;
   try {
-    file = new FileLineLog(path, undefined, Date.now, (err) => echo(`cncopreporter: cannot write the log ${path}: ${(err as Error).message}\n`));
+    file = openLogFile(path, (t) => echo(`${PROGRAM}: ${t}\n`));
   } catch (err) {
     throw new CncopError(`cannot open the log ${path}: ${(err as Error).message}. Check the permissions of ${paths.spoolLogs}.`, EXIT.FAILED);
   }

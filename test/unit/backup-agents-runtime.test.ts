@@ -1,10 +1,10 @@
 /** Pure parts of the agent runtime: command line, log lines, sessions, reports, settings. */
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
 import { parseAgentArgs } from "../../src/backup-agents/agent-args.ts";
-import { dailyLogPath, finishLine, formatSeconds, oneLine, quoteTitle, startLine } from "../../src/backup-agents/agent-log.ts";
+import { dailyLogPath, finishLine, formatSeconds, openAgentLog, quoteTitle, startLine } from "../../src/backup-agents/agent-log.ts";
 import { finishedReport, redactUrlPassword, statisticsReport, type RunFacts } from "../../src/backup-agents/agent-reports.ts";
 import { earlyResult } from "../../src/backup-agents/agent-result.ts";
 import { AGENT_EXIT, exitCodeOf, stateOfExitCode, worseState, type FinishState } from "../../src/reports/finish-state.ts";
@@ -51,11 +51,58 @@ describe("daily log lines (docs/log-formats.md, Agents)", () => {
   });
   const seconds: [number, string][] = [[0, "0s"], [999.6, "1s"], [1500, "1.5s"], [61_000, "61s"], [12, "0.012s"], [-5, "0s"]];
   test.each(seconds)("formatSeconds(%p) = %p", (ms, text) => expect(formatSeconds(ms)).toBe(text));
-  const lines: [string, string][] = [["a\nb", "a\\nb"], ["tab\there", "tab\\there"], ["cr\r", "cr\\r"], ["esc\x1b[0m", "esc\\x1b[0m"], ["plain ✓", "plain ✓"]];
-  test.each(lines)("oneLine(%p)", (text, shown) => expect(oneLine(text)).toBe(shown));
-  test("a title is quoted with ' doubled and kept on one line", () => expect(quoteTitle("it's\nmine")).toBe("'it''s\\nmine'"));
+  const titles: [string, string][] = [["it's\nmine", "'it''s\\nmine'"], ["tab\there", "'tab\\there'"], ["esc\x1b[0m", "'esc\\x1b[0m'"], ["''", "''''''"], ["plain ✓", "'plain ✓'"]];
+  test.each(titles)("a title is quoted with ' doubled and kept on one line: %p", (title, quoted) => expect(quoteTitle(title)).toBe(quoted));
+  test("START and FINISH keep a title and session from outside on one line", () => {
+    const odd = { jobid: 5, jobtitle: "a\r\nb", session: "s\n2" };
+    expect(startLine(odd, 1, false)).toBe("START job 5 'a\\r\\nb' session s\\n2 attempt 1");
+    expect(finishLine(odd, "OK", 0, 0, 0)).toBe("FINISH job 5 'a\\r\\nb' session s\\n2 state OK files 0 bytes 0 duration 0s");
+  });
   test("the daily log is named by prefix and local date", () => {
     expect(dailyLogPath("/r/Spool/Logs", "CIFS", new Date(2025, 0, 9, 23, 59))).toBe(nodePath.join("/r/Spool/Logs", "CIFS-20250109.log"));
+  });
+});
+
+describe("the daily log written (docs/log-formats.md, Agents)", () => {
+  const id = { jobid: 4, jobtitle: "Bob's files", session: "01ab-cd" };
+  const stamp = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d /;
+  function written(debug: boolean, work: (log: ReturnType<typeof openAgentLog>) => void) {
+    const dir = mkdtempSync(nodePath.join(os.tmpdir(), "cncop-agentlog-"));
+    try {
+      const echoed: string[] = [];
+      const log = openAgentLog(dir, "CIFS", { debug, echo: (t) => echoed.push(t) }, new Date(2025, 0, 9, 12));
+      work(log);
+      log.close();
+      const lines = readFileSync(dailyLogPath(dir, "CIFS", new Date(2025, 0, 9)), "utf8").split("\n");
+      expect(lines.pop()).toBe("");
+      for (const l of lines) expect(l).toMatch(stamp);
+      return { lines: lines.map((l) => l.replace(stamp, "")), echoed, counts: [log.errors, log.warnings] };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const events = (log: ReturnType<typeof openAgentLog>) => {
+    log.start(id, 1, false);
+    log.info("copying");
+    log.debug("a detail");
+    log.warn("skipped a\nfile");
+    log.error("no share \x1b[31mhere");
+    log.finish(id, "ERROR", 1, 2, 1500);
+  };
+  test("every event one line with its level word; messages escaped; ERROR and WARN echoed and counted", () => {
+    const r = written(false, events);
+    expect(r.lines).toEqual([
+      "START job 4 'Bob''s files' session 01ab-cd attempt 1",
+      "INFO copying",
+      "WARN skipped a\\nfile",
+      "ERROR no share \\x1b[31mhere",
+      "FINISH job 4 'Bob''s files' session 01ab-cd state ERROR files 1 bytes 2 duration 1.5s",
+    ]);
+    expect(r.echoed).toEqual(["WARN skipped a\\nfile", "ERROR no share \\x1b[31mhere"]);
+    expect(r.counts).toEqual([1, 1]);
+  });
+  test("DEBUG lines only under -d", () => {
+    expect(written(true, events).lines).toContain("DEBUG a detail");
   });
 });
 

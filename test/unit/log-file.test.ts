@@ -1,6 +1,7 @@
 /**
- * Line logs: every line timestamped; child output byte for byte (binary-safe), split
- * across chunks or not, very long lines cut into bounded pieces, a full disk survived.
+ * Line logs: every line timestamped, one call one line (escaped); child output byte for
+ * byte (binary-safe), split across chunks or not, very long lines cut into bounded pieces,
+ * a full disk survived and said once; level words.
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
@@ -8,7 +9,8 @@ import os from "node:os";
 import nodePath from "node:path";
 import { jsLineFormatter, type LineFormatter } from "../../src/logs/line-format.ts";
 import { wasmLineFormatter } from "../../src/logs/line-format-wasm.ts";
-import { FileLineLog, MAX_LINE_BYTES } from "../../src/logs/log-file.ts";
+import { LevelLog } from "../../src/logs/level-log.ts";
+import { FileLineLog, MAX_LINE_BYTES, openLogFile, writeFailureText } from "../../src/logs/log-file.ts";
 import { localTimestamp, TimestampCache } from "../../src/format/time.ts";
 
 const dir = mkdtempSync(nodePath.join(os.tmpdir(), "cncop-logfile-"));
@@ -63,12 +65,27 @@ describe("time formats", () => {
 });
 
 describe("line()", () => {
-  test("every line of the text gets the timestamp", () => {
+  test("one call, one timestamped line: line breaks and control characters in it are escaped", () => {
     const log = newLog();
     log.line("one");
     log.line("two\nthree\r\nfour");
+    log.line("job 1 'a\x1b]0;x\x07': tab\there \u009b");
     log.close();
-    expect(textOf(log)).toBe(`${TS} one\n${TS} two\n${TS} three\n${TS} four\n`);
+    expect(textOf(log)).toBe(`${TS} one\n${TS} two\\nthree\\r\\nfour\n${TS} job 1 'a\\x1b]0;x\\x07': tab\\there \\x9b\n`);
+  });
+
+  test("a text that tries to forge a line stays in its own", () => {
+    const log = newLog();
+    log.line(`unknown job "x\n${TS} job 1 'x' final state: OK (completed) after 1 s, 1 attempt(s)"`);
+    log.close();
+    expect(textOf(log).split("\n").length).toBe(2);
+  });
+
+  test("UTF-8 text is written as it is", () => {
+    const log = newLog();
+    log.line("job 2 'Sauvegarde été ✓ 📁'");
+    log.close();
+    expect(readFileSync(log.path, "utf8")).toBe(`${TS} job 2 'Sauvegarde été ✓ 📁'\n`);
   });
 
   test("appends to an existing file", () => {
@@ -190,6 +207,17 @@ describe.each(FORMATTERS)("sink(): child output (%s formatter)", (_name, formatt
   });
 });
 
+describe("a sink's tag is escaped like a line; its output is not", () => {
+  test("an agent name with a line break", () => {
+    const log = newLog();
+    const s = log.sink("[odd\nname#1 stdout]", 20, jsLineFormatter);
+    s.write(enc("raw\x1b[0m\r\n"));
+    s.end();
+    log.close();
+    expect(textOf(log)).toBe(`${TS} [odd\\nname#1 stdout] raw\x1b[0m\r\n`);
+  });
+});
+
 describe("write failures (a full disk) never crash", () => {
   test("/dev/full: reported once, later writes ignored", () => {
     const errors: unknown[] = [];
@@ -202,6 +230,45 @@ describe("write failures (a full disk) never crash", () => {
     log.close();
     expect(errors.length).toBe(1);
     expect((errors[0] as NodeJS.ErrnoException).code).toBe("ENOSPC");
+  });
+});
+
+describe("openLogFile", () => {
+  test("appends; the first write failure is said once, naming the file", () => {
+    const path = nodePath.join(dir, `open-${n++}.log`);
+    const said: string[] = [];
+    const log = openLogFile(path, (t) => said.push(t), () => T0);
+    log.line("a");
+    log.close();
+    const again = openLogFile(path, (t) => said.push(t), () => T0);
+    again.line("b");
+    again.close();
+    expect(readFileSync(path, "latin1")).toBe(`${TS} a\n${TS} b\n`);
+    expect(said).toEqual([]);
+    const full = new FileLineLog("/dev/full", openSync("/dev/full", "w"), () => T0, (e) => said.push(writeFailureText("/dev/full", e)));
+    full.line("x");
+    full.line("y");
+    full.close();
+    expect(said).toEqual([expect.stringMatching(/^cannot write the log \/dev\/full: .*(ENOSPC|space)/i)]);
+  });
+});
+
+describe("level words (agents' and RP logs)", () => {
+  test.each([
+    [false, ["INFO i", "WARN w", "ERROR e"]],
+    [true, ["INFO i", "WARN w", "ERROR e", "DEBUG d"]],
+  ])("debugging %p", (debugging, lines) => {
+    const log = newLog();
+    const levels = new LevelLog(log, debugging);
+    expect([levels.write("INFO", "i"), levels.write("WARN", "w"), levels.write("ERROR", "e"), levels.write("DEBUG", "d")]).toEqual([true, true, true, debugging]);
+    levels.close();
+    expect(textOf(log)).toBe(lines.map((l) => `${TS} ${l}\n`).join(""));
+  });
+  test("a message is escaped after its level word", () => {
+    const log = newLog();
+    new LevelLog(log, false).write("ERROR", "two\nlines");
+    log.close();
+    expect(textOf(log)).toBe(`${TS} ERROR two\\nlines\n`);
   });
 });
 

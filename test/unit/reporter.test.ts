@@ -12,7 +12,7 @@ import { invokeReporter, reporterCommand, reporterTimeLimitMs, type CommandInput
 import { acquirePassLock, lockFiles, passWanted, requestPass } from "../../src/reporter/pass-lock.ts";
 import { runPass } from "../../src/reporter/pass.ts";
 import { orderKey, parseReport } from "../../src/reporter/report-file.ts";
-import { levelled } from "../../src/reporter/reporter-log.ts";
+import { echoText, levelled } from "../../src/reporter/reporter-log.ts";
 import { endpointUrl, orderReports, prefixOf } from "../../src/reporter/spool-scan.ts";
 import { headerSafe, requestHeaders, type Transport } from "../../src/reporter/transport.ts";
 
@@ -39,6 +39,42 @@ function memoryLog(): LineLog & { lines: string[] } {
     close() {},
   };
 }
+
+describe("the RP log (docs/log-formats.md, cncopreporter)", () => {
+  const pass = (debugging: boolean) => {
+    const file = memoryLog();
+    const echoed: string[] = [];
+    const log = levelled(file, debugging, (t) => echoed.push(t));
+    log.info("cncopreporter 1.0 started: pid 1");
+    log.info("sent JF-1.json");
+    log.warn("slow answer");
+    log.error("refused JE-2.json: HTTP 400");
+    log.error("shown by the caller", false);
+    log.debug("a detail");
+    return { lines: file.lines, echoed };
+  };
+  test("levels, and errors alone on stderr", () => {
+    const r = pass(false);
+    expect(r.lines).toEqual(["INFO cncopreporter 1.0 started: pid 1", "INFO sent JF-1.json", "WARN slow answer", "ERROR refused JE-2.json: HTTP 400", "ERROR shown by the caller"]);
+    expect(r.echoed).toEqual(["cncopreporter: error: refused JE-2.json: HTTP 400\n"]);
+  });
+  test("-d: DEBUG lines, and every line on stderr", () => {
+    const r = pass(true);
+    expect(r.lines.at(-1)).toBe("DEBUG a detail");
+    expect(r.echoed).toEqual([
+      "cncopreporter 1.0 started: pid 1\n",
+      "cncopreporter: sent JF-1.json\n",
+      "cncopreporter: warn: slow answer\n",
+      "cncopreporter: error: refused JE-2.json: HTTP 400\n",
+      "cncopreporter: debug: a detail\n",
+    ]);
+  });
+  test.each([
+    ["INFO", "sent JF-1.json", "cncopreporter: sent JF-1.json\n"],
+    ["ERROR", "bad report x\n\x1b[2J.json", "cncopreporter: error: bad report x\\n\\x1b[2J.json\n"],
+    ["INFO", "cncopreporter finished: 1 sent", "cncopreporter finished: 1 sent\n"],
+  ] as const)("echo of %s %p", (level, text, shown) => expect(echoText(level, text)).toBe(shown));
+});
 
 describe("report names and order", () => {
   test.each([

@@ -1,0 +1,26 @@
+/**
+ * Text from outside (titles, paths, messages, a child's words) is data: written into a log
+ * line or printed, it must never start a new line, forge a timestamp, or drive a terminal
+ * (SPEC §5 "Its log"). Every control character is shown as a visible escape instead:
+ * `\n`, `\r`, `\t`, and `\xHH` for the others (C0, DEL, the C1 range U+0080-U+009F), so
+ * an ESC starting a colour or OSC sequence is shown as `\x1b` and does nothing.
+ *
+ * Everything else is kept, backslashes included: the escaping is for reading, not
+ * reversible, and lines that never held a control character keep their exact bytes.
+ * Bidirectional marks and U+2028/U+2029 are kept too: they cannot end a line for `w` or
+ * move a terminal's cursor. docs/log-formats.md "Escaping" says the same for readers.
+ */
+
+const CONTROL_RE = /[\x00-\x1f\x7f-\x9f]/;
+const CONTROLS_RE = /[\x00-\x1f\x7f-\x9f]/g;
+
+const NAMED: Record<number, string> = { 0x09: "\\t", 0x0a: "\\n", 0x0d: "\\r" };
+
+/** The escape of every code point below U+00A0 that is a control character. */
+const ESCAPES: readonly string[] = Array.from({ length: 0xa0 }, (_, c) => NAMED[c] ?? `\\x${c.toString(16).padStart(2, "0")}`);
+
+/** The text with its control characters escaped; the same string when it has none. */
+export function escapeControls(text: string): string {
+  if (!CONTROL_RE.test(text)) return text;
+  return text.replace(CONTROLS_RE, (c) => ESCAPES[c.charCodeAt(0)]!);
+}
