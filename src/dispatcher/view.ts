@@ -1,9 +1,11 @@
 /**
  * What a person sees (on stderr). On a terminal: each job with a live line (title,
  * attempt, elapsed time) and its final state in colour. Without a terminal: plain lines,
- * no colour, no animation, so Task Scheduler and cron capture clean text.
+ * no colour, no animation, so Task Scheduler and cron capture clean text. Either way the
+ * titles and messages are data: their control characters are shown escaped.
  */
-import { createConsola } from "consola";
+import { escapeControls } from "../format/escape.ts";
+import { ERASE_LINE, isTerminal, makePaint, shouldColour, type Paint, type Style } from "../format/terminal.ts";
 import { formatDuration } from "../format/time.ts";
 
 export interface View {
@@ -18,15 +20,34 @@ export interface View {
 }
 
 export interface ViewOptions {
+  /** A terminal: the live line. Default: stderr is a TTY and TERM is not `dumb`. */
   readonly tty?: boolean;
+  /** Colours on the terminal. Default: NO_COLOR not set. */
+  readonly colour?: boolean;
   readonly write?: (text: string) => void;
   readonly now?: () => number;
 }
 
 export function createView(opts: ViewOptions = {}): View {
-  const tty = opts.tty ?? (process.stderr.isTTY === true && process.env.TERM !== "dumb");
+  const tty = opts.tty ?? isTerminal(process.stderr.isTTY);
   const write = opts.write ?? ((t: string) => void process.stderr.write(t));
-  return tty ? new TerminalView(write, opts.now ?? Date.now) : new PlainView(write);
+  const view = tty ? new TerminalView(write, opts.now ?? Date.now, makePaint(opts.colour ?? shouldColour(true))) : new PlainView(write);
+  return escaping(view);
+}
+
+/** The view with every text it is given escaped. */
+function escaping(view: View): View {
+  const e = escapeControls;
+  return {
+    jobStarted: (label, session) => view.jobStarted(e(label), e(session)),
+    attempt: (label, attempt, max) => view.attempt(e(label), attempt, max),
+    waiting: (label, seconds, rerun) => view.waiting(e(label), seconds, rerun),
+    jobEnded: (label, status, reason, ms) => view.jobEnded(e(label), e(status), e(reason), ms),
+    info: (t) => view.info(e(t)),
+    warn: (t) => view.warn(e(t)),
+    error: (t) => view.error(e(t)),
+    close: () => view.close(),
+  };
 }
 
 class PlainView implements View {
@@ -58,26 +79,21 @@ class PlainView implements View {
   close() {}
 }
 
-const GREEN = "\x1b[32m";
-const RED = "\x1b[31m";
-const YELLOW = "\x1b[33m";
-const DIM = "\x1b[2m";
-const RESET = "\x1b[0m";
+const END_MARK: Record<string, [Style, string]> = { OK: ["ok", "✔"], SKIPPED: ["warn", "–"] };
+const FAILED_MARK: [Style, string] = ["error", "✖"];
 
 class TerminalView implements View {
   private live: { label: string; attempt: number; max: number; since: number; note: string } | undefined;
   private timer: ReturnType<typeof setInterval> | undefined;
-  private readonly consola;
 
   constructor(
     private readonly write: (t: string) => void,
     private readonly now: () => number,
-  ) {
-    this.consola = createConsola({ fancy: true, stdout: process.stderr, stderr: process.stderr } as Parameters<typeof createConsola>[0]);
-  }
+    private readonly paint: Paint,
+  ) {}
 
   private clearLine() {
-    if (this.live) this.write("\r\x1b[2K");
+    if (this.live) this.write(ERASE_LINE);
   }
   private draw() {
     if (!this.live) return;
@@ -85,16 +101,17 @@ class TerminalView implements View {
     const elapsed = formatDuration(this.now() - l.since);
     // Before its first attempt (prerun, lock) a job shows no attempt number.
     const attempt = l.attempt > 0 ? `attempt ${l.attempt}/${l.max} · ` : "";
-    this.write(`\r\x1b[2K${YELLOW}▶${RESET} ${l.label} ${DIM}${attempt}${elapsed}${l.note ? ` · ${l.note}` : ""}${RESET}`);
+    this.write(`${ERASE_LINE}${this.paint("warn", "▶")} ${l.label} ${this.paint("dim", `${attempt}${elapsed}${l.note ? ` · ${l.note}` : ""}`)}`);
   }
-  private above(fn: () => void) {
+  /** A line printed above the live line, which is then drawn again. */
+  private above(text: string) {
     this.clearLine();
-    fn();
+    this.write(`${text}\n`);
     this.draw();
   }
 
   jobStarted(label: string, session: string) {
-    this.above(() => this.write(`${DIM}${label}: session ${session}${RESET}\n`));
+    this.above(this.paint("dim", `${label}: session ${session}`));
     this.live = { label, attempt: 0, max: 0, since: this.now(), note: "" };
     this.timer ??= setInterval(() => this.draw(), 1000);
     this.timer.unref?.();
@@ -111,18 +128,17 @@ class TerminalView implements View {
   jobEnded(label: string, status: string, reason: string, durationMs: number) {
     this.clearLine();
     this.live = undefined;
-    const colour = status === "OK" ? GREEN : status === "SKIPPED" ? YELLOW : RED;
-    const mark = status === "OK" ? "✔" : status === "SKIPPED" ? "–" : "✖";
-    this.write(`${colour}${mark} ${label} ${status}${RESET}${reason && status !== "OK" ? ` (${reason})` : ""} ${DIM}${formatDuration(durationMs)}${RESET}\n`);
+    const [style, mark] = END_MARK[status] ?? FAILED_MARK;
+    this.write(`${this.paint(style, `${mark} ${label} ${status}`)}${reason && status !== "OK" ? ` (${reason})` : ""} ${this.paint("dim", formatDuration(durationMs))}\n`);
   }
   info(t: string) {
-    this.above(() => this.consola.info(t));
+    this.above(t);
   }
   warn(t: string) {
-    this.above(() => this.consola.warn(t));
+    this.above(`${this.paint("warn", "warning:")} ${t}`);
   }
   error(t: string) {
-    this.above(() => this.consola.error(t));
+    this.above(`${this.paint("error", "error:")} ${t}`);
   }
   close() {
     if (this.timer) clearInterval(this.timer);

@@ -11,7 +11,7 @@
  */
 import { closeSync, fstatSync, openSync, readSync, statSync, watch, type FSWatcher } from "node:fs";
 import type { LogFile } from "./catalog.ts";
-import type { Paint } from "./colour.ts";
+import type { Paint } from "../format/terminal.ts";
 import { LineSplitter, lastLines } from "./lines.ts";
 import { toneOfLine } from "./log-line.ts";
 

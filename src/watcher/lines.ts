@@ -3,8 +3,14 @@
  * line is never held beyond MAX_LINE_BYTES (a longer one is handed on in pieces). The
  * same splitter serves summaries (a whole file) and follow mode (bytes as they arrive,
  * with a partial last line carried until its newline comes).
+ *
+ * Lines are handed on as w shows them: decoded as UTF-8, a final CR dropped, and every
+ * other control character escaped (format/escape.ts). A CA log keeps a child's output
+ * byte for byte, colour codes and all; printed, that is data and must not drive the
+ * terminal, and the parsers never need a control character.
  */
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { escapeControls } from "../format/escape.ts";
 
 /** Longer lines are passed on in pieces of this size. */
 export const MAX_LINE_BYTES = 1024 * 1024;
@@ -37,7 +43,7 @@ export class LineSplitter {
         this.carry = [];
         this.carryLen = 0;
       } else if (!this.skip?.(buf, start, i)) {
-        this.onLine(stripCr(buf.toString("utf8", start, i)));
+        this.onLine(shownLine(buf.toString("utf8", start, i)));
       }
       start = i + 1;
     }
@@ -68,12 +74,12 @@ export class LineSplitter {
   }
 
   private emit(line: Buffer): void {
-    this.onLine(stripCr(line.toString("utf8")));
+    this.onLine(shownLine(line.toString("utf8")));
   }
 }
 
-function stripCr(s: string): string {
-  return s.endsWith("\r") ? s.slice(0, -1) : s;
+function shownLine(s: string): string {
+  return escapeControls(s.endsWith("\r") ? s.slice(0, -1) : s);
 }
 
 /** Call `onLine` for every line of a file, reading it in chunks: memory does not grow with its size. */
@@ -124,7 +130,7 @@ export function lastLines(path: string, count: number, maxBytes = 256 * 1024): {
       const firstNl = body.indexOf(NL);
       body = firstNl === -1 ? Buffer.alloc(0) : body.subarray(firstNl + 1);
     }
-    const lines = body.length === 0 && from > 0 ? [] : body.toString("utf8").split("\n").map(stripCr);
+    const lines = body.length === 0 && from > 0 ? [] : body.toString("utf8").split("\n").map(shownLine);
     return { lines: count === 0 ? [] : lines.slice(-count), end: from + lastNl + 1 };
   } finally {
     closeSync(fd);

@@ -3,8 +3,10 @@
  * a good or bad final state, a warning). Works for CA logs and agents' daily logs alike:
  * their line formats (docs/log-formats.md) do not collide.
  */
+import type { Style } from "../format/terminal.ts";
 
-export type Tone = "error" | "ok" | "warn" | "dim" | "plain";
+/** The styles a log line can be shown in. */
+export type Tone = Exclude<Style, "bold">;
 
 export interface StampedLine {
   /** `YYYY-MM-DD HH:MM:SS` */

@@ -10,7 +10,7 @@ import type { Paths } from "../install/paths.ts";
 import { AgentLogSummariser } from "./agent-summary.ts";
 import { CaSummariser, isStdoutLine } from "./ca-summary.ts";
 import { CA_DIAGNOSTIC_PREFIX, type LogFile } from "./catalog.ts";
-import type { Paint } from "./colour.ts";
+import type { Paint } from "../format/terminal.ts";
 import { forEachLine } from "./lines.ts";
 import { settleOpenRuns, stateCounts, type RunningCheck, type RunSummary } from "./run-model.ts";
 import { renderInvocation, renderLines, renderRun, timeOf } from "./summary-render.ts";

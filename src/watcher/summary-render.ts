@@ -3,7 +3,7 @@
  * duration, reason), and under a failed run its error lines. Colour only through `paint`.
  */
 import type { InvocationSummary } from "./ca-summary.ts";
-import type { Paint } from "./colour.ts";
+import type { Paint } from "../format/terminal.ts";
 import { toneOfText, type Tone } from "./log-line.ts";
 import type { BoundedLines, RunState, RunSummary } from "./run-model.ts";
 

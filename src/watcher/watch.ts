@@ -9,7 +9,8 @@ import { loadConfig } from "../install/config.ts";
 import { CncopError, EXIT, errnoCode } from "../cli/errors.ts";
 import { resolvePaths, type Paths } from "../install/paths.ts";
 import { CA_PREFIX, describePrefix, isKnownPrefix, listLogFiles, logsOf, pickDay, summarisePrefixes, type LogFile } from "./catalog.ts";
-import { makePaint, shouldColour, type Paint } from "./colour.ts";
+import { escapeControls } from "../format/escape.ts";
+import { makePaint, messageLine, shouldColour, type Paint } from "../format/terminal.ts";
 import { follow } from "./follow.ts";
 import { choosePager, noPagerError, runPager, type Which } from "./pager.ts";
 import { lockRunningCheck, summariseDay } from "./summarise.ts";
@@ -32,7 +33,7 @@ export interface WatchIo {
 const defaultIo = (): WatchIo => ({
   env: process.env,
   stdout: process.stdout,
-  warn: (t) => void process.stderr.write(`w: ${t}\n`),
+  warn: (t) => void process.stderr.write(messageLine("w", t)),
   which: (c) => Bun.which(c),
 });
 
@@ -109,7 +110,8 @@ export function renderListing(paths: Paths, files: readonly LogFile[], agents: r
   const lines = [
     `logs of ${paths.root}: \`w PREFIX\` summarises the newest day, \`w -f PREFIX\` follows, \`w -p PREFIX\` pages`,
     paint("bold", `${"PREFIX".padEnd(width)}  NEWEST      DAYS  FILES  WHAT`),
-    ...rows.map((r) => `${r.prefix.padEnd(width)}  ${r.newestDay}  ${String(r.days).padStart(4)}  ${String(r.files).padStart(5)}  ${r.what}`),
+    // `what` names agents from the configuration: data, shown escaped.
+    ...rows.map((r) => `${r.prefix.padEnd(width)}  ${r.newestDay}  ${String(r.days).padStart(4)}  ${String(r.files).padStart(5)}  ${escapeControls(r.what)}`),
   ];
   return `${lines.join("\n")}\n`;
 }

@@ -76,3 +76,48 @@ describe("on a terminal", () => {
     expect(out.at(-1)).toBe("\r\x1b[2K");
   });
 });
+
+describe("messages", () => {
+  const say = (tty: boolean, colour?: boolean) => {
+    const out: string[] = [];
+    const view = createView({ tty, colour, write: (s) => out.push(s), now: () => 0 });
+    view.info("no job matches");
+    view.warn("config: odd key");
+    view.error("cannot write the log: ENOSPC");
+    view.close();
+    return out.join("");
+  };
+  test("plain: the words say the level", () => {
+    expect(say(false)).toBe("no job matches\nwarning: config: odd key\nerror: cannot write the log: ENOSPC\n");
+  });
+  test("on a terminal: the level word in colour", () => {
+    expect(say(true, true)).toBe("no job matches\n\x1b[33mwarning:\x1b[0m config: odd key\n\x1b[31merror:\x1b[0m cannot write the log: ENOSPC\n");
+  });
+  test("on a terminal without colour (NO_COLOR): the same words, no colour code", () => {
+    expect(say(true, false)).toBe("no job matches\nwarning: config: odd key\nerror: cannot write the log: ENOSPC\n");
+  });
+});
+
+describe("titles and messages are data: control characters shown escaped", () => {
+  const odd = "job 9 'a\x1b[2J\rb\nc'";
+  const show = (tty: boolean) => {
+    const out: string[] = [];
+    const view = createView({ tty, colour: false, write: (s) => out.push(s), now: () => 0 });
+    view.jobStarted(odd, "S\x07");
+    view.attempt(odd, 1, 2);
+    view.waiting(odd, 5, 1);
+    view.warn(`${odd}: refused\x1b]0;t\x07`);
+    view.jobEnded(odd, "ERROR", "agent said\nbye", 10);
+    view.close();
+    return out.join("");
+  };
+  test.each([false, true])("tty %p", (tty) => {
+    const text = show(tty);
+    expect(text).toContain("job 9 'a\\x1b[2J\\rb\\nc'");
+    expect(text).toContain("S\\x07");
+    expect(text).toContain("refused\\x1b]0;t\\x07");
+    expect(text).toContain("agent said\\nbye");
+    // Left: the view's own line ends and, on a terminal, its erase of the live line.
+    expect(text.replaceAll("\r\x1b[2K", "")).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
+  });
+});

@@ -4,7 +4,7 @@ import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
 import { parseDailyLogName } from "../../src/watcher/catalog.ts";
-import { makePaint } from "../../src/watcher/colour.ts";
+import { makePaint } from "../../src/format/terminal.ts";
 import { follow } from "../../src/watcher/follow.ts";
 import { waitFor } from "../helpers/tree.ts";
 

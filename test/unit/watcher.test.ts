@@ -1,4 +1,4 @@
-/** Table-driven tests of the watcher's pure parts: names, days, tones, lines, pager, colour, summaries. */
+/** Table-driven tests of the watcher's pure parts: names, days, tones, lines, pager, sizes, summaries. */
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -6,7 +6,6 @@ import nodePath from "node:path";
 import { AgentLogSummariser, unquoteTitle } from "../../src/watcher/agent-summary.ts";
 import { CaSummariser, isStdoutLine } from "../../src/watcher/ca-summary.ts";
 import { describePrefix, isKnownPrefix, listLogFiles, parseCaLogName, parseDailyLogName, pickDay, summarisePrefixes, type LogFile } from "../../src/watcher/catalog.ts";
-import { makePaint, shouldColour } from "../../src/watcher/colour.ts";
 import { LineSplitter, forEachLine, lastLines } from "../../src/watcher/lines.ts";
 import { splitStamp, toneOfText } from "../../src/watcher/log-line.ts";
 import { choosePager } from "../../src/watcher/pager.ts";
@@ -146,6 +145,11 @@ describe("LineSplitter", () => {
     [["a\r\n", "\n"], ["a", ""], 0],
     [["x\n", "", "y"], ["x", "y"], 1],
     [["é".slice(0, 1), "\n"], ["é"], 0],
+    // Shown, never obeyed: a child's colours, a lone CR, a tab, an OSC title, a C1 CSI.
+    [["\x1b[31mred\x1b[0m\n"], ["\\x1b[31mred\\x1b[0m"], 0],
+    [["10%\r20%\r\n"], ["10%\\r20%"], 0],
+    [["a\tb\x1b]0;t\x07\u009b2J\n"], ["a\\tb\\x1b]0;t\\x07\\x9b2J"], 0],
+    [["cut\x1b"], ["cut\\x1b"], 4],
   ])("%p -> %p (pending %d)", (chunks, lines, pending) => {
     const r = run(chunks);
     expect(r.out).toEqual(lines);
@@ -181,6 +185,7 @@ describe("file reading", () => {
     ["partial", 5, [], 0],
     ["", 5, [], 0],
     ["a\nb\n", 10, ["a", "b"], 4],
+    ["\x1b[2Ja\r\nb\x07\n", 5, ["\\x1b[2Ja", "b\\x07"], 10],
   ])("lastLines(%p, %d)", (text, n, lines, end) => {
     const p = nodePath.join(dir, "b.log");
     writeFileSync(p, text);
@@ -215,23 +220,7 @@ describe("pager choice", () => {
   });
 });
 
-describe("colour", () => {
-  test.each([
-    [true, {}, true],
-    [false, {}, false],
-    [true, { NO_COLOR: "1" }, false],
-    [true, { NO_COLOR: "" }, true],
-    [true, { TERM: "dumb" }, false],
-    [false, { FORCE_COLOR: "1" }, true],
-    [false, { FORCE_COLOR: "0" }, false],
-    [true, { FORCE_COLOR: "1", NO_COLOR: "1" }, false],
-  ])("tty %p env %p -> %p", (tty, env, want) => expect(shouldColour(tty, env)).toBe(want));
-  test("paint", () => {
-    expect(makePaint(true)("error", "x")).toBe("\x1b[31mx\x1b[0m");
-    expect(makePaint(true)("ok", "x")).toBe("\x1b[32mx\x1b[0m");
-    expect(makePaint(true)("plain", "x")).toBe("x");
-    expect(makePaint(false)("error", "x")).toBe("x");
-  });
+describe("sizes", () => {
   test.each([
     [0, "0 B"],
     [1023, "1023 B"],
