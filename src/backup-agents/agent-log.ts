@@ -11,6 +11,7 @@ import nodePath from "node:path";
 import { LevelLog } from "../logs/level-log.ts";
 import { openLogFile } from "../logs/log-file.ts";
 import { escapeControls } from "../format/escape.ts";
+import { messages } from "../format/messages.ts";
 import { localDateStamp } from "../format/time.ts";
 import { type FinishState } from "../reports/finish-state.ts";
 
@@ -103,6 +104,6 @@ export class AgentLog {
 
 export function openAgentLog(spoolLogs: string, prefix: string, opts: AgentLogOptions, now: Date = new Date()): AgentLog {
   // A full disk must not stop a backup: the log says it once on stderr and we go on.
-  const file = openLogFile(dailyLogPath(spoolLogs, prefix, now), (t) => void process.stderr.write(`${t}\n`));
+  const file = openLogFile(dailyLogPath(spoolLogs, prefix, now), (t) => messages.fail(t));
   return new AgentLog(new LevelLog(file, opts.debug), opts.echo);
 }

@@ -3,6 +3,7 @@
  * (no stack trace unless -d), and sets the exit status. No process.exit() in library code.
  */
 import { CncopError, EXIT } from "./errors.ts";
+import { messages } from "../format/messages.ts";
 import { VERSION } from "./version.ts";
 
 /** A program's entry: takes its arguments, returns its exit status. */
@@ -19,15 +20,18 @@ export async function runProgram(name: string, args: string[], main: ProgramMain
   try {
     process.exitCode = await main(args);
   } catch (err) {
+    const say = messages.withTag(name);
+    // Our messages keep their own line breaks (a usage line, a list of problems).
+    const lines = (text: string) => text.split("\n") as [string, ...string[]];
     if (err instanceof CncopError) {
-      process.stderr.write(`${name}: ${err.message}\n`);
-      if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
+      say.fail(...lines(err.message));
+      if (debug && err.stack) messages.debug(...lines(err.stack));
       process.exitCode = err.exitCode;
     } else {
       const e = err as Error;
-      process.stderr.write(`${name}: internal error: ${e?.message ?? String(err)}\n`);
-      if (debug && e?.stack) process.stderr.write(`${e.stack}\n`);
-      else process.stderr.write(`${name}: run again with -d for details.\n`);
+      say.fatal(e?.message ?? String(err));
+      if (debug && e?.stack) messages.debug(...lines(e.stack));
+      else say.info("run again with -d for details.");
       process.exitCode = EXIT.FAILED;
     }
   }

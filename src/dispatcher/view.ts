@@ -2,9 +2,12 @@
  * What a person sees (on stderr). On a terminal: each job with a live line (title,
  * attempt, elapsed time) and its final state in colour. Without a terminal: plain lines,
  * no colour, no animation, so Task Scheduler and cron capture clean text. Either way the
- * titles and messages are data: their control characters are shown escaped.
+ * titles and messages are data: their control characters are shown escaped. Notes,
+ * warnings and errors are printed by the suite's messages (format/messages.ts), above
+ * the live line.
  */
 import { escapeControls } from "../format/escape.ts";
+import { messages as processMessages, type Messages } from "../format/messages.ts";
 import { ERASE_LINE, isTerminal, makePaint, shouldColour, type Paint, type Style } from "../format/terminal.ts";
 import { formatDuration } from "../format/time.ts";
 
@@ -22,20 +25,26 @@ export interface View {
 export interface ViewOptions {
   /** A terminal: the live line. Default: stderr is a TTY and TERM is not `dumb`. */
   readonly tty?: boolean;
-  /** Colours on the terminal. Default: NO_COLOR not set. */
-  readonly colour?: boolean;
+  /** How the live line and final states are painted. Default: colour when shouldColour(stderr). */
+  readonly paint?: Paint;
+  /** Where the view's own lines go; messages go through `messages`, to the same stream. */
   readonly write?: (text: string) => void;
+  /** Notes, warnings, errors: untagged (`warning: ...`), on stderr. */
+  readonly messages?: Messages;
   readonly now?: () => number;
 }
 
 export function createView(opts: ViewOptions = {}): View {
   const tty = opts.tty ?? isTerminal(process.stderr.isTTY);
   const write = opts.write ?? ((t: string) => void process.stderr.write(t));
-  const view = tty ? new TerminalView(write, opts.now ?? Date.now, makePaint(opts.colour ?? shouldColour(true))) : new PlainView(write);
+  const say = opts.messages ?? processMessages;
+  const view = tty
+    ? new TerminalView(write, say, opts.now ?? Date.now, opts.paint ?? makePaint(shouldColour(process.stderr.isTTY)))
+    : new PlainView(write, say);
   return escaping(view);
 }
 
-/** The view with every text it is given escaped. */
+/** The view with the texts it draws itself escaped; messages are escaped by their reporter. */
 function escaping(view: View): View {
   const e = escapeControls;
   return {
@@ -43,15 +52,18 @@ function escaping(view: View): View {
     attempt: (label, attempt, max) => view.attempt(e(label), attempt, max),
     waiting: (label, seconds, rerun) => view.waiting(e(label), seconds, rerun),
     jobEnded: (label, status, reason, ms) => view.jobEnded(e(label), e(status), e(reason), ms),
-    info: (t) => view.info(e(t)),
-    warn: (t) => view.warn(e(t)),
-    error: (t) => view.error(e(t)),
+    info: (t) => view.info(t),
+    warn: (t) => view.warn(t),
+    error: (t) => view.error(t),
     close: () => view.close(),
   };
 }
 
 class PlainView implements View {
-  constructor(private readonly write: (t: string) => void) {}
+  constructor(
+    private readonly write: (t: string) => void,
+    private readonly say: Messages,
+  ) {}
   private out(t: string) {
     this.write(`${t}\n`);
   }
@@ -68,13 +80,13 @@ class PlainView implements View {
     this.out(`${label}: ${status}${reason ? ` (${reason})` : ""} after ${formatDuration(durationMs)}`);
   }
   info(t: string) {
-    this.out(t);
+    this.say.info(t);
   }
   warn(t: string) {
-    this.out(`warning: ${t}`);
+    this.say.warn(t);
   }
   error(t: string) {
-    this.out(`error: ${t}`);
+    this.say.error(t);
   }
   close() {}
 }
@@ -88,6 +100,7 @@ class TerminalView implements View {
 
   constructor(
     private readonly write: (t: string) => void,
+    private readonly say: Messages,
     private readonly now: () => number,
     private readonly paint: Paint,
   ) {}
@@ -104,14 +117,14 @@ class TerminalView implements View {
     this.write(`${ERASE_LINE}${this.paint("warn", "▶")} ${l.label} ${this.paint("dim", `${attempt}${elapsed}${l.note ? ` · ${l.note}` : ""}`)}`);
   }
   /** A line printed above the live line, which is then drawn again. */
-  private above(text: string) {
+  private above(print: () => void) {
     this.clearLine();
-    this.write(`${text}\n`);
+    print();
     this.draw();
   }
 
   jobStarted(label: string, session: string) {
-    this.above(this.paint("dim", `${label}: session ${session}`));
+    this.above(() => this.write(`${this.paint("dim", `${label}: session ${session}`)}\n`));
     this.live = { label, attempt: 0, max: 0, since: this.now(), note: "" };
     this.timer ??= setInterval(() => this.draw(), 1000);
     this.timer.unref?.();
@@ -132,13 +145,13 @@ class TerminalView implements View {
     this.write(`${this.paint(style, `${mark} ${label} ${status}`)}${reason && status !== "OK" ? ` (${reason})` : ""} ${this.paint("dim", formatDuration(durationMs))}\n`);
   }
   info(t: string) {
-    this.above(t);
+    this.above(() => this.say.info(t));
   }
   warn(t: string) {
-    this.above(`${this.paint("warn", "warning:")} ${t}`);
+    this.above(() => this.say.warn(t));
   }
   error(t: string) {
-    this.above(`${this.paint("error", "error:")} ${t}`);
+    this.above(() => this.say.error(t));
   }
   close() {
     if (this.timer) clearInterval(this.timer);

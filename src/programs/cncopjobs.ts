@@ -9,6 +9,7 @@ import { addCommand, forEachJobCommand, importCommand, setCommand } from "../job
 import { loadConfig } from "../install/config.ts";
 import { resolvePaths } from "../install/paths.ts";
 import { answerHelpOrVersion } from "../cli/run-program.ts";
+import { messages } from "../format/messages.ts";
 
 const COMMANDS: Readonly<Record<Command, (ctx: AdminContext, opts: JobsOptions) => number | Promise<number>>> = {
   list: listJobsCommand,
@@ -31,7 +32,7 @@ export async function main(raw: string[]): Promise<number> {
   const paths = resolvePaths(opts.config);
   const config = loadConfig(paths.configFile);
   const stderr = (t: string) => void process.stderr.write(t);
-  for (const w of config.warnings) stderr(`warning: ${w}\n`);
+  for (const w of config.warnings) messages.warn(w);
   const ctx: AdminContext = { paths, config, stdout: (t) => void process.stdout.write(t), stderr };
   return COMMANDS[opts.command](ctx, opts);
 }

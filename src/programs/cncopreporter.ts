@@ -13,6 +13,7 @@ import { VERSION } from "../cli/version.ts";
 import { runReporter } from "../reporter/reporter.ts";
 import { openReporterLog } from "../reporter/reporter-log.ts";
 import { answerHelpOrVersion } from "../cli/run-program.ts";
+import { messages } from "../format/messages.ts";
 
 export const USAGE = "usage: cncopreporter [-?] [-d] [-c CONFIG]";
 
@@ -65,7 +66,8 @@ export const main: ProgramMain = async (raw) => {
   if (early !== undefined) return early;
   const paths = resolvePaths(opts.config);
   const config = loadConfig(paths.configFile);
-  for (const w of config.warnings) process.stderr.write(`cncopreporter: warning: ${w}\n`);
+  const say = messages.withTag("cncopreporter");
+  for (const w of config.warnings) say.warn(w);
   ensureTree(paths);
   const log = openReporterLog(paths, opts.debug);
 
@@ -83,7 +85,7 @@ export const main: ProgramMain = async (raw) => {
     for (const w of config.warnings) log.warn(w);
     const summary = await runReporter({ paths, config, log, stop: controller.signal });
     log.info(`cncopreporter finished: ${summary.text}`);
-    if (summary.eventful) process.stdout.write(`cncopreporter: ${summary.text}\n`);
+    if (summary.eventful) say.log(summary.text);
     if (summary.interrupted) return controller.signal.reason === "SIGINT" ? EXIT.SIGINT : EXIT.SIGTERM;
     return summary.failures > 0 ? EXIT.FAILED : EXIT.OK;
   } catch (err) {

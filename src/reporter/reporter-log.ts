@@ -2,14 +2,14 @@
  * cncopreporter's log: `Spool/Logs/RP-YYYYMMDD.log` (local date), appended by every pass,
  * lines `<timestamp> <LEVEL> <text>` like the agents' daily logs (docs/log-formats.md).
  * `-d` adds DEBUG lines and echoes every line on stderr; without it only errors reach
- * stderr.
+ * stderr. The echo goes through the suite's messages (format/messages.ts).
  */
 import nodePath from "node:path";
 import { CncopError, EXIT } from "../cli/errors.ts";
 import { LevelLog, type Level } from "../logs/level-log.ts";
 import { openLogFile, type FileLineLog, type LineLog } from "../logs/log-file.ts";
 import type { Paths } from "../install/paths.ts";
-import { escapeControls } from "../format/escape.ts";
+import { messages, type Messages } from "../format/messages.ts";
 import { localDateStamp } from "../format/time.ts";
 
 export const RP_PREFIX = "RP";
@@ -30,17 +30,28 @@ export function reporterLogPath(paths: Paths, now: Date = new Date()): string {
   return nodePath.join(paths.spoolLogs, `${RP_PREFIX}-${localDateStamp(now)}.log`);
 }
 
-/** A log line as a person sees it on stderr: `cncopreporter: warn: <text>`, data escaped. */
-export function echoText(level: Level, text: string): string {
-  const shown = `${level === "INFO" ? "" : `${level.toLowerCase()}: `}${escapeControls(text)}\n`;
-  return text.startsWith(`${PROGRAM} `) ? shown : `${PROGRAM}: ${shown}`;
+/** Shows a log line to a person. */
+export type Echo = (level: Level, text: string) => void;
+
+/**
+ * The echo as messages: an error as `cncopreporter: error: <text>`; under -d the other
+ * lines are debug output with the log's level word, `cncopreporter: warn: <text>`. A line
+ * that names the program itself (`cncopreporter finished: ...`) is not tagged again.
+ */
+export function echoOn(say: Messages): Echo {
+  const tagged = say.withTag(PROGRAM);
+  return (level, text) => {
+    const to = text.startsWith(`${PROGRAM} `) ? say : tagged;
+    if (level === "ERROR") to.error(text);
+    else to.debug(level === "INFO" ? text : `${level.toLowerCase()}: ${text}`);
+  };
 }
 
-/** Levelled lines over any LineLog; `echo` gets what a person should see on stderr. */
-export function levelled(log: LineLog, debugging: boolean, echo: (text: string) => void): ReporterLog {
+/** Levelled lines over any LineLog; `echo` shows a person what they should see. */
+export function levelled(log: LineLog, debugging: boolean, echo: Echo): ReporterLog {
   const file = new LevelLog(log, debugging);
   const write = (level: Level, text: string, show = true) => {
-    if (file.write(level, text) && show && (debugging || level === "ERROR")) echo(echoText(level, text));
+    if (file.write(level, text) && show && (debugging || level === "ERROR")) echo(level, text);
   };
   return {
     path: file.path,
@@ -53,13 +64,13 @@ export function levelled(log: LineLog, debugging: boolean, echo: (text: string) 
   };
 }
 
-export function openReporterLog(paths: Paths, debugging: boolean, echo: (text: string) => void = (t) => void process.stderr.write(t), now: Date = new Date()): ReporterLog {
+export function openReporterLog(paths: Paths, debugging: boolean, say: Messages = messages, now: Date = new Date()): ReporterLog {
   const path = reporterLogPath(paths, now);
   let file: FileLineLog;
   try {
-    file = openLogFile(path, (t) => echo(`${PROGRAM}: ${t}\n`));
+    file = openLogFile(path, (t) => say.withTag(PROGRAM).fail(t));
   } catch (err) {
     throw new CncopError(`cannot open the log ${path}: ${(err as Error).message}. Check the permissions of ${paths.spoolLogs}.`, EXIT.FAILED);
   }
-  return levelled(file, debugging, echo);
+  return levelled(file, debugging, echoOn(say));
 }

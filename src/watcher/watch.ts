@@ -10,7 +10,8 @@ import { CncopError, EXIT, errnoCode } from "../cli/errors.ts";
 import { resolvePaths, type Paths } from "../install/paths.ts";
 import { CA_PREFIX, describePrefix, isKnownPrefix, listLogFiles, logsOf, pickDay, summarisePrefixes, type LogFile } from "./catalog.ts";
 import { escapeControls } from "../format/escape.ts";
-import { makePaint, messageLine, shouldColour, type Paint } from "../format/terminal.ts";
+import { messages, type Messages } from "../format/messages.ts";
+import { makePaint, shouldColour, type Paint } from "../format/terminal.ts";
 import { follow } from "./follow.ts";
 import { choosePager, noPagerError, runPager, type Which } from "./pager.ts";
 import { lockRunningCheck, summariseDay } from "./summarise.ts";
@@ -26,14 +27,15 @@ export interface WatchOptions {
 export interface WatchIo {
   readonly env: Record<string, string | undefined>;
   readonly stdout: NodeJS.WriteStream;
-  readonly warn: (text: string) => void;
+  /** Notes and warnings, `w: ...` on stderr. */
+  readonly say: Messages;
   readonly which: Which;
 }
 
 const defaultIo = (): WatchIo => ({
   env: process.env,
   stdout: process.stdout,
-  warn: (t) => void process.stderr.write(messageLine("w", t)),
+  say: messages.withTag("w"),
   which: (c) => Bun.which(c),
 });
 
@@ -42,7 +44,7 @@ export function configuredAgents(paths: Paths, warn: (text: string) => void): st
   try {
     return Object.values(loadConfig(paths.configFile).agents).flat();
   } catch (err) {
-    if (!(err instanceof CncopError) || existsSync(paths.configFile)) warn(`warning: ${(err as Error).message} (reading the logs anyway)`);
+    if (!(err instanceof CncopError) || existsSync(paths.configFile)) warn(`${(err as Error).message} (reading the logs anyway)`);
     return [];
   }
 }
@@ -52,8 +54,8 @@ export async function runWatcher(opts: WatchOptions, io: WatchIo = defaultIo()):
   if (!existsSync(paths.root)) {
     throw new CncopError(`The cncop application directory ${paths.root} does not exist. Set CNCOP_HOME or pass -c <root>/Config/cncop3.ini.`, EXIT.USAGE);
   }
-  const agents = configuredAgents(paths, io.warn);
-  const paint = makePaint(shouldColour(io.stdout.isTTY === true, io.env));
+  const agents = configuredAgents(paths, (t) => io.say.warn(t));
+  const paint = makePaint(shouldColour(io.stdout.isTTY, undefined, io.env));
   const files = listLogFiles(paths);
 
   if (opts.prefix === undefined && !opts.follow && !opts.pager) {
@@ -81,11 +83,11 @@ export async function runWatcher(opts: WatchOptions, io: WatchIo = defaultIo()):
   if (opts.pager) {
     // Newest first: the pager opens on the latest invocation of the day (`:n` for earlier ones).
     const paths_ = [...pick.files].reverse().map((f) => f.path);
-    const argv = choosePager(io.env, io.which, io.warn);
+    const argv = choosePager(io.env, io.which, (t) => io.say.info(t));
     if (!argv) throw noPagerError(paths_);
     const r = await runPager(argv, paths_);
     if (r.exitCode === 0) return EXIT.OK;
-    io.warn(`the pager ${argv[0]} ${r.signal ? `was killed by ${r.signal}` : `exited with status ${r.exitCode}`}`);
+    io.say.info(`the pager ${argv[0]} ${r.signal ? `was killed by ${r.signal}` : `exited with status ${r.exitCode}`}`);
     return EXIT.FAILED;
   }
   io.stdout.write(
@@ -123,7 +125,7 @@ async function followPrefix(prefix: string, paths: Paths, where: string, paint: 
   for (const s of signals) process.on(s, stop);
   const onError = (err: unknown) => {
     // The reader went away (`w -f CA | head`): stop quietly.
-    if (errnoCode(err) !== "EPIPE") io.warn(`cannot write: ${(err as Error).message}`);
+    if (errnoCode(err) !== "EPIPE") io.say.info(`cannot write: ${(err as Error).message}`);
     controller.abort();
   };
   io.stdout.on("error", onError);
@@ -132,7 +134,7 @@ async function followPrefix(prefix: string, paths: Paths, where: string, paint: 
       newest: () => logsOf(listLogFiles(paths), prefix).pop(),
       watchDirs: [where],
       write: (text) => writeText(io.stdout, text, controller.signal),
-      notice: (t) => io.warn(t),
+      notice: (t) => io.say.info(t),
       paint,
       signal: controller.signal,
       waitingFor: `the first ${prefix} log in ${where}`,

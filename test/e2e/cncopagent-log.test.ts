@@ -257,14 +257,16 @@ describe("what a person sees", () => {
     const cmd = t.argv("cncopagent", ["1"]).map(quote).join(" ");
     const proc = Bun.spawn(["script", "-qefc", cmd, "/dev/null"], {
       cwd: t.root,
-      env: { ...process.env, CNCOP_HOME: t.root, TERM: "xterm-256color" },
+      // NO_COLOR removed: the final state in consola's colours.
+      env: { ...process.env, CNCOP_HOME: t.root, TERM: "xterm-256color", NO_COLOR: undefined },
       stdin: "ignore",
       stdout: "pipe",
       stderr: "pipe",
     });
     const [out, , code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
     expect(code).toBe(0);
-    expect(out).toContain("\x1b[");
+    expect(out).toContain("\r\x1b[2K");
+    expect(out).toContain("\x1b[32m✔ job 1 'Terminal job' OK\x1b[39m");
     expect(out).toMatch(/Terminal job.*attempt 1\/4/);
     expect(out).toMatch(/attempt 1\/4 · \d+ ms/);
     expect(out).toMatch(/✔ job 1 'Terminal job' OK/);

@@ -116,6 +116,13 @@ describe("usage errors: exit 2, a clear message, nothing run", () => {
     expect(log).toContain('"77"');
   });
 
+  test.concurrent("a name from the command line is data in the error message: shown escaped", async () => {
+    const t = treeWithJobs();
+    const r = await t.run("cncopagent", ["--unlock", "gh\x1b[2Jost\r"]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toBe('cncopagent: --unlock: unknown job "gh\\x1b[2Jost\\r"\n');
+  });
+
   test.concurrent("only unknown names: exit 2, nothing run", async () => {
     const t = treeWithJobs();
     const r = await t.run("cncopagent", ["ghost"]);

@@ -275,4 +275,18 @@ describe("cncopreporter: usage", () => {
     expect(missing.exitCode).toBe(2);
     expect(missing.stderr).toContain("nope.ini");
   });
+
+  test("data in its messages is shown escaped: a warning, an error with its usage line", async () => {
+    const tree = makeTree();
+    trees.push(tree);
+    const odd = nodePath.join(tree.root, "Config", "odd\x1b[2J.ini");
+    writeFileSync(odd, "[network]\nbogus = 1\n");
+    const warned = await tree.run("cncopreporter", ["-c", odd]);
+    expect(warned.exitCode).toBe(0);
+    expect(warned.stderr).toContain(`cncopreporter: warning: ${nodePath.join(tree.root, "Config")}/odd\\x1b[2J.ini: unknown key [network] bogus ignored`);
+    expect(warned.stderr).not.toContain("\x1b");
+    const usage = await tree.run("cncopreporter", ["ex\x1b]0;t\x07tra"]);
+    expect(usage.exitCode).toBe(2);
+    expect(usage.stderr).toStartWith('cncopreporter: unexpected argument "ex\\x1b]0;t\\x07tra"\nusage: cncopreporter [-?] [-d] [-c CONFIG]\n');
+  });
 });

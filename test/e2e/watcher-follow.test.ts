@@ -1,16 +1,19 @@
 /**
  * w -f end to end: the newest log's last lines, new lines as they are written, a partial
  * last line, truncation, rotation, a newer file (a new day; a new cncopagent invocation),
- * colour, and a clean stop on SIGINT.
+ * no colour into a pipe, and a clean stop on SIGINT.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { appendFileSync, mkdirSync, renameSync, truncateSync, writeFileSync } from "node:fs";
 import nodePath from "node:path";
 import { makeTree, waitFor, type Tree } from "../helpers/tree.ts";
 
-/** A running program whose output is collected as it arrives. */
-function watchProc(tree: Tree, args: string[], env: Record<string, string> = {}) {
-  const proc = tree.spawn("w", args, { env });
+/**
+ * A running program whose output is collected as it arrives. `env` changes the tests'
+ * environment; undefined removes a variable (the NO_COLOR the tree's helper sets).
+ */
+function watchProc(tree: Tree, args: string[], env: Record<string, string | undefined> = {}) {
+  const proc = Bun.spawn(tree.argv("w", args), { cwd: tree.root, env: { ...process.env, CNCOP_HOME: tree.root, NO_COLOR: "1", ...env }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   const seen = { out: "", err: "" };
   const pump = async (stream: ReadableStream<Uint8Array>, key: "out" | "err") => {
     const dec = new TextDecoder();
@@ -119,7 +122,8 @@ describe("following cncopagent's log", () => {
   afterAll(() => tree.cleanup());
 
   test("w -f (CA) waits for the first log, shows a running job's lines as they come, then the next invocation's log", async () => {
-    const w = watchProc(tree, ["-f"], { FORCE_COLOR: "1", NO_COLOR: "" });
+    // consola's colours forced on, but stdout is a pipe: only a terminal gets colour.
+    const w = watchProc(tree, ["-f"], { FORCE_COLOR: "1", NO_COLOR: undefined });
     await w.until(`waiting for the first CA log in ${nodePath.join(tree.root, "Logs")}`, "err");
     const agent = tree.spawn("cncopagent", ["1"]);
     await w.until("[backupagentcifs#1 stdout] step one\n");
@@ -129,17 +133,18 @@ describe("following cncopagent's log", () => {
     expect(w.seen.out).toContain(`==> ${first} <==`);
     writeFileSync(nodePath.join(tree.root, "go"), "");
     await w.until("[backupagentcifs#1 stdout] step two\n");
-    await w.until(/\x1b\[32m\d{4}-\d\d-\d\d \d\d:\d\d:\d\d job 1 'Slow files' final state: OK \(completed\) after [^\n]*\x1b\[0m\n/);
+    await w.until(/\n\d{4}-\d\d-\d\d \d\d:\d\d:\d\d job 1 'Slow files' final state: OK \(completed\) after [^\n]*\n/);
     expect(await agent.exited).toBe(0);
 
     // A new invocation writes a new CA log: w moves on to it.
     const r = await tree.run("cncopagent", ["2"]);
     expect(r.exitCode).toBe(1);
-    await w.until(/\x1b\[32m[^\n]* cncopagent finished: exit status 0 [^\n]*\n[\s\S]*==> [^\n]*CA-[^\n]* <==/);
-    await w.until(/\x1b\[31m\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[backupagentrsync#1 stderr\] rsync: connection refused\x1b\[0m\n/);
-    await w.until(/\x1b\[31m[^\n]*job 2 'Broken' final state: ERROR \(agent exited with status 1\)[^\n]*\x1b\[0m\n/);
+    await w.until(/\n[^\n]* cncopagent finished: exit status 0 [^\n]*\n[\s\S]*==> [^\n]*CA-[^\n]* <==/);
+    await w.until(/\n\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[backupagentrsync#1 stderr\] rsync: connection refused\n/);
+    await w.until(/\n\d{4}-\d\d-\d\d \d\d:\d\d:\d\d job 2 'Broken' final state: ERROR \(agent exited with status 1\)[^\n]*\n/);
     const second = tree.caLogs().map((n) => nodePath.join(tree.root, "Logs", n)).find((p) => p !== first)!;
     expect(w.seen.out).toContain(`==> ${second} <==`);
+    expect(w.seen.out + w.seen.err).not.toContain("\x1b");
     expect(await w.stop()).toBe(0);
   }, 60_000);
 });

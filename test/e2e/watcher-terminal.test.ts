@@ -1,6 +1,7 @@
 /**
  * w -p (the pager: $PAGER, then less, vim, more, or a clear message) and colour on a real
- * terminal (a pseudo-terminal made by util-linux `script`).
+ * terminal (a pseudo-terminal made by util-linux `script`): consola's colours, on a
+ * terminal only.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -112,13 +113,16 @@ describe("the pager", () => {
 });
 
 describe("colour on a terminal", () => {
+  /** The environment of the tests with `changes`; undefined removes a variable (an inherited NO_COLOR). */
+  const envWith = (changes: Record<string, string | undefined>) => ({ ...process.env, CNCOP_HOME: tree.root, TERM: "xterm", ...changes });
+
   /** Runs w under a pseudo-terminal; returns what the terminal showed. */
-  async function onTerminal(args: string[], env: Record<string, string>): Promise<string> {
+  async function onTerminal(args: string[], env: Record<string, string | undefined>): Promise<string> {
     const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
     const cmd = tree.argv("w", args).map(quote).join(" ");
     const proc = Bun.spawn(["script", "-qec", cmd, "/dev/null"], {
       cwd: tree.root,
-      env: { ...process.env, CNCOP_HOME: tree.root, TERM: "xterm", ...env },
+      env: envWith(env),
       stdin: "pipe",
       stdout: "pipe",
       stderr: "pipe",
@@ -130,21 +134,32 @@ describe("colour on a terminal", () => {
   }
 
   test("final states green or red, error lines red", async () => {
-    const out = await onTerminal(["CIFS"], { NO_COLOR: "" });
-    expect(out).toContain("\x1b[31mERROR       \x1b[0mjob 1 'A', session S1");
-    expect(out).toContain("\x1b[31mERROR no share\x1b[0m");
-    expect(out).toContain("\x1b[32mOK          \x1b[0mjob 2 'B', session S2");
+    const out = await onTerminal(["CIFS"], { NO_COLOR: undefined });
+    expect(out).toContain("\x1b[31mERROR       \x1b[39mjob 1 'A', session S1");
+    expect(out).toContain("\x1b[31mERROR no share\x1b[39m");
+    expect(out).toContain("\x1b[32mOK          \x1b[39mjob 2 'B', session S2");
   });
 
-  test("NO_COLOR: plain even on a terminal", async () => {
-    const out = await onTerminal(["CIFS"], { NO_COLOR: "1" });
+  test.each(["1", ""])("NO_COLOR=%p (set, even empty): plain even on a terminal", async (value) => {
+    const out = await onTerminal(["CIFS"], { NO_COLOR: value });
     expect(out).toContain("ERROR       job 1 'A', session S1");
     expect(out).not.toContain("\x1b[");
   });
 
-  test("without a terminal: plain", async () => {
-    const r = await tree.run("w", ["CIFS"], { env: { NO_COLOR: "" } });
-    expect(r.stdout).toContain("ERROR       job 1 'A', session S1");
-    expect(r.stdout).not.toContain("\x1b[");
+  test("without a terminal: plain, FORCE_COLOR or not", async () => {
+    for (const force of [undefined, "1"]) {
+      const proc = Bun.spawn(tree.argv("w", ["CIFS"]), { cwd: tree.root, env: envWith({ NO_COLOR: undefined, FORCE_COLOR: force }), stdout: "pipe", stderr: "pipe" });
+      const [stdout, code] = await Promise.all([new Response(proc.stdout).text(), proc.exited]);
+      expect(code).toBe(0);
+      expect(stdout).toContain("ERROR       job 1 'A', session S1");
+      expect(stdout).not.toContain("\x1b[");
+    }
+  });
+
+  test("a warning on the terminal: the level word in consola's yellow, the data escaped", async () => {
+    const bad = nodePath.join(fakeBin, "bad-config.ini");
+    writeFileSync(bad, "[defaults\x1b]0;t\x07\n");
+    const out = await onTerminal(["-c", bad, "CIFS"], { NO_COLOR: undefined, CNCOP_HOME: tree.root });
+    expect(out).toMatch(/w: \x1b\[33mwarning:\x1b\[39m \S*bad-config\.ini, line 1: "\[defaults\\x1b\]0;t\\x07" is not a valid section header/);
   });
 });

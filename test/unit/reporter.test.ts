@@ -12,7 +12,8 @@ import { invokeReporter, reporterCommand, reporterTimeLimitMs, type CommandInput
 import { acquirePassLock, lockFiles, passWanted, requestPass } from "../../src/reporter/pass-lock.ts";
 import { runPass } from "../../src/reporter/pass.ts";
 import { orderKey, parseReport } from "../../src/reporter/report-file.ts";
-import { echoText, levelled } from "../../src/reporter/reporter-log.ts";
+import { echoOn, levelled } from "../../src/reporter/reporter-log.ts";
+import { createMessages } from "../../src/format/messages.ts";
 import { endpointUrl, orderReports, prefixOf } from "../../src/reporter/spool-scan.ts";
 import { headerSafe, requestHeaders, type Transport } from "../../src/reporter/transport.ts";
 
@@ -40,11 +41,14 @@ function memoryLog(): LineLog & { lines: string[] } {
   };
 }
 
+/** The suite's messages, stderr collected. */
+const echoInto = (lines: string[]) => createMessages({ stderr: { write: (t: string) => lines.push(t) }, paintFor: () => (_style, text) => text });
+
 describe("the RP log (docs/log-formats.md, cncopreporter)", () => {
   const pass = (debugging: boolean) => {
     const file = memoryLog();
     const echoed: string[] = [];
-    const log = levelled(file, debugging, (t) => echoed.push(t));
+    const log = levelled(file, debugging, echoOn(echoInto(echoed)));
     log.info("cncopreporter 1.0 started: pid 1");
     log.info("sent JF-1.json");
     log.warn("slow answer");
@@ -73,7 +77,11 @@ describe("the RP log (docs/log-formats.md, cncopreporter)", () => {
     ["INFO", "sent JF-1.json", "cncopreporter: sent JF-1.json\n"],
     ["ERROR", "bad report x\n\x1b[2J.json", "cncopreporter: error: bad report x\\n\\x1b[2J.json\n"],
     ["INFO", "cncopreporter finished: 1 sent", "cncopreporter finished: 1 sent\n"],
-  ] as const)("echo of %s %p", (level, text, shown) => expect(echoText(level, text)).toBe(shown));
+  ] as const)("echo of %s %p", (level, text, shown) => {
+    const echoed: string[] = [];
+    echoOn(echoInto(echoed))(level, text);
+    expect(echoed).toEqual([shown]);
+  });
 });
 
 describe("report names and order", () => {

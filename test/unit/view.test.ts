@@ -3,14 +3,24 @@
  * without a terminal plain lines, no colour, no animation.
  */
 import { describe, expect, test } from "bun:test";
-import { createView } from "../../src/dispatcher/view.ts";
+import { createView, type ViewOptions } from "../../src/dispatcher/view.ts";
+import { createMessages } from "../../src/format/messages.ts";
+import { makePaint, type Paint } from "../../src/format/terminal.ts";
+import { markedPaint as marked } from "../helpers/paint.ts";
 
 const ESC = "\x1b";
+
+/** A view whose own lines and messages go to one stream (stderr), in order. */
+function viewInto(out: string[], opts: ViewOptions & { tty: boolean }) {
+  const paint = opts.paint ?? makePaint(false);
+  const messages = createMessages({ stderr: { write: (s: string) => out.push(s), isTTY: opts.tty }, paintFor: () => paint });
+  return createView({ write: (s) => out.push(s), messages, ...opts, paint });
+}
 
 function run(tty: boolean) {
   const out: string[] = [];
   let t = 1_000_000;
-  const view = createView({ tty, write: (s) => out.push(s), now: () => t });
+  const view = viewInto(out, { tty, paint: marked, now: () => t });
   view.jobStarted("job 7 'Daily files'", "SESSION-1");
   view.attempt("job 7 'Daily files'", 1, 4);
   t += 2_500;
@@ -55,13 +65,13 @@ describe("on a terminal", () => {
   });
 
   test("the final state in colour, with the reason of a failure", () => {
-    expect(text).toMatch(/\x1b\[31m✖ job 7 'Daily files' ERROR\x1b\[0m \(agent exited with status 1\)/);
-    expect(text).toMatch(/\x1b\[32m✔ job 8 'Web' OK\x1b\[0m/);
+    expect(text).toContain("<error>✖ job 7 'Daily files' ERROR</error> (agent exited with status 1) <dim>1 min 08 s</dim>\n");
+    expect(text).toContain("<ok>✔ job 8 'Web' OK</ok> <dim>900 ms</dim>\n");
   });
 
   test("before its first attempt a job shows no attempt number", () => {
     const out: string[] = [];
-    const view = createView({ tty: true, write: (s) => out.push(s), now: () => 0 });
+    const view = viewInto(out, { tty: true, now: () => 0 });
     view.jobStarted("job 1 'x'", "S");
     expect(out.at(-1)).toContain("job 1 'x'");
     expect(out.join("")).not.toContain("attempt");
@@ -70,7 +80,7 @@ describe("on a terminal", () => {
 
   test("close() leaves no live line behind", () => {
     const out: string[] = [];
-    const view = createView({ tty: true, write: (s) => out.push(s), now: () => 0 });
+    const view = viewInto(out, { tty: true, now: () => 0 });
     view.jobStarted("job 1 'x'", "S");
     view.close();
     expect(out.at(-1)).toBe("\r\x1b[2K");
@@ -78,9 +88,9 @@ describe("on a terminal", () => {
 });
 
 describe("messages", () => {
-  const say = (tty: boolean, colour?: boolean) => {
+  const say = (tty: boolean, paint?: Paint) => {
     const out: string[] = [];
-    const view = createView({ tty, colour, write: (s) => out.push(s), now: () => 0 });
+    const view = viewInto(out, { tty, paint, now: () => 0 });
     view.info("no job matches");
     view.warn("config: odd key");
     view.error("cannot write the log: ENOSPC");
@@ -91,10 +101,20 @@ describe("messages", () => {
     expect(say(false)).toBe("no job matches\nwarning: config: odd key\nerror: cannot write the log: ENOSPC\n");
   });
   test("on a terminal: the level word in colour", () => {
-    expect(say(true, true)).toBe("no job matches\n\x1b[33mwarning:\x1b[0m config: odd key\n\x1b[31merror:\x1b[0m cannot write the log: ENOSPC\n");
+    expect(say(true, marked)).toBe("no job matches\n<warn>warning:</warn> config: odd key\n<error>error:</error> cannot write the log: ENOSPC\n");
   });
   test("on a terminal without colour (NO_COLOR): the same words, no colour code", () => {
-    expect(say(true, false)).toBe("no job matches\nwarning: config: odd key\nerror: cannot write the log: ENOSPC\n");
+    expect(say(true, makePaint(false))).toBe("no job matches\nwarning: config: odd key\nerror: cannot write the log: ENOSPC\n");
+  });
+  test("a message above the live line: the line is erased, the message printed, the line drawn again", () => {
+    const out: string[] = [];
+    const view = viewInto(out, { tty: true, now: () => 0 });
+    view.jobStarted("job 1 'x'", "S");
+    const before = out.length;
+    view.warn("slow");
+    expect(out.slice(before, before + 2)).toEqual(["\r\x1b[2K", "warning: slow\n"]);
+    expect(out[before + 2]).toStartWith("\r\x1b[2K▶ job 1 'x'");
+    view.close();
   });
 });
 
@@ -102,7 +122,7 @@ describe("titles and messages are data: control characters shown escaped", () =>
   const odd = "job 9 'a\x1b[2J\rb\nc'";
   const show = (tty: boolean) => {
     const out: string[] = [];
-    const view = createView({ tty, colour: false, write: (s) => out.push(s), now: () => 0 });
+    const view = viewInto(out, { tty, now: () => 0 });
     view.jobStarted(odd, "S\x07");
     view.attempt(odd, 1, 2);
     view.waiting(odd, 5, 1);

@@ -4,9 +4,10 @@ import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
 import { parseDailyLogName } from "../../src/watcher/catalog.ts";
-import { makePaint } from "../../src/format/terminal.ts";
+import { markedPaint as marked } from "../helpers/paint.ts";
 import { follow } from "../../src/watcher/follow.ts";
 import { waitFor } from "../helpers/tree.ts";
+
 
 test("a partial last line is printed only when its newline comes, once, whole", async () => {
   const dir = mkdtempSync(nodePath.join(os.tmpdir(), "w-follow-"));
@@ -21,7 +22,7 @@ test("a partial last line is printed only when its newline comes, once, whole", 
     watchDirs: [dir],
     write: async (t) => void out.push(t),
     notice: (t) => notices.push(t),
-    paint: makePaint(true),
+    paint: marked,
     signal: ctrl.signal,
     pollMs: 20,
     onStep: () => steps++,
@@ -34,13 +35,13 @@ test("a partial last line is printed only when its newline comes, once, whole", 
   try {
     await waitFor(() => text().includes("INFO one"), 10_000, "the existing line");
     await afterTwoSteps();
-    expect(text()).toBe(`\x1b[1m==> ${file.path} <==\x1b[0m\n2020-01-05 09:00:00 INFO one\n`);
+    expect(text()).toBe(`<bold>==> ${file.path} <==</bold>\n2020-01-05 09:00:00 INFO one\n`);
     appendFileSync(file.path, " still partial");
     await afterTwoSteps();
     expect(text()).not.toContain("two");
     appendFileSync(file.path, " done)\n2020-01-05 09:00:02 ERROR three\n");
     await waitFor(() => text().includes("three"), 10_000, "the completed lines");
-    expect(text()).toEndWith("2020-01-05 09:00:01 INFO two (partial still partial done)\n\x1b[31m2020-01-05 09:00:02 ERROR three\x1b[0m\n");
+    expect(text()).toEndWith("2020-01-05 09:00:01 INFO two (partial still partial done)\n<error>2020-01-05 09:00:02 ERROR three</error>\n");
     // A partial line left when following stops is still printed.
     appendFileSync(file.path, "2020-01-05 09:00:03 INFO cut");
     await afterTwoSteps();
