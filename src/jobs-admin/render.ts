@@ -1,15 +1,19 @@
 /**
  * What cncopjobs prints: plain aligned tables (no colour: the output is read over RDP/SSH
  * and by scripts), `show` blocks, and the JSON shape of a job. Settings pass through
- * maskSecrets unless --show-secrets.
+ * maskSecrets unless --show-secrets. Titles, commands, reasons are data: the tables and
+ * blocks show their control characters escaped (SPEC §5), so a cell is one line and never
+ * drives the terminal; --json keeps the values exact (JSON escapes them its own way).
  */
 import type { Job } from "../install/jobs-db.ts";
+import { escapeControls } from "../format/escape.ts";
 import { formatDuration, localTimestamp } from "../format/time.ts";
 import type { HistoryAttempt, HistoryRun } from "../history/history.ts";
 import { maskSecrets } from "./secrets.ts";
 
-/** Columns padded to their widest cell; `right` columns aligned right. Trailing blanks trimmed. */
-export function renderTable(headers: readonly string[], rows: readonly (readonly string[])[], right: readonly number[] = []): string {
+/** Columns padded to their widest cell, shown escaped; `right` columns aligned right. Trailing blanks trimmed. */
+export function renderTable(headers: readonly string[], data: readonly (readonly string[])[], right: readonly number[] = []): string {
+  const rows = data.map((r) => r.map(escapeControls));
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
   const line = (cells: readonly string[]) =>
     cells
@@ -123,7 +127,7 @@ export function renderJobBlock(v: JobView, agents: string): string {
   lines.push(["last run", r ? `${longLocal(r.started)}: ${r.status} (${r.reason}) after ${formatDuration(r.durationMs)}, session ${r.session}` : "never (no run in the history)"]);
   for (const p of v.problems) lines.push(["problem", p]);
   const width = Math.max(...lines.map(([k]) => k.length));
-  return lines.map(([k, val]) => `${k.padEnd(width)}  ${val}\n`).join("");
+  return lines.map(([k, val]) => `${k.padEnd(width)}  ${escapeControls(val)}\n`).join("");
 }
 
 /** `75 75 0`, `SIGKILL`, `-` (never started): each attempt's decisive exit. */

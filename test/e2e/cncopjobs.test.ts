@@ -309,6 +309,18 @@ describe("a job database written by another program", () => {
     ]);
   }, E2E_TIMEOUT_MS);
 
+  test("titles, commands and settings from the database are shown escaped in the table and in show", async () => {
+    const t = newTree();
+    t.addJob({ jobid: 3, jobtitle: "Evil\x1b[2J\ntitle\r", jobtype: "OKT", prerun: "x\x1b]0;t\x07", settings: '{"note":"a\u009bb"}' });
+    const list = await jobs(t);
+    expect(list.exitCode).toBe(0);
+    expect(list.stdout).toContain("Evil\\x1b[2J\\ntitle\\r");
+    const show = await jobs(t, "show", "3");
+    expect(show.stdout).toContain("x\\x1b]0;t\\x07");
+    expect(show.stdout).toContain('{"note":"a\\x9bb"}');
+    for (const out of [list.stdout, show.stdout]) expect(out).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
+  }, E2E_TIMEOUT_MS);
+
   test("a damaged or foreign file is a clear error", async () => {
     const t = newTree({ createDb: false });
     await Bun.write(t.dbFile, "not a database ".repeat(100));

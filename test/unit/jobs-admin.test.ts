@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { rowToJob } from "../../src/install/jobs-db.ts";
 import { parseJobsArgs } from "../../src/jobs-admin/args.ts";
 import { checkCommand, checkField, checkInt, checkSettings, checkTitle, checkType, isDefaultValue } from "../../src/jobs-admin/fields.ts";
-import { attemptsSummary, renderTable } from "../../src/jobs-admin/render.ts";
+import { attemptsSummary, jobView, renderJobBlock, renderTable } from "../../src/jobs-admin/render.ts";
 import { hasMaskedSecret, isSecretKey, maskSecrets, restoreMaskedSecrets } from "../../src/jobs-admin/secrets.ts";
 import type { Snapshot } from "../../src/jobs-admin/store.ts";
 import { checkImportJob, exportJob, parseImportText, planImport, type ImportEntry } from "../../src/jobs-admin/transfer.ts";
@@ -217,6 +217,24 @@ describe("arguments", () => {
 describe("rendering and types", () => {
   test("renderTable pads, aligns right where asked, trims", () => {
     expect(renderTable(["ID", "NAME"], [["1", "a"], ["12", "bbb"]], [0])).toBe("ID  NAME\n 1  a\n12  bbb\n");
+  });
+
+  test.each([
+    ["a line break", "a\nb", "a\\nb"],
+    ["a colour code", "\x1b[31mred", "\\x1b[31mred"],
+    ["a carriage return and a C1 CSI", "x\ry\u009b2J", "x\\ry\\x9b2J"],
+  ])("renderTable shows %s in a cell escaped, the columns aligned to what is shown", (_what, cell, shown) => {
+    expect(renderTable(["ID", "TITLE", "TYPE"], [["1", cell, "CIFS"]])).toBe(`ID  TITLE${" ".repeat(Math.max(0, shown.length - 5))}  TYPE\n1   ${shown}${" ".repeat(Math.max(0, 5 - shown.length))}  CIFS\n`);
+  });
+
+  test("show: every value from the database shown escaped, settings included", () => {
+    const job = rowToJob({ jobid: 3, jobtitle: "Files\n2020-01-01 00:00:00 forged", jobtype: "CIFS", maxretries: 0, retrydelay: 60, maxruntime: 0, enabled: 1, prerun: "pre.sh\x1b]0;t\x07", source: "/data\r", settings: JSON.stringify({ note: "a\u009bb" }) });
+    const block = renderJobBlock(jobView(job, undefined, false), "agent backupagentcifs");
+    expect(block).toContain("jobtitle     Files\\n2020-01-01 00:00:00 forged\n");
+    expect(block).toContain("prerun       pre.sh\\x1b]0;t\\x07\n");
+    expect(block).toContain("source       /data\\r\n");
+    expect(block).toContain('settings     {"note":"a\\x9bb"}\n');
+    expect(block).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
   });
 
   test.each([
