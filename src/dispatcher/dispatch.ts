@@ -3,7 +3,6 @@
  * one after another, interruption by signals, and the exit status.
  */
 import os from "node:os";
-import nodePath from "node:path";
 import type { Config } from "../install/config.ts";
 import { EXIT } from "../cli/errors.ts";
 import type { Job } from "../install/jobs-db.ts";
@@ -11,7 +10,6 @@ import { acquireJobLock, lockDir } from "../locks/job-lock.ts";
 import { FileLineLog, type LineLog } from "../logs/log-file.ts";
 import type { Paths } from "../install/paths.ts";
 import { KILL_GRACE_MS_DEFAULT } from "../process/process-tree.ts";
-import { localDateStamp } from "../format/time.ts";
 import { describeHeldBy, jobLabel, type JobOutcome, runJob, type LockAnswer } from "./run-job.ts";
 import type { View } from "./view.ts";
 
@@ -50,10 +48,6 @@ export function exitStatusOf(outcomes: readonly JobOutcome[], unknownNames: numb
 export function graceFromEnv(env = process.env): number {
   const v = env.CNCOP_KILL_GRACE_MS;
   return v !== undefined && /^\d+$/.test(v) ? Number(v) : KILL_GRACE_MS_DEFAULT;
-}
-
-export function openDiagnosticLog(paths: Paths, now = new Date()): FileLineLog {
-  return new FileLineLog(nodePath.join(paths.spoolLogs, `CAD-${localDateStamp(now)}.log`));
 }
 
 export async function dispatch(opts: DispatchOptions): Promise<DispatchResult> {

@@ -1,12 +1,14 @@
 /**
  * cncopagent's own log: `<root>/Logs/CA-YY-MM-DD_HHMM.log` (local time), then `-001`,
  * `-002`, ... The file is created with O_EXCL, so concurrent invocations in the same
- * minute never share or overwrite a log.
+ * minute never share or overwrite a log. Under -d its diagnostic mirror, the CAD log
+ * `Spool/Logs/CAD-YYYYMMDD.log` (local date), shared by the day's invocations.
  */
 import { openSync } from "node:fs";
 import nodePath from "node:path";
 import { errnoCode } from "../cli/errors.ts";
-import { FileLineLog } from "./log-file.ts";
+import { localDateStamp } from "../format/time.ts";
+import { FileLineLog, openLogFile } from "./log-file.ts";
 
 const pad2 = (n: number) => String(n).padStart(2, "0");
 export const MAX_CA_SUFFIX = 999;
@@ -35,4 +37,9 @@ export function createCaLogFile(logsDir: string, now: Date = new Date()): { path
 export function openCaLog(logsDir: string, now: Date = new Date(), onError?: (err: unknown) => void): FileLineLog {
   const { path, fd } = createCaLogFile(logsDir, now);
   return new FileLineLog(path, fd, Date.now, onError);
+}
+
+/** The CAD log, appended; its first write failure is said through `say`, as the CA log's is. */
+export function openDiagnosticLog(spoolLogs: string, say: (text: string) => void, now: Date = new Date()): FileLineLog {
+  return openLogFile(nodePath.join(spoolLogs, `CAD-${localDateStamp(now)}.log`), say);
 }

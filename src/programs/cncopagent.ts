@@ -3,12 +3,12 @@
  * dispatcher. Usage errors exit 2 before anything runs.
  */
 import os from "node:os";
-import { dispatch, openDiagnosticLog } from "../dispatcher/dispatch.ts";
+import { dispatch } from "../dispatcher/dispatch.ts";
 import { selectJobs, selectionFromArgs } from "../dispatcher/selection.ts";
 import { createView } from "../dispatcher/view.ts";
 import type { ArgsDef } from "citty";
 import { optionValues, parseStrict } from "../cli/args.ts";
-import { openCaLog } from "../logs/ca-log.ts";
+import { openCaLog, openDiagnosticLog } from "../logs/ca-log.ts";
 import { loadConfig, isValidEmailAddress, type Config } from "../install/config.ts";
 import { CncopError, EXIT, usageError } from "../cli/errors.ts";
 import { knownJobTypes } from "../install/job-types.ts";
@@ -171,7 +171,7 @@ export async function main(raw: string[]): Promise<number> {
     logFailed = true;
   });
   try {
-    if (opts.debug) log.mirrors.push(openDiagnosticLog(paths));
+    if (opts.debug) log.mirrors.push(openDiagnosticLog(paths.spoolLogs, (t) => view.error(t)));
     log.line(`cncopagent ${VERSION} started: pid ${process.pid}, host ${os.hostname()}, root ${paths.root}, config ${paths.configFile}, arguments: ${raw.join(" ")}`);
     for (const w of config.warnings) log.line(`warning: ${w}`);
     if (opts.dryrun) log.line("dry run: agents get -n; no pre/post command, no email, no log pruning");

@@ -4,8 +4,9 @@
  * with bounded memory, -d diagnostics, and the terminal and plain views.
  */
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import nodePath from "node:path";
+import { localDateStamp } from "../../src/format/time.ts";
 import { CA_LOG_RE, caLogName } from "../../src/logs/ca-log.ts";
 import { makeTree, type Tree } from "../helpers/tree.ts";
 import { recorded, recordingAgent, TIMESTAMP_RE } from "./cncopagent-fakes.ts";
@@ -221,6 +222,22 @@ describe("-d: diagnostics in Spool/Logs/", () => {
     expect(diag).toContain(`diagnose me ${session}`);
     expect(diag).toMatch(/final state: OK/);
     for (const l of diag.trimEnd().split("\n")) expect(l).toMatch(TIMESTAMP_RE);
+  });
+
+  test.concurrent("a diagnostic log that cannot be written is said once on stderr, like the CA log; the job runs on", async () => {
+    const t = tree();
+    t.addJob({ jobid: 1, jobtitle: "full disk", jobtype: "CIFS" });
+    t.script("backupagentcifs", "echo still logged");
+    const dir = nodePath.join(t.root, "Spool", "Logs");
+    mkdirSync(dir, { recursive: true });
+    // Today's name and tomorrow's: the run may cross midnight.
+    for (const days of [0, 1]) symlinkSync("/dev/full", nodePath.join(dir, `CAD-${localDateStamp(new Date(Date.now() + days * 86_400_000))}.log`));
+    const r = await t.run("cncopagent", ["-d", "1"]);
+    expect(r.exitCode).toBe(0);
+    const said = r.stderr.split("\n").filter((l) => l.includes("cannot write the log"));
+    expect(said).toEqual([expect.stringMatching(/^error: cannot write the log \S+\/CAD-\d{8}\.log: .*(ENOSPC|space)/i)]);
+    expect(t.caLogText()).toContain("still logged");
+    expect(t.caLogText()).toMatch(/final state: OK/);
   });
 
   test.concurrent("without -d nothing is written to Spool/Logs/", async () => {

@@ -1,9 +1,9 @@
 /** SPEC §5 "Its log": Logs/CA-YY-MM-DD_HHMM.log, then -001, -002, ... never shared. */
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
-import { CA_LOG_RE, caLogName, createCaLogFile, openCaLog } from "../../src/logs/ca-log.ts";
+import { CA_LOG_RE, caLogName, createCaLogFile, openCaLog, openDiagnosticLog } from "../../src/logs/ca-log.ts";
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -78,5 +78,32 @@ describe("createCaLogFile", () => {
     log.close();
     expect(readdirSync(dir)).toEqual(["CA-25-04-07_0809.log"]);
     expect(readFileSync(log.path, "utf8")).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} hello\n$/);
+  });
+});
+
+describe("openDiagnosticLog: the CAD log of -d", () => {
+  const now = new Date(2025, 3, 7, 8, 9);
+
+  test("Spool/Logs/CAD-YYYYMMDD.log, appended by the day's invocations", () => {
+    const dir = tempDir();
+    for (const text of ["first", "second"]) {
+      const log = openDiagnosticLog(dir, () => {}, now);
+      log.line(text);
+      log.close();
+    }
+    expect(readdirSync(dir)).toEqual(["CAD-20250407.log"]);
+    expect(readFileSync(nodePath.join(dir, "CAD-20250407.log"), "utf8")).toMatch(/^\S+ \S+ first\n\S+ \S+ second\n$/);
+  });
+
+  test("a write failure is said once, naming the file, like the CA log's", () => {
+    const dir = tempDir();
+    const path = nodePath.join(dir, "CAD-20250407.log");
+    symlinkSync("/dev/full", path);
+    const said: string[] = [];
+    const log = openDiagnosticLog(dir, (t) => said.push(t), now);
+    log.line("a");
+    log.line("b");
+    log.close();
+    expect(said).toEqual([expect.stringMatching(new RegExp(`^cannot write the log ${path}: .*(ENOSPC|space)`, "i"))]);
   });
 });
