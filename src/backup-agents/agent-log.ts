@@ -7,14 +7,9 @@
  * Text from outside (titles, file names, messages from other programs) can hold line
  * breaks and control characters; they are escaped so that one event is one line.
  */
-import nodePath from "node:path";
 import { FileLineLog, type LineLog } from "../logs/log-file.ts";
-import { localDateStamp } from "../format/time.ts";
+import { dailyLogPath } from "../install/paths.ts";
 import { type FinishState } from "../reports/finish-state.ts";
-
-export function dailyLogPath(spoolLogs: string, prefix: string, date: Date = new Date()): string {
-  return nodePath.join(spoolLogs, `${prefix}-${localDateStamp(date)}.log`);
-}
 
 /** Control characters as visible escapes (`\n`, `\t`, `\x1b`): one event, one line. */
 export function oneLine(text: string): string {

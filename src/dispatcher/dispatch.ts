@@ -3,15 +3,13 @@
  * one after another, interruption by signals, and the exit status.
  */
 import os from "node:os";
-import nodePath from "node:path";
 import type { Config } from "../install/config.ts";
 import { EXIT } from "../cli/errors.ts";
 import type { Job } from "../install/jobs-db.ts";
-import { acquireJobLock, lockDir } from "../locks/job-lock.ts";
+import { acquireJobLock } from "../locks/job-lock.ts";
 import { FileLineLog, type LineLog } from "../logs/log-file.ts";
-import type { Paths } from "../install/paths.ts";
+import { diagnosticLogPath, type Paths } from "../install/paths.ts";
 import { KILL_GRACE_MS_DEFAULT } from "../process/process-tree.ts";
-import { localDateStamp } from "../format/time.ts";
 import { describeHeldBy, jobLabel, type JobOutcome, runJob, type LockAnswer } from "./run-job.ts";
 import type { View } from "./view.ts";
 
@@ -53,7 +51,7 @@ export function graceFromEnv(env = process.env): number {
 }
 
 export function openDiagnosticLog(paths: Paths, now = new Date()): FileLineLog {
-  return new FileLineLog(nodePath.join(paths.spoolLogs, `CAD-${localDateStamp(now)}.log`));
+  return new FileLineLog(diagnosticLogPath(paths, now));
 }
 
 export async function dispatch(opts: DispatchOptions): Promise<DispatchResult> {
@@ -83,13 +81,13 @@ export async function dispatch(opts: DispatchOptions): Promise<DispatchResult> {
     const lock = (job: Job, session: string): LockAnswer => {
       let r: ReturnType<typeof acquireJobLock>;
       try {
-        r = acquireJobLock({ workDir: opts.paths.work, jobid: job.jobid, jobtitle: job.jobtitle, session, log: (t) => log.line(t) });
+        r = acquireJobLock({ lockDir: opts.paths.locks, jobid: job.jobid, jobtitle: job.jobtitle, session, log: (t) => log.line(t) });
       } catch (err) {
         return { error: (err as Error).message };
       }
       if ("busy" in r) {
         const o = r.busy;
-        return { heldBy: o ? describeHeldBy({ since: new Date(o.started), session: o.session, pid: o.dispatcher.pid }) : `(its lock record in ${lockDir(opts.paths.work)} was written moments ago and cannot be read yet; run it again in a few seconds)` };
+        return { heldBy: o ? describeHeldBy({ since: new Date(o.started), session: o.session, pid: o.dispatcher.pid }) : `(its lock record in ${opts.paths.locks} was written moments ago and cannot be read yet; run it again in a few seconds)` };
       }
       return { lock: r.held };
     };

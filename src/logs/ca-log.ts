@@ -4,25 +4,16 @@
  * minute never share or overwrite a log.
  */
 import { openSync } from "node:fs";
-import nodePath from "node:path";
 import { errnoCode } from "../cli/errors.ts";
+import { caLogName, caLogPath } from "../install/paths.ts";
 import { FileLineLog } from "./log-file.ts";
 
-const pad2 = (n: number) => String(n).padStart(2, "0");
 export const MAX_CA_SUFFIX = 999;
-
-/** `CA-YY-MM-DD_HHMM.log`, or with `-NNN` for suffix > 0. */
-export function caLogName(d: Date, suffix = 0): string {
-  const base = `CA-${pad2(d.getFullYear() % 100)}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())}_${pad2(d.getHours())}${pad2(d.getMinutes())}`;
-  return suffix === 0 ? `${base}.log` : `${base}-${String(suffix).padStart(3, "0")}.log`;
-}
-
-export const CA_LOG_RE = /^CA-\d{2}-\d{2}-\d{2}_\d{4}(-\d{3,})?\.log$/;
 
 /** Create a new CA log exclusively; returns its path and descriptor. */
 export function createCaLogFile(logsDir: string, now: Date = new Date()): { path: string; fd: number } {
   for (let suffix = 0; suffix <= MAX_CA_SUFFIX * 10; suffix++) {
-    const path = nodePath.join(logsDir, caLogName(now, suffix));
+    const path = caLogPath(logsDir, now, suffix);
     try {
       return { path, fd: openSync(path, "wx", 0o644) };
     } catch (err) {

@@ -153,7 +153,7 @@ export async function main(raw: string[]): Promise<number> {
     const job = findJob(jobs, opts.unlock);
     if (!job) throw usageError(`--unlock: unknown job "${opts.unlock}"`);
     ensureTree(paths);
-    const r = forceUnlock(paths.work, job.jobid);
+    const r = forceUnlock(paths.locks, job.jobid);
     const since = r.owner ? ` (session ${r.owner.session}, started ${r.owner.started})` : "";
     view.info(r.removed ? `job ${job.jobid} '${job.jobtitle}': lock removed${since}` : `job ${job.jobid} '${job.jobtitle}' is not locked`);
     return EXIT.OK;

@@ -29,6 +29,8 @@ export const SEQUENTIAL_UP_TO = 16;
 
 export interface PassOptions {
   readonly messagesDir: string;
+  /** Where unreadable reports are moved: `Paths.badMessages`. */
+  readonly badDir: string;
   readonly baseUrl: string;
   readonly transport: Transport;
   readonly log: ReporterLog;
@@ -149,7 +151,7 @@ export async function runPass(opts: PassOptions): Promise<PassResult> {
       }
       if (r.kind === "bad") {
         try {
-          const to = moveAside(opts.messagesDir, e.name, existsSync);
+          const to = moveAside(opts.messagesDir, opts.badDir, e.name, existsSync);
           bad++;
           log.error(`bad report ${e.name}: ${r.why}; never sent, moved to ${to}`);
         } catch (err) {

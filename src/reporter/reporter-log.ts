@@ -4,13 +4,10 @@
  * `-d` adds DEBUG lines and echoes every line on stderr; without it only errors reach
  * stderr.
  */
-import nodePath from "node:path";
 import { CncopError, EXIT } from "../cli/errors.ts";
 import { FileLineLog, type LineLog } from "../logs/log-file.ts";
-import type { Paths } from "../install/paths.ts";
-import { localDateStamp } from "../format/time.ts";
+import { type Paths, reporterLogPath } from "../install/paths.ts";
 
-export const RP_PREFIX = "RP";
 export type Level = "INFO" | "WARN" | "ERROR" | "DEBUG";
 
 export interface ReporterLog {
@@ -22,10 +19,6 @@ export interface ReporterLog {
   error(text: string, echo?: boolean): void;
   debug(text: string): void;
   close(): void;
-}
-
-export function reporterLogPath(paths: Paths, now: Date = new Date()): string {
-  return nodePath.join(paths.spoolLogs, `${RP_PREFIX}-${localDateStamp(now)}.log`);
 }
 
 /** Levelled lines over any LineLog; `echo` gets what a person should see on stderr. */

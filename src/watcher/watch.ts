@@ -7,8 +7,8 @@
 import { existsSync } from "node:fs";
 import { loadConfig } from "../install/config.ts";
 import { CncopError, EXIT, errnoCode } from "../cli/errors.ts";
-import { resolvePaths, type Paths } from "../install/paths.ts";
-import { CA_PREFIX, describePrefix, isKnownPrefix, listLogFiles, logsOf, pickDay, summarisePrefixes, type LogFile } from "./catalog.ts";
+import { CA_PREFIX, resolvePaths, type Paths } from "../install/paths.ts";
+import { describePrefix, isKnownPrefix, listLogFiles, logsOf, pickDay, summarisePrefixes, type LogFile } from "./catalog.ts";
 import { makePaint, shouldColour, type Paint } from "./colour.ts";
 import { follow } from "./follow.ts";
 import { choosePager, noPagerError, runPager, type Which } from "./pager.ts";

@@ -6,7 +6,7 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import nodePath from "node:path";
-import { CA_LOG_RE, caLogName } from "../../src/logs/ca-log.ts";
+import { CA_LOG_RE, caLogName } from "../../src/install/paths.ts";
 import { makeTree, type Tree } from "../helpers/tree.ts";
 import { recorded, recordingAgent, TIMESTAMP_RE } from "./cncopagent-fakes.ts";
 

@@ -4,9 +4,10 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
 import { parseAgentArgs } from "../../src/backup-agents/agent-args.ts";
-import { dailyLogPath, finishLine, formatSeconds, oneLine, quoteTitle, startLine } from "../../src/backup-agents/agent-log.ts";
+import { finishLine, formatSeconds, oneLine, quoteTitle, startLine } from "../../src/backup-agents/agent-log.ts";
 import { finishedReport, redactUrlPassword, statisticsReport, type RunFacts } from "../../src/backup-agents/agent-reports.ts";
 import { earlyResult } from "../../src/backup-agents/agent-result.ts";
+import { dailyLogPath } from "../../src/install/paths.ts";
 import { AGENT_EXIT, exitCodeOf, stateOfExitCode, worseState, type FinishState } from "../../src/reports/finish-state.ts";
 import { LineSplitter } from "../../src/backup-agents/line-splitter.ts";
 import { foldLine, priorAttempts, type LoggedAttempt } from "../../src/backup-agents/prior-attempts.ts";
@@ -54,9 +55,6 @@ describe("daily log lines (docs/log-formats.md, Agents)", () => {
   const lines: [string, string][] = [["a\nb", "a\\nb"], ["tab\there", "tab\\there"], ["cr\r", "cr\\r"], ["esc\x1b[0m", "esc\\x1b[0m"], ["plain ✓", "plain ✓"]];
   test.each(lines)("oneLine(%p)", (text, shown) => expect(oneLine(text)).toBe(shown));
   test("a title is quoted with ' doubled and kept on one line", () => expect(quoteTitle("it's\nmine")).toBe("'it''s\\nmine'"));
-  test("the daily log is named by prefix and local date", () => {
-    expect(dailyLogPath("/r/Spool/Logs", "CIFS", new Date(2025, 0, 9, 23, 59))).toBe(nodePath.join("/r/Spool/Logs", "CIFS-20250109.log"));
-  });
 });
 
 describe("states", () => {
