@@ -12,7 +12,8 @@
 import { closeSync, fstatSync, openSync, readSync, statSync, watch, type FSWatcher } from "node:fs";
 import type { LogFile } from "./catalog.ts";
 import type { Paint } from "./colour.ts";
-import { LineSplitter, lastLines } from "./lines.ts";
+import { LineSplitter } from "../format/line-splitter.ts";
+import { lastLines, WATCH_LINE_BYTES } from "./lines.ts";
 import { toneOfLine } from "./log-line.ts";
 
 export const POLL_MS = 500;
@@ -50,7 +51,7 @@ interface Current {
 export async function follow(opts: FollowOptions): Promise<void> {
   const pollMs = opts.pollMs ?? POLL_MS;
   let batch: string[] = [];
-  const splitter = new LineSplitter((line) => batch.push(`${opts.paint(toneOfLine(line), line)}\n`));
+  const splitter = new LineSplitter((line) => batch.push(`${opts.paint(toneOfLine(line), line)}\n`), { maxLineBytes: WATCH_LINE_BYTES });
   const emit = async () => {
     if (batch.length === 0) return;
     const text = batch.join("");

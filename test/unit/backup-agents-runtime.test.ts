@@ -9,7 +9,6 @@ import { finishedReport, redactUrlPassword, statisticsReport, type RunFacts } fr
 import { earlyResult } from "../../src/backup-agents/agent-result.ts";
 import { dailyLogPath } from "../../src/install/paths.ts";
 import { AGENT_EXIT, exitCodeOf, stateOfExitCode, worseState, type FinishState } from "../../src/reports/finish-state.ts";
-import { LineSplitter } from "../../src/backup-agents/line-splitter.ts";
 import { foldLine, priorAttempts, type LoggedAttempt } from "../../src/backup-agents/prior-attempts.ts";
 import { sessionOf } from "../../src/backup-agents/runtime.ts";
 import { readBoolean, readNumber, readSecret, readSettings, readStringList, SettingsError } from "../../src/backup-agents/settings.ts";
@@ -187,20 +186,3 @@ describe("settings readers", () => {
   });
 });
 
-describe("line splitter", () => {
-  test("splits on \\n and \\r, across chunks, and hands on a partial last line at the end", () => {
-    const lines: string[] = [];
-    const s = new LineSplitter((l) => lines.push(l));
-    for (const chunk of ["one\ntw", "o\r\nthr", "ee\rfour"]) s.write(Buffer.from(chunk));
-    s.end();
-    expect(lines).toEqual(["one", "two", "three", "four"]);
-  });
-  test("a huge line comes in bounded pieces; bad UTF-8 becomes U+FFFD", () => {
-    const lines: string[] = [];
-    const s = new LineSplitter((l) => lines.push(l));
-    s.write(Buffer.alloc(200 * 1024, 0x61));
-    s.write(Buffer.from([0xff, 0x0a]));
-    expect(lines.map((l) => l.length)).toEqual([65536, 65536, 65536, 8192 + 1]);
-    expect(lines.at(-1)!.endsWith("\uFFFD")).toBe(true);
-  });
-});

@@ -7,7 +7,7 @@ import { AgentLogSummariser, unquoteTitle } from "../../src/watcher/agent-summar
 import { CaSummariser, isStdoutLine } from "../../src/watcher/ca-summary.ts";
 import { describePrefix, isKnownPrefix, listLogFiles, parseCaLogName, parseDailyLogName, pickDay, summarisePrefixes, type LogFile } from "../../src/watcher/catalog.ts";
 import { makePaint, shouldColour } from "../../src/watcher/colour.ts";
-import { LineSplitter, forEachLine, lastLines } from "../../src/watcher/lines.ts";
+import { forEachLine, lastLines } from "../../src/watcher/lines.ts";
 import { splitStamp, toneOfText } from "../../src/watcher/log-line.ts";
 import { choosePager } from "../../src/watcher/pager.ts";
 import { BoundedLines, settleOpenRuns } from "../../src/watcher/run-model.ts";
@@ -131,39 +131,6 @@ describe("line tones", () => {
   ])("splitStamp(%p)", (line, want) => expect(splitStamp(line)).toEqual(want as never));
 });
 
-describe("LineSplitter", () => {
-  const run = (chunks: string[], max?: number) => {
-    const out: string[] = [];
-    const s = new LineSplitter((l) => out.push(l), max);
-    for (const c of chunks) s.push(new TextEncoder().encode(c));
-    const pending = s.pending;
-    s.flush();
-    return { out, pending };
-  };
-  test.each([
-    [["a\nb\n"], ["a", "b"], 0],
-    [["a", "b\nc"], ["ab", "c"], 1],
-    [["a\r\n", "\n"], ["a", ""], 0],
-    [["x\n", "", "y"], ["x", "y"], 1],
-    [["é".slice(0, 1), "\n"], ["é"], 0],
-  ])("%p -> %p (pending %d)", (chunks, lines, pending) => {
-    const r = run(chunks);
-    expect(r.out).toEqual(lines);
-    expect(r.pending).toBe(pending);
-  });
-  test("a multi-byte character split across chunks stays whole", () => {
-    const bytes = new TextEncoder().encode("€uro\n");
-    const out: string[] = [];
-    const s = new LineSplitter((l) => out.push(l));
-    s.push(bytes.subarray(0, 1));
-    s.push(bytes.subarray(1, 2));
-    s.push(bytes.subarray(2));
-    expect(out).toEqual(["€uro"]);
-  });
-  test("a line longer than the cap is passed on in pieces", () => {
-    expect(run(["abcdefgh", "ij\n"], 4).out).toEqual(["abcd", "efgh", "ij"]);
-  });
-});
 
 describe("file reading", () => {
   const dir = mkdtempSync(nodePath.join(os.tmpdir(), "w-unit-"));

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import nodePath from "node:path";
 import { formatCommandLine } from "../../process/command-line.ts";
 import { type AgentResult, earlyResult } from "../agent-result.ts";
-import { LineSplitter } from "../line-splitter.ts";
+import { LineSplitter } from "../../format/line-splitter.ts";
 import type { AgentContext } from "../runtime.ts";
 import { SettingsError } from "../settings.ts";
 import { verdictOf } from "./exit-codes.ts";
@@ -18,6 +18,8 @@ import { emptyStats, foldStatsLine, type RsyncStats } from "./stats.ts";
 
 export const STOP_GRACE_MS = 10_000;
 const TAIL_LINES = 20;
+/** rsync's output, as the agent's log takes it: `\r` (progress redraws) ends a line, and lines are cut at 64 KiB. */
+const LINES = { maxLineBytes: 64 * 1024, crEndsLine: true } as const;
 
 export const INSTALL_HINT =
   "install it (Debian/Ubuntu: apt-get install rsync; RHEL/Fedora: dnf install rsync; macOS: brew install rsync; Windows: cwRsync or MSYS2's rsync), or set settings.rsync to its full path";
@@ -57,15 +59,15 @@ async function runRsync(ctx: AgentContext, plan: RsyncPlan, stats: RsyncStats, t
     }
     if (/^(sent |total size is )/.test(line)) return ctx.log.info(`rsync: ${line}`);
     ctx.log.debug(`rsync: ${line}`);
-  });
+  }, LINES);
   const err = new LineSplitter((raw) => {
     const line = redact(raw);
     tail.push(line);
     if (tail.length > TAIL_LINES) tail.shift();
     ctx.log.warn(line.startsWith("rsync") ? line : `rsync: ${line}`);
-  });
-  child.stdout!.on("data", (c: Buffer) => out.write(c));
-  child.stderr!.on("data", (c: Buffer) => err.write(c));
+  }, LINES);
+  child.stdout!.on("data", (c: Buffer) => out.push(c));
+  child.stderr!.on("data", (c: Buffer) => err.push(c));
   let killTimer: ReturnType<typeof setTimeout> | undefined;
   const onAbort = () => {
     child.kill("SIGTERM");
@@ -80,8 +82,8 @@ async function runRsync(ctx: AgentContext, plan: RsyncPlan, stats: RsyncStats, t
         if (child.pid === undefined) resolve({ code: null, signal: null, spawnError });
       });
       child.on("close", (code, signal) => {
-        out.end();
-        err.end();
+        out.flush();
+        err.flush();
         resolve({ code, signal, spawnError });
       });
     });
