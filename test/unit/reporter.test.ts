@@ -7,7 +7,7 @@ import { parseConfigText } from "../../src/install/config.ts";
 import type { LineLog } from "../../src/logs/log-file.ts";
 import { makePaths, reporterLockFiles } from "../../src/install/paths.ts";
 import { parseReporterArgs } from "../../src/programs/cncopreporter.ts";
-import { describeResult, formatAge, isExpired, REPORT_KEEP_MS, type SendResult, verdictOfStatus } from "../../src/reporter/answer.ts";
+import { describeResult, formatAge, isReportExpired, REPORT_KEEP_MS, type SendResult, verdictOfStatus } from "../../src/reporter/answer.ts";
 import { invokeReporter, reporterCommand, reporterTimeLimitMs, type CommandInputs } from "../../src/reporter/invoke.ts";
 import { acquirePassLock, passWanted, requestPass } from "../../src/reporter/pass-lock.ts";
 import { runPass } from "../../src/reporter/pass.ts";
@@ -93,7 +93,7 @@ describe("answers", () => {
     [-60_000, false],
   ])("written %d ms ago: expired %p", (age, want) => {
     const now = 1_800_000_000_000;
-    expect(isExpired(now - age, now)).toBe(want);
+    expect(isReportExpired(now - age, now)).toBe(want);
   });
 
   test("descriptions", () => {

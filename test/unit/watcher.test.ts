@@ -11,7 +11,6 @@ import { forEachLine, lastLines } from "../../src/watcher/lines.ts";
 import { splitStamp, toneOfText } from "../../src/watcher/log-line.ts";
 import { choosePager } from "../../src/watcher/pager.ts";
 import { BoundedLines, settleOpenRuns } from "../../src/watcher/run-model.ts";
-import { formatBytes } from "../../src/watcher/summary-render.ts";
 
 describe("log names", () => {
   test.each([
@@ -199,12 +198,6 @@ describe("colour", () => {
     expect(makePaint(true)("plain", "x")).toBe("x");
     expect(makePaint(false)("error", "x")).toBe("x");
   });
-  test.each([
-    [0, "0 B"],
-    [1023, "1023 B"],
-    [1536, "1.5 KiB"],
-    [5 * 1024 ** 3, "5.0 GiB"],
-  ])("formatBytes(%d) = %s", (n, s) => expect(formatBytes(n)).toBe(s));
 });
 
 describe("agent log summary", () => {
