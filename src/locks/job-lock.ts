@@ -19,7 +19,8 @@ import { mkdirSync, unlinkSync } from "node:fs";
 import os from "node:os";
 import { CncopError, EXIT } from "../cli/errors.ts";
 import { jobLockFiles, type LockFiles } from "../install/paths.ts";
-import { RECORD_GRACE_MS, readOwnerRecord, withGuard, writeAtomic } from "./owner-record.ts";
+import { writeFileAtomic } from "../install/atomic-write.ts";
+import { RECORD_GRACE_MS, readOwnerRecord, withGuard } from "./owner-record.ts";
 import { bootId, bootTicksNow, identify, isAlive, type ProcessId, sessionProcessAlive } from "../process/proc-info.ts";
 
 export { GUARD_STALE_MS } from "./owner-record.ts";
@@ -132,7 +133,7 @@ function acquireIn(files: LockFiles, opts: AcquireOptions): LockResult {
       processes: [],
       token: crypto.randomUUID(),
     };
-    writeAtomic(files.record, JSON.stringify(owner));
+    writeFileAtomic(files.record, JSON.stringify(owner));
     return { held: makeHeld(files, owner) };
   });
 }
@@ -143,7 +144,7 @@ function makeHeld(files: LockFiles, owner: LockOwner): HeldLock {
   // Only the owner writes its record while it lives, so no guard is needed here.
   const save = () => {
     try {
-      writeAtomic(files.record, JSON.stringify(owner));
+      writeFileAtomic(files.record, JSON.stringify(owner));
     } catch {}
   };
   const spawnEnded = () => {

@@ -4,10 +4,10 @@
  *
  * The guard is proper-lockfile's atomic mkdir, held for milliseconds while a record is
  * read and written, and stale after GUARD_STALE_MS if its holder died. Records are written
- * to a temporary name and renamed, so a reader sees a whole record or none; an unreadable
- * record is reported with its age so the caller can wait out a writer mid-way.
+ * with writeFileAtomic, so a reader sees a whole record or none; an unreadable record is
+ * reported with its age so the caller can wait out a writer mid-way.
  */
-import { readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import lockfile from "proper-lockfile";
 import { CncopError, EXIT, errnoCode } from "../cli/errors.ts";
 
@@ -57,10 +57,4 @@ export function readOwnerRecord<T>(path: string, parse: (text: string) => T | un
     ageMs = Date.now() - statSync(path).mtimeMs;
   } catch {}
   return { kind: "unreadable", ageMs };
-}
-
-export function writeAtomic(path: string, data: string): void {
-  const tmp = `${path}.${process.pid}.${crypto.randomUUID()}.tmp`;
-  writeFileSync(tmp, data, { mode: 0o644 });
-  renameSync(tmp, path);
 }

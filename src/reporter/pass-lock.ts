@@ -12,7 +12,8 @@ import { existsSync, mkdirSync, unlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
 import type { ReporterLockFiles } from "../install/paths.ts";
-import { RECORD_GRACE_MS, readOwnerRecord, withGuard, writeAtomic } from "../locks/owner-record.ts";
+import { writeFileAtomic } from "../install/atomic-write.ts";
+import { RECORD_GRACE_MS, readOwnerRecord, withGuard } from "../locks/owner-record.ts";
 import { bootId, identify, isAlive, type ProcessId } from "../process/proc-info.ts";
 
 export interface ReporterOwner {
@@ -80,7 +81,7 @@ export function acquirePassLock(files: ReporterLockFiles, log: (text: string) =>
       started: new Date().toISOString(),
       token: crypto.randomUUID(),
     };
-    writeAtomic(files.record, JSON.stringify(owner));
+    writeFileAtomic(files.record, JSON.stringify(owner));
     try {
       unlinkSync(files.wanted);
     } catch {}
