@@ -10,6 +10,7 @@ import { acquireJobLock } from "../locks/job-lock.ts";
 import { FileLineLog, type LineLog } from "../logs/log-file.ts";
 import { diagnosticLogPath, type Paths } from "../install/paths.ts";
 import { KILL_GRACE_MS_DEFAULT } from "../process/process-tree.ts";
+import { stopSignals } from "../process/signals.ts";
 import { describeHeldBy, jobLabel, type JobOutcome, runJob, type LockAnswer } from "./run-job.ts";
 import type { View } from "./view.ts";
 
@@ -68,8 +69,7 @@ export async function dispatch(opts: DispatchOptions): Promise<DispatchResult> {
     view.warn(`${sig} received: stopping the running job, running postfailure, writing reports`);
     controller.abort(sig);
   };
-  const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
-  if (process.platform === "win32") signals.push("SIGBREAK");
+  const signals = stopSignals();
   for (const s of signals) process.on(s, onSignal);
 
   const outcomes: JobOutcome[] = [];

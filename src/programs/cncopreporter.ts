@@ -8,6 +8,7 @@ import { parseStrict } from "../cli/args.ts";
 import { loadConfig } from "../install/config.ts";
 import { EXIT, usageError } from "../cli/errors.ts";
 import { ensureTree, resolvePaths } from "../install/paths.ts";
+import { stopSignals } from "../process/signals.ts";
 import type { ProgramMain } from "../cli/run-program.ts";
 import { VERSION } from "../cli/version.ts";
 import { runReporter } from "../reporter/reporter.ts";
@@ -75,8 +76,7 @@ export const main: ProgramMain = async (raw) => {
     log.warn(`${sig} received: sending nothing new; waiting for the answers in flight`);
     controller.abort(sig);
   };
-  const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
-  if (process.platform === "win32") signals.push("SIGBREAK");
+  const signals = stopSignals();
   for (const s of signals) process.on(s, onSignal);
   try {
     log.info(`cncopreporter ${VERSION} started: pid ${process.pid}, root ${paths.root}, config ${paths.configFile}, url ${config.network.url ?? "(none)"}`);

@@ -8,6 +8,7 @@ import { existsSync } from "node:fs";
 import { loadConfig } from "../install/config.ts";
 import { CncopError, EXIT, errnoCode } from "../cli/errors.ts";
 import { CA_PREFIX, resolvePaths, type Paths } from "../install/paths.ts";
+import { stopSignals } from "../process/signals.ts";
 import { describePrefix, isKnownPrefix, listLogFiles, logsOf, pickDay, summarisePrefixes, type LogFile } from "./catalog.ts";
 import { makePaint, shouldColour, type Paint } from "./colour.ts";
 import { follow } from "./follow.ts";
@@ -117,7 +118,7 @@ export function renderListing(paths: Paths, files: readonly LogFile[], agents: r
 async function followPrefix(prefix: string, paths: Paths, where: string, paint: Paint, io: WatchIo): Promise<number> {
   const controller = new AbortController();
   const stop = () => controller.abort();
-  const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+  const signals = stopSignals();
   for (const s of signals) process.on(s, stop);
   const onError = (err: unknown) => {
     // The reader went away (`w -f CA | head`): stop quietly.
