@@ -23,8 +23,6 @@ import { writeFileAtomic } from "../install/atomic-write.ts";
 import { RECORD_GRACE_MS, readOwnerRecord, withGuard } from "./owner-record.ts";
 import { bootId, bootTicksNow, identify, isAlive, type ProcessId, sessionProcessAlive } from "../process/proc-info.ts";
 
-export { GUARD_STALE_MS } from "./owner-record.ts";
-
 export interface LockOwner {
   readonly version: 1;
   readonly jobid: number;

@@ -215,23 +215,3 @@ function concat(parts: Uint8Array[], len: number): Uint8Array {
   }
   return out;
 }
-
-/** A log that writes nowhere (dry runs of helpers, tests). */
-export const nullLog: LineLog = {
-  path: "",
-  line() {},
-  sink() {
-    let n = 0;
-    return {
-      write(c: Uint8Array) {
-        n += c.length;
-      },
-      end() {},
-      get bytes() {
-        return n;
-      },
-      tail: () => [],
-    };
-  },
-  close() {},
-};
