@@ -3,7 +3,6 @@
  * from the option; every layer reads its own field instead of asking "is this a dry run?".
  */
 export interface RunMode {
-  readonly dryrun: boolean;
   /** Agents get `-n` (they run, and report what they would do). */
   readonly agentsGetDryRunFlag: boolean;
   /** "describe": each pre/post command is logged and shown as it would run, or be refused. */
@@ -20,10 +19,9 @@ export interface RunMode {
   readonly logNote: string | undefined;
 }
 
-const REAL: RunMode = Object.freeze({ dryrun: false, agentsGetDryRunFlag: false, commands: "run", reports: "write", takesLock: true, afterJob: true, pruning: true, logNote: undefined });
+const REAL: RunMode = Object.freeze({ agentsGetDryRunFlag: false, commands: "run", reports: "write", takesLock: true, afterJob: true, pruning: true, logNote: undefined });
 
 const DRY: RunMode = Object.freeze({
-  dryrun: true,
   agentsGetDryRunFlag: true,
   commands: "describe",
   reports: "log",

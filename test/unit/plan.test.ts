@@ -233,8 +233,8 @@ describe("describeCommand: what a dry run shows instead of running a command", (
 
 describe("runModeOf: a dry run decided once", () => {
   const cases: [boolean, Omit<RunMode, "logNote">][] = [
-    [false, { dryrun: false, agentsGetDryRunFlag: false, commands: "run", reports: "write", takesLock: true, afterJob: true, pruning: true }],
-    [true, { dryrun: true, agentsGetDryRunFlag: true, commands: "describe", reports: "log", takesLock: false, afterJob: false, pruning: false }],
+    [false, { agentsGetDryRunFlag: false, commands: "run", reports: "write", takesLock: true, afterJob: true, pruning: true }],
+    [true, { agentsGetDryRunFlag: true, commands: "describe", reports: "log", takesLock: false, afterJob: false, pruning: false }],
   ];
   for (const [dryrun, want] of cases) {
     test(`dryrun=${dryrun}`, () => {
