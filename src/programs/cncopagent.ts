@@ -2,13 +2,12 @@
  * cncopagent: turns arguments into options, loads config and jobs, and hands over to the
  * dispatcher. Usage errors exit 2 before anything runs.
  */
-import os from "node:os";
-import { dispatch, openDiagnosticLog } from "../dispatcher/dispatch.ts";
+import { runInvocation } from "../dispatcher/invocation.ts";
+import { runModeOf } from "../dispatcher/run-mode.ts";
 import { selectJobs, selectionFromArgs } from "../dispatcher/selection.ts";
 import { createView } from "../dispatcher/view.ts";
 import type { ArgsDef } from "citty";
 import { optionValues, parseStrict } from "../cli/args.ts";
-import { openCaLog } from "../logs/ca-log.ts";
 import { loadConfig, isValidEmailAddress, type Config } from "../install/config.ts";
 import { CncopError, EXIT, usageError } from "../cli/errors.ts";
 import { knownJobTypes } from "../install/job-types.ts";
@@ -16,13 +15,7 @@ import { loadJobs } from "../install/jobs-db.ts";
 import { forceUnlock } from "../locks/job-lock.ts";
 import { ensureTree, resolvePaths } from "../install/paths.ts";
 import { findJob } from "../dispatcher/selection.ts";
-import { VERSION } from "../cli/version.ts";
-import { pruneLogs } from "../logs/prune.ts";
-import { invokeReporter } from "../reporter/invoke.ts";
-import { sendJobMail } from "../mail/job-mail.ts";
 import { resolveMailSettings } from "../mail/transport.ts";
-import { pruneHistory, recordRun } from "../history/history.ts";
-import type { JobOutcome } from "../dispatcher/run-job.ts";
 import { answerHelpOrVersion } from "../cli/run-program.ts";
 
 export const USAGE = "usage: cncopagent [-?] [-d] [-c CONFIG] [-a] [-t TYPE] [--email EMAIL] [job [job ...]]";
@@ -164,55 +157,5 @@ export async function main(raw: string[]): Promise<number> {
   const jobs = loadJobs(paths.jobsDb);
   const selected = selectJobs(jobs, selection, config.role, knownJobTypes(config.agents));
   ensureTree(paths);
-
-  let logFailed = false;
-  const log = openCaLog(paths.logs, new Date(), (err) => {
-    if (!logFailed) view.error(`cannot write the log: ${(err as Error).message}`);
-    logFailed = true;
-  });
-  try {
-    if (opts.debug) log.mirrors.push(openDiagnosticLog(paths));
-    log.line(`cncopagent ${VERSION} started: pid ${process.pid}, host ${os.hostname()}, root ${paths.root}, config ${paths.configFile}, arguments: ${raw.join(" ")}`);
-    for (const w of config.warnings) log.line(`warning: ${w}`);
-    if (opts.dryrun) log.line("dry run: agents get -n; no pre/post command, no email, no log pruning");
-    const names = selected.jobs.map((j) => `${j.jobid} '${j.jobtitle}' (${j.jobtype})`);
-    log.line(`selected ${selected.jobs.length} job(s)${names.length ? `: ${names.join(", ")}` : ""}`);
-    if (selected.jobs.length === 0 && selected.unknown.length === 0) view.info("no job matches the selection: nothing to run");
-    const afterJob = async (outcome: JobOutcome) => {
-      if (opts.dryrun) return;
-      try {
-        recordRun(paths, outcome, log.path);
-      } catch (err) {
-        log.line(`cannot record the run in the history: ${(err as Error).message}`);
-      }
-      await invokeReporter({ paths, config, log, debug: opts.debug });
-      if (opts.email) await sendJobMail(outcome, { config, recipients: opts.email, caLogPath: log.path, log, warn: (t) => view.warn(t), root: paths.root });
-    };
-    const afterAll = async (_outcomes: readonly JobOutcome[], signal?: AbortSignal) => {
-      if (opts.dryrun) return;
-      if (config.daysOfLogs === 0) {
-        log.line("log pruning is off (days_of_logs = 0)");
-        return;
-      }
-      // This invocation's own logs are never pruned, whatever their age.
-      const keep = new Set([log.path, ...log.mirrors.map((m) => m.path)]);
-      try {
-        await pruneLogs(paths, config.daysOfLogs, { keep, log: (t) => log.line(t), signal });
-      } catch (err) {
-        log.line(`warning: log pruning failed: ${(err as Error).message}`);
-      }
-      try {
-        const n = pruneHistory(paths, config.daysOfLogs);
-        if (n > 0) log.line(`pruned ${n} run(s) older than ${config.daysOfLogs} days from the history`);
-      } catch (err) {
-        log.line(`cannot prune the history: ${(err as Error).message}`);
-      }
-    };
-    const result = await dispatch({ paths, config, jobs: selected.jobs, unknown: selected.unknown, debug: opts.debug, dryrun: opts.dryrun, log, view, afterJob, afterAll });
-    return result.exitCode;
-  } finally {
-    view.close();
-    for (const m of log.mirrors) m.close();
-    log.close();
-  }
+  return runInvocation({ paths, config, view, selected, mode: runModeOf(opts.dryrun), debug: opts.debug, email: opts.email, argv: raw });
 }
