@@ -49,9 +49,3 @@ export function answerHelpOrVersion(name: string, opts: { readonly help: boolean
   return undefined;
 }
 
-/** For programs whose issue is not done yet: says so and exits 2. */
-export function notImplemented(name: string): ProgramMain {
-  return async () => {
-    throw new CncopError(`${name} is not implemented in this version of the suite yet.`, EXIT.USAGE);
-  };
-}
