@@ -1,94 +1,79 @@
 /**
- * Argument parsing with citty, made strict: citty (node's parseArgs with strict: false)
- * accepts unknown options silently, so every option token is checked against the
- * definitions first, and a string option without its value is refused.
+ * Options, strictly: node:util's parseArgs tokenizes (clusters such as -dn, -cFILE,
+ * --config=FILE, `--`), and every token is checked here against the program's definitions.
+ * Its own strict mode is not used because it refuses a value that starts with a dash
+ * (`--prerun -x`, `-c --email`) and gives an option one short name only (help has -h
+ * and -?).
  */
-import { parseArgs, type ArgsDef } from "citty";
+import { parseArgs } from "node:util";
 import { usageError } from "./errors.ts";
 
-type Def = { type?: string; alias?: string | string[] };
-
-function names(defs: ArgsDef): { long: Map<string, Def>; short: Map<string, Def> } {
-  const long = new Map<string, Def>();
-  const short = new Map<string, Def>();
-  for (const [name, d] of Object.entries(defs) as [string, Def][]) {
-    if (d.type === "positional") continue;
-    long.set(name, d);
-    for (const a of [d.alias ?? []].flat()) (a.length === 1 ? short : long).set(a, d);
-  }
-  return { long, short };
+export interface OptionDef {
+  readonly type: "boolean" | "string";
+  /** One-letter spellings: `c` for `-c`. */
+  readonly short?: readonly string[];
+  /** Keep every value of a repeated option, in order; otherwise the last one counts. */
+  readonly multiple?: boolean;
+  /** The usage error for an empty value (`-c ""`); without it "" is a value like any other. */
+  readonly whenEmpty?: string;
 }
+export type OptionDefs = Readonly<Record<string, OptionDef>>;
 
-/** Throw a usage error for an unknown option or a missing value. */
-export function checkOptions(rawArgs: readonly string[], defs: ArgsDef, usage: string): void {
-  const { long, short } = names(defs);
-  for (let i = 0; i < rawArgs.length; i++) {
-    const a = rawArgs[i]!;
-    if (a === "--") break;
-    if (a === "-" || !a.startsWith("-")) continue;
-    if (a.startsWith("--")) {
-      const eq = a.indexOf("=");
-      const name = a.slice(2, eq === -1 ? undefined : eq);
-      const d = long.get(name);
-      if (!d) throw usageError(`unknown option --${name}\n${usage}`);
-      if (d.type === "string" && eq === -1) {
-        const v = rawArgs[i + 1];
-        if (v === undefined) throw usageError(`option --${name} needs a value\n${usage}`);
-        i++;
-      }
-      if (d.type === "boolean" && eq !== -1) throw usageError(`option --${name} takes no value\n${usage}`);
-      continue;
-    }
-    // Short options, possibly clustered (-dn) or with an attached value (-cFILE).
-    for (let j = 1; j < a.length; j++) {
-      const ch = a[j]!;
-      const d = short.get(ch);
-      if (!d) throw usageError(`unknown option -${ch}\n${usage}`);
-      if (d.type === "string") {
-        if (j === a.length - 1) {
-          if (rawArgs[i + 1] === undefined) throw usageError(`option -${ch} needs a value\n${usage}`);
-          i++;
-        }
-        break;
-      }
-    }
-  }
-}
+export type OptionValues<T extends OptionDefs> = {
+  -readonly [K in keyof T]: T[K] extends { type: "boolean" } ? boolean : T[K] extends { multiple: true } ? string[] | undefined : string | undefined;
+};
 
-/** Parse strictly: returns citty's parsed arguments with `_` the positionals. */
-export function parseStrict<T extends ArgsDef>(rawArgs: readonly string[], defs: T, usage: string) {
-  checkOptions(rawArgs, defs, usage);
-  const parsed = parseArgs([...rawArgs], defs) as ReturnType<typeof parseArgs<T>> & { _: string[] };
-  return parsed;
+export const HELP_OPTIONS = {
+  help: { type: "boolean", short: ["h", "?"] },
+  version: { type: "boolean" },
+} as const satisfies OptionDefs;
+
+const DEBUG_OPTION = { debug: { type: "boolean", short: ["d"] } } as const satisfies OptionDefs;
+
+export const CONFIG_OPTION = {
+  config: { type: "string", short: ["c"], whenEmpty: "option -c needs a file name" },
+} as const satisfies OptionDefs;
+
+/** What every program but w takes: -?/-h/--help, --version, -d, -c CONFIG. */
+export const COMMON_OPTIONS = { ...HELP_OPTIONS, ...DEBUG_OPTION, ...CONFIG_OPTION } as const satisfies OptionDefs;
+
+type NodeOptions = Record<string, { type: "boolean" | "string"; short?: string }>;
+
+function tokenize(raw: readonly string[], defs: OptionDefs) {
+  const options: NodeOptions = {};
+  for (const [name, d] of Object.entries(defs)) options[name] = d.short?.[0] === undefined ? { type: d.type } : { type: d.type, short: d.short[0] };
+  return parseArgs({ args: [...raw], options, strict: false, allowPositionals: true, tokens: true }).tokens;
 }
 
 /**
- * Every value given for the string option `name`, in order: citty keeps only the last
- * when an option is repeated (`--email a@x --email b@y`). Call after `checkOptions`.
+ * Parse `raw` against `defs`: an unknown option, a string option without its value or a
+ * boolean one given a value is a usage error naming it, followed by `usage`.
  */
-export function optionValues(rawArgs: readonly string[], defs: ArgsDef, name: string): string[] {
-  const { long, short } = names(defs);
-  const target = long.get(name);
-  const values: string[] = [];
-  for (let i = 0; i < rawArgs.length; i++) {
-    const a = rawArgs[i]!;
-    if (a === "--") break;
-    if (a === "-" || !a.startsWith("-")) continue;
-    if (a.startsWith("--")) {
-      const eq = a.indexOf("=");
-      const d = long.get(a.slice(2, eq === -1 ? undefined : eq));
-      if (d?.type !== "string") continue;
-      const value = eq === -1 ? rawArgs[++i] : a.slice(eq + 1);
-      if (d === target && value !== undefined) values.push(value);
-      continue;
-    }
-    for (let j = 1; j < a.length; j++) {
-      const d = short.get(a[j]!);
-      if (d?.type !== "string") continue;
-      const value = j === a.length - 1 ? rawArgs[++i] : a.slice(j + 1);
-      if (d === target && value !== undefined) values.push(value);
-      break;
+export function parseOptions<T extends OptionDefs>(raw: readonly string[], defs: T, usage: string): { values: OptionValues<T>; positionals: string[] } {
+  const spellings = new Map<string, [string, OptionDef]>();
+  for (const [name, d] of Object.entries(defs)) {
+    spellings.set(`--${name}`, [name, d]);
+    for (const s of d.short ?? []) spellings.set(`-${s}`, [name, d]);
+  }
+  const values: Record<string, boolean | string | string[] | undefined> = {};
+  for (const [name, d] of Object.entries(defs)) values[name] = d.type === "boolean" ? false : undefined;
+  const positionals: string[] = [];
+  for (const t of tokenize(raw, defs)) {
+    if (t.kind === "positional") positionals.push(t.value);
+    if (t.kind !== "option") continue;
+    const known = spellings.get(t.rawName);
+    if (!known) throw usageError(`unknown option ${t.rawName}\n${usage}`);
+    const [name, d] = known;
+    if (d.type === "boolean") {
+      if (t.inlineValue) throw usageError(`option ${t.rawName} takes no value\n${usage}`);
+      values[name] = true;
+    } else {
+      if (t.value === undefined) throw usageError(`option ${t.rawName} needs a value\n${usage}`);
+      values[name] = d.multiple ? [...((values[name] as string[] | undefined) ?? []), t.value] : t.value;
     }
   }
-  return values;
+  for (const [name, d] of Object.entries(defs)) {
+    if (d.whenEmpty !== undefined && values[name] === "") throw usageError(`${d.whenEmpty}\n${usage}`);
+  }
+  return { values: values as OptionValues<T>, positionals };
 }

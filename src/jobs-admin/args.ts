@@ -3,8 +3,7 @@
  * options that apply to it; an option given to a command it does not apply to is a usage
  * error rather than silently ignored.
  */
-import type { ArgsDef } from "citty";
-import { parseStrict } from "../cli/args.ts";
+import { COMMON_OPTIONS, parseOptions, type OptionDefs } from "../cli/args.ts";
 import { usageError } from "../cli/errors.ts";
 import type { FieldName } from "./fields.ts";
 
@@ -69,7 +68,12 @@ exit status: 0 done, 1 the database could not be written (nothing changed),
 2 usage, validation or configuration error (nothing changed).
 `;
 
-const FIELD_OPTIONS: Readonly<Record<string, FieldName>> = {
+const STRING = { type: "string" } as const;
+const BOOLEAN = { type: "boolean" } as const;
+const TYPE = { type: "string", short: ["t"] } as const;
+
+/** The options of add and set that give a column, with their column. */
+const FIELD_OPTIONS = {
   title: "jobtitle",
   type: "jobtype",
   source: "source",
@@ -81,64 +85,46 @@ const FIELD_OPTIONS: Readonly<Record<string, FieldName>> = {
   postsuccess: "postsuccess",
   postfailure: "postfailure",
   settings: "settings",
-};
+} as const satisfies Record<string, FieldName>;
 
-const ARGS = {
-  help: { type: "boolean", alias: ["h", "?"] },
-  version: { type: "boolean" },
-  debug: { type: "boolean", alias: ["d"] },
-  config: { type: "string", alias: ["c"] },
-  json: { type: "boolean" },
-  "show-secrets": { type: "boolean" },
-  title: { type: "string" },
-  type: { type: "string", alias: ["t"] },
-  source: { type: "string" },
-  destination: { type: "string" },
-  maxretries: { type: "string" },
-  retrydelay: { type: "string" },
-  maxruntime: { type: "string" },
-  prerun: { type: "string" },
-  postsuccess: { type: "string" },
-  postfailure: { type: "string" },
-  settings: { type: "string" },
-  id: { type: "string" },
-  disabled: { type: "boolean" },
-  replace: { type: "boolean" },
-  limit: { type: "string" },
-} satisfies ArgsDef;
+type FieldOption = keyof typeof FIELD_OPTIONS;
+const FIELDS = Object.fromEntries(Object.keys(FIELD_OPTIONS).map((o) => [o, o === "type" ? TYPE : STRING])) as Record<FieldOption, typeof STRING | typeof TYPE>;
+const OUTPUT = { json: BOOLEAN } as const satisfies OptionDefs;
+const SECRETS = { "show-secrets": BOOLEAN } as const satisfies OptionDefs;
+const NEW_JOB = { id: STRING, disabled: BOOLEAN } as const satisfies OptionDefs;
+const REPLACE = { replace: BOOLEAN } as const satisfies OptionDefs;
+const LIMIT = { limit: STRING } as const satisfies OptionDefs;
 
-export const COMMANDS = ["list", "types", "show", "add", "set", "remove", "enable", "disable", "export", "import", "history"] as const;
-export type Command = (typeof COMMANDS)[number];
+/** Every option, in the order a usage error lists them. */
+const OPTIONS = { ...COMMON_OPTIONS, ...OUTPUT, ...SECRETS, ...FIELDS, ...NEW_JOB, ...REPLACE, ...LIMIT } as const satisfies OptionDefs;
 
-const GLOBAL = ["help", "version", "debug", "config"];
-const FIELDS = Object.keys(FIELD_OPTIONS);
-const APPLIES: Readonly<Record<Command, readonly string[]>> = {
-  list: ["json", "show-secrets"],
-  types: ["json", "type"],
-  show: ["json", "show-secrets"],
-  add: [...FIELDS, "id", "disabled", "json", "show-secrets"],
-  set: [...FIELDS, "json", "show-secrets"],
-  remove: ["json"],
-  enable: ["json"],
-  disable: ["json"],
-  export: ["show-secrets"],
-  import: ["replace", "json"],
-  history: ["limit", "json"],
-};
-/** [min, max] positional arguments after the command. */
-const ARITY: Readonly<Record<Command, readonly [number, number, string]>> = {
-  list: [0, 0, ""],
-  types: [0, 0, ""],
-  show: [1, 1, "JOB"],
-  add: [0, 0, ""],
-  set: [1, 1, "JOB"],
-  remove: [1, Infinity, "JOB..."],
-  enable: [1, Infinity, "JOB..."],
-  disable: [1, Infinity, "JOB..."],
-  export: [0, 1, "[FILE]"],
-  import: [1, 1, "FILE"],
-  history: [0, 1, "[JOB]"],
-};
+interface Subcommand {
+  /** Options besides -?, --version, -d and -c; any other is a usage error. */
+  readonly options: OptionDefs;
+  /** The arguments after the command: "" none, "X" one, "[X]" one at most, "X..." one or more. */
+  readonly operands: string;
+  /** How a usage error names the command. */
+  readonly label?: string;
+  /** Not listed when a command is unknown: reached by -t. */
+  readonly hidden?: true;
+}
+
+/** The subcommands; none given is list, or types when -t is. */
+const SUBCOMMANDS = {
+  list: { options: { ...OUTPUT, ...SECRETS }, operands: "", label: "the jobs table" },
+  types: { options: { ...OUTPUT, type: TYPE }, operands: "", label: "-t", hidden: true },
+  show: { options: { ...OUTPUT, ...SECRETS }, operands: "JOB" },
+  add: { options: { ...FIELDS, ...NEW_JOB, ...OUTPUT, ...SECRETS }, operands: "" },
+  set: { options: { ...FIELDS, ...OUTPUT, ...SECRETS }, operands: "JOB" },
+  remove: { options: OUTPUT, operands: "JOB..." },
+  enable: { options: OUTPUT, operands: "JOB..." },
+  disable: { options: OUTPUT, operands: "JOB..." },
+  export: { options: SECRETS, operands: "[FILE]" },
+  import: { options: { ...REPLACE, ...OUTPUT }, operands: "FILE" },
+  history: { options: { ...LIMIT, ...OUTPUT }, operands: "[JOB]" },
+} as const satisfies Record<string, Subcommand>;
+
+export type Command = keyof typeof SUBCOMMANDS;
 
 export interface JobsOptions {
   readonly command: Command;
@@ -159,49 +145,52 @@ export interface JobsOptions {
   readonly limit: string | undefined;
 }
 
-export function parseJobsArgs(raw: readonly string[]): JobsOptions {
-  const a = parseStrict(raw, ARGS, USAGE) as Record<string, unknown> & { _: string[] };
-  const given = Object.keys(ARGS).filter((k) => a[k] !== undefined && a[k] !== false);
-  const base = { help: a.help === true, version: a.version === true, config: a.config as string | undefined };
-  if (base.config === "") throw usageError(`option -c needs a file name\n${USAGE}`);
-  const [first, ...rest] = a._;
-  let command: Command;
-  let targets: string[];
-  if (first === undefined) {
-    command = a.type !== undefined ? "types" : "list";
-    targets = [];
-  } else if ((COMMANDS as readonly string[]).includes(first.toLowerCase())) {
-    command = first.toLowerCase() as Command;
-    targets = rest;
-  } else {
-    throw usageError(`unknown command "${first}". Commands: ${COMMANDS.filter((c) => c !== "types").join(", ")} (see cncopjobs --help)`);
-  }
-  if (base.help || base.version) return { command, ...base, json: false, showSecrets: false, targets, fields: {}, typeFilter: "", id: undefined, disabled: false, replace: false, limit: undefined };
-  const allowed = new Set([...GLOBAL, ...APPLIES[command]]);
-  const wrong = given.filter((k) => !allowed.has(k));
+function commandOf(word: string | undefined, typeGiven: boolean): Command {
+  if (word === undefined) return typeGiven ? "types" : "list";
+  const name = word.toLowerCase();
+  if (Object.hasOwn(SUBCOMMANDS, name)) return name as Command;
+  const listed = Object.entries(SUBCOMMANDS).filter(([, c]: [string, Subcommand]) => !c.hidden).map(([n]) => n);
+  throw usageError(`unknown command "${word}". Commands: ${listed.join(", ")} (see cncopjobs --help)`);
+}
+
+/** An option the command does not take, or too few or too many arguments, is a usage error. */
+function checkFits(command: Command, given: readonly string[], targets: readonly string[]): void {
+  const spec: Subcommand = SUBCOMMANDS[command];
+  const wrong = given.filter((k) => !Object.hasOwn(COMMON_OPTIONS, k) && !Object.hasOwn(spec.options, k));
   if (wrong.length > 0) {
-    const where = command === "list" ? "the jobs table" : command === "types" ? "-t" : command;
-    throw usageError(`${wrong.map((w) => `--${w}`).join(", ")} ${wrong.length > 1 ? "do" : "does"} not apply to ${where}\n${USAGE}`);
+    throw usageError(`${wrong.map((w) => `--${w}`).join(", ")} ${wrong.length > 1 ? "do" : "does"} not apply to ${spec.label ?? command}\n${USAGE}`);
   }
-  const [min, max, shape] = ARITY[command];
+  const shape = spec.operands;
+  const min = shape === "" || shape.startsWith("[") ? 0 : 1;
+  const max = shape === "" ? 0 : shape.endsWith("...") ? Infinity : 1;
   if (targets.length < min || targets.length > max) {
     throw usageError(`${command} takes ${shape || "no arguments"}${targets.length > max ? `, not ${targets.map((t) => JSON.stringify(t)).join(" ")}` : ""}\n${USAGE}`);
   }
+}
+
+export function parseJobsArgs(raw: readonly string[]): JobsOptions {
+  const { values: v, positionals } = parseOptions(raw, OPTIONS, USAGE);
+  const [first, ...rest] = positionals;
+  const command = commandOf(first, v.type !== undefined);
+  const targets = first === undefined ? [] : rest;
+  const base = { command, help: v.help, version: v.version, config: v.config };
+  if (base.help || base.version) return { ...base, json: false, showSecrets: false, targets, fields: {}, typeFilter: "", id: undefined, disabled: false, replace: false, limit: undefined };
+  const given = Object.entries(v).filter(([, value]) => value !== undefined && value !== false).map(([name]) => name);
+  checkFits(command, given, targets);
   const fields: Partial<Record<FieldName, string>> = {};
   if (command === "add" || command === "set") {
-    for (const [opt, field] of Object.entries(FIELD_OPTIONS)) if (typeof a[opt] === "string") fields[field] = a[opt] as string;
+    for (const opt of Object.keys(FIELD_OPTIONS) as FieldOption[]) if (v[opt] !== undefined) fields[FIELD_OPTIONS[opt]] = v[opt];
   }
   return {
-    command,
     ...base,
-    json: a.json === true,
-    showSecrets: a["show-secrets"] === true,
+    json: v.json,
+    showSecrets: v["show-secrets"],
     targets,
     fields,
-    typeFilter: command === "types" ? ((a.type as string | undefined) ?? "x") : "",
-    id: a.id as string | undefined,
-    disabled: a.disabled === true,
-    replace: a.replace === true,
-    limit: a.limit as string | undefined,
+    typeFilter: command === "types" ? (v.type ?? "x") : "",
+    id: v.id,
+    disabled: v.disabled,
+    replace: v.replace,
+    limit: v.limit,
   };
 }

@@ -6,8 +6,7 @@ import os from "node:os";
 import { dispatch, openDiagnosticLog } from "../dispatcher/dispatch.ts";
 import { selectJobs, selectionFromArgs } from "../dispatcher/selection.ts";
 import { createView } from "../dispatcher/view.ts";
-import type { ArgsDef } from "citty";
-import { optionValues, parseStrict } from "../cli/args.ts";
+import { COMMON_OPTIONS, parseOptions, type OptionDefs } from "../cli/args.ts";
 import { openCaLog } from "../logs/ca-log.ts";
 import { loadConfig, isValidEmailAddress, type Config } from "../install/config.ts";
 import { CncopError, EXIT, usageError } from "../cli/errors.ts";
@@ -55,19 +54,16 @@ exit status: 0 all jobs OK, 1 a job failed, 2 usage or configuration error,
 3 a job was skipped because it was already running, 130/143 interrupted.
 `;
 
-const ARGS = {
-  help: { type: "boolean", alias: ["h", "?"] },
-  version: { type: "boolean" },
-  debug: { type: "boolean", alias: ["d"] },
-  config: { type: "string", alias: ["c"] },
-  alljobs: { type: "boolean", alias: ["a"] },
-  type: { type: "string", alias: ["t"] },
-  email: { type: "string" },
-  dryrun: { type: "boolean", alias: ["n"] },
+const OPTIONS = {
+  ...COMMON_OPTIONS,
+  alljobs: { type: "boolean", short: ["a"] },
+  type: { type: "string", short: ["t"] },
+  email: { type: "string", multiple: true },
+  dryrun: { type: "boolean", short: ["n"] },
   unlock: { type: "string" },
-} satisfies ArgsDef;
+} as const satisfies OptionDefs;
 
-export interface AgentOptions {
+export interface DispatcherOptions {
   readonly help: boolean;
   readonly version: boolean;
   readonly debug: boolean;
@@ -103,30 +99,16 @@ export function parseEmailList(value: string | readonly string[]): string[] {
   });
 }
 
-export function parseAgentArgs(raw: readonly string[]): AgentOptions {
-  const a = parseStrict(raw, ARGS, USAGE);
-  const config = a.config as string | undefined;
-  if (config === "") throw usageError(`option -c needs a file name\n${USAGE}`);
-  const email = a.email === undefined ? undefined : optionValues(raw, ARGS, "email");
-  return {
-    help: a.help === true,
-    version: a.version === true,
-    debug: a.debug === true,
-    config,
-    alljobs: a.alljobs === true,
-    type: a.type as string | undefined,
-    email: email === undefined ? undefined : parseEmailList(email),
-    dryrun: a.dryrun === true,
-    unlock: a.unlock as string | undefined,
-    jobs: a._,
-  };
+export function parseDispatcherArgs(raw: readonly string[]): DispatcherOptions {
+  const { values, positionals } = parseOptions(raw, OPTIONS, USAGE);
+  return { ...values, email: values.email && parseEmailList(values.email), jobs: positionals };
 }
 
 /**
  * `--email` needs `[mail] mail_server` (and a readable `mail_ca_file` when one is set):
  * checked before any job runs, so a refusal runs nothing and writes no log.
  */
-export function checkMailReady(opts: AgentOptions, config: Config, root?: string): void {
+export function checkMailReady(opts: DispatcherOptions, config: Config, root?: string): void {
   if (!opts.email) return;
   if (!config.mail.server) {
     throw new CncopError(`--email needs a mail server: set mail_server in the [mail] section of ${config.file}.`, EXIT.USAGE);
@@ -135,7 +117,7 @@ export function checkMailReady(opts: AgentOptions, config: Config, root?: string
 }
 
 export async function main(raw: string[]): Promise<number> {
-  const opts = parseAgentArgs(raw);
+  const opts = parseDispatcherArgs(raw);
   const early = answerHelpOrVersion("cncopagent", opts, HELP);
   if (early !== undefined) return early;
   if (opts.unlock !== undefined && (opts.jobs.length > 0 || opts.alljobs || opts.type !== undefined || opts.email !== undefined || opts.dryrun)) {

@@ -3,8 +3,7 @@
  * network (SPEC §6). Exit status 0 whenever the pass ran, the network being down
  * included; 1 for its own failures; 2 for usage and configuration errors.
  */
-import type { ArgsDef } from "citty";
-import { parseStrict } from "../cli/args.ts";
+import { COMMON_OPTIONS, parseOptions } from "../cli/args.ts";
 import { loadConfig } from "../install/config.ts";
 import { EXIT, usageError } from "../cli/errors.ts";
 import { ensureTree, resolvePaths } from "../install/paths.ts";
@@ -37,13 +36,6 @@ running), 1 a failure of the reporter itself, 2 usage or configuration error,
 130/143 interrupted.
 `;
 
-const ARGS = {
-  help: { type: "boolean", alias: ["h", "?"] },
-  version: { type: "boolean" },
-  debug: { type: "boolean", alias: ["d"] },
-  config: { type: "string", alias: ["c"] },
-} satisfies ArgsDef;
-
 export interface ReporterArgs {
   readonly help: boolean;
   readonly version: boolean;
@@ -52,11 +44,9 @@ export interface ReporterArgs {
 }
 
 export function parseReporterArgs(raw: readonly string[]): ReporterArgs {
-  const a = parseStrict(raw, ARGS, USAGE);
-  if (a._.length > 0) throw usageError(`unexpected argument "${a._[0]}"\n${USAGE}`);
-  const config = a.config as string | undefined;
-  if (config === "") throw usageError(`option -c needs a file name\n${USAGE}`);
-  return { help: a.help === true, version: a.version === true, debug: a.debug === true, config };
+  const { values, positionals } = parseOptions(raw, COMMON_OPTIONS, USAGE);
+  if (positionals.length > 0) throw usageError(`unexpected argument "${positionals[0]}"\n${USAGE}`);
+  return values;
 }
 
 export const main: ProgramMain = async (raw) => {

@@ -1,8 +1,7 @@
 /**
  * w, the log watcher: turns arguments into options and hands over to src/watcher/watch.ts.
  */
-import type { ArgsDef } from "citty";
-import { parseStrict } from "../cli/args.ts";
+import { CONFIG_OPTION, HELP_OPTIONS, parseOptions, type OptionDefs } from "../cli/args.ts";
 import { usageError } from "../cli/errors.ts";
 import { answerHelpOrVersion, type ProgramMain } from "../cli/run-program.ts";
 import { runWatcher, type WatchOptions } from "../watcher/watch.ts";
@@ -35,34 +34,30 @@ exit status: 0 done, 1 no such log (no log of PREFIX, or --daysago beyond its da
 2 usage error or no pager found.
 `;
 
-const ARGS = {
-  help: { type: "boolean", alias: ["h", "?"] },
-  version: { type: "boolean" },
-  config: { type: "string", alias: ["c"] },
+const OPTIONS = {
+  ...HELP_OPTIONS,
+  ...CONFIG_OPTION,
   daysago: { type: "string" },
-  follow: { type: "boolean", alias: ["f"] },
-  pager: { type: "boolean", alias: ["p"] },
-} satisfies ArgsDef;
+  follow: { type: "boolean", short: ["f"] },
+  pager: { type: "boolean", short: ["p"] },
+} as const satisfies OptionDefs;
 
 export type WOptions = WatchOptions & { readonly help: boolean; readonly version: boolean };
 
 export function parseWArgs(raw: readonly string[]): WOptions {
-  const a = parseStrict(raw, ARGS, USAGE);
-  const config = a.config as string | undefined;
-  if (config === "") throw usageError(`option -c needs a file name\n${USAGE}`);
-  const d = a.daysago as string | undefined;
+  const { values, positionals } = parseOptions(raw, OPTIONS, USAGE);
+  const { help, version, config, follow, pager } = values;
+  const d = values.daysago;
   if (d !== undefined && !/^\d{1,6}$/.test(d)) throw usageError(`--daysago needs a whole number of days (0 or more), not ${JSON.stringify(d)}\n${USAGE}`);
   const daysAgo = d === undefined ? 0 : Number(d);
-  if (a._.length > 1) throw usageError(`one PREFIX at most, got ${a._.join(" ")}\n${USAGE}`);
-  const prefix = a._[0];
+  if (positionals.length > 1) throw usageError(`one PREFIX at most, got ${positionals.join(" ")}\n${USAGE}`);
+  const prefix = positionals[0];
   if (prefix !== undefined && !/^[A-Za-z][A-Za-z0-9]{1,9}$/.test(prefix)) {
     throw usageError(`${JSON.stringify(prefix)} is not a log prefix (letters and digits, such as CA or CIFS)\n${USAGE}`);
   }
-  const follow = a.follow === true;
-  const pager = a.pager === true;
   if (follow && pager) throw usageError(`-f and -p cannot be combined: follow in the terminal, or page a day's log\n${USAGE}`);
   if (follow && daysAgo > 0) throw usageError(`-f follows the newest log; --daysago ${daysAgo} names an earlier day, which is no longer written\n${USAGE}`);
-  return { help: a.help === true, version: a.version === true, config, daysAgo, follow, pager, prefix };
+  return { help, version, config, daysAgo, follow, pager, prefix };
 }
 
 export const main: ProgramMain = async (raw) => {

@@ -1,11 +1,12 @@
-/** cncopagent's options (SPEC §5): strict parsing, every form of each option. */
+/** Strict option parsing, and cncopagent's options (SPEC §5): every form of each option. */
 import { describe, expect, test } from "bun:test";
-import { parseAgentArgs, USAGE } from "../../src/programs/cncopagent.ts";
+import { COMMON_OPTIONS, parseOptions } from "../../src/cli/args.ts";
+import { parseDispatcherArgs, USAGE } from "../../src/programs/cncopagent.ts";
 import { usageErrorOf } from "../helpers/errors.ts";
 
 const USAGE_LINE = "usage: cncopagent [-?] [-d] [-c CONFIG] [-a] [-t TYPE] [--email EMAIL] [job [job ...]]";
 
-const argsErrorOf = (args: string[]) => usageErrorOf(() => parseAgentArgs(args), `a usage error for ${JSON.stringify(args)}`);
+const argsErrorOf = (args: string[]) => usageErrorOf(() => parseDispatcherArgs(args), `a usage error for ${JSON.stringify(args)}`);
 
 test("the usage line is exactly the SPEC's", () => {
   expect(USAGE).toBe(USAGE_LINE);
@@ -42,7 +43,7 @@ describe("each option, in each spelling", () => {
   ];
   for (const [args, want] of cases) {
     test(args.join(" "), () => {
-      expect(parseAgentArgs(args)).toMatchObject(want);
+      expect(parseDispatcherArgs(args)).toMatchObject(want);
     });
   }
 });
@@ -71,4 +72,41 @@ describe("usage errors", () => {
   test("an unknown option shows the usage line", () => {
     expect(argsErrorOf(["--bogus"]).message).toContain(USAGE_LINE);
   });
+});
+
+describe("parseOptions with the shared options", () => {
+  const parse = (args: string[]) => parseOptions(args, COMMON_OPTIONS, "usage: x");
+  const cases: [string[], Record<string, unknown>, string[]][] = [
+    [[], { help: false, version: false, debug: false, config: undefined }, []],
+    [["-?"], { help: true }, []],
+    [["-?d"], { help: true, debug: true }, []],
+    [["-h", "--version"], { help: true, version: true }, []],
+    [["-c", "a.ini", "--config", "b.ini"], { config: "b.ini" }, []],
+    [["-c", "-d"], { config: "-d", debug: false }, []],
+    [["-", "x", "--", "-d", "--bogus"], { debug: false }, ["-", "x", "-d", "--bogus"]],
+  ];
+  for (const [args, values, positionals] of cases) {
+    test(JSON.stringify(args), () => {
+      const r = parse(args);
+      expect(r.values).toMatchObject(values);
+      expect(r.positionals).toEqual(positionals);
+    });
+  }
+
+  const errors: [string[], string][] = [
+    [["--c", "x"], "unknown option --c\nusage: x"],
+    [["--no-debug"], "unknown option --no-debug\nusage: x"],
+    [["--?"], "unknown option --?\nusage: x"],
+    [["-d=1"], "unknown option -=\nusage: x"],
+    [["--help=yes"], "option --help takes no value\nusage: x"],
+    [["-dc"], "option -c needs a value\nusage: x"],
+    [["-c", ""], "option -c needs a file name\nusage: x"],
+    [["--config="], "option -c needs a file name\nusage: x"],
+    [["-c", "", "--bogus"], "unknown option --bogus\nusage: x"],
+  ];
+  for (const [args, message] of errors) {
+    test(`${JSON.stringify(args)} is a usage error`, () => {
+      expect(usageErrorOf(() => parse(args)).message).toBe(message);
+    });
+  }
 });
