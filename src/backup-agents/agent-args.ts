@@ -3,7 +3,7 @@
  * strictly: an unknown option, a missing value or anything but one whole-number jobid is
  * a usage error (the agent then exits 1, ERROR).
  */
-import { COMMON_OPTIONS, parseOptions, type OptionDefs } from "../cli/args.ts";
+import { COMMON_ARGS, parseOptions, type OptionArgs } from "../cli/args.ts";
 import { usageError } from "../cli/errors.ts";
 
 export interface AgentArgs {
@@ -16,10 +16,10 @@ export interface AgentArgs {
   readonly jobid: number;
 }
 
-const OPTIONS = {
-  ...COMMON_OPTIONS,
-  dryrun: { type: "boolean", short: ["n"] },
-} as const satisfies OptionDefs;
+const ARGS = {
+  ...COMMON_ARGS,
+  dryrun: { type: "boolean", alias: ["n"], description: "list what would be done; change nothing, write no report" },
+} satisfies OptionArgs;
 
 export function agentUsage(name: string): string {
   return `usage: ${name} [-?] [-d] -c CONFIG [-n] jobid`;
@@ -48,7 +48,7 @@ exit status: 0 OK, 75 RE-RUN (a transient failure: run again later), 1 ERROR.
 
 export function parseBackupAgentArgs(name: string, raw: readonly string[]): AgentArgs {
   const usage = agentUsage(name);
-  const { values, positionals } = parseOptions(raw, OPTIONS, usage);
+  const { _: positionals, ...values } = parseOptions(raw, ARGS, usage);
   if (values.help || values.version) return { ...values, jobid: 0 };
   if (positionals.length === 0) throw usageError(`a jobid is required\n${usage}`);
   if (positionals.length > 1) throw usageError(`exactly one jobid is expected, got ${positionals.length}: ${positionals.join(" ")}\n${usage}`);

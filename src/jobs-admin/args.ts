@@ -1,9 +1,10 @@
 /**
- * cncopjobs's command line: a subcommand (none: the jobs table), its arguments, and the
- * options that apply to it; an option given to a command it does not apply to is a usage
- * error rather than silently ignored.
+ * cncopjobs's command line as a citty command with subcommands: a subcommand (none: the
+ * jobs table), its arguments, and the options that apply to it; an option given to a
+ * command it does not apply to is a usage error rather than silently ignored.
  */
-import { COMMON_OPTIONS, parseOptions, type OptionDefs } from "../cli/args.ts";
+import { defineCommand, runCommand, type CommandContext } from "citty";
+import { COMMON_ARGS, strictOptions, valuesOf, type OptionArgs, type OptionValues } from "../cli/args.ts";
 import { usageError } from "../cli/errors.ts";
 import type { FieldName } from "./fields.ts";
 
@@ -68,39 +69,44 @@ exit status: 0 done, 1 the database could not be written (nothing changed),
 2 usage, validation or configuration error (nothing changed).
 `;
 
-const STRING = { type: "string" } as const;
-const BOOLEAN = { type: "boolean" } as const;
-const TYPE = { type: "string", short: ["t"] } as const;
-
-/** The options of add and set that give a column, with their column. */
+/** The options of add and set that give a column, with their column and description. */
 const FIELD_OPTIONS = {
-  title: "jobtitle",
-  type: "jobtype",
-  source: "source",
-  destination: "destination",
-  maxretries: "maxretries",
-  retrydelay: "retrydelay",
-  maxruntime: "maxruntime",
-  prerun: "prerun",
-  postsuccess: "postsuccess",
-  postfailure: "postfailure",
-  settings: "settings",
-} as const satisfies Record<string, FieldName>;
+  title: ["jobtitle", "job title (unique, case-insensitive; not all digits)"],
+  type: ["jobtype", "job type: a built-in type or one added in [agents]"],
+  source: ["source", "what the agent backs up"],
+  destination: ["destination", "where the agent stores the backup"],
+  maxretries: ["maxretries", "re-runs after the first attempt, 0 to 100"],
+  retrydelay: ["retrydelay", "seconds before the first re-run (doubling)"],
+  maxruntime: ["maxruntime", "seconds for all attempts together, 0 = no limit"],
+  prerun: ["prerun", "run before the job; the program must be in Bin/"],
+  postsuccess: ["postsuccess", "run after a job that ended OK"],
+  postfailure: ["postfailure", "run after a job that ended otherwise"],
+  settings: ["settings", "agent options, a JSON object"],
+} as const satisfies Record<string, readonly [FieldName, string]>;
 
 type FieldOption = keyof typeof FIELD_OPTIONS;
-const FIELDS = Object.fromEntries(Object.keys(FIELD_OPTIONS).map((o) => [o, o === "type" ? TYPE : STRING])) as Record<FieldOption, typeof STRING | typeof TYPE>;
-const OUTPUT = { json: BOOLEAN } as const satisfies OptionDefs;
-const SECRETS = { "show-secrets": BOOLEAN } as const satisfies OptionDefs;
-const NEW_JOB = { id: STRING, disabled: BOOLEAN } as const satisfies OptionDefs;
-const REPLACE = { replace: BOOLEAN } as const satisfies OptionDefs;
-const LIMIT = { limit: STRING } as const satisfies OptionDefs;
+type StringArg = { type: "string"; alias?: string[]; description: string };
+const FIELDS = Object.fromEntries(
+  Object.entries(FIELD_OPTIONS).map(([o, [, description]]) => [o, o === "type" ? { type: "string", alias: ["t"], description } : { type: "string", description }]),
+) as Record<FieldOption, StringArg>;
+const OUTPUT = { json: { type: "boolean", description: "machine-readable output on stdout" } } satisfies OptionArgs;
+const SECRETS = { "show-secrets": { type: "boolean", description: "show settings values whose key names a secret" } } satisfies OptionArgs;
+const NEW_JOB = {
+  id: { type: "string", description: "(add) the jobid to use instead of the next free one" },
+  disabled: { type: "boolean", description: "(add) add the job disabled" },
+} satisfies OptionArgs;
+const REPLACE = { replace: { type: "boolean", description: "(import) overwrite jobs whose title exists" } } satisfies OptionArgs;
+const LIMIT = { limit: { type: "string", description: "(history) at most N runs, default 20; 0 for all" } } satisfies OptionArgs;
+const TYPE_FILTER = { type: { type: "string", alias: ["t"], description: "x: every job type; TYPE: that type only" } } satisfies OptionArgs;
 
 /** Every option, in the order a usage error lists them. */
-const OPTIONS = { ...COMMON_OPTIONS, ...OUTPUT, ...SECRETS, ...FIELDS, ...NEW_JOB, ...REPLACE, ...LIMIT } as const satisfies OptionDefs;
+const ARGS = { ...COMMON_ARGS, ...OUTPUT, ...SECRETS, ...FIELDS, ...NEW_JOB, ...REPLACE, ...LIMIT } satisfies OptionArgs;
+type JobsValues = OptionValues<typeof ARGS>;
 
 interface Subcommand {
+  readonly description: string;
   /** Options besides -?, --version, -d and -c; any other is a usage error. */
-  readonly options: OptionDefs;
+  readonly options: OptionArgs;
   /** The arguments after the command: "" none, "X" one, "[X]" one at most, "X..." one or more. */
   readonly operands: string;
   /** How a usage error names the command. */
@@ -111,17 +117,17 @@ interface Subcommand {
 
 /** The subcommands; none given is list, or types when -t is. */
 const SUBCOMMANDS = {
-  list: { options: { ...OUTPUT, ...SECRETS }, operands: "", label: "the jobs table" },
-  types: { options: { ...OUTPUT, type: TYPE }, operands: "", label: "-t", hidden: true },
-  show: { options: { ...OUTPUT, ...SECRETS }, operands: "JOB" },
-  add: { options: { ...FIELDS, ...NEW_JOB, ...OUTPUT, ...SECRETS }, operands: "" },
-  set: { options: { ...FIELDS, ...OUTPUT, ...SECRETS }, operands: "JOB" },
-  remove: { options: OUTPUT, operands: "JOB..." },
-  enable: { options: OUTPUT, operands: "JOB..." },
-  disable: { options: OUTPUT, operands: "JOB..." },
-  export: { options: SECRETS, operands: "[FILE]" },
-  import: { options: { ...REPLACE, ...OUTPUT }, operands: "FILE" },
-  history: { options: { ...LIMIT, ...OUTPUT }, operands: "[JOB]" },
+  list: { description: "the jobs as a table", options: { ...OUTPUT, ...SECRETS }, operands: "", label: "the jobs table" },
+  types: { description: "every job type with its agent(s)", options: { ...OUTPUT, ...TYPE_FILTER }, operands: "", label: "-t", hidden: true },
+  show: { description: "every column of one job and its last run", options: { ...OUTPUT, ...SECRETS }, operands: "JOB" },
+  add: { description: "add a job", options: { ...FIELDS, ...NEW_JOB, ...OUTPUT, ...SECRETS }, operands: "" },
+  set: { description: "change the columns given as options", options: { ...FIELDS, ...OUTPUT, ...SECRETS }, operands: "JOB" },
+  remove: { description: "delete job(s); their run history is kept", options: OUTPUT, operands: "JOB..." },
+  enable: { description: "enabled = 1: run by --alljobs and --type", options: OUTPUT, operands: "JOB..." },
+  disable: { description: "enabled = 0: skipped by --alljobs and --type", options: OUTPUT, operands: "JOB..." },
+  export: { description: "all jobs as JSON to FILE, or to stdout", options: SECRETS, operands: "[FILE]" },
+  import: { description: "add the jobs of FILE (- for stdin)", options: { ...REPLACE, ...OUTPUT }, operands: "FILE" },
+  history: { description: "the runs cncopagent recorded, newest first", options: { ...LIMIT, ...OUTPUT }, operands: "[JOB]" },
 } as const satisfies Record<string, Subcommand>;
 
 export type Command = keyof typeof SUBCOMMANDS;
@@ -156,7 +162,7 @@ function commandOf(word: string | undefined, typeGiven: boolean): Command {
 /** An option the command does not take, or too few or too many arguments, is a usage error. */
 function checkFits(command: Command, given: readonly string[], targets: readonly string[]): void {
   const spec: Subcommand = SUBCOMMANDS[command];
-  const wrong = given.filter((k) => !Object.hasOwn(COMMON_OPTIONS, k) && !Object.hasOwn(spec.options, k));
+  const wrong = given.filter((k) => !Object.hasOwn(COMMON_ARGS, k) && !Object.hasOwn(spec.options, k));
   if (wrong.length > 0) {
     throw usageError(`${wrong.map((w) => `--${w}`).join(", ")} ${wrong.length > 1 ? "do" : "does"} not apply to ${spec.label ?? command}\n${USAGE}`);
   }
@@ -168,29 +174,72 @@ function checkFits(command: Command, given: readonly string[], targets: readonly
   }
 }
 
-export function parseJobsArgs(raw: readonly string[]): JobsOptions {
-  const { values: v, positionals } = parseOptions(raw, OPTIONS, USAGE);
-  const [first, ...rest] = positionals;
-  const command = commandOf(first, v.type !== undefined);
-  const targets = first === undefined ? [] : rest;
-  const base = { command, help: v.help, version: v.version, config: v.config };
-  if (base.help || base.version) return { ...base, json: false, showSecrets: false, targets, fields: {}, typeFilter: "", id: undefined, disabled: false, replace: false, limit: undefined };
-  const given = Object.entries(v).filter(([, value]) => value !== undefined && value !== false).map(([name]) => name);
-  checkFits(command, given, targets);
+/**
+ * The root's setup, after strictOptions: picks the subcommand from node's tokens (the first
+ * positional, in any case; none: list, or types when -t is given), checks that the options
+ * and arguments fit it, and rewrites context.rawArgs, where citty then looks for the
+ * subcommand's name. citty's own scan would stop at `--`, skip `-`, take `-dc FILE`'s FILE
+ * for a command and compare names with case; and a subcommand gets only the words after its
+ * name (no data: unjs/citty#273), so every option given, wherever it was, follows as
+ * `--name` or `--name=value` (a form citty's parser reads exactly), then `--` and the
+ * command's arguments. Without a name citty runs the `default`, list.
+ */
+function routeCommand(context: CommandContext<typeof ARGS>): void {
+  const v = valuesOf(context);
+  const byName: Readonly<Record<string, unknown>> = v;
+  const [word, ...rest] = v._;
+  const command = commandOf(word, v.type !== undefined);
+  const targets = word === undefined ? [] : rest;
+  const given = Object.keys(ARGS).filter((name) => byName[name] !== undefined && byName[name] !== false);
+  if (!v.help && !v.version) checkFits(command, given, targets);
+  const options = given.map((name) => (typeof byName[name] === "string" ? `--${name}=${byName[name]}` : `--${name}`));
+  const named = word === undefined && command === "list" ? [] : [command];
+  context.rawArgs.splice(0, context.rawArgs.length, ...named, ...options, "--", ...targets);
+}
+
+/** A subcommand's options from citty's parse of what routeCommand gave it. */
+function jobsOptionsOf(command: Command, a: Partial<JobsValues> & { _: string[] }): JobsOptions {
+  const base = { command, help: a.help === true, version: a.version === true, config: a.config, targets: a._ };
+  if (base.help || base.version) return { ...base, json: false, showSecrets: false, fields: {}, typeFilter: "", id: undefined, disabled: false, replace: false, limit: undefined };
   const fields: Partial<Record<FieldName, string>> = {};
   if (command === "add" || command === "set") {
-    for (const opt of Object.keys(FIELD_OPTIONS) as FieldOption[]) if (v[opt] !== undefined) fields[FIELD_OPTIONS[opt]] = v[opt];
+    for (const opt of Object.keys(FIELD_OPTIONS) as FieldOption[]) if (a[opt] !== undefined) fields[FIELD_OPTIONS[opt][0]] = a[opt];
   }
   return {
     ...base,
-    json: v.json,
-    showSecrets: v["show-secrets"],
-    targets,
+    json: a.json === true,
+    showSecrets: a["show-secrets"] === true,
     fields,
-    typeFilter: command === "types" ? (v.type ?? "x") : "",
-    id: v.id,
-    disabled: v.disabled,
-    replace: v.replace,
-    limit: v.limit,
+    typeFilter: command === "types" ? (a.type ?? "x") : "",
+    id: a.id,
+    disabled: a.disabled === true,
+    replace: a.replace === true,
+    limit: a.limit,
   };
+}
+
+/** cncopjobs as a citty command: `act` receives the options of the subcommand citty runs. */
+export function jobsCommand(act: (opts: JobsOptions) => unknown) {
+  const subCommand = (name: Command, spec: Subcommand) =>
+    defineCommand({
+      meta: { name, description: spec.description, hidden: spec.hidden },
+      args: { ...COMMON_ARGS, ...spec.options },
+      run: (context) => act(jobsOptionsOf(name, context.args as Partial<JobsValues> & { _: string[] })),
+    });
+  return defineCommand({
+    meta: { name: "cncopjobs", description: "Job administration for the cncop3 dispatcher" },
+    args: ARGS,
+    plugins: [strictOptions(USAGE)],
+    setup: routeCommand,
+    default: "list",
+    subCommands: Object.fromEntries(Object.entries(SUBCOMMANDS).map(([name, spec]) => [name, subCommand(name as Command, spec)])),
+  });
+}
+
+/** The options of a command line, found as main finds them: citty runs the command. */
+export async function parseJobsArgs(raw: readonly string[]): Promise<JobsOptions> {
+  let found: JobsOptions | undefined;
+  await runCommand(jobsCommand((opts) => (found = opts)), { rawArgs: [...raw] });
+  if (!found) throw new Error("cncopjobs: no subcommand ran");
+  return found;
 }

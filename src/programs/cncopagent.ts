@@ -6,7 +6,8 @@ import os from "node:os";
 import { dispatch, openDiagnosticLog } from "../dispatcher/dispatch.ts";
 import { selectJobs, selectionFromArgs } from "../dispatcher/selection.ts";
 import { createView } from "../dispatcher/view.ts";
-import { COMMON_OPTIONS, parseOptions, type OptionDefs } from "../cli/args.ts";
+import { defineCommand } from "citty";
+import { COMMON_ARGS, parseOptions, strictOptions, valuesOf, type OptionArgs, type OptionValues } from "../cli/args.ts";
 import { openCaLog } from "../logs/ca-log.ts";
 import { loadConfig, isValidEmailAddress, type Config } from "../install/config.ts";
 import { CncopError, EXIT, usageError } from "../cli/errors.ts";
@@ -22,7 +23,7 @@ import { sendJobMail } from "../mail/job-mail.ts";
 import { resolveMailSettings } from "../mail/transport.ts";
 import { pruneHistory, recordRun } from "../history/history.ts";
 import type { JobOutcome } from "../dispatcher/run-job.ts";
-import { answerHelpOrVersion } from "../cli/run-program.ts";
+import { answerHelpOrVersion, commandMain, type ProgramMain } from "../cli/run-program.ts";
 
 export const USAGE = "usage: cncopagent [-?] [-d] [-c CONFIG] [-a] [-t TYPE] [--email EMAIL] [job [job ...]]";
 
@@ -54,14 +55,14 @@ exit status: 0 all jobs OK, 1 a job failed, 2 usage or configuration error,
 3 a job was skipped because it was already running, 130/143 interrupted.
 `;
 
-const OPTIONS = {
-  ...COMMON_OPTIONS,
-  alljobs: { type: "boolean", short: ["a"] },
-  type: { type: "string", short: ["t"] },
-  email: { type: "string", multiple: true },
-  dryrun: { type: "boolean", short: ["n"] },
-  unlock: { type: "string" },
-} as const satisfies OptionDefs;
+export const DISPATCHER_ARGS = {
+  ...COMMON_ARGS,
+  alljobs: { type: "boolean", alias: ["a"], description: "run all enabled backup jobs" },
+  type: { type: "string", alias: ["t"], valueHint: "TYPE", description: "run all enabled jobs of this job type" },
+  email: { type: "string", valueHint: "EMAIL", multiple: true, description: "after each job, send a completion email to EMAIL" },
+  dryrun: { type: "boolean", alias: ["n"], description: "pass -n to the agents; run no pre/post command, send no email" },
+  unlock: { type: "string", valueHint: "JOB", description: "remove the lock of a job whose processes have all ended" },
+} satisfies OptionArgs;
 
 export interface DispatcherOptions {
   readonly help: boolean;
@@ -99,10 +100,22 @@ export function parseEmailList(value: string | readonly string[]): string[] {
   });
 }
 
-export function parseDispatcherArgs(raw: readonly string[]): DispatcherOptions {
-  const { values, positionals } = parseOptions(raw, OPTIONS, USAGE);
-  return { ...values, email: values.email && parseEmailList(values.email), jobs: positionals };
+function dispatcherOptionsOf({ _: jobs, ...values }: OptionValues<typeof DISPATCHER_ARGS>): DispatcherOptions {
+  return { ...values, email: values.email && parseEmailList(values.email), jobs };
 }
+
+export function parseDispatcherArgs(raw: readonly string[]): DispatcherOptions {
+  return dispatcherOptionsOf(parseOptions(raw, DISPATCHER_ARGS, USAGE));
+}
+
+const dispatcherCommand = defineCommand({
+  meta: { name: "cncopagent", description: "Runs backup jobs through their agents" },
+  args: DISPATCHER_ARGS,
+  plugins: [strictOptions(USAGE)],
+  run: (context) => dispatchJobs(dispatcherOptionsOf(valuesOf(context)), context.rawArgs),
+});
+
+export const main: ProgramMain = commandMain(dispatcherCommand);
 
 /**
  * `--email` needs `[mail] mail_server` (and a readable `mail_ca_file` when one is set):
@@ -116,8 +129,7 @@ export function checkMailReady(opts: DispatcherOptions, config: Config, root?: s
   if (root !== undefined) resolveMailSettings(config.mail, root, config.file);
 }
 
-export async function main(raw: string[]): Promise<number> {
-  const opts = parseDispatcherArgs(raw);
+async function dispatchJobs(opts: DispatcherOptions, raw: readonly string[]): Promise<number> {
   const early = answerHelpOrVersion("cncopagent", opts, HELP);
   if (early !== undefined) return early;
   if (opts.unlock !== undefined && (opts.jobs.length > 0 || opts.alljobs || opts.type !== undefined || opts.email !== undefined || opts.dryrun)) {

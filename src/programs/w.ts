@@ -1,9 +1,10 @@
 /**
  * w, the log watcher: turns arguments into options and hands over to src/watcher/watch.ts.
  */
-import { CONFIG_OPTION, HELP_OPTIONS, parseOptions, type OptionDefs } from "../cli/args.ts";
+import { defineCommand } from "citty";
+import { CONFIG_ARGS, HELP_ARGS, parseOptions, strictOptions, valuesOf, type OptionArgs, type OptionValues } from "../cli/args.ts";
 import { usageError } from "../cli/errors.ts";
-import { answerHelpOrVersion, type ProgramMain } from "../cli/run-program.ts";
+import { answerHelpOrVersion, commandMain } from "../cli/run-program.ts";
 import { runWatcher, type WatchOptions } from "../watcher/watch.ts";
 
 export const USAGE = "usage: w [-?] [-c CONFIG] [--daysago N] [-f] [-p] [PREFIX]";
@@ -34,22 +35,19 @@ exit status: 0 done, 1 no such log (no log of PREFIX, or --daysago beyond its da
 2 usage error or no pager found.
 `;
 
-const OPTIONS = {
-  ...HELP_OPTIONS,
-  ...CONFIG_OPTION,
-  daysago: { type: "string" },
-  follow: { type: "boolean", short: ["f"] },
-  pager: { type: "boolean", short: ["p"] },
-} as const satisfies OptionDefs;
+const ARGS = {
+  ...HELP_ARGS,
+  ...CONFIG_ARGS,
+  daysago: { type: "string", valueHint: "N", default: "0", description: "the day N days before the newest that has a log of PREFIX" },
+  follow: { type: "boolean", alias: ["f"], description: "follow the newest log of PREFIX as it is written" },
+  pager: { type: "boolean", alias: ["p"], description: "open the day's log(s) in a pager" },
+} satisfies OptionArgs;
 
 export type WOptions = WatchOptions & { readonly help: boolean; readonly version: boolean };
 
-export function parseWArgs(raw: readonly string[]): WOptions {
-  const { values, positionals } = parseOptions(raw, OPTIONS, USAGE);
-  const { help, version, config, follow, pager } = values;
-  const d = values.daysago;
-  if (d !== undefined && !/^\d{1,6}$/.test(d)) throw usageError(`--daysago needs a whole number of days (0 or more), not ${JSON.stringify(d)}\n${USAGE}`);
-  const daysAgo = d === undefined ? 0 : Number(d);
+function wOptionsOf({ _: positionals, help, version, config, daysago, follow, pager }: OptionValues<typeof ARGS>): WOptions {
+  if (!/^\d{1,6}$/.test(daysago)) throw usageError(`--daysago needs a whole number of days (0 or more), not ${JSON.stringify(daysago)}\n${USAGE}`);
+  const daysAgo = Number(daysago);
   if (positionals.length > 1) throw usageError(`one PREFIX at most, got ${positionals.join(" ")}\n${USAGE}`);
   const prefix = positionals[0];
   if (prefix !== undefined && !/^[A-Za-z][A-Za-z0-9]{1,9}$/.test(prefix)) {
@@ -60,9 +58,18 @@ export function parseWArgs(raw: readonly string[]): WOptions {
   return { help, version, config, daysAgo, follow, pager, prefix };
 }
 
-export const main: ProgramMain = async (raw) => {
-  const opts = parseWArgs(raw);
-  const early = answerHelpOrVersion("w", opts, HELP);
-  if (early !== undefined) return early;
-  return runWatcher(opts);
-};
+export function parseWArgs(raw: readonly string[]): WOptions {
+  return wOptionsOf(parseOptions(raw, ARGS, USAGE));
+}
+
+const wCommand = defineCommand({
+  meta: { name: "w", description: "Summarises and follows the logs of the cncop suite" },
+  args: ARGS,
+  plugins: [strictOptions(USAGE)],
+  run: (context) => {
+    const opts = wOptionsOf(valuesOf(context));
+    return answerHelpOrVersion("w", opts, HELP) ?? runWatcher(opts);
+  },
+});
+
+export const main = commandMain(wCommand);

@@ -1,6 +1,6 @@
 /** `--email` addresses: what is an address, lists, repeats, and where they are read from. */
 import { describe, expect, test } from "bun:test";
-import { parseOptions, type OptionDefs } from "../../src/cli/args.ts";
+import { parseOptions, type OptionArgs } from "../../src/cli/args.ts";
 import { isValidEmailAddress } from "../../src/install/config.ts";
 import { parseDispatcherArgs, parseEmailList } from "../../src/programs/cncopagent.ts";
 
@@ -86,10 +86,9 @@ describe("--email on the command line", () => {
   });
 
   test("a repeated option keeps every value, through clusters and attached values", () => {
-    const defs = { config: { type: "string", short: ["c"], multiple: true }, debug: { type: "boolean", short: ["d"] }, email: { type: "string", multiple: true } } as const satisfies OptionDefs;
-    const { values, positionals } = parseOptions(["-cfile", "--email", "x", "-dc", "--email", "--email=y", "--", "--email", "z"], defs, "usage");
-    expect(values).toEqual({ config: ["file", "--email"], debug: true, email: ["x", "y"] });
-    expect(positionals).toEqual(["--email", "z"]);
-    expect(parseOptions(["-cfile", "-c", "g"], defs, "usage").values.config).toEqual(["file", "g"]);
+    const defs = { config: { type: "string", alias: ["c"], multiple: true }, debug: { type: "boolean", alias: ["d"] }, email: { type: "string", multiple: true } } satisfies OptionArgs;
+    const parsed = parseOptions(["-cfile", "--email", "x", "-dc", "--email", "--email=y", "--", "--email", "z"], defs, "usage");
+    expect(parsed).toEqual({ config: ["file", "--email"], debug: true, email: ["x", "y"], _: ["--email", "z"] });
+    expect(parseOptions(["-cfile", "-c", "g"], defs, "usage").config).toEqual(["file", "g"]);
   });
 });
