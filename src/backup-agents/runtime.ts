@@ -16,7 +16,7 @@ import { stopSignals } from "../process/signals.ts";
 import { newSessionId } from "../reports/session.ts";
 import { writeReport } from "../reports/report-files.ts";
 import { VERSION } from "../cli/version.ts";
-import { agentHelp, parseAgentArgs, type AgentArgs } from "./agent-args.ts";
+import { agentHelp, parseBackupAgentArgs, type AgentArgs } from "./agent-args.ts";
 import { AgentLog, openAgentLog } from "./agent-log.ts";
 import { finishedReport, redactUrlPassword, statisticsReport, type RunFacts } from "./agent-reports.ts";
 import { type AgentResult, earlyResult } from "./agent-result.ts";
@@ -93,7 +93,7 @@ export async function runAgent(def: AgentDefinition, raw: readonly string[], dep
   let args: AgentArgs;
   let paths: Paths;
   try {
-    args = parseAgentArgs(def.name, raw);
+    args = parseBackupAgentArgs(def.name, raw);
     if (args.help) {
       out(agentHelp(def.name, def.title));
       return AGENT_EXIT.OK;

@@ -2,11 +2,21 @@
  * The one wrapper per program: runs its main, prints an expected failure's message
  * (no stack trace unless -d), and sets the exit status. No process.exit() in library code.
  */
+import { runCommand, type ArgsDef, type CommandDef } from "citty";
 import { CncopError, EXIT } from "./errors.ts";
 import { VERSION } from "./version.ts";
 
 /** A program's entry: takes its arguments, returns its exit status. */
 export type ProgramMain = (args: string[]) => Promise<number>;
+
+/** The entry of a program that is one citty command, whose run returns the exit status. */
+export function commandMain<T extends ArgsDef>(command: CommandDef<T>): ProgramMain {
+  return async (args) => {
+    const { result } = await runCommand(command, { rawArgs: [...args] });
+    if (typeof result !== "number") throw new Error("the command ended without an exit status");
+    return result;
+  };
+}
 
 /** -d alone or in a cluster of short options (-dn), or --debug, before any `--`. */
 export function debugRequested(args: readonly string[]): boolean {

@@ -6,8 +6,8 @@ import { runInvocation } from "../dispatcher/invocation.ts";
 import { runModeOf } from "../dispatcher/run-mode.ts";
 import { selectJobs, selectionFromArgs } from "../dispatcher/selection.ts";
 import { createView } from "../dispatcher/view.ts";
-import type { ArgsDef } from "citty";
-import { optionValues, parseStrict } from "../cli/args.ts";
+import { defineCommand } from "citty";
+import { COMMON_ARGS, parseOptions, strictOptions, valuesOf, type OptionArgs, type OptionValues } from "../cli/args.ts";
 import { loadConfig, isValidEmailAddress, type Config } from "../install/config.ts";
 import { CncopError, EXIT, usageError } from "../cli/errors.ts";
 import { knownJobTypes } from "../install/job-types.ts";
@@ -16,7 +16,7 @@ import { forceUnlock } from "../locks/job-lock.ts";
 import { ensureTree, resolvePaths } from "../install/paths.ts";
 import { findJob } from "../dispatcher/selection.ts";
 import { resolveMailSettings } from "../mail/transport.ts";
-import { answerHelpOrVersion } from "../cli/run-program.ts";
+import { answerHelpOrVersion, commandMain, type ProgramMain } from "../cli/run-program.ts";
 
 export const USAGE = "usage: cncopagent [-?] [-d] [-c CONFIG] [-a] [-t TYPE] [--email EMAIL] [job [job ...]]";
 
@@ -48,19 +48,16 @@ exit status: 0 all jobs OK, 1 a job failed, 2 usage or configuration error,
 3 a job was skipped because it was already running, 130/143 interrupted.
 `;
 
-const ARGS = {
-  help: { type: "boolean", alias: ["h", "?"] },
-  version: { type: "boolean" },
-  debug: { type: "boolean", alias: ["d"] },
-  config: { type: "string", alias: ["c"] },
-  alljobs: { type: "boolean", alias: ["a"] },
-  type: { type: "string", alias: ["t"] },
-  email: { type: "string" },
-  dryrun: { type: "boolean", alias: ["n"] },
-  unlock: { type: "string" },
-} satisfies ArgsDef;
+export const DISPATCHER_ARGS = {
+  ...COMMON_ARGS,
+  alljobs: { type: "boolean", alias: ["a"], description: "run all enabled backup jobs" },
+  type: { type: "string", alias: ["t"], valueHint: "TYPE", description: "run all enabled jobs of this job type" },
+  email: { type: "string", valueHint: "EMAIL", multiple: true, description: "after each job, send a completion email to EMAIL" },
+  dryrun: { type: "boolean", alias: ["n"], description: "pass -n to the agents; run no pre/post command, send no email" },
+  unlock: { type: "string", valueHint: "JOB", description: "remove the lock of a job whose processes have all ended" },
+} satisfies OptionArgs;
 
-export interface AgentOptions {
+export interface DispatcherOptions {
   readonly help: boolean;
   readonly version: boolean;
   readonly debug: boolean;
@@ -96,30 +93,28 @@ export function parseEmailList(value: string | readonly string[]): string[] {
   });
 }
 
-export function parseAgentArgs(raw: readonly string[]): AgentOptions {
-  const a = parseStrict(raw, ARGS, USAGE);
-  const config = a.config as string | undefined;
-  if (config === "") throw usageError(`option -c needs a file name\n${USAGE}`);
-  const email = a.email === undefined ? undefined : optionValues(raw, ARGS, "email");
-  return {
-    help: a.help === true,
-    version: a.version === true,
-    debug: a.debug === true,
-    config,
-    alljobs: a.alljobs === true,
-    type: a.type as string | undefined,
-    email: email === undefined ? undefined : parseEmailList(email),
-    dryrun: a.dryrun === true,
-    unlock: a.unlock as string | undefined,
-    jobs: a._,
-  };
+function dispatcherOptionsOf({ _: jobs, ...values }: OptionValues<typeof DISPATCHER_ARGS>): DispatcherOptions {
+  return { ...values, email: values.email && parseEmailList(values.email), jobs };
 }
+
+export function parseDispatcherArgs(raw: readonly string[]): DispatcherOptions {
+  return dispatcherOptionsOf(parseOptions(raw, DISPATCHER_ARGS, USAGE));
+}
+
+const dispatcherCommand = defineCommand({
+  meta: { name: "cncopagent", description: "Runs backup jobs through their agents" },
+  args: DISPATCHER_ARGS,
+  plugins: [strictOptions(USAGE)],
+  run: (context) => dispatchJobs(dispatcherOptionsOf(valuesOf(context)), context.rawArgs),
+});
+
+export const main: ProgramMain = commandMain(dispatcherCommand);
 
 /**
  * `--email` needs `[mail] mail_server` (and a readable `mail_ca_file` when one is set):
  * checked before any job runs, so a refusal runs nothing and writes no log.
  */
-export function checkMailReady(opts: AgentOptions, config: Config, root?: string): void {
+export function checkMailReady(opts: DispatcherOptions, config: Config, root?: string): void {
   if (!opts.email) return;
   if (!config.mail.server) {
     throw new CncopError(`--email needs a mail server: set mail_server in the [mail] section of ${config.file}.`, EXIT.USAGE);
@@ -127,8 +122,7 @@ export function checkMailReady(opts: AgentOptions, config: Config, root?: string
   if (root !== undefined) resolveMailSettings(config.mail, root, config.file);
 }
 
-export async function main(raw: string[]): Promise<number> {
-  const opts = parseAgentArgs(raw);
+async function dispatchJobs(opts: DispatcherOptions, raw: readonly string[]): Promise<number> {
   const early = answerHelpOrVersion("cncopagent", opts, HELP);
   if (early !== undefined) return early;
   if (opts.unlock !== undefined && (opts.jobs.length > 0 || opts.alljobs || opts.type !== undefined || opts.email !== undefined || opts.dryrun)) {

@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
-import { parseAgentArgs } from "../../src/backup-agents/agent-args.ts";
+import { parseBackupAgentArgs } from "../../src/backup-agents/agent-args.ts";
 import { finishLine, formatSeconds, oneLine, quoteTitle, startLine } from "../../src/backup-agents/agent-log.ts";
 import { finishedReport, redactUrlPassword, statisticsReport, type RunFacts } from "../../src/backup-agents/agent-reports.ts";
 import { earlyResult } from "../../src/backup-agents/agent-result.ts";
@@ -24,7 +24,7 @@ describe("agent command line", () => {
     [["5"], { config: undefined, jobid: 5 }],
     [["-?"], { help: true }],
   ];
-  test.each(ok)("%p", (args, expected) => expect(parseAgentArgs("backupagentcifs", args)).toMatchObject(expected));
+  test.each(ok)("%p", (args, expected) => expect(parseBackupAgentArgs("backupagentcifs", args)).toMatchObject(expected));
 
   const bad: [string[], RegExp][] = [
     [[], /a jobid is required/],
@@ -37,8 +37,8 @@ describe("agent command line", () => {
     [["-c", "", "1"], /option -c needs a file name/],
   ];
   test.each(bad)("%p is a usage error", (args, message) => {
-    expect(() => parseAgentArgs("backupagentcifs", args)).toThrow(CncopError);
-    expect(() => parseAgentArgs("backupagentcifs", args)).toThrow(message);
+    expect(() => parseBackupAgentArgs("backupagentcifs", args)).toThrow(CncopError);
+    expect(() => parseBackupAgentArgs("backupagentcifs", args)).toThrow(message);
   });
 });
 
