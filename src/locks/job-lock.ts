@@ -20,7 +20,7 @@ import os from "node:os";
 import { CncopError, EXIT } from "../cli/errors.ts";
 import { jobLockFiles, type LockFiles } from "../install/paths.ts";
 import { writeFileAtomic } from "../install/atomic-write.ts";
-import { RECORD_GRACE_MS, readOwnerRecord, withGuard } from "./owner-record.ts";
+import { RECORD_GRACE_MS, readOwnerRecord, removeOwnRecord, withGuard } from "./owner-record.ts";
 import { bootId, bootTicksNow, identify, isAlive, type ProcessId, sessionProcessAlive } from "../process/proc-info.ts";
 
 export interface LockOwner {
@@ -82,8 +82,10 @@ export function ownerAlive(owner: LockOwner, host = os.hostname(), boot = bootId
   return owner.spawningSince !== undefined && liveness.spawnedSince(owner.session, owner.spawningSince);
 }
 
+const LOCK_GUARD = "the lock guard";
+
 function guarded<T>(files: LockFiles, fn: () => T): T {
-  return withGuard(files.guard, "the lock guard", fn);
+  return withGuard(files.guard, LOCK_GUARD, fn);
 }
 
 const readRecord = (path: string) => readOwnerRecord(path, parseOwner);
@@ -174,14 +176,7 @@ function makeHeld(files: LockFiles, owner: LockOwner): HeldLock {
     release() {
       if (released) return;
       released = true;
-      try {
-        guarded(files, () => {
-          const rec = readRecord(files.record);
-          if (rec.kind === "owner" && rec.owner.token === owner.token) unlinkSync(files.record);
-        });
-      } catch {
-        // Left behind, the record is harmless: no process of it lives, the next run takes it over.
-      }
+      removeOwnRecord(files.guard, LOCK_GUARD, files.record, parseOwner, owner.token);
     },
   };
 }

@@ -7,7 +7,7 @@
  * with writeFileAtomic, so a reader sees a whole record or none; an unreadable record is
  * reported with its age so the caller can wait out a writer mid-way.
  */
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync, statSync, unlinkSync } from "node:fs";
 import lockfile from "proper-lockfile";
 import { CncopError, EXIT, errnoCode } from "../cli/errors.ts";
 
@@ -57,4 +57,18 @@ export function readOwnerRecord<T>(path: string, parse: (text: string) => T | un
     ageMs = Date.now() - statSync(path).mtimeMs;
   } catch {}
   return { kind: "unreadable", ageMs };
+}
+
+/**
+ * Release: remove the record at `path` under the guard, but only while it is still the
+ * holder's own (same token). A failure leaves the record behind, which is harmless: no
+ * process of it lives any more, so the next run takes it over.
+ */
+export function removeOwnRecord<T extends { readonly token: string }>(guard: string, what: string, path: string, parse: (text: string) => T | undefined, token: string): void {
+  try {
+    withGuard(guard, what, () => {
+      const rec = readOwnerRecord(path, parse);
+      if (rec.kind === "owner" && rec.owner.token === token) unlinkSync(path);
+    });
+  } catch {}
 }

@@ -13,7 +13,7 @@ import os from "node:os";
 import nodePath from "node:path";
 import type { ReporterLockFiles } from "../install/paths.ts";
 import { writeFileAtomic } from "../install/atomic-write.ts";
-import { RECORD_GRACE_MS, readOwnerRecord, withGuard } from "../locks/owner-record.ts";
+import { RECORD_GRACE_MS, readOwnerRecord, removeOwnRecord, withGuard } from "../locks/owner-record.ts";
 import { bootId, identify, isAlive, type ProcessId } from "../process/proc-info.ts";
 
 export interface ReporterOwner {
@@ -44,8 +44,10 @@ export function reporterAlive(o: ReporterOwner, host = os.hostname(), boot = boo
   return o.hostname === host && o.bootId === boot && alive(o.process);
 }
 
+const PASS_GUARD = "the reporter's lock guard";
+
 function guarded<T>(files: ReporterLockFiles, fn: () => T): T {
-  return withGuard(files.guard, "the reporter's lock guard", fn);
+  return withGuard(files.guard, PASS_GUARD, fn);
 }
 
 const readCurrent = (path: string) => readOwnerRecord(path, parseReporterOwner);
@@ -96,14 +98,7 @@ function makeHeld(files: ReporterLockFiles, owner: ReporterOwner): HeldPass {
     release() {
       if (released) return;
       released = true;
-      try {
-        guarded(files, () => {
-          const cur = readCurrent(files.record);
-          if (cur.kind === "owner" && cur.owner.token === owner.token) unlinkSync(files.record);
-        });
-      } catch {
-        // Left behind, the record is harmless: its process is gone, the next pass takes it over.
-      }
+      removeOwnRecord(files.guard, PASS_GUARD, files.record, parseReporterOwner, owner.token);
     },
   };
 }
