@@ -10,7 +10,7 @@
  * input a piece at a time. Reads may run 15 bytes past the input and writes 15 bytes past
  * a line: the regions below carry that slack.
  */
-import type { LineFormatter } from "./line-format.ts";
+import { jsLineFormatter, type LineFormatter } from "./line-format.ts";
 import { assembleWat } from "./wat-to-wasm.ts" with { type: "macro" };
 
 /** The module's bytes, assembled from the text when this file is bundled or transpiled. */
@@ -98,4 +98,16 @@ export function wasmLineFormatter(): LineFormatter | undefined {
     }
   }
   return cached ?? undefined;
+}
+
+/**
+ * `CNCOP_LINE_FORMAT=js` forces the JavaScript formatter, so the capture benchmark can
+ * weigh the two in one run; read once, at start-up.
+ */
+const FORCE_JS = process.env.CNCOP_LINE_FORMAT === "js";
+
+/** The fastest formatter this runtime offers for a prefix of this length. */
+export function lineFormatterFor(prefixBytes: number, forceJs = FORCE_JS): LineFormatter {
+  if (forceJs || prefixBytes > WASM_PREFIX_MAX) return jsLineFormatter;
+  return wasmLineFormatter() ?? jsLineFormatter;
 }

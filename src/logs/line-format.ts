@@ -3,10 +3,8 @@
  * (`<timestamp> <tag> `), byte for byte, into blocks that are written out at once. Two
  * implementations give the same bytes: the WebAssembly one (line-format-wasm.ts, source
  * line-format.wat; about 4x faster at formatting) and this JavaScript one, used where
- * WebAssembly SIMD is missing.
+ * WebAssembly SIMD is missing. line-format-wasm.ts picks between them (lineFormatterFor).
  */
-import { WASM_PREFIX_MAX, wasmLineFormatter } from "./line-format-wasm.ts";
-
 export interface LineFormatter {
   /**
    * Emit every complete line of `buf` from `start` on, each behind `prefix`, in blocks
@@ -51,15 +49,3 @@ class JsLineFormatter implements LineFormatter {
 }
 
 export const jsLineFormatter: LineFormatter = new JsLineFormatter();
-
-/**
- * `CNCOP_LINE_FORMAT=js` forces the JavaScript formatter, so the capture benchmark can
- * weigh the two in one run; read once, at start-up.
- */
-const FORCE_JS = process.env.CNCOP_LINE_FORMAT === "js";
-
-/** The fastest formatter this runtime offers for a prefix of this length. */
-export function lineFormatterFor(prefixBytes: number, forceJs = FORCE_JS): LineFormatter {
-  if (forceJs || prefixBytes > WASM_PREFIX_MAX) return jsLineFormatter;
-  return wasmLineFormatter() ?? jsLineFormatter;
-}

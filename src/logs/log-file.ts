@@ -6,7 +6,8 @@
  * slowed by the log's pace rather than growing our memory.
  */
 import { closeSync, openSync, writeSync } from "node:fs";
-import { type LineFormatter, lineFormatterFor } from "./line-format.ts";
+import type { LineFormatter } from "./line-format.ts";
+import { lineFormatterFor } from "./line-format-wasm.ts";
 import { TimestampCache } from "../format/time.ts";
 
 export const MAX_LINE_BYTES = 64 * 1024;

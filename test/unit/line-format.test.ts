@@ -6,8 +6,8 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import nodePath from "node:path";
-import { jsLineFormatter, type LineFormatter, lineFormatterFor } from "../../src/logs/line-format.ts";
-import { formatterModuleBytes, WASM_PREFIX_MAX, wasmLineFormatter } from "../../src/logs/line-format-wasm.ts";
+import { jsLineFormatter, type LineFormatter } from "../../src/logs/line-format.ts";
+import { formatterModuleBytes, lineFormatterFor, WASM_PREFIX_MAX, wasmLineFormatter } from "../../src/logs/line-format-wasm.ts";
 import { compileWat } from "../../src/logs/wat-to-wasm.ts";
 
 // The cases make a few hundred MB of short-lived buffers: give the memory back, since later
