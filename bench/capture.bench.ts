@@ -6,6 +6,10 @@
  * the medians are compared. Run: `bun bench/capture.bench.ts [MB] [rounds]`. Uses the
  * compiled dist/cncopagent (built first when missing); temporary files are removed.
  *
+ * Side by side in the same rounds: cncopagent with its WebAssembly line formatter (the
+ * default) and with the JavaScript one (CNCOP_LINE_FORMAT=js), the two swapping places every
+ * round; what the WebAssembly module is worth end to end is their ratio.
+ *
  * Also shown: CPU time (user + system, of the process and the children it waited for, so
  * the agent's own share is in both figures; their difference is what capture costs), and,
  * for scale, cncopagent forced onto the stdio streams of node:child_process
@@ -22,7 +26,6 @@ const LIMIT_RATIO = 1.5;
 const LIMIT_PEAK_MB = 150;
 const LINE = `${"0123456789".repeat(9)}abcdefghi`; // 99 characters and \n: 100 bytes a line
 
-
 function makeRoot() {
   const { root, bin, config } = makeBenchRoot("capture", [{ id: 1, title: "chatty" }]);
   const agent = nodePath.join(bin, "backupagentcifs");
@@ -34,7 +37,7 @@ function makeRoot() {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Run and time a process; poll its peak resident memory meanwhile. */
-async function run(argv: string[], cwd: string, env: Record<string, string | undefined>): Promise<{ ms: number; peakMb: number; cpuMs: number }> {
+async function run(argv: string[], cwd: string, env: Record<string, string | undefined>): Promise<{ ms: number; peakMb: number; cpuMs: number; userMs: number }> {
   const t0 = performance.now();
   const proc = Bun.spawn(argv, { cwd, env, stdin: "ignore", stdout: "ignore", stderr: "pipe" });
   let peakKb = 0;
@@ -49,7 +52,19 @@ async function run(argv: string[], cwd: string, env: Record<string, string | und
   clearInterval(poll);
   if (code !== 0) throw new Error(`${argv.join(" ")} exited ${code}: ${err.slice(0, 2000)}`);
   const cpu = proc.resourceUsage()?.cpuTime;
-  return { ms, peakMb: peakKb / 1024, cpuMs: cpu ? Number(cpu.user + cpu.system) / 1000 : NaN };
+  return { ms, peakMb: peakKb / 1024, cpuMs: cpu ? Number(cpu.user + cpu.system) / 1000 : NaN, userMs: cpu ? Number(cpu.user) / 1000 : NaN };
+}
+
+interface Variant {
+  readonly label: string;
+  readonly argv: string[];
+  readonly env: Record<string, string | undefined>;
+  /** The file it writes, removed after each round. */
+  readonly out: string;
+  readonly ms: number[];
+  readonly cpuMs: number[];
+  readonly userMs: number[];
+  readonly peakMb: number[];
 }
 
 ensureDist();
@@ -57,52 +72,53 @@ const t = makeRoot();
 try {
   const env = { ...process.env, CNCOP_HOME: t.root, NO_COLOR: "1" };
   const plainOut = nodePath.join(t.root, "plain.log");
-  const plain = ["sh", "-c", `"${t.agent}" -c "${t.config}" 1 > "${plainOut}" 2>&1`];
-  const viaAgent = [nodePath.join(t.bin, "cncopagent"), "1"];
   const logsDir = nodePath.join(t.root, "Logs");
+  const viaAgent = [nodePath.join(t.bin, "cncopagent"), "1"];
+  const variant = (label: string, argv: string[], extraEnv: Record<string, string>, out: string): Variant => ({
+    label, argv, env: { ...env, ...extraEnv }, out, ms: [], cpuMs: [], userMs: [], peakMb: [],
+  });
+  const wasm = variant("through cncopagent", viaAgent, { CNCOP_LINE_FORMAT: "wasm" }, logsDir);
+  const js = variant("through cncopagent, JavaScript formatter", viaAgent, { CNCOP_LINE_FORMAT: "js" }, logsDir);
+  const plain = variant("reference, plain redirection", ["sh", "-c", `"${t.agent}" -c "${t.config}" 1 > "${plainOut}" 2>&1`], {}, plainOut);
+  const streams = variant("cncopagent on stdio streams", viaAgent, { CNCOP_CAPTURE: "streams" }, logsDir);
   // For scale only: GNU sed adding a prefix of the same length to every line.
-  const sed = ["sh", "-c", `"${t.agent}" -c "${t.config}" 1 2>&1 | sed 's/^/2000-01-01 00:00:00 [backupagentcifs#1 stdout] /' > "${plainOut}"`];
-  const agentMs: number[] = [];
-  const agentCpu: number[] = [];
-  const plainMs: number[] = [];
-  const plainCpu: number[] = [];
-  const streamsMs: number[] = [];
-  const sedMs: number[] = [];
-  const peaks: number[] = [];
-  const streamPeaks: number[] = [];
+  const sedCmd = `"${t.agent}" -c "${t.config}" 1 2>&1 | sed 's/^/2000-01-01 00:00:00 [backupagentcifs#1 stdout] /' > "${plainOut}"`;
+  const sed = variant("sed", ["sh", "-c", sedCmd], {}, plainOut);
   let logBytes = 0;
   const loadBefore = os.loadavg();
   for (let i = 0; i < ROUNDS; i++) {
-    const a = await run(viaAgent, t.root, env);
-    agentMs.push(a.ms);
-    agentCpu.push(a.cpuMs);
-    peaks.push(a.peakMb);
-    const logs = readdirSync(logsDir);
-    logBytes = statSync(nodePath.join(logsDir, logs[0]!)).size;
-    rmSync(logsDir, { recursive: true, force: true });
-    const p = await run(plain, t.root, env);
-    plainMs.push(p.ms);
-    plainCpu.push(p.cpuMs);
-    rmSync(plainOut, { force: true });
-    const s = await run(viaAgent, t.root, { ...env, CNCOP_CAPTURE: "streams" });
-    streamsMs.push(s.ms);
-    streamPeaks.push(s.peakMb);
-    rmSync(logsDir, { recursive: true, force: true });
-    sedMs.push((await run(sed, t.root, env)).ms);
-    rmSync(plainOut, { force: true });
+    // The two formatters swap places every round, so neither always runs on a warmer cache.
+    const order = i % 2 === 0 ? [wasm, plain, js, streams, sed] : [js, plain, wasm, streams, sed];
+    for (const v of order) {
+      const r = await run(v.argv, t.root, v.env);
+      v.ms.push(r.ms);
+      v.cpuMs.push(r.cpuMs);
+      v.userMs.push(r.userMs);
+      v.peakMb.push(r.peakMb);
+      if (v === wasm) logBytes = statSync(nodePath.join(logsDir, readdirSync(logsDir)[0]!)).size;
+      rmSync(v.out, { recursive: true, force: true });
+    }
   }
-  const a = median(agentMs);
-  const p = median(plainMs);
-  const peak = Math.max(...peaks);
+  const a = median(wasm.ms);
+  const p = median(plain.ms);
+  // The limits apply to what ships: the WebAssembly formatter (JavaScript where SIMD is missing).
+  const peak = Math.max(...wasm.peakMb);
   const ratio = a / p;
   const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(" ");
+  const rounds = (v: Variant) => v.ms.map((x) => x.toFixed(0)).join(", ");
+  const cpu = (v: Variant) => median(v.cpuMs) - median(plain.cpuMs);
+  const user = (v: Variant) => median(v.userMs) - median(plain.userMs);
   console.log(`machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), load average ${load(loadBefore)} before, ${load(os.loadavg())} after`);
-  console.log(`agent printing ${MB} MB of 100-byte lines, ${ROUNDS} rounds (times of each round: ${agentMs.map((x) => x.toFixed(0)).join(", ")} ms):`);
-  console.log(`  through cncopagent: median ${a.toFixed(0)} ms (${((MB / a) * 1000).toFixed(0)} MB/s), CA log ${(logBytes / 1e6).toFixed(0)} MB, peak memory ${peak.toFixed(0)} MB`);
-  console.log(`  reference, plain redirection to a file: median ${p.toFixed(0)} ms (${((MB / p) * 1000).toFixed(0)} MB/s; rounds: ${plainMs.map((x) => x.toFixed(0)).join(", ")} ms)`);
-  console.log(`  CPU time, agent included: ${median(agentCpu).toFixed(0)} ms through cncopagent, ${median(plainCpu).toFixed(0)} ms for the reference: capture costs ${(median(agentCpu) - median(plainCpu)).toFixed(0)} ms`);
-  console.log(`  for scale, cncopagent on stdio streams (CNCOP_CAPTURE=streams, as on macOS/Windows): median ${median(streamsMs).toFixed(0)} ms (${(median(streamsMs) / p).toFixed(2)}x), peak memory ${Math.max(...streamPeaks).toFixed(0)} MB`);
-  console.log(`  for scale, sed prefixing every line the same way: median ${median(sedMs).toFixed(0)} ms (${(median(sedMs) / p).toFixed(2)}x the reference)`);
+  console.log(`agent printing ${MB} MB of 100-byte lines, ${ROUNDS} rounds; CA log ${(logBytes / 1e6).toFixed(0)} MB:`);
+  for (const v of [wasm, js]) {
+    const m = median(v.ms);
+    console.log(`  ${v.label} (${v.env.CNCOP_LINE_FORMAT}): median ${m.toFixed(0)} ms (${(m / p).toFixed(2)}x, ${((MB / m) * 1000).toFixed(0)} MB/s; rounds ${rounds(v)}), peak memory ${Math.max(...v.peakMb).toFixed(0)} MB, capture CPU ${cpu(v).toFixed(0)} ms (user ${user(v).toFixed(0)} ms)`);
+  }
+  console.log(`  ${plain.label} to a file: median ${p.toFixed(0)} ms (${((MB / p) * 1000).toFixed(0)} MB/s; rounds ${rounds(plain)})`);
+  console.log(`  WebAssembly against JavaScript formatter: time ${(a / median(js.ms)).toFixed(2)}x, capture CPU ${(cpu(wasm) / cpu(js)).toFixed(2)}x (user ${(user(wasm) / user(js)).toFixed(2)}x)`);
+  console.log(`  (capture CPU: user + system time of cncopagent and the agent, minus the reference's)`);
+  console.log(`  for scale, ${streams.label} (CNCOP_CAPTURE=streams, as on macOS/Windows): median ${median(streams.ms).toFixed(0)} ms (${(median(streams.ms) / p).toFixed(2)}x), peak memory ${Math.max(...streams.peakMb).toFixed(0)} MB`);
+  console.log(`  for scale, sed prefixing every line the same way: median ${median(sed.ms).toFixed(0)} ms (${(median(sed.ms) / p).toFixed(2)}x the reference)`);
   const okTime = ratio <= LIMIT_RATIO;
   const okMem = peak <= LIMIT_PEAK_MB;
   console.log(`time: ${ratio.toFixed(2)}x (limit ${LIMIT_RATIO}x): ${okTime ? "PASS" : "MISS"}`);

@@ -3,8 +3,7 @@
  * strictly: an unknown option, a missing value or anything but one whole-number jobid is
  * a usage error (the agent then exits 1, ERROR).
  */
-import type { ArgsDef } from "citty";
-import { parseStrict } from "../cli/args.ts";
+import { COMMON_ARGS, parseOptions, type OptionArgs } from "../cli/args.ts";
 import { usageError } from "../cli/errors.ts";
 
 export interface AgentArgs {
@@ -18,12 +17,9 @@ export interface AgentArgs {
 }
 
 const ARGS = {
-  help: { type: "boolean", alias: ["h", "?"] },
-  version: { type: "boolean" },
-  debug: { type: "boolean", alias: ["d"] },
-  config: { type: "string", alias: ["c"] },
-  dryrun: { type: "boolean", alias: ["n"] },
-} satisfies ArgsDef;
+  ...COMMON_ARGS,
+  dryrun: { type: "boolean", alias: ["n"], description: "list what would be done; change nothing, write no report" },
+} satisfies OptionArgs;
 
 export function agentUsage(name: string): string {
   return `usage: ${name} [-?] [-d] -c CONFIG [-n] jobid`;
@@ -50,18 +46,13 @@ exit status: 0 OK, 75 RE-RUN (a transient failure: run again later), 1 ERROR.
 `;
 }
 
-export function parseAgentArgs(name: string, raw: readonly string[]): AgentArgs {
+export function parseBackupAgentArgs(name: string, raw: readonly string[]): AgentArgs {
   const usage = agentUsage(name);
-  const a = parseStrict(raw, ARGS, usage);
-  const help = a.help === true;
-  const version = a.version === true;
-  const config = a.config as string | undefined;
-  if (config === "") throw usageError(`option -c needs a file name\n${usage}`);
-  const positionals = a._;
-  if (help || version) return { help, version, debug: a.debug === true, dryrun: a.dryrun === true, config, jobid: 0 };
+  const { _: positionals, ...values } = parseOptions(raw, ARGS, usage);
+  if (values.help || values.version) return { ...values, jobid: 0 };
   if (positionals.length === 0) throw usageError(`a jobid is required\n${usage}`);
   if (positionals.length > 1) throw usageError(`exactly one jobid is expected, got ${positionals.length}: ${positionals.join(" ")}\n${usage}`);
   const id = positionals[0]!;
   if (!/^\d{1,15}$/.test(id)) throw usageError(`jobid "${id}" is not a whole number\n${usage}`);
-  return { help, version, debug: a.debug === true, dryrun: a.dryrun === true, config, jobid: Number(id) };
+  return { ...values, jobid: Number(id) };
 }

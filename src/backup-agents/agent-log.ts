@@ -7,17 +7,12 @@
  * Text from outside (titles, file names, messages from other programs) can hold line
  * breaks and control characters: the log writer escapes them, so one event is one line.
  */
-import nodePath from "node:path";
+import { dailyLogPath } from "../install/paths.ts";
 import { LevelLog } from "../logs/level-log.ts";
 import { openLogFile } from "../logs/log-file.ts";
 import { escapeControls } from "../format/escape.ts";
 import { messages } from "../format/messages.ts";
-import { localDateStamp } from "../format/time.ts";
 import { type FinishState } from "../reports/finish-state.ts";
-
-export function dailyLogPath(spoolLogs: string, prefix: string, date: Date = new Date()): string {
-  return nodePath.join(spoolLogs, `${prefix}-${localDateStamp(date)}.log`);
-}
 
 /** `'Bob''s files'`: a title in quotes with `'` doubled, its control characters escaped. */
 export function quoteTitle(title: string): string {

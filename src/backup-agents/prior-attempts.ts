@@ -7,7 +7,7 @@
 import { createReadStream, existsSync } from "node:fs";
 import { createInterface } from "node:readline";
 import type { AttemptRecord } from "../reports/report-files.ts";
-import { dailyLogPath } from "./agent-log.ts";
+import { dailyLogPath } from "../install/paths.ts";
 import { exitCodeOf, type FinishState } from "../reports/finish-state.ts";
 
 export const MAX_DAYS = 7;

@@ -12,10 +12,11 @@ import { CncopError, errorMessage } from "../cli/errors.ts";
 import { agentLogPrefix } from "../install/job-types.ts";
 import { type Job, loadJobs, rowToJob } from "../install/jobs-db.ts";
 import { ensureTree, type Paths, resolvePaths } from "../install/paths.ts";
+import { stopSignals } from "../process/signals.ts";
 import { newSessionId } from "../reports/session.ts";
 import { writeReport } from "../reports/report-files.ts";
 import { VERSION } from "../cli/version.ts";
-import { agentHelp, parseAgentArgs, type AgentArgs } from "./agent-args.ts";
+import { agentHelp, parseBackupAgentArgs, type AgentArgs } from "./agent-args.ts";
 import { AgentLog, openAgentLog } from "./agent-log.ts";
 import { finishedReport, redactUrlPassword, statisticsReport, type RunFacts } from "./agent-reports.ts";
 import { type AgentResult, earlyResult } from "./agent-result.ts";
@@ -52,8 +53,7 @@ export interface RuntimeDeps {
   readonly stderr?: (text: string) => void;
 }
 
-/** On Windows, SIGHUP is how libuv reports a closed console window. */
-const SIGNALS: NodeJS.Signals[] = process.platform === "win32" ? ["SIGINT", "SIGTERM", "SIGHUP", "SIGBREAK"] : ["SIGINT", "SIGTERM", "SIGHUP"];
+const SIGNALS = stopSignals();
 
 /** The session and attempt cncopagent passed, when they belong to this job; else a new session. */
 export function sessionOf(env: Readonly<Record<string, string | undefined>>, jobid: number): { session: string; attempt: number; fromDispatcher: boolean } {
@@ -93,7 +93,7 @@ export async function runAgent(def: AgentDefinition, raw: readonly string[], dep
   let args: AgentArgs;
   let paths: Paths;
   try {
-    args = parseAgentArgs(def.name, raw);
+    args = parseBackupAgentArgs(def.name, raw);
     if (args.help) {
       out(agentHelp(def.name, def.title));
       return AGENT_EXIT.OK;

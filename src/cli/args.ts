@@ -1,94 +1,114 @@
 /**
- * Argument parsing with citty, made strict: citty (node's parseArgs with strict: false)
- * accepts unknown options silently, so every option token is checked against the
- * definitions first, and a string option without its value is refused.
+ * Options: every program is a citty command whose `args` are spread from the fragments
+ * below, and citty runs it. Strictness is ours, in the strictOptions plugin: citty's parser
+ * accepts an unknown option silently and reads any argument starting with --no- as a
+ * negation, even a value (`--prerun --no-x`). node:util's parseArgs tokenizes (clusters
+ * such as -dn, -cFILE, --config=FILE, `--`) and every token is checked here against the
+ * command's args. node's strict mode is not used: it refuses a value that starts with a
+ * dash (`--prerun -x`, `-c --email`) and knows one short name per option (help has -h and -?).
  */
-import { parseArgs, type ArgsDef } from "citty";
+import { parseArgs } from "node:util";
+import { defineCittyPlugin, type BooleanArgDef, type CommandContext, type StringArgDef } from "citty";
 import { usageError } from "./errors.ts";
 
-type Def = { type?: string; alias?: string | string[] };
-
-function names(defs: ArgsDef): { long: Map<string, Def>; short: Map<string, Def> } {
-  const long = new Map<string, Def>();
-  const short = new Map<string, Def>();
-  for (const [name, d] of Object.entries(defs) as [string, Def][]) {
-    if (d.type === "positional") continue;
-    long.set(name, d);
-    for (const a of [d.alias ?? []].flat()) (a.length === 1 ? short : long).set(a, d);
-  }
-  return { long, short };
+interface StringExtras {
+  /** Keep every value of a repeated option, in order; citty keeps the last. */
+  readonly multiple?: true;
+  /** The usage error for an empty value (`-c ""`); without it "" is a value like any other. */
+  readonly whenEmpty?: string;
 }
 
-/** Throw a usage error for an unknown option or a missing value. */
-export function checkOptions(rawArgs: readonly string[], defs: ArgsDef, usage: string): void {
-  const { long, short } = names(defs);
-  for (let i = 0; i < rawArgs.length; i++) {
-    const a = rawArgs[i]!;
-    if (a === "--") break;
-    if (a === "-" || !a.startsWith("-")) continue;
-    if (a.startsWith("--")) {
-      const eq = a.indexOf("=");
-      const name = a.slice(2, eq === -1 ? undefined : eq);
-      const d = long.get(name);
-      if (!d) throw usageError(`unknown option --${name}\n${usage}`);
-      if (d.type === "string" && eq === -1) {
-        const v = rawArgs[i + 1];
-        if (v === undefined) throw usageError(`option --${name} needs a value\n${usage}`);
-        i++;
-      }
-      if (d.type === "boolean" && eq !== -1) throw usageError(`option --${name} takes no value\n${usage}`);
-      continue;
-    }
-    // Short options, possibly clustered (-dn) or with an attached value (-cFILE).
-    for (let j = 1; j < a.length; j++) {
-      const ch = a[j]!;
-      const d = short.get(ch);
-      if (!d) throw usageError(`unknown option -${ch}\n${usage}`);
-      if (d.type === "string") {
-        if (j === a.length - 1) {
-          if (rawArgs[i + 1] === undefined) throw usageError(`option -${ch} needs a value\n${usage}`);
-          i++;
-        }
-        break;
-      }
-    }
-  }
-}
+/** A citty option; a one-letter alias is a short spelling (`-c`), a longer one a long one. */
+export type OptionArg = (BooleanArgDef & { type: "boolean" }) | (StringArgDef & StringExtras & { type: "string" });
+export type OptionArgs = Readonly<Record<string, OptionArg>>;
 
-/** Parse strictly: returns citty's parsed arguments with `_` the positionals. */
-export function parseStrict<T extends ArgsDef>(rawArgs: readonly string[], defs: T, usage: string) {
-  checkOptions(rawArgs, defs, usage);
-  const parsed = parseArgs([...rawArgs], defs) as ReturnType<typeof parseArgs<T>> & { _: string[] };
-  return parsed;
+/** What parseOptions gives, in citty's shape: a value per option and `_` the positionals. */
+export type OptionValues<T extends OptionArgs> = {
+  -readonly [K in keyof T]: T[K] extends { type: "boolean" } ? boolean
+    : T[K] extends { multiple: true } ? string[] | undefined
+    : T[K] extends { default: string } ? string
+    : string | undefined;
+} & { _: string[] };
+
+export const HELP_ARGS = {
+  help: { type: "boolean", alias: ["h", "?"], description: "display help and exit" },
+  version: { type: "boolean", description: "print the version and exit" },
+} satisfies OptionArgs;
+
+const DEBUG_ARGS = {
+  debug: { type: "boolean", alias: ["d"], description: "more detail: diagnostics, a stack trace with an error" },
+} satisfies OptionArgs;
+
+export const CONFIG_ARGS = {
+  config: { type: "string", alias: ["c"], valueHint: "CONFIG", description: "alternate configuration file", whenEmpty: "option -c needs a file name" },
+} satisfies OptionArgs;
+
+/** What every program but w takes: -?/-h/--help, --version, -d, -c CONFIG. */
+export const COMMON_ARGS = { ...HELP_ARGS, ...DEBUG_ARGS, ...CONFIG_ARGS } satisfies OptionArgs;
+
+const aliasesOf = (arg: OptionArg): string[] => [arg.alias ?? []].flat();
+
+function tokenize(raw: readonly string[], args: OptionArgs) {
+  const options: Record<string, { type: "boolean" | "string"; short?: string }> = {};
+  for (const [name, arg] of Object.entries(args)) {
+    const short = aliasesOf(arg).find((a) => a.length === 1);
+    options[name] = short === undefined ? { type: arg.type } : { type: arg.type, short };
+    for (const a of aliasesOf(arg)) if (a.length > 1) options[a] = { type: arg.type };
+  }
+  return parseArgs({ args: [...raw], options, strict: false, allowPositionals: true, tokens: true }).tokens;
 }
 
 /**
- * Every value given for the string option `name`, in order: citty keeps only the last
- * when an option is repeated (`--email a@x --email b@y`). Call after `checkOptions`.
+ * Parse `raw` against `args`: an unknown option, a string option without its value or a
+ * boolean one given a value is a usage error naming it, followed by `usage`.
  */
-export function optionValues(rawArgs: readonly string[], defs: ArgsDef, name: string): string[] {
-  const { long, short } = names(defs);
-  const target = long.get(name);
-  const values: string[] = [];
-  for (let i = 0; i < rawArgs.length; i++) {
-    const a = rawArgs[i]!;
-    if (a === "--") break;
-    if (a === "-" || !a.startsWith("-")) continue;
-    if (a.startsWith("--")) {
-      const eq = a.indexOf("=");
-      const d = long.get(a.slice(2, eq === -1 ? undefined : eq));
-      if (d?.type !== "string") continue;
-      const value = eq === -1 ? rawArgs[++i] : a.slice(eq + 1);
-      if (d === target && value !== undefined) values.push(value);
-      continue;
-    }
-    for (let j = 1; j < a.length; j++) {
-      const d = short.get(a[j]!);
-      if (d?.type !== "string") continue;
-      const value = j === a.length - 1 ? rawArgs[++i] : a.slice(j + 1);
-      if (d === target && value !== undefined) values.push(value);
-      break;
+export function parseOptions<T extends OptionArgs>(raw: readonly string[], args: T, usage: string): OptionValues<T> {
+  const spellings = new Map<string, [string, OptionArg]>();
+  for (const [name, arg] of Object.entries(args)) {
+    spellings.set(`--${name}`, [name, arg]);
+    for (const a of aliasesOf(arg)) spellings.set(a.length === 1 ? `-${a}` : `--${a}`, [name, arg]);
+  }
+  const values: Record<string, boolean | string | string[] | undefined> = {};
+  for (const [name, arg] of Object.entries(args)) values[name] = arg.default ?? (arg.type === "boolean" ? false : undefined);
+  const positionals: string[] = [];
+  for (const t of tokenize(raw, args)) {
+    if (t.kind === "positional") positionals.push(t.value);
+    if (t.kind !== "option") continue;
+    const known = spellings.get(t.rawName);
+    if (!known) throw usageError(`unknown option ${t.rawName}\n${usage}`);
+    const [name, arg] = known;
+    if (arg.type === "boolean") {
+      if (t.inlineValue) throw usageError(`option ${t.rawName} takes no value\n${usage}`);
+      values[name] = true;
+    } else {
+      if (t.value === undefined) throw usageError(`option ${t.rawName} needs a value\n${usage}`);
+      values[name] = arg.multiple ? [...((values[name] as string[] | undefined) ?? []), t.value] : t.value;
     }
   }
-  return values;
+  for (const [name, arg] of Object.entries(args)) {
+    if (arg.type === "string" && arg.whenEmpty !== undefined && values[name] === "") throw usageError(`${arg.whenEmpty}\n${usage}`);
+  }
+  return { ...values, _: positionals } as OptionValues<T>;
+}
+
+/**
+ * The citty plugin that makes a command strict: before its setup and run, the command line
+ * must fit the command's args (parseOptions), and `context.args` then holds parseOptions'
+ * values and nothing of citty's own parse (its aliases and camelCase copies included).
+ */
+export function strictOptions(usage: string) {
+  return defineCittyPlugin({
+    name: "strict-options",
+    async setup(context: CommandContext<OptionArgs>) {
+      const def = context.cmd.args;
+      const values = parseOptions(context.rawArgs, (typeof def === "function" ? await def() : await def) ?? {}, usage);
+      for (const key of Object.keys(context.args)) delete context.args[key];
+      Object.assign(context.args, values);
+    },
+  });
+}
+
+/** The values strictOptions put in `context.args`, typed by the command's args. */
+export function valuesOf<T extends OptionArgs>(context: CommandContext<T>): OptionValues<T> {
+  return context.args as unknown as OptionValues<T>;
 }

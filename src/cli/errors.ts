@@ -7,7 +7,6 @@ export const EXIT = {
   SIGINT: 130,
   SIGTERM: 143,
 } as const;
-export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 /**
  * An expected failure: its message says what happened and what to do next.

@@ -2,12 +2,22 @@
  * The one wrapper per program: runs its main, prints an expected failure's message
  * (no stack trace unless -d), and sets the exit status. No process.exit() in library code.
  */
+import { runCommand, type ArgsDef, type CommandDef } from "citty";
 import { CncopError, EXIT } from "./errors.ts";
 import { messages } from "../format/messages.ts";
 import { VERSION } from "./version.ts";
 
 /** A program's entry: takes its arguments, returns its exit status. */
 export type ProgramMain = (args: string[]) => Promise<number>;
+
+/** The entry of a program that is one citty command, whose run returns the exit status. */
+export function commandMain<T extends ArgsDef>(command: CommandDef<T>): ProgramMain {
+  return async (args) => {
+    const { result } = await runCommand(command, { rawArgs: [...args] });
+    if (typeof result !== "number") throw new Error("the command ended without an exit status");
+    return result;
+  };
+}
 
 /** -d alone or in a cluster of short options (-dn), or --debug, before any `--`. */
 export function debugRequested(args: readonly string[]): boolean {
@@ -51,11 +61,4 @@ export function answerHelpOrVersion(name: string, opts: { readonly help: boolean
     return EXIT.OK;
   }
   return undefined;
-}
-
-/** For programs whose issue is not done yet: says so and exits 2. */
-export function notImplemented(name: string): ProgramMain {
-  return async () => {
-    throw new CncopError(`${name} is not implemented in this version of the suite yet.`, EXIT.USAGE);
-  };
 }

@@ -3,12 +3,11 @@
  * CA log, stopped at the job's deadline or on interruption; the worse verdict decides.
  */
 import type { LineLog } from "../logs/log-file.ts";
-import type { Paths } from "../install/paths.ts";
 import { runProcess, type RunResult } from "../process/process-tree.ts";
 import type { AttemptRecord } from "../reports/report-files.ts";
 import { formatCommandLine } from "../process/command-line.ts";
 import { formatDuration, isoUtc } from "../format/time.ts";
-import type { AgentStep } from "./plan.ts";
+import type { JobPlan } from "./plan.ts";
 import { stateOf, type StateVerdict, worstOf } from "./states.ts";
 
 export interface AgentExit {
@@ -32,41 +31,45 @@ export interface SpawnHooks {
 }
 
 export interface AttemptContext {
-  readonly paths: Paths;
+  readonly root: string;
   readonly log: LineLog;
   readonly abort: AbortSignal;
   readonly graceMs: number;
+  /** Absent when no lock records the children (dry run). */
+  readonly hooks: SpawnHooks | undefined;
 }
 
-export async function runAttempt(
-  n: number,
-  agents: readonly AgentStep[],
-  env: Record<string, string>,
-  ctx: AttemptContext,
-  label: string,
-  deadline: number | undefined,
-  maxruntime: number,
-  hooks: SpawnHooks,
-): Promise<{ detail: AttemptDetail; verdict: StateVerdict; results: RunResult[]; tail: string[] }> {
-  const attemptEnv = { ...env, CNCOP_ATTEMPT: String(n) };
+export interface AttemptRun {
+  readonly detail: AttemptDetail;
+  readonly verdict: StateVerdict;
+  readonly results: RunResult[];
+  /** The last lines of the agents' output, for mail. */
+  readonly tail: string[];
+}
+
+/** Attempt `n` of a plan: every agent started together, stopped at `deadlineMs`. */
+export async function runAttempt(n: number, plan: Pick<JobPlan, "agents" | "env" | "label" | "rules">, deadlineMs: number | undefined, ctx: AttemptContext): Promise<AttemptRun> {
+  const { label } = plan;
+  const agents = plan.agents ?? [];
+  const attemptEnv = { ...plan.env, CNCOP_ATTEMPT: String(n) };
   const sinks = agents.map((a) => ({ out: ctx.log.sink(`[${a.agent}#${n} stdout]`), err: ctx.log.sink(`[${a.agent}#${n} stderr]`) }));
   const results = await Promise.all(
     agents.map((a, i) => {
       ctx.log.line(`${label}: attempt ${n}: run: ${formatCommandLine(a.argv)}`);
       return runProcess({
         argv: a.argv,
-        cwd: ctx.paths.root,
+        cwd: ctx.root,
         env: attemptEnv,
-        deadline,
+        deadline: deadlineMs,
         graceMs: ctx.graceMs,
         abort: ctx.abort,
         stdout: sinks[i]!.out,
         stderr: sinks[i]!.err,
-        ...hooks,
+        ...ctx.hooks,
       });
     }),
   );
-  const verdicts = results.map((r) => stateOf(r, maxruntime));
+  const verdicts = results.map((r) => stateOf(r, plan.rules.maxruntimeSec));
   const exits: AgentExit[] = results.map((r, i) => ({ agent: agents[i]!.agent, exitcode: r.exitCode, signal: r.signal, state: verdicts[i]!.state, reason: verdicts[i]!.reason }));
   results.forEach((r, i) => {
     const v = verdicts[i]!;

@@ -23,25 +23,43 @@ export interface CommandOutcome {
   readonly description: string;
 }
 
-export const STDERR_KEEP_BYTES = 2048 + 4;
+/** How much of a command's stderr a JE- report quotes (SPEC §5). */
+export const STDERR_EXCERPT_BYTES = 2048;
+/** Kept a little longer, so the excerpt can tell a character the cut splits. */
+export const STDERR_KEEP_BYTES = STDERR_EXCERPT_BYTES + 4;
 
+/** How commands run; what runs is in the PlannedCommand. */
 export interface CommandContext {
-  readonly bin: string;
   readonly root: string;
-  readonly env: Readonly<Record<string, string>>;
   readonly timeoutSec: number;
   readonly graceMs: number;
   readonly log: LineLog;
+  /** Aborting stops the command as interrupted; post commands run without one. */
   readonly abort?: AbortSignal | undefined;
   readonly platform?: NodeJS.Platform;
-  readonly fs?: ConfineFs;
-  readonly comspec?: string;
-  readonly beforeSpawn?: () => void;
-  readonly onSpawn?: (pid: number) => void;
-  readonly onSpawnFailed?: () => void;
+  readonly beforeSpawn?: (() => void) | undefined;
+  readonly onSpawn?: ((pid: number) => void) | undefined;
+  readonly onSpawnFailed?: (() => void) | undefined;
+}
+
+/** What a prepareCommand needs: where Bin/ is, and the file system and OS to check against. */
+export interface PrepareContext {
+  readonly bin: string;
+  readonly platform?: NodeJS.Platform | undefined;
+  readonly fs?: ConfineFs | undefined;
+  readonly comspec?: string | undefined;
 }
 
 export type PreparedCommand = { ok: true; argv: string[]; verbatim: boolean } | { ok: false; reason: string };
+
+/** A pre/post command as it will be started, or why it is refused; nothing has run. */
+export interface PlannedCommand {
+  readonly kind: CommandKind;
+  readonly line: string;
+  readonly prepared: PreparedCommand;
+  /** The job environment, CNCOP_LOG, and CNCOP_STATUS for post commands. */
+  readonly env: Readonly<Record<string, string>>;
+}
 
 /**
  * cmd.exe by its full path, so that no cmd.exe in the working folder or on PATH is picked
@@ -53,7 +71,7 @@ export function windowsCmdExe(env: Readonly<Record<string, string | undefined>> 
 }
 
 /** Split, confine and (for .cmd/.bat on Windows) wrap a command line: nothing runs here. */
-export function prepareCommand(commandLine: string, ctx: Pick<CommandContext, "bin" | "platform" | "fs" | "comspec">): PreparedCommand {
+export function prepareCommand(commandLine: string, ctx: PrepareContext): PreparedCommand {
   const platform = ctx.platform ?? process.platform;
   let words: string[];
   try {
@@ -116,8 +134,9 @@ export function describeResult(r: RunResult, timeoutSec: number): string {
   return `exited with status ${r.exitCode}`;
 }
 
-export async function runCommand(kind: CommandKind, commandLine: string, extraEnv: Record<string, string>, ctx: CommandContext): Promise<CommandOutcome> {
-  const prepared = prepareCommand(commandLine, ctx);
+/** Run a planned command (a refused one is only logged); `extraEnv` adds what is known only now. */
+export async function runCommand(command: PlannedCommand, extraEnv: Readonly<Record<string, string>>, ctx: CommandContext): Promise<CommandOutcome> {
+  const { kind, line: commandLine, prepared } = command;
   if (!prepared.ok) {
     ctx.log.line(`${kind}: refused ${JSON.stringify(commandLine)}: ${prepared.reason}`);
     return { kind, commandLine, ok: false, refused: prepared.reason, result: undefined, stderrHead: new Uint8Array(0), description: `refused: ${prepared.reason}` };
@@ -127,7 +146,7 @@ export async function runCommand(kind: CommandKind, commandLine: string, extraEn
   const result = await runProcess({
     argv: prepared.argv,
     cwd: ctx.root,
-    env: { ...ctx.env, ...extraEnv },
+    env: { ...command.env, ...extraEnv },
     deadline: Date.now() + ctx.timeoutSec * 1000,
     graceMs: ctx.graceMs,
     abort: ctx.abort,

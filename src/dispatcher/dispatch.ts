@@ -1,16 +1,18 @@
 /**
- * One cncopagent invocation after its arguments are read: the CA log, the selected jobs
- * one after another, interruption by signals, and the exit status.
+ * One cncopagent invocation after its arguments are read: the selected jobs one after
+ * another, each under its lock, interruption by signals, and the exit status.
  */
 import os from "node:os";
 import type { Config } from "../install/config.ts";
 import { EXIT } from "../cli/errors.ts";
 import type { Job } from "../install/jobs-db.ts";
-import { acquireJobLock, lockDir } from "../locks/job-lock.ts";
+import { acquireJobLock } from "../locks/job-lock.ts";
 import { FileLineLog, type LineLog } from "../logs/log-file.ts";
 import type { Paths } from "../install/paths.ts";
 import { KILL_GRACE_MS_DEFAULT } from "../process/process-tree.ts";
-import { describeHeldBy, jobLabel, type JobOutcome, runJob, type LockAnswer } from "./run-job.ts";
+import { stopSignals } from "../process/signals.ts";
+import { describeHeldBy, jobLabel, type JobOutcome, type JobRunContext, runJob, type LockAnswer } from "./run-job.ts";
+import type { RunMode } from "./run-mode.ts";
 import type { View } from "./view.ts";
 
 export interface DispatchOptions {
@@ -19,14 +21,15 @@ export interface DispatchOptions {
   readonly jobs: readonly Job[];
   readonly unknown: readonly string[];
   readonly debug: boolean;
-  readonly dryrun: boolean;
+  readonly mode: RunMode;
   readonly log: FileLineLog;
   readonly view: View;
+  /** Between SIGTERM and SIGKILL; CNCOP_KILL_GRACE_MS or 30 s when not given. */
   readonly graceMs?: number;
   /** Called after each job ends (reporter, mail, history). Never changes the outcome. */
-  readonly afterJob?: (outcome: JobOutcome) => Promise<void>;
-  /** Called once after the jobs (pruning); `signal` aborts when cncopagent is interrupted. */
-  readonly afterAll?: (outcomes: readonly JobOutcome[], signal: AbortSignal) => Promise<void>;
+  readonly afterJob?: ((outcome: JobOutcome) => Promise<void>) | undefined;
+  /** Called once after the jobs unless interrupted (pruning); `signal` aborts on an interruption. */
+  readonly afterAll?: ((outcomes: readonly JobOutcome[], signal: AbortSignal) => Promise<void>) | undefined;
 }
 
 export interface DispatchResult {
@@ -50,82 +53,106 @@ export function graceFromEnv(env = process.env): number {
   return v !== undefined && /^\d+$/.test(v) ? Number(v) : KILL_GRACE_MS_DEFAULT;
 }
 
-export async function dispatch(opts: DispatchOptions): Promise<DispatchResult> {
-  const { log, view } = opts;
+/** The signals that interrupt cncopagent; the first aborts `signal`, later ones are only logged. */
+interface Interruption {
+  readonly signal: AbortSignal;
+  by(): string | undefined;
+  stopListening(): void;
+}
+
+function listenForInterruption(log: LineLog, view: View, platform = process.platform): Interruption {
   const controller = new AbortController();
-  let interruptedBy: string | undefined;
+  let by: string | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
-    if (interruptedBy) {
+    if (by) {
       log.line(`${sig} received again: cleanup is under way and will finish (the lock is released at the end)`);
       return;
     }
-    interruptedBy = sig === "SIGINT" ? "SIGINT" : sig;
+    by = sig;
     log.line(`${sig} received: stopping the running job, then cleaning up`);
     view.warn(`${sig} received: stopping the running job, running postfailure, writing reports`);
     controller.abort(sig);
   };
-  const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
-  if (process.platform === "win32") signals.push("SIGBREAK");
+  const signals = stopSignals(platform);
   for (const s of signals) process.on(s, onSignal);
+  return { signal: controller.signal, by: () => by, stopListening: () => signals.forEach((s) => process.off(s, onSignal)) };
+}
 
+/** The job's lock, or who holds it; an error taking it is an answer too. */
+export function takeJobLock(paths: Paths, log: LineLog, job: Job, session: string): LockAnswer {
+  let r: ReturnType<typeof acquireJobLock>;
+  try {
+    r = acquireJobLock({ lockDir: paths.locks, jobid: job.jobid, jobtitle: job.jobtitle, session, log: (t) => log.line(t) });
+  } catch (err) {
+    return { error: (err as Error).message };
+  }
+  if ("held" in r) return { lock: r.held };
+  const o = r.busy;
+  if (o) return { heldBy: describeHeldBy({ since: new Date(o.started), session: o.session, pid: o.dispatcher.pid }) };
+  return { heldBy: `(its lock record in ${paths.locks} was written moments ago and cannot be read yet; run it again in a few seconds)` };
+}
+
+/** The after-job work never changes an outcome: its failure is only logged. */
+async function logFailure(log: LineLog, what: string, work: () => Promise<void>): Promise<void> {
+  try {
+    await work();
+  } catch (err) {
+    log.line(`${what}: ${(err as Error).message}`);
+  }
+}
+
+async function runJobs(opts: DispatchOptions, interruption: Interruption): Promise<JobOutcome[]> {
+  const { log, afterJob } = opts;
+  const ctx: JobRunContext = {
+    paths: opts.paths,
+    config: opts.config,
+    debug: opts.debug,
+    mode: opts.mode,
+    log,
+    view: opts.view,
+    abort: interruption.signal,
+    graceMs: opts.graceMs ?? graceFromEnv(),
+    hostname: os.hostname(),
+    lock: (job, session) => takeJobLock(opts.paths, log, job, session),
+  };
   const outcomes: JobOutcome[] = [];
+  for (const job of opts.jobs) {
+    if (interruption.signal.aborted) {
+      log.line(`${jobLabel(job)} not started: cncopagent was interrupted`);
+      continue;
+    }
+    const outcome = await runJob(job, ctx);
+    outcomes.push(outcome);
+    if (afterJob) await logFailure(log, `after ${jobLabel(job)}`, () => afterJob(outcome));
+  }
+  return outcomes;
+}
+
+function summaryLine(exitCode: number, outcomes: readonly JobOutcome[], unknown: number, interruptedBy: string | undefined): string {
+  const count = (s: string) => outcomes.filter((o) => o.status === s).length;
+  const tail = `${unknown ? `, ${unknown} unknown` : ""}${interruptedBy ? `, interrupted by ${interruptedBy}` : ""}`;
+  return `cncopagent finished: exit status ${exitCode} (${count("OK")} OK, ${count("ERROR")} failed, ${count("SKIPPED")} skipped${tail})`;
+}
+
+export async function dispatch(opts: DispatchOptions): Promise<DispatchResult> {
+  const { log, view, afterAll } = opts;
+  const interruption = listenForInterruption(log, view);
+  let outcomes: JobOutcome[] = [];
   try {
     for (const name of opts.unknown) {
       log.line(`unknown job "${name}": no job has that id or title`);
       view.error(`unknown job "${name}": no job has that id or title (see cncopjobs for the list)`);
     }
-    const lock = (job: Job, session: string): LockAnswer => {
-      let r: ReturnType<typeof acquireJobLock>;
-      try {
-        r = acquireJobLock({ workDir: opts.paths.work, jobid: job.jobid, jobtitle: job.jobtitle, session, log: (t) => log.line(t) });
-      } catch (err) {
-        return { error: (err as Error).message };
-      }
-      if ("busy" in r) {
-        const o = r.busy;
-        return { heldBy: o ? describeHeldBy({ since: new Date(o.started), session: o.session, pid: o.dispatcher.pid }) : `(its lock record in ${lockDir(opts.paths.work)} was written moments ago and cannot be read yet; run it again in a few seconds)` };
-      }
-      return { lock: r.held };
-    };
-    for (const job of opts.jobs) {
-      if (controller.signal.aborted) {
-        log.line(`${jobLabel(job)} not started: cncopagent was interrupted`);
-        continue;
-      }
-      const outcome = await runJob(job, {
-        paths: opts.paths,
-        config: opts.config,
-        debug: opts.debug,
-        dryrun: opts.dryrun,
-        log,
-        view,
-        abort: controller.signal,
-        graceMs: opts.graceMs ?? graceFromEnv(),
-        hostname: os.hostname(),
-        lock,
-      });
-      outcomes.push(outcome);
-      if (opts.afterJob) {
-        try {
-          await opts.afterJob(outcome);
-        } catch (err) {
-          log.line(`after ${jobLabel(job)}: ${(err as Error).message}`);
-        }
-      }
-    }
-    if (opts.afterAll && !controller.signal.aborted) {
-      try {
-        await opts.afterAll(outcomes, controller.signal);
-      } catch (err) {
-        log.line(`after the jobs: ${(err as Error).message}`);
-      }
+    outcomes = await runJobs(opts, interruption);
+    if (afterAll && !interruption.signal.aborted) {
+      await logFailure(log, "after the jobs", () => afterAll(outcomes, interruption.signal));
     }
   } finally {
-    for (const s of signals) process.off(s, onSignal);
+    interruption.stopListening();
   }
+  const interruptedBy = interruption.by();
   const exitCode = exitStatusOf(outcomes, opts.unknown.length, interruptedBy);
-  const count = (s: string) => outcomes.filter((o) => o.status === s).length;
-  log.line(`cncopagent finished: exit status ${exitCode} (${count("OK")} OK, ${count("ERROR")} failed, ${count("SKIPPED")} skipped${opts.unknown.length ? `, ${opts.unknown.length} unknown` : ""}${interruptedBy ? `, interrupted by ${interruptedBy}` : ""})`);
+  log.line(summaryLine(exitCode, outcomes, opts.unknown.length, interruptedBy));
   return { outcomes, exitCode, interruptedBy };
 }
 

@@ -8,6 +8,7 @@ import type { Job } from "../install/jobs-db.ts";
 import type { LineLog } from "../logs/log-file.ts";
 import { type AttemptRecord, type ExceptionSource, type JobExceptionReport, type JobFinishedReport, reportBase, writeReport } from "../reports/report-files.ts";
 import { isoUtc } from "../format/time.ts";
+import type { RunMode } from "./run-mode.ts";
 
 export interface ReportSink {
   exception(source: ExceptionSource, exitcode: number | null, message: string): void;
@@ -23,11 +24,11 @@ export function createReportSink(
   log: LineLog,
   onFailure: (text: string) => void,
   hostname = os.hostname(),
-  dryrun = false,
+  mode: RunMode["reports"] = "write",
 ): ReportSink {
   const written: string[] = [];
   const write = (prefix: "JE-" | "JF-", report: JobExceptionReport | JobFinishedReport) => {
-    if (dryrun) {
+    if (mode === "log") {
       log.line(`dry run: would write ${prefix} report: ${JSON.stringify(report)}`);
       return;
     }

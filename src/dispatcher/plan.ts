@@ -1,13 +1,19 @@
 /**
- * Plans: a pure function turns a job and the config into what will be run (argv of each
- * agent, environment). `--dryrun` prints the plan; tests assert on it.
+ * Plans: a pure function turns a job and the config into the whole job run as data: the
+ * agents' argv, the pre/post commands already split and confined to Bin/ (or why they are
+ * refused), the environment, the re-run and maxruntime rules, and what a dry run does.
+ * The executor (run-job.ts) only performs it; tests assert on it.
  */
-import { statSync } from "node:fs";
 import nodePath from "node:path";
 import type { Config } from "../install/config.ts";
 import type { Job } from "../install/jobs-db.ts";
-import { agentsForType, NO_JOBID_AGENT } from "../install/job-types.ts";
+import { agentsForType, knownJobTypes, NO_JOBID_AGENT } from "../install/job-types.ts";
 import type { Paths } from "../install/paths.ts";
+import { formatCommandLine } from "../process/command-line.ts";
+import { type ConfineFs, realFs } from "../process/confine.ts";
+import { type CommandKind, type PlannedCommand, prepareCommand } from "./commands.ts";
+import type { RunRules } from "./next-step.ts";
+import type { RunMode } from "./run-mode.ts";
 
 export const WINDOWS_EXTENSIONS = [".exe", ".cmd", ".bat"] as const;
 
@@ -20,29 +26,38 @@ export interface AgentStep {
 
 export interface JobPlan {
   readonly job: Job;
+  readonly label: string;
   readonly session: string;
+  readonly mode: RunMode;
   /** Undefined when the job type is unknown. */
   readonly agents: readonly AgentStep[] | undefined;
+  /** The agents' environment; CNCOP_ATTEMPT is set per attempt. */
   readonly env: Readonly<Record<string, string>>;
+  /** Only the commands the job names. */
+  readonly commands: Readonly<Partial<Record<CommandKind, PlannedCommand>>>;
+  readonly commandTimeoutSec: number;
+  /** What decides the next step: re-runs, maxruntime, and what stops the job early. */
+  readonly rules: RunRules;
 }
 
 export interface PlanContext {
   readonly paths: Paths;
   readonly config: Config;
   readonly debug: boolean;
-  readonly dryrun: boolean;
+  readonly mode: RunMode;
   readonly session: string;
+  /** This invocation's CA log, given to commands as CNCOP_LOG. */
+  readonly logPath: string;
   readonly platform?: NodeJS.Platform;
-  readonly isFile?: (path: string) => boolean;
+  readonly fs?: ConfineFs;
+  readonly comspec?: string;
   readonly baseEnv?: Readonly<Record<string, string | undefined>>;
 }
 
-export function isRegularFile(path: string): boolean {
-  try {
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
+export const isRegularFile: (path: string) => boolean = realFs.isFile;
+
+export function jobLabel(job: Job): string {
+  return `job ${job.jobid} '${job.jobtitle}'`;
 }
 
 /**
@@ -87,13 +102,69 @@ export function jobEnv(job: Job, ctx: Pick<PlanContext, "paths" | "debug" | "ses
   return env;
 }
 
+function planAgents(job: Job, ctx: PlanContext, platform: NodeJS.Platform): AgentStep[] | undefined {
+  const isFile = (ctx.fs ?? realFs).isFile;
+  return agentsForType(job.jobtype, ctx.config.agents)?.map((agent) => {
+    const program = findInBin(ctx.paths.bin, agent, platform, isFile);
+    const shown = program ?? (platform === "win32" ? nodePath.win32 : nodePath.posix).join(ctx.paths.bin, agent);
+    return { agent, program, argv: agentArgv(shown, agent, ctx.paths.configFile, job.jobid, ctx.debug, ctx.mode.agentsGetDryRunFlag) };
+  });
+}
+
+const STATUS_OF_POST = { prerun: undefined, postsuccess: "OK", postfailure: "ERROR" } as const;
+
+function planCommands(job: Job, ctx: PlanContext, env: Readonly<Record<string, string>>, platform: NodeJS.Platform): JobPlan["commands"] {
+  const commands: Partial<Record<CommandKind, PlannedCommand>> = {};
+  const prepareCtx = { bin: ctx.paths.bin, platform, fs: ctx.fs, comspec: ctx.comspec };
+  for (const kind of ["prerun", "postsuccess", "postfailure"] as const) {
+    const line = job[kind];
+    if (!line) continue;
+    const status = STATUS_OF_POST[kind];
+    const commandEnv = { ...env, CNCOP_LOG: ctx.logPath, ...(status ? { CNCOP_STATUS: status } : {}) };
+    commands[kind] = { kind, line, prepared: prepareCommand(line, prepareCtx), env: commandEnv };
+  }
+  return commands;
+}
+
+/** Why the job cannot run at all: an invalid row or an unknown type. */
+function problemOf(job: Job, agents: readonly AgentStep[] | undefined, config: Config): string | undefined {
+  if (job.problems.length > 0) return `invalid job definition: ${job.problems.join("; ")}`;
+  if (!agents) return `unknown job type ${job.jobtype} (known: ${knownJobTypes(config.agents).join(", ")}; add it in [agents] of ${config.file})`;
+  return undefined;
+}
+
+function missingAgentsOf(agents: readonly AgentStep[] | undefined, bin: string): string | undefined {
+  const missing = (agents ?? []).filter((a) => a.program === undefined);
+  return missing.length > 0 ? `agent ${missing.map((m) => m.agent).join(" and ")} not found in ${bin}` : undefined;
+}
+
 export function planJob(job: Job, ctx: PlanContext): JobPlan {
   const platform = ctx.platform ?? process.platform;
-  const names = agentsForType(job.jobtype, ctx.config.agents);
-  const agents = names?.map((agent) => {
-    const program = findInBin(ctx.paths.bin, agent, platform, ctx.isFile);
-    const shown = program ?? (platform === "win32" ? nodePath.win32 : nodePath.posix).join(ctx.paths.bin, agent);
-    return { agent, program, argv: agentArgv(shown, agent, ctx.paths.configFile, job.jobid, ctx.debug, ctx.dryrun) };
-  });
-  return { job, session: ctx.session, agents, env: jobEnv(job, ctx) };
+  const agents = planAgents(job, ctx, platform);
+  const env = jobEnv(job, ctx);
+  const commands = planCommands(job, ctx, env, platform);
+  return {
+    job,
+    label: jobLabel(job),
+    session: ctx.session,
+    mode: ctx.mode,
+    agents,
+    env,
+    commands,
+    commandTimeoutSec: ctx.config.commandTimeoutSec,
+    rules: {
+      problem: problemOf(job, agents, ctx.config),
+      hasPrerun: commands.prerun !== undefined,
+      missingAgents: missingAgentsOf(agents, ctx.paths.bin),
+      maxretries: job.maxretries,
+      retrydelaySec: job.retrydelay,
+      maxruntimeSec: job.maxruntime,
+    },
+  };
+}
+
+/** What a dry run shows for a command instead of running it: the argv, or why it would be refused. */
+export function describeCommand(command: PlannedCommand): string {
+  const { kind, line, prepared } = command;
+  return prepared.ok ? `dry run: would run ${kind}: ${formatCommandLine(prepared.argv)}` : `dry run: ${kind} would be refused: ${JSON.stringify(line)}: ${prepared.reason}`;
 }

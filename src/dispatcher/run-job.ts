@@ -1,26 +1,27 @@
 /**
- * One job run: lock, prerun, the agent attempts with re-runs and maxruntime, post
- * commands, and the reports that make every run end with a finish report that tells the
- * truth. Returns the outcome as data; never throws for a job's own failure.
+ * One job run: plan it, take its lock, then perform the steps `nextStep` decides (prerun,
+ * attempts, waits, the post command) and end with the reports that make every run end
+ * with a finish report that tells the truth. Returns the outcome as data; never throws for
+ * a job's own failure. What a dry run leaves out is the plan's `mode`, read here only.
  */
 import type { Config } from "../install/config.ts";
-import { knownJobTypes } from "../install/job-types.ts";
 import type { Job } from "../install/jobs-db.ts";
 import type { LineLog } from "../logs/log-file.ts";
 import type { Paths } from "../install/paths.ts";
 import { newSessionId } from "../reports/session.ts";
 import { utf8Excerpt } from "../reports/report-files.ts";
-import { formatCommandLine } from "../process/command-line.ts";
 import { formatDuration, localTimestamp } from "../format/time.ts";
-import { type CommandKind, type CommandOutcome, prepareCommand, runCommand } from "./commands.ts";
+import { type CommandOutcome, type PlannedCommand, runCommand, STDERR_EXCERPT_BYTES } from "./commands.ts";
 import { type AgentExit, type AttemptDetail, runAttempt, type SpawnHooks } from "./attempt.ts";
-import { jobEnv, planJob } from "./plan.ts";
-import { createReportSink } from "./job-reports.ts";
-import { retryDelaySec } from "./states.ts";
+import { describeCommand, type JobPlan, jobLabel, planJob } from "./plan.ts";
+import { createReportSink, type ReportSink } from "./job-reports.ts";
+import { deadlineOf, type Ending, nextStep, type RunEvent, type Step } from "./next-step.ts";
+import type { RunMode } from "./run-mode.ts";
 import type { View } from "./view.ts";
 
 export type JobStatus = "OK" | "ERROR" | "SKIPPED";
 export type { AgentExit, AttemptDetail };
+export { jobLabel };
 
 export interface JobOutcome {
   readonly job: Job;
@@ -44,207 +45,196 @@ export interface JobLock {
   release(): void;
 }
 
-/** The hooks that let the lock record every child the run starts. */
-function spawnHooks(lock: JobLock): SpawnHooks {
-  return { beforeSpawn: () => lock.beforeSpawn(), onSpawn: (pid: number) => lock.addProcess(pid), onSpawnFailed: () => lock.spawnFailed() };
-}
 export type LockAnswer = { lock: JobLock } | { heldBy: string } | { error: string };
+
+export type Sleep = (ms: number, abort: AbortSignal) => Promise<void>;
 
 export interface JobRunContext {
   readonly paths: Paths;
   readonly config: Config;
   readonly debug: boolean;
-  readonly dryrun: boolean;
+  readonly mode: RunMode;
   readonly log: LineLog;
   readonly view: View;
   readonly abort: AbortSignal;
+  /** Between SIGTERM and SIGKILL when a tree is stopped. */
   readonly graceMs: number;
   readonly hostname: string;
   readonly lock: (job: Job, session: string) => LockAnswer;
+  /** The wait before a re-run; it ends early when `abort` fires. */
+  readonly sleep?: Sleep;
+  readonly now?: () => number;
 }
 
-const sleep = (ms: number, abort: AbortSignal) =>
+/** What the steps of one run add to. */
+interface JobRun {
+  readonly plan: JobPlan;
+  readonly ctx: JobRunContext;
+  readonly reports: ReportSink;
+  readonly hooks: SpawnHooks | undefined;
+  readonly started: Date;
+  readonly attempts: AttemptDetail[];
+  outputTail: string[];
+  deadlineMs: number | undefined;
+}
+
+/** Resolves after `ms`, or at once when `abort` fires. */
+export const sleepUnlessAborted: Sleep = (ms, abort) =>
   new Promise<void>((resolve) => {
     if (abort.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
+    const done = () => {
+      clearTimeout(timer);
       abort.removeEventListener("abort", done);
       resolve();
-    }
+    };
+    const timer = setTimeout(done, ms);
     abort.addEventListener("abort", done, { once: true });
   });
 
-export function jobLabel(job: Job): string {
-  return `job ${job.jobid} '${job.jobtitle}'`;
+function interruptedBy(abort: AbortSignal): string | undefined {
+  return abort.aborted ? String(abort.reason ?? "a signal") : undefined;
+}
+
+/** The hooks that let the lock record every child the run starts. */
+function spawnHooks(lock: JobLock): SpawnHooks {
+  return { beforeSpawn: () => lock.beforeSpawn(), onSpawn: (pid: number) => lock.addProcess(pid), onSpawnFailed: () => lock.spawnFailed() };
 }
 
 export async function runJob(job: Job, ctx: JobRunContext): Promise<JobOutcome> {
   const started = new Date();
   const session = newSessionId();
-  const label = jobLabel(job);
-  const log = ctx.log;
-  log.line(`${label} (${job.jobtype}): session ${session}`);
-  ctx.view.jobStarted(label, session);
-  const reports = createReportSink(ctx.paths.messages, job, session, log, (t) => ctx.view.error(t), ctx.hostname, ctx.dryrun);
-  const attempts: AttemptDetail[] = [];
-  let outputTail: string[] = [];
-
-  const end = (status: JobStatus, reason: string): JobOutcome => {
-    const finished = new Date();
-    const took = formatDuration(finished.getTime() - started.getTime());
-    if (status === "SKIPPED") log.line(`${label} skipped: ${reason}`);
-    else log.line(`${label} final state: ${status} (${reason}) after ${took}, ${attempts.length} attempt(s)`);
-    ctx.view.jobEnded(label, status, reason, finished.getTime() - started.getTime());
-    return { job, session, status, reason, attempts, started, finished, interrupted: ctx.abort.aborted, outputTail, reports: reports.written };
-  };
-
-  const plan = planJob(job, { paths: ctx.paths, config: ctx.config, debug: ctx.debug, dryrun: ctx.dryrun, session });
-  let early: string | undefined;
-  if (job.problems.length > 0) early = `invalid job definition: ${job.problems.join("; ")}`;
-  else if (!plan.agents) early = `unknown job type ${job.jobtype} (known: ${knownJobTypes(ctx.config.agents).join(", ")}; add it in [agents] of ${ctx.config.file})`;
-
-  const answer: LockAnswer = ctx.dryrun ? { lock: { beforeSpawn() {}, addProcess() {}, spawnFailed() {}, release() {} } } : ctx.lock(job, session);
+  const plan = planJob(job, { paths: ctx.paths, config: ctx.config, debug: ctx.debug, mode: ctx.mode, session, logPath: ctx.log.path });
+  ctx.log.line(`${plan.label} (${job.jobtype}): session ${session}`);
+  ctx.view.jobStarted(plan.label, session);
+  const reports = createReportSink(ctx.paths.messages, job, session, ctx.log, (t) => ctx.view.error(t), ctx.hostname, plan.mode.reports);
+  const answer: LockAnswer | { lock: undefined } = plan.mode.takesLock ? ctx.lock(job, session) : { lock: undefined };
+  const lock = "lock" in answer ? answer.lock : undefined;
+  const run: JobRun = { plan, ctx, reports, hooks: lock && spawnHooks(lock), started, attempts: [], outputTail: [], deadlineMs: undefined };
   if ("heldBy" in answer) {
-    const text = `${label} is already running ${answer.heldBy}, skipped`;
-    ctx.view.warn(text);
-    return end("SKIPPED", `already running ${answer.heldBy}`);
+    ctx.view.warn(`${plan.label} is already running ${answer.heldBy}, skipped`);
+    return endRun(run, "SKIPPED", `already running ${answer.heldBy}`);
   }
-  if ("error" in answer) {
-    // Without a lock the job must not run; the other jobs still may.
-    log.line(`${label}: ${answer.error}`);
-    ctx.view.error(`${label}: ${answer.error}`);
-    reports.exception("dispatcher", null, answer.error);
-    reports.finished("ERROR", answer.error, [], started, new Date());
-    return end("ERROR", answer.error);
-  }
-  const lock = answer.lock;
-  // Every return below awaits its promise: a bare `return fail(...)` would run `finally`
-  // (and release the lock) before postfailure and the reports are done.
+  if ("error" in answer) return refuseWithoutLock(run, answer.error);
+  // Awaited inside the try: the lock is released only after the post command and the
+  // reports are done.
   try {
-    const env = jobEnv(job, { paths: ctx.paths, debug: ctx.debug, session });
-    const cmdCtx = {
-      bin: ctx.paths.bin,
-      root: ctx.paths.root,
-      env: { ...env, CNCOP_LOG: log.path },
-      timeoutSec: ctx.config.commandTimeoutSec,
-      graceMs: ctx.graceMs,
-      log,
-      abort: ctx.abort,
-      ...spawnHooks(lock),
-    };
-    const command = async (kind: CommandKind, line: string | undefined, extra: Record<string, string>): Promise<CommandOutcome | undefined> => {
-      if (!line) return undefined;
-      if (ctx.dryrun) {
-        // Shows the argv exactly as it would be started, or why it would be refused.
-        const prepared = prepareCommand(line, cmdCtx);
-        const text = prepared.ok ? `dry run: would run ${kind}: ${formatCommandLine(prepared.argv)}` : `dry run: ${kind} would be refused: ${JSON.stringify(line)}: ${prepared.reason}`;
-        log.line(text);
-        ctx.view.info(`${label}: ${text}`);
-        return undefined;
-      }
-      return runCommand(kind, line, extra, cmdCtx);
-    };
-    const interruption = () => `interrupted by ${String(ctx.abort.reason ?? "a signal")}`;
-    const post = async (status: "OK" | "ERROR") => {
-      const kind = status === "OK" ? "postsuccess" : "postfailure";
-      // postfailure must still run after an interruption: it gets its own, unaborted context.
-      const out = await (async () => {
-        const line = status === "OK" ? job.postsuccess : job.postfailure;
-        if (!line) return undefined;
-        if (ctx.dryrun) return command(kind, line, {});
-        const extra = { CNCOP_STATUS: status, CNCOP_ATTEMPT: String(Math.max(1, attempts.length)) };
-        return runCommand(kind, line, extra, { ...cmdCtx, abort: undefined });
-      })();
-      if (out && !out.ok) {
-        reports.exception(kind, out.result?.exitCode ?? null, `${kind} command ${JSON.stringify(out.commandLine)} ${out.description}${excerptSuffix(out)}`);
-        ctx.view.warn(`${label}: ${kind} command ${out.description}`);
-      }
-    };
-    const fail = async (reason: string, needJF: boolean): Promise<JobOutcome> => {
-      await post("ERROR");
-      if (needJF) reports.finished("ERROR", reason, attempts, started, new Date());
-      return end("ERROR", reason);
-    };
-
-    // A row the dispatcher cannot run ends as ERROR like any other failure: under the
-    // lock, with a JE, postfailure and a JF.
-    if (early) {
-      log.line(`${label}: ${early}`);
-      reports.exception("dispatcher", null, early);
-      return await fail(early, true);
-    }
-
-    const pre = await command("prerun", job.prerun, {});
-    if (pre && !pre.ok) {
-      // A prerun stopped by an interruption did not fail: the JF says what happened.
-      if (pre.result?.interrupted) return await fail(`${interruption()} during prerun`, true);
-      const message = pre.refused ? `prerun command refused: ${pre.refused}` : utf8Excerpt(pre.stderrHead, 2048);
-      reports.exception("prerun", pre.result?.exitCode ?? null, message);
-      return await fail(`prerun failed: ${pre.description}`, true);
-    }
-    if (ctx.abort.aborted) return await fail(`${interruption()} before the agent started`, true);
-
-    const missing = plan.agents!.filter((a) => a.program === undefined);
-    if (missing.length > 0) {
-      const reason = `agent ${missing.map((m) => m.agent).join(" and ")} not found in ${ctx.paths.bin}`;
-      log.line(`${label}: ${reason}`);
-      reports.exception("agent", null, `${reason}; install the agent program there or change the job type`);
-      return await fail(reason, true);
-    }
-
-    const maxAttempts = job.maxretries + 1;
-    const deadline = job.maxruntime > 0 ? Date.now() + job.maxruntime * 1000 : undefined;
-    for (let n = 1; ; n++) {
-      ctx.view.attempt(label, n, maxAttempts);
-      const { detail, verdict, results, tail } = await runAttempt(n, plan.agents!, env, ctx, label, deadline, job.maxruntime, spawnHooks(lock));
-      attempts.push(detail);
-      outputTail = tail;
-      const timedOut = results.some((r) => r.timedOut);
-      const killed = results.some((r) => r.signal !== null && !r.timedOut && !r.interrupted);
-      // An agent that completed OK just as a signal came keeps its verdict. Any other end
-      // after a signal counts as the interruption (on Windows a console Ctrl-C reaches the
-      // agent directly, and it may be gone before we stop it).
-      if (results.some((r) => r.interrupted) || (ctx.abort.aborted && verdict.state !== "OK")) return await fail(interruption(), true);
-      if (timedOut) {
-        const reason = `timed out after ${job.maxruntime} s`;
-        reports.exception("agent", null, `${reason}: the agent's process tree was stopped`);
-        return await fail(reason, true);
-      }
-      if (killed || results.some((r) => r.pid === undefined)) {
-        reports.exception("agent", detail.exitcode, verdict.reason);
-        return await fail(verdict.reason, true);
-      }
-      if (verdict.state === "OK") {
-        await post("OK");
-        return end("OK", n > 1 ? `completed on attempt ${n}` : "completed");
-      }
-      if (verdict.state === "ERROR") return await fail(verdict.reason, false);
-      // RE-RUN
-      if (n > job.maxretries) {
-        const reason = job.maxretries === 0 ? "agent asked for a re-run but maxretries is 0" : `re-runs exhausted: the agent asked for a re-run after ${n} attempts (maxretries ${job.maxretries})`;
-        return await fail(reason, true);
-      }
-      const delaySec = retryDelaySec(job.retrydelay, n);
-      if (deadline !== undefined && Date.now() + delaySec * 1000 >= deadline) {
-        log.line(`${label}: the re-run would start after maxruntime (${job.maxruntime} s); waiting until then`);
-        await sleep(Math.max(0, deadline - Date.now()), ctx.abort);
-        if (ctx.abort.aborted) return await fail(`${interruption()} while waiting to re-run`, true);
-        return await fail(`timed out after ${job.maxruntime} s (waiting to re-run)`, true);
-      }
-      log.line(`${label}: re-run ${n} of ${job.maxretries} in ${delaySec} s`);
-      ctx.view.waiting(label, delaySec, n);
-      await sleep(delaySec * 1000, ctx.abort);
-      if (ctx.abort.aborted) return await fail(`${interruption()} while waiting to re-run`, true);
-    }
+    return await execute(run);
   } finally {
-    lock.release();
+    lock?.release();
   }
+}
+
+/** Without a lock the job must not run; the other jobs still may. */
+function refuseWithoutLock(run: JobRun, error: string): JobOutcome {
+  const { plan, ctx, reports } = run;
+  ctx.log.line(`${plan.label}: ${error}`);
+  ctx.view.error(`${plan.label}: ${error}`);
+  reports.exception("dispatcher", null, error);
+  reports.finished("ERROR", error, [], run.started, new Date());
+  return endRun(run, "ERROR", error);
+}
+
+async function execute(run: JobRun): Promise<JobOutcome> {
+  let step = nextStep(run.plan.rules, { type: "start", interruptedBy: interruptedBy(run.ctx.abort) });
+  while (step.do !== "stop") step = nextStep(run.plan.rules, await perform(run, step));
+  return stop(run, step.ending);
+}
+
+function perform(run: JobRun, step: Exclude<Step, { do: "stop" }>): Promise<RunEvent> {
+  switch (step.do) {
+    case "prerun":
+      return performPrerun(run);
+    case "attempt":
+      return performAttempt(run, step);
+    case "wait":
+      return performWait(run, step);
+    case "post":
+      return performPost(run, step);
+  }
+}
+
+/** Runs a command, or under a dry run only shows it; undefined when nothing ran. */
+async function performCommand(run: JobRun, command: PlannedCommand | undefined, extraEnv: Record<string, string>, abort: AbortSignal | undefined): Promise<CommandOutcome | undefined> {
+  const { plan, ctx } = run;
+  if (!command) return undefined;
+  if (plan.mode.commands === "describe") {
+    const text = describeCommand(command);
+    ctx.log.line(text);
+    ctx.view.info(`${plan.label}: ${text}`);
+    return undefined;
+  }
+  return runCommand(command, extraEnv, { root: ctx.paths.root, timeoutSec: plan.commandTimeoutSec, graceMs: ctx.graceMs, log: ctx.log, abort, ...run.hooks });
+}
+
+async function performPrerun(run: JobRun): Promise<RunEvent> {
+  const outcome = await performCommand(run, run.plan.commands.prerun, {}, run.ctx.abort);
+  return { type: "prerun-ended", outcome, interruptedBy: interruptedBy(run.ctx.abort) };
+}
+
+async function performAttempt(run: JobRun, step: Extract<Step, { do: "attempt" }>): Promise<RunEvent> {
+  const { plan, ctx } = run;
+  const now = ctx.now ?? Date.now;
+  // maxruntime counts from the start of the first attempt.
+  if (step.n === 1) run.deadlineMs = deadlineOf(now(), plan.rules.maxruntimeSec);
+  ctx.view.attempt(plan.label, step.n, step.maxAttempts);
+  const a = await runAttempt(step.n, plan, run.deadlineMs, { root: ctx.paths.root, log: ctx.log, abort: ctx.abort, graceMs: ctx.graceMs, hooks: run.hooks });
+  run.attempts.push(a.detail);
+  run.outputTail = a.tail;
+  const attempt = { n: step.n, verdict: a.verdict, results: a.results, exitcode: a.detail.exitcode };
+  return { type: "attempt-ended", attempt, interruptedBy: interruptedBy(ctx.abort), nowMs: now(), deadlineMs: run.deadlineMs };
+}
+
+async function performWait(run: JobRun, step: Extract<Step, { do: "wait" }>): Promise<RunEvent> {
+  const { plan, ctx } = run;
+  if (step.untilDeadline) {
+    ctx.log.line(`${plan.label}: the re-run would start after maxruntime (${plan.rules.maxruntimeSec} s); waiting until then`);
+  } else {
+    ctx.log.line(`${plan.label}: re-run ${step.rerun} of ${plan.rules.maxretries} in ${step.delaySec} s`);
+    ctx.view.waiting(plan.label, step.delaySec, step.rerun);
+  }
+  await (ctx.sleep ?? sleepUnlessAborted)(step.ms, ctx.abort);
+  return { type: "wait-ended", rerun: step.rerun, untilDeadline: step.untilDeadline, interruptedBy: interruptedBy(ctx.abort) };
+}
+
+async function performPost(run: JobRun, step: Extract<Step, { do: "post" }>): Promise<RunEvent> {
+  const { plan, ctx, reports } = run;
+  const { kind, ending } = step;
+  announceEnding(run, ending);
+  const extra = { CNCOP_ATTEMPT: String(Math.max(1, run.attempts.length)) };
+  // postfailure must still run after an interruption: it gets no abort signal.
+  const out = await performCommand(run, plan.commands[kind], extra, undefined);
+  if (out && !out.ok) {
+    reports.exception(kind, out.result?.exitCode ?? null, `${kind} command ${JSON.stringify(out.commandLine)} ${out.description}${excerptSuffix(out)}`);
+    ctx.view.warn(`${plan.label}: ${kind} command ${out.description}`);
+  }
+  return { type: "post-ended", ending };
+}
+
+/** What an ending writes before its post command runs: its log line and its JE-. */
+function announceEnding(run: JobRun, ending: Ending): void {
+  if (ending.logReason) run.ctx.log.line(`${run.plan.label}: ${ending.reason}`);
+  if (ending.exception) run.reports.exception(ending.exception.source, ending.exception.exitcode, ending.exception.message);
+}
+
+function stop(run: JobRun, ending: Ending): JobOutcome {
+  if (ending.finishReport) run.reports.finished(ending.status, ending.reason, run.attempts, run.started, new Date());
+  return endRun(run, ending.status, ending.reason);
+}
+
+function endRun(run: JobRun, status: JobStatus, reason: string): JobOutcome {
+  const { plan, ctx } = run;
+  const finished = new Date();
+  const tookMs = finished.getTime() - run.started.getTime();
+  if (status === "SKIPPED") ctx.log.line(`${plan.label} skipped: ${reason}`);
+  else ctx.log.line(`${plan.label} final state: ${status} (${reason}) after ${formatDuration(tookMs)}, ${run.attempts.length} attempt(s)`);
+  ctx.view.jobEnded(plan.label, status, reason, tookMs);
+  const { job, session } = plan;
+  return { job, session, status, reason, attempts: run.attempts, started: run.started, finished, interrupted: ctx.abort.aborted, outputTail: run.outputTail, reports: run.reports.written };
 }
 
 function excerptSuffix(out: CommandOutcome): string {
   if (out.stderrHead.length === 0) return "";
-  return `; stderr: ${utf8Excerpt(out.stderrHead, 2048)}`;
+  return `; stderr: ${utf8Excerpt(out.stderrHead, STDERR_EXCERPT_BYTES)}`;
 }
 
 export function describeHeldBy(owner: { since: Date; session: string; pid: number }): string {

@@ -28,6 +28,22 @@ export function formatDuration(ms: number): string {
   return h > 0 ? `${h} h ${pad2(m)} min ${pad2(s)} s` : `${m} min ${pad2(s)} s`;
 }
 
+/*
+ * Age limits, the boundary in the name: something exactly `limitMs` old is at least that
+ * old but not older than it. Logs are pruned once older than `days_of_logs` (SPEC §5); a
+ * refused report expires once it is 5 days old (SPEC §6).
+ */
+
+/** Written at `thenMs`, is it more than `limitMs` old at `nowMs`? */
+export function isOlderThan(thenMs: number, nowMs: number, limitMs: number): boolean {
+  return nowMs - thenMs > limitMs;
+}
+
+/** Written at `thenMs`, is it `limitMs` old or older at `nowMs`? */
+export function isAtLeastAsOld(thenMs: number, nowMs: number, limitMs: number): boolean {
+  return nowMs - thenMs >= limitMs;
+}
+
 /** Caches the formatted local timestamp per second: log capture formats it per chunk. */
 export class TimestampCache {
   private second = -1;

@@ -10,7 +10,6 @@ import nodePath from "node:path";
 import { errorMessage } from "../cli/errors.ts";
 import type { Paths } from "../install/paths.ts";
 
-export const HISTORY_FILE_NAME = "history.db";
 /** cncopagent records a run after each job: it waits at most this long for the file. */
 export const HISTORY_BUSY_TIMEOUT_MS = 2000;
 export const HISTORY_TABLE = "job_runs";
@@ -38,11 +37,6 @@ const MIGRATIONS: readonly string[] = [
 ];
 export const HISTORY_SCHEMA_VERSION = MIGRATIONS.length;
 
-/** Where the history lives: derived from the tree, `Spool/history.db`. */
-export function historyFile(paths: Paths): string {
-  return nodePath.join(paths.spool, HISTORY_FILE_NAME);
-}
-
 export function historyError(file: string, err: unknown): Error {
   const msg = errorMessage(err);
   if (/not a database|malformed|corrupt/i.test(msg)) {
@@ -64,9 +58,9 @@ function migrate(db: Database): void {
 }
 
 /** Open (creating file and schema when needed) for writing: cncopagent. */
-export function openHistoryForWrite(paths: Paths, busyTimeoutMs = HISTORY_BUSY_TIMEOUT_MS): Database {
-  const file = historyFile(paths);
-  mkdirSync(paths.spool, { recursive: true });
+export function openHistoryForWrite(paths: Pick<Paths, "history">, busyTimeoutMs = HISTORY_BUSY_TIMEOUT_MS): Database {
+  const file = paths.history;
+  mkdirSync(nodePath.dirname(file), { recursive: true });
   let db: Database | undefined;
   try {
     db = new Database(file, { create: true });
@@ -86,8 +80,8 @@ export function openHistoryForWrite(paths: Paths, busyTimeoutMs = HISTORY_BUSY_T
 }
 
 /** Open read-only for cncopjobs; undefined when no run was ever recorded. */
-export function openHistoryForRead(paths: Paths, busyTimeoutMs = 5000): Database | undefined {
-  const file = historyFile(paths);
+export function openHistoryForRead(paths: Pick<Paths, "history">, busyTimeoutMs = 5000): Database | undefined {
+  const file = paths.history;
   if (!existsSync(file)) return undefined;
   let db: Database | undefined;
   try {

@@ -10,7 +10,7 @@ import type { JobOutcome } from "../dispatcher/run-job.ts";
 import type { Paths } from "../install/paths.ts";
 import { isoUtc } from "../format/time.ts";
 import type { FinishState } from "../reports/finish-state.ts";
-import { HISTORY_TABLE, historyError, historyFile, openHistoryForRead, openHistoryForWrite } from "./history-db.ts";
+import { HISTORY_TABLE, historyError, openHistoryForRead, openHistoryForWrite } from "./history-db.ts";
 
 export interface HistoryAgentExit {
   readonly agent: string;
@@ -85,7 +85,7 @@ export function insertRun(paths: Paths, run: HistoryRun): void {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(run.session, run.jobid, run.jobtitle, run.jobtype, run.hostname, run.started, run.finished, run.durationMs, run.status, run.reason, run.interrupted ? 1 : 0, JSON.stringify(run.attempts), run.caLog);
   } catch (err) {
-    throw historyError(historyFile(paths), err);
+    throw historyError(paths.history, err);
   } finally {
     db.close();
   }
@@ -96,13 +96,13 @@ export const DAY_MS = 24 * 3600 * 1000;
 /** Delete runs that finished more than `days` days before `now`; returns how many. */
 export function pruneHistory(paths: Paths, days: number, now: Date = new Date()): number {
   if (days <= 0) return 0;
-  if (!existsSync(historyFile(paths))) return 0;
+  if (!existsSync(paths.history)) return 0;
   const cutoff = isoUtc(new Date(now.getTime() - days * DAY_MS));
   const db = openHistoryForWrite(paths);
   try {
     return db.query(`DELETE FROM ${HISTORY_TABLE} WHERE finished < ?`).run(cutoff).changes;
   } catch (err) {
-    throw historyError(historyFile(paths), err);
+    throw historyError(paths.history, err);
   } finally {
     db.close();
   }
@@ -143,7 +143,7 @@ function withReader<T>(paths: Paths, empty: T, fn: (db: Database) => T): T {
   try {
     return fn(db);
   } catch (err) {
-    throw historyError(historyFile(paths), err);
+    throw historyError(paths.history, err);
   } finally {
     db.close();
   }

@@ -26,12 +26,28 @@ export interface Job {
   readonly problems: readonly string[];
 }
 
+/** What a missing column or a NULL means (SPEC §4); the schema's DEFAULTs say the same. */
 export const JOB_DEFAULTS = Object.freeze({ enabled: 1, maxretries: 3, retrydelay: 60, maxruntime: 0 });
 export const REQUIRED_COLUMNS = ["jobid", "jobtitle", "jobtype"] as const;
 export const OPTIONAL_COLUMNS = [
   "enabled", "maxretries", "retrydelay", "maxruntime", "prerun", "postsuccess", "postfailure",
   "source", "destination", "settings",
 ] as const;
+export type OptionalColumn = (typeof OPTIONAL_COLUMNS)[number];
+
+/** Type and default of each optional column: in the schema, and when cncopjobs adds one to an older table. */
+export const COLUMN_DEFINITIONS: Readonly<Record<OptionalColumn, string>> = Object.freeze({
+  enabled: `INTEGER DEFAULT ${JOB_DEFAULTS.enabled}`,
+  maxretries: `INTEGER DEFAULT ${JOB_DEFAULTS.maxretries}`,
+  retrydelay: `INTEGER DEFAULT ${JOB_DEFAULTS.retrydelay}`,
+  maxruntime: `INTEGER DEFAULT ${JOB_DEFAULTS.maxruntime}`,
+  prerun: "TEXT",
+  postsuccess: "TEXT",
+  postfailure: "TEXT",
+  source: "TEXT",
+  destination: "TEXT",
+  settings: "TEXT DEFAULT '{}'",
+});
 export const BUSY_TIMEOUT_MS = 5000;
 export const MAX_RETRIES = 100;
 export const MAX_SECONDS = 366 * 24 * 3600;
@@ -41,16 +57,7 @@ export const BACKUPJOB_SCHEMA = `CREATE TABLE IF NOT EXISTS BackupJob (
   jobid INTEGER PRIMARY KEY,
   jobtitle TEXT NOT NULL UNIQUE COLLATE NOCASE,
   jobtype TEXT NOT NULL,
-  enabled INTEGER DEFAULT 1,
-  maxretries INTEGER DEFAULT 3,
-  retrydelay INTEGER DEFAULT 60,
-  maxruntime INTEGER DEFAULT 0,
-  prerun TEXT,
-  postsuccess TEXT,
-  postfailure TEXT,
-  source TEXT,
-  destination TEXT,
-  settings TEXT DEFAULT '{}'
+${OPTIONAL_COLUMNS.map((c) => `  ${c} ${COLUMN_DEFINITIONS[c]}`).join(",\n")}
 )`;
 
 function dbError(file: string, what: string): CncopError {
@@ -140,7 +147,7 @@ export function rowToJob(row: Row): Job {
     }
   }
   const enabledRaw = row.enabled;
-  const enabled = enabledRaw === null || enabledRaw === undefined ? true : !(enabledRaw === 0 || enabledRaw === "0" || enabledRaw === false || (typeof enabledRaw === "string" && /^(false|no|off)$/i.test(enabledRaw.trim())));
+  const enabled = enabledRaw === null || enabledRaw === undefined ? JOB_DEFAULTS.enabled === 1 : !(enabledRaw === 0 || enabledRaw === "0" || enabledRaw === false || (typeof enabledRaw === "string" && /^(false|no|off)$/i.test(enabledRaw.trim())));
   return Object.freeze({
     jobid,
     jobtitle,

@@ -1,10 +1,12 @@
 /**
- * The install tree (SPEC §2). This module alone knows where things live; everything
- * else receives a `Paths` object.
+ * The install tree (SPEC §2). This module alone knows where things live and what files
+ * are called: folders are fields of `Paths`; files named by date, job or role come from
+ * the functions below, given the folder (a `Paths` field) that holds them.
  */
-import { existsSync, mkdirSync, realpathSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import nodePath from "node:path";
 import { CncopError, EXIT } from "../cli/errors.ts";
+import { localDateStamp } from "../format/time.ts";
 
 export interface Paths {
   readonly root: string;
@@ -15,8 +17,14 @@ export interface Paths {
   readonly logs: string;
   readonly spool: string;
   readonly messages: string;
+  /** Reports cncopreporter could not read, moved aside. */
+  readonly badMessages: string;
   readonly spoolLogs: string;
   readonly work: string;
+  /** Lock records: the job locks and the reporter's pass lock. */
+  readonly locks: string;
+  /** The run history, apart from the job database (another program may replace that). */
+  readonly history: string;
 }
 
 export interface RootInputs {
@@ -52,6 +60,8 @@ export function resolveRoot(inputs: RootInputs): string {
 export function makePaths(root: string, configArg?: string, cwd = process.cwd(), p: typeof nodePath.posix = nodePath): Paths {
   const r = p.resolve(cwd, root);
   const spool = p.join(r, "Spool");
+  const messages = p.join(spool, "Messages");
+  const work = p.join(spool, "Work");
   const configFile = configArg ? p.resolve(cwd, configArg) : p.join(r, "Config", "cncop3.ini");
   return Object.freeze({
     root: r,
@@ -61,9 +71,12 @@ export function makePaths(root: string, configArg?: string, cwd = process.cwd(),
     jobsDb: p.join(r, "Config", "backupjobs.db"),
     logs: p.join(r, "Logs"),
     spool,
-    messages: p.join(spool, "Messages"),
+    messages,
+    badMessages: p.join(messages, "bad"),
     spoolLogs: p.join(spool, "Logs"),
-    work: p.join(spool, "Work"),
+    work,
+    locks: p.join(work, "locks"),
+    history: p.join(spool, "history.db"),
   });
 }
 
@@ -102,11 +115,63 @@ export function ensureTree(paths: Paths): void {
   }
 }
 
-/** Real path, or the path itself when it does not exist. */
-export function realOrSelf(path: string): string {
-  try {
-    return realpathSync.native(path);
-  } catch {
-    return path;
-  }
+/** cncopagent's own logs in `Logs/`; its `-d` diagnostic log and cncopreporter's log in `Spool/Logs/`. */
+export const CA_PREFIX = "CA";
+export const CA_DIAGNOSTIC_PREFIX = "CAD";
+export const REPORTER_PREFIX = "RP";
+
+const pad2 = (n: number) => String(n).padStart(2, "0");
+
+/** `CA-YY-MM-DD_HHMM.log` (local time), or with `-NNN` for suffix > 0. */
+export function caLogName(d: Date, suffix = 0): string {
+  const base = `${CA_PREFIX}-${pad2(d.getFullYear() % 100)}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())}_${pad2(d.getHours())}${pad2(d.getMinutes())}`;
+  return suffix === 0 ? `${base}.log` : `${base}-${String(suffix).padStart(3, "0")}.log`;
+}
+
+/** A CA log's name; captures YY, MM, DD, HH, MM and the suffix. */
+export const CA_LOG_RE = /^CA-(\d{2})-(\d{2})-(\d{2})_(\d{2})(\d{2})(?:-(\d{3,}))?\.log$/;
+/** A daily log's name in `Spool/Logs/`; captures the prefix, YYYY, MM and DD. */
+export const DAILY_LOG_RE = /^([A-Za-z][A-Za-z0-9]{1,9})-(\d{4})(\d{2})(\d{2})\.log$/;
+
+export function caLogPath(logsDir: string, d: Date, suffix = 0): string {
+  return nodePath.join(logsDir, caLogName(d, suffix));
+}
+
+/** `Spool/Logs/<PREFIX>-YYYYMMDD.log`, by the local date: agents', CAD and RP logs. */
+export function dailyLogPath(spoolLogs: string, prefix: string, date: Date = new Date()): string {
+  return nodePath.join(spoolLogs, `${prefix}-${localDateStamp(date)}.log`);
+}
+
+export function diagnosticLogPath(paths: Pick<Paths, "spoolLogs">, date: Date = new Date()): string {
+  return dailyLogPath(paths.spoolLogs, CA_DIAGNOSTIC_PREFIX, date);
+}
+
+export function reporterLogPath(paths: Pick<Paths, "spoolLogs">, date: Date = new Date()): string {
+  return dailyLogPath(paths.spoolLogs, REPORTER_PREFIX, date);
+}
+
+/** An owner record, and the target of the short guard lock taken around reading and writing it. */
+export interface LockFiles {
+  readonly record: string;
+  /** proper-lockfile makes `<guard>.guard`. */
+  readonly guard: string;
+}
+
+/** `locks/job-<id>.json`, one per job. */
+export function jobLockFiles(locksDir: string, jobid: number): LockFiles {
+  return { record: nodePath.join(locksDir, `job-${jobid}.json`), guard: nodePath.join(locksDir, `job-${jobid}`) };
+}
+
+export interface ReporterLockFiles extends LockFiles {
+  /** The marker that asks the holder for one more pass. */
+  readonly wanted: string;
+}
+
+/** `locks/reporter.json`: one reporter pass at a time on a spool. */
+export function reporterLockFiles(locksDir: string): ReporterLockFiles {
+  return {
+    record: nodePath.join(locksDir, "reporter.json"),
+    guard: nodePath.join(locksDir, "reporter"),
+    wanted: nodePath.join(locksDir, "reporter.wanted"),
+  };
 }

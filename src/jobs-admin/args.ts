@@ -1,10 +1,10 @@
 /**
- * cncopjobs's command line: a subcommand (none: the jobs table), its arguments, and the
- * options that apply to it; an option given to a command it does not apply to is a usage
- * error rather than silently ignored.
+ * cncopjobs's command line as a citty command with subcommands: a subcommand (none: the
+ * jobs table), its arguments, and the options that apply to it; an option given to a
+ * command it does not apply to is a usage error rather than silently ignored.
  */
-import type { ArgsDef } from "citty";
-import { parseStrict } from "../cli/args.ts";
+import { defineCommand, runCommand, type CommandContext } from "citty";
+import { COMMON_ARGS, strictOptions, valuesOf, type OptionArgs, type OptionValues } from "../cli/args.ts";
 import { usageError } from "../cli/errors.ts";
 import type { FieldName } from "./fields.ts";
 
@@ -69,76 +69,68 @@ exit status: 0 done, 1 the database could not be written (nothing changed),
 2 usage, validation or configuration error (nothing changed).
 `;
 
-const FIELD_OPTIONS: Readonly<Record<string, FieldName>> = {
-  title: "jobtitle",
-  type: "jobtype",
-  source: "source",
-  destination: "destination",
-  maxretries: "maxretries",
-  retrydelay: "retrydelay",
-  maxruntime: "maxruntime",
-  prerun: "prerun",
-  postsuccess: "postsuccess",
-  postfailure: "postfailure",
-  settings: "settings",
-};
+/** The options of add and set that give a column, with their column and description. */
+const FIELD_OPTIONS = {
+  title: ["jobtitle", "job title (unique, case-insensitive; not all digits)"],
+  type: ["jobtype", "job type: a built-in type or one added in [agents]"],
+  source: ["source", "what the agent backs up"],
+  destination: ["destination", "where the agent stores the backup"],
+  maxretries: ["maxretries", "re-runs after the first attempt, 0 to 100"],
+  retrydelay: ["retrydelay", "seconds before the first re-run (doubling)"],
+  maxruntime: ["maxruntime", "seconds for all attempts together, 0 = no limit"],
+  prerun: ["prerun", "run before the job; the program must be in Bin/"],
+  postsuccess: ["postsuccess", "run after a job that ended OK"],
+  postfailure: ["postfailure", "run after a job that ended otherwise"],
+  settings: ["settings", "agent options, a JSON object"],
+} as const satisfies Record<string, readonly [FieldName, string]>;
 
-const ARGS = {
-  help: { type: "boolean", alias: ["h", "?"] },
-  version: { type: "boolean" },
-  debug: { type: "boolean", alias: ["d"] },
-  config: { type: "string", alias: ["c"] },
-  json: { type: "boolean" },
-  "show-secrets": { type: "boolean" },
-  title: { type: "string" },
-  type: { type: "string", alias: ["t"] },
-  source: { type: "string" },
-  destination: { type: "string" },
-  maxretries: { type: "string" },
-  retrydelay: { type: "string" },
-  maxruntime: { type: "string" },
-  prerun: { type: "string" },
-  postsuccess: { type: "string" },
-  postfailure: { type: "string" },
-  settings: { type: "string" },
-  id: { type: "string" },
-  disabled: { type: "boolean" },
-  replace: { type: "boolean" },
-  limit: { type: "string" },
-} satisfies ArgsDef;
+type FieldOption = keyof typeof FIELD_OPTIONS;
+type StringArg = { type: "string"; alias?: string[]; description: string };
+const FIELDS = Object.fromEntries(
+  Object.entries(FIELD_OPTIONS).map(([o, [, description]]) => [o, o === "type" ? { type: "string", alias: ["t"], description } : { type: "string", description }]),
+) as Record<FieldOption, StringArg>;
+const OUTPUT = { json: { type: "boolean", description: "machine-readable output on stdout" } } satisfies OptionArgs;
+const SECRETS = { "show-secrets": { type: "boolean", description: "show settings values whose key names a secret" } } satisfies OptionArgs;
+const NEW_JOB = {
+  id: { type: "string", description: "(add) the jobid to use instead of the next free one" },
+  disabled: { type: "boolean", description: "(add) add the job disabled" },
+} satisfies OptionArgs;
+const REPLACE = { replace: { type: "boolean", description: "(import) overwrite jobs whose title exists" } } satisfies OptionArgs;
+const LIMIT = { limit: { type: "string", description: "(history) at most N runs, default 20; 0 for all" } } satisfies OptionArgs;
+const TYPE_FILTER = { type: { type: "string", alias: ["t"], description: "x: every job type; TYPE: that type only" } } satisfies OptionArgs;
 
-export const COMMANDS = ["list", "types", "show", "add", "set", "remove", "enable", "disable", "export", "import", "history"] as const;
-export type Command = (typeof COMMANDS)[number];
+/** Every option, in the order a usage error lists them. */
+const ARGS = { ...COMMON_ARGS, ...OUTPUT, ...SECRETS, ...FIELDS, ...NEW_JOB, ...REPLACE, ...LIMIT } satisfies OptionArgs;
+type JobsValues = OptionValues<typeof ARGS>;
 
-const GLOBAL = ["help", "version", "debug", "config"];
-const FIELDS = Object.keys(FIELD_OPTIONS);
-const APPLIES: Readonly<Record<Command, readonly string[]>> = {
-  list: ["json", "show-secrets"],
-  types: ["json", "type"],
-  show: ["json", "show-secrets"],
-  add: [...FIELDS, "id", "disabled", "json", "show-secrets"],
-  set: [...FIELDS, "json", "show-secrets"],
-  remove: ["json"],
-  enable: ["json"],
-  disable: ["json"],
-  export: ["show-secrets"],
-  import: ["replace", "json"],
-  history: ["limit", "json"],
-};
-/** [min, max] positional arguments after the command. */
-const ARITY: Readonly<Record<Command, readonly [number, number, string]>> = {
-  list: [0, 0, ""],
-  types: [0, 0, ""],
-  show: [1, 1, "JOB"],
-  add: [0, 0, ""],
-  set: [1, 1, "JOB"],
-  remove: [1, Infinity, "JOB..."],
-  enable: [1, Infinity, "JOB..."],
-  disable: [1, Infinity, "JOB..."],
-  export: [0, 1, "[FILE]"],
-  import: [1, 1, "FILE"],
-  history: [0, 1, "[JOB]"],
-};
+interface Subcommand {
+  readonly description: string;
+  /** Options besides -?, --version, -d and -c; any other is a usage error. */
+  readonly options: OptionArgs;
+  /** The arguments after the command: "" none, "X" one, "[X]" one at most, "X..." one or more. */
+  readonly operands: string;
+  /** How a usage error names the command. */
+  readonly label?: string;
+  /** Not listed when a command is unknown: reached by -t. */
+  readonly hidden?: true;
+}
+
+/** The subcommands; none given is list, or types when -t is. */
+const SUBCOMMANDS = {
+  list: { description: "the jobs as a table", options: { ...OUTPUT, ...SECRETS }, operands: "", label: "the jobs table" },
+  types: { description: "every job type with its agent(s)", options: { ...OUTPUT, ...TYPE_FILTER }, operands: "", label: "-t", hidden: true },
+  show: { description: "every column of one job and its last run", options: { ...OUTPUT, ...SECRETS }, operands: "JOB" },
+  add: { description: "add a job", options: { ...FIELDS, ...NEW_JOB, ...OUTPUT, ...SECRETS }, operands: "" },
+  set: { description: "change the columns given as options", options: { ...FIELDS, ...OUTPUT, ...SECRETS }, operands: "JOB" },
+  remove: { description: "delete job(s); their run history is kept", options: OUTPUT, operands: "JOB..." },
+  enable: { description: "enabled = 1: run by --alljobs and --type", options: OUTPUT, operands: "JOB..." },
+  disable: { description: "enabled = 0: skipped by --alljobs and --type", options: OUTPUT, operands: "JOB..." },
+  export: { description: "all jobs as JSON to FILE, or to stdout", options: SECRETS, operands: "[FILE]" },
+  import: { description: "add the jobs of FILE (- for stdin)", options: { ...REPLACE, ...OUTPUT }, operands: "FILE" },
+  history: { description: "the runs cncopagent recorded, newest first", options: { ...LIMIT, ...OUTPUT }, operands: "[JOB]" },
+} as const satisfies Record<string, Subcommand>;
+
+export type Command = keyof typeof SUBCOMMANDS;
 
 export interface JobsOptions {
   readonly command: Command;
@@ -159,49 +151,95 @@ export interface JobsOptions {
   readonly limit: string | undefined;
 }
 
-export function parseJobsArgs(raw: readonly string[]): JobsOptions {
-  const a = parseStrict(raw, ARGS, USAGE) as Record<string, unknown> & { _: string[] };
-  const given = Object.keys(ARGS).filter((k) => a[k] !== undefined && a[k] !== false);
-  const base = { help: a.help === true, version: a.version === true, config: a.config as string | undefined };
-  if (base.config === "") throw usageError(`option -c needs a file name\n${USAGE}`);
-  const [first, ...rest] = a._;
-  let command: Command;
-  let targets: string[];
-  if (first === undefined) {
-    command = a.type !== undefined ? "types" : "list";
-    targets = [];
-  } else if ((COMMANDS as readonly string[]).includes(first.toLowerCase())) {
-    command = first.toLowerCase() as Command;
-    targets = rest;
-  } else {
-    throw usageError(`unknown command "${first}". Commands: ${COMMANDS.filter((c) => c !== "types").join(", ")} (see cncopjobs --help)`);
-  }
-  if (base.help || base.version) return { command, ...base, json: false, showSecrets: false, targets, fields: {}, typeFilter: "", id: undefined, disabled: false, replace: false, limit: undefined };
-  const allowed = new Set([...GLOBAL, ...APPLIES[command]]);
-  const wrong = given.filter((k) => !allowed.has(k));
+function commandOf(word: string | undefined, typeGiven: boolean): Command {
+  if (word === undefined) return typeGiven ? "types" : "list";
+  const name = word.toLowerCase();
+  if (Object.hasOwn(SUBCOMMANDS, name)) return name as Command;
+  const listed = Object.entries(SUBCOMMANDS).filter(([, c]: [string, Subcommand]) => !c.hidden).map(([n]) => n);
+  throw usageError(`unknown command "${word}". Commands: ${listed.join(", ")} (see cncopjobs --help)`);
+}
+
+/** An option the command does not take, or too few or too many arguments, is a usage error. */
+function checkFits(command: Command, given: readonly string[], targets: readonly string[]): void {
+  const spec: Subcommand = SUBCOMMANDS[command];
+  const wrong = given.filter((k) => !Object.hasOwn(COMMON_ARGS, k) && !Object.hasOwn(spec.options, k));
   if (wrong.length > 0) {
-    const where = command === "list" ? "the jobs table" : command === "types" ? "-t" : command;
-    throw usageError(`${wrong.map((w) => `--${w}`).join(", ")} ${wrong.length > 1 ? "do" : "does"} not apply to ${where}\n${USAGE}`);
+    throw usageError(`${wrong.map((w) => `--${w}`).join(", ")} ${wrong.length > 1 ? "do" : "does"} not apply to ${spec.label ?? command}\n${USAGE}`);
   }
-  const [min, max, shape] = ARITY[command];
+  const shape = spec.operands;
+  const min = shape === "" || shape.startsWith("[") ? 0 : 1;
+  const max = shape === "" ? 0 : shape.endsWith("...") ? Infinity : 1;
   if (targets.length < min || targets.length > max) {
     throw usageError(`${command} takes ${shape || "no arguments"}${targets.length > max ? `, not ${targets.map((t) => JSON.stringify(t)).join(" ")}` : ""}\n${USAGE}`);
   }
+}
+
+/**
+ * The root's setup, after strictOptions: picks the subcommand from node's tokens (the first
+ * positional, in any case; none: list, or types when -t is given), checks that the options
+ * and arguments fit it, and rewrites context.rawArgs, where citty then looks for the
+ * subcommand's name. citty's own scan would stop at `--`, skip `-`, take `-dc FILE`'s FILE
+ * for a command and compare names with case; and a subcommand gets only the words after its
+ * name (no data: unjs/citty#273), so every option given, wherever it was, follows as
+ * `--name` or `--name=value` (a form citty's parser reads exactly), then `--` and the
+ * command's arguments. Without a name citty runs the `default`, list.
+ */
+function routeCommand(context: CommandContext<typeof ARGS>): void {
+  const v = valuesOf(context);
+  const byName: Readonly<Record<string, unknown>> = v;
+  const [word, ...rest] = v._;
+  const command = commandOf(word, v.type !== undefined);
+  const targets = word === undefined ? [] : rest;
+  const given = Object.keys(ARGS).filter((name) => byName[name] !== undefined && byName[name] !== false);
+  if (!v.help && !v.version) checkFits(command, given, targets);
+  const options = given.map((name) => (typeof byName[name] === "string" ? `--${name}=${byName[name]}` : `--${name}`));
+  const named = word === undefined && command === "list" ? [] : [command];
+  context.rawArgs.splice(0, context.rawArgs.length, ...named, ...options, "--", ...targets);
+}
+
+/** A subcommand's options from citty's parse of what routeCommand gave it. */
+function jobsOptionsOf(command: Command, a: Partial<JobsValues> & { _: string[] }): JobsOptions {
+  const base = { command, help: a.help === true, version: a.version === true, config: a.config, targets: a._ };
+  if (base.help || base.version) return { ...base, json: false, showSecrets: false, fields: {}, typeFilter: "", id: undefined, disabled: false, replace: false, limit: undefined };
   const fields: Partial<Record<FieldName, string>> = {};
   if (command === "add" || command === "set") {
-    for (const [opt, field] of Object.entries(FIELD_OPTIONS)) if (typeof a[opt] === "string") fields[field] = a[opt] as string;
+    for (const opt of Object.keys(FIELD_OPTIONS) as FieldOption[]) if (a[opt] !== undefined) fields[FIELD_OPTIONS[opt][0]] = a[opt];
   }
   return {
-    command,
     ...base,
     json: a.json === true,
     showSecrets: a["show-secrets"] === true,
-    targets,
     fields,
-    typeFilter: command === "types" ? ((a.type as string | undefined) ?? "x") : "",
-    id: a.id as string | undefined,
+    typeFilter: command === "types" ? (a.type ?? "x") : "",
+    id: a.id,
     disabled: a.disabled === true,
     replace: a.replace === true,
-    limit: a.limit as string | undefined,
+    limit: a.limit,
   };
+}
+
+/** cncopjobs as a citty command: `act` receives the options of the subcommand citty runs. */
+export function jobsCommand(act: (opts: JobsOptions) => unknown) {
+  const subCommand = (name: Command, spec: Subcommand) =>
+    defineCommand({
+      meta: { name, description: spec.description, hidden: spec.hidden },
+      args: { ...COMMON_ARGS, ...spec.options },
+      run: (context) => act(jobsOptionsOf(name, context.args as Partial<JobsValues> & { _: string[] })),
+    });
+  return defineCommand({
+    meta: { name: "cncopjobs", description: "Job administration for the cncop3 dispatcher" },
+    args: ARGS,
+    plugins: [strictOptions(USAGE)],
+    setup: routeCommand,
+    default: "list",
+    subCommands: Object.fromEntries(Object.entries(SUBCOMMANDS).map(([name, spec]) => [name, subCommand(name as Command, spec)])),
+  });
+}
+
+/** The options of a command line, found as main finds them: citty runs the command. */
+export async function parseJobsArgs(raw: readonly string[]): Promise<JobsOptions> {
+  let found: JobsOptions | undefined;
+  await runCommand(jobsCommand((opts) => (found = opts)), { rawArgs: [...raw] });
+  if (!found) throw new Error("cncopjobs: no subcommand ran");
+  return found;
 }

@@ -7,11 +7,7 @@ import { prepareCommand } from "../dispatcher/commands.ts";
 import type { ConfineFs } from "../process/confine.ts";
 import { JOB_DEFAULTS, MAX_RETRIES, MAX_SECONDS } from "../install/jobs-db.ts";
 
-export const TEXT_FIELDS = ["source", "destination"] as const;
-export const COMMAND_FIELDS = ["prerun", "postsuccess", "postfailure"] as const;
 export const INT_FIELDS = ["maxretries", "retrydelay", "maxruntime"] as const;
-export type TextField = (typeof TEXT_FIELDS)[number];
-export type CommandField = (typeof COMMAND_FIELDS)[number];
 export type IntField = (typeof INT_FIELDS)[number];
 
 /** A complete job row as written (settings as an object; null clears a text column). */

@@ -1,8 +1,9 @@
 /** The commands that only read: the jobs table, -t, show, export, history. */
-import { closeSync, existsSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { existsSync } from "node:fs";
 import nodePath from "node:path";
 import { findJob } from "../dispatcher/selection.ts";
 import { CncopError, EXIT, errorMessage, usageError } from "../cli/errors.ts";
+import { writeFileAtomic } from "../install/atomic-write.ts";
 import { agentsForType } from "../install/job-types.ts";
 import { type Job, readJobs, rowToJob } from "../install/jobs-db.ts";
 import { type HistoryRun, lastRuns, readHistory } from "../history/history.ts";
@@ -60,19 +61,10 @@ export function showCommand(ctx: AdminContext, opts: JobsOptions): number {
 }
 
 /** Write a file whole or not at all, readable by its owner only (it may hold secrets). */
-export function writePrivateFile(file: string, text: string): void {
-  const tmp = nodePath.join(nodePath.dirname(file), `.${nodePath.basename(file)}.${process.pid}.tmp`);
-  let fd: number | undefined;
+function writePrivateFile(file: string, text: string): void {
   try {
-    fd = openSync(tmp, "w", 0o600);
-    writeSync(fd, text);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = undefined;
-    renameSync(tmp, file);
+    writeFileAtomic(file, text, { mode: 0o600 });
   } catch (err) {
-    if (fd !== undefined) closeSync(fd);
-    if (existsSync(tmp)) unlinkSync(tmp);
     throw new CncopError(`cannot write ${file}: ${errorMessage(err)}`, EXIT.FAILED);
   }
 }

@@ -13,21 +13,8 @@ import { Database } from "bun:sqlite";
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import nodePath from "node:path";
 import { CncopError, EXIT, errorMessage } from "../cli/errors.ts";
-import { BACKUPJOB_SCHEMA, BUSY_TIMEOUT_MS, describeSqliteError, OPTIONAL_COLUMNS, openJobsDbReadOnly, readJobs, REQUIRED_COLUMNS, rowToJob, type Job } from "../install/jobs-db.ts";
+import { BACKUPJOB_SCHEMA, BUSY_TIMEOUT_MS, COLUMN_DEFINITIONS, describeSqliteError, OPTIONAL_COLUMNS, openJobsDbReadOnly, readJobs, REQUIRED_COLUMNS, rowToJob, type Job } from "../install/jobs-db.ts";
 import { type FieldName, isDefaultValue, type JobChanges, type JobValues, WRITABLE_FIELDS } from "./fields.ts";
-
-export const COLUMN_DEFINITIONS: Readonly<Record<(typeof OPTIONAL_COLUMNS)[number], string>> = {
-  enabled: "INTEGER DEFAULT 1",
-  maxretries: "INTEGER DEFAULT 3",
-  retrydelay: "INTEGER DEFAULT 60",
-  maxruntime: "INTEGER DEFAULT 0",
-  prerun: "TEXT",
-  postsuccess: "TEXT",
-  postfailure: "TEXT",
-  source: "TEXT",
-  destination: "TEXT",
-  settings: "TEXT DEFAULT '{}'",
-};
 
 export type Row = Record<string, unknown>;
 

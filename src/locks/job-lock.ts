@@ -17,12 +17,11 @@
  */
 import { mkdirSync, unlinkSync } from "node:fs";
 import os from "node:os";
-import nodePath from "node:path";
 import { CncopError, EXIT } from "../cli/errors.ts";
-import { RECORD_GRACE_MS, readOwnerRecord, withGuard, writeAtomic } from "./owner-record.ts";
+import { jobLockFiles, type LockFiles } from "../install/paths.ts";
+import { writeFileAtomic } from "../install/atomic-write.ts";
+import { RECORD_GRACE_MS, readOwnerRecord, removeOwnRecord, withGuard } from "./owner-record.ts";
 import { bootId, bootTicksNow, identify, isAlive, type ProcessId, sessionProcessAlive } from "../process/proc-info.ts";
-
-export { GUARD_STALE_MS } from "./owner-record.ts";
 
 export interface LockOwner {
   readonly version: 1;
@@ -49,14 +48,6 @@ export interface HeldLock {
 }
 
 export type LockResult = { held: HeldLock } | { busy: LockOwner | undefined };
-
-export function lockDir(workDir: string): string {
-  return nodePath.join(workDir, "locks");
-}
-
-export function recordPath(dir: string, jobid: number): string {
-  return nodePath.join(dir, `job-${jobid}.json`);
-}
 
 export function parseOwner(text: string): LockOwner | undefined {
   try {
@@ -91,14 +82,17 @@ export function ownerAlive(owner: LockOwner, host = os.hostname(), boot = bootId
   return owner.spawningSince !== undefined && liveness.spawnedSince(owner.session, owner.spawningSince);
 }
 
-function guarded<T>(dir: string, jobid: number, fn: () => T): T {
-  return withGuard(nodePath.join(dir, `job-${jobid}`), "the lock guard", fn);
+const LOCK_GUARD = "the lock guard";
+
+function guarded<T>(files: LockFiles, fn: () => T): T {
+  return withGuard(files.guard, LOCK_GUARD, fn);
 }
 
 const readRecord = (path: string) => readOwnerRecord(path, parseOwner);
 
 export interface AcquireOptions {
-  readonly workDir: string;
+  /** The folder of lock records, `Paths.locks`. */
+  readonly lockDir: string;
   readonly jobid: number;
   readonly jobtitle: string;
   readonly session: string;
@@ -107,27 +101,25 @@ export interface AcquireOptions {
 
 /** Throws a CncopError (exit 1) when the lock folder or record cannot be used. */
 export function acquireJobLock(opts: AcquireOptions): LockResult {
-  const dir = lockDir(opts.workDir);
-  const path = recordPath(dir, opts.jobid);
   try {
-    mkdirSync(dir, { recursive: true });
-    return acquireIn(dir, path, opts);
+    mkdirSync(opts.lockDir, { recursive: true });
+    return acquireIn(jobLockFiles(opts.lockDir, opts.jobid), opts);
   } catch (err) {
     if (err instanceof CncopError) throw err;
-    throw new CncopError(`cannot use the lock of job ${opts.jobid} in ${dir}: ${(err as Error).message}; check that this folder can be written`, EXIT.FAILED);
+    throw new CncopError(`cannot use the lock of job ${opts.jobid} in ${opts.lockDir}: ${(err as Error).message}; check that this folder can be written`, EXIT.FAILED);
   }
 }
 
-function acquireIn(dir: string, path: string, opts: AcquireOptions): LockResult {
+function acquireIn(files: LockFiles, opts: AcquireOptions): LockResult {
   const log = opts.log ?? (() => {});
-  return guarded(dir, opts.jobid, () => {
-    const rec = readRecord(path);
+  return guarded(files, () => {
+    const rec = readRecord(files.record);
     if (rec.kind === "owner") {
       if (ownerAlive(rec.owner)) return { busy: rec.owner };
       log(`lock of job ${opts.jobid}: the run of session ${rec.owner.session} (dispatcher pid ${rec.owner.dispatcher.pid}) has no live process left; taking the lock over`);
     } else if (rec.kind === "unreadable") {
       if (rec.ageMs < RECORD_GRACE_MS) return { busy: undefined };
-      log(`lock of job ${opts.jobid}: unreadable lock record ${path}; taking the lock over`);
+      log(`lock of job ${opts.jobid}: unreadable lock record ${files.record}; taking the lock over`);
     }
     const owner: LockOwner = {
       version: 1,
@@ -141,18 +133,18 @@ function acquireIn(dir: string, path: string, opts: AcquireOptions): LockResult 
       processes: [],
       token: crypto.randomUUID(),
     };
-    writeAtomic(path, JSON.stringify(owner));
-    return { held: makeHeld(path, dir, owner) };
+    writeFileAtomic(files.record, JSON.stringify(owner));
+    return { held: makeHeld(files, owner) };
   });
 }
 
-function makeHeld(path: string, dir: string, owner: LockOwner): HeldLock {
+function makeHeld(files: LockFiles, owner: LockOwner): HeldLock {
   let released = false;
   let spawning = 0;
   // Only the owner writes its record while it lives, so no guard is needed here.
   const save = () => {
     try {
-      writeAtomic(path, JSON.stringify(owner));
+      writeFileAtomic(files.record, JSON.stringify(owner));
     } catch {}
   };
   const spawnEnded = () => {
@@ -184,24 +176,16 @@ function makeHeld(path: string, dir: string, owner: LockOwner): HeldLock {
     release() {
       if (released) return;
       released = true;
-      try {
-        guarded(dir, owner.jobid, () => {
-          const rec = readRecord(path);
-          if (rec.kind === "owner" && rec.owner.token === owner.token) unlinkSync(path);
-        });
-      } catch {
-        // Left behind, the record is harmless: no process of it lives, the next run takes it over.
-      }
+      removeOwnRecord(files.guard, LOCK_GUARD, files.record, parseOwner, owner.token);
     },
   };
 }
 
 /** `cncopagent --unlock JOB`: remove a lock record, refusing while any of its processes lives. */
-export function forceUnlock(workDir: string, jobid: number): { removed: boolean; owner: LockOwner | undefined } {
-  const dir = lockDir(workDir);
-  const path = recordPath(dir, jobid);
-  return guarded(dir, jobid, () => {
-    const rec = readRecord(path);
+export function forceUnlock(lockDir: string, jobid: number): { removed: boolean; owner: LockOwner | undefined } {
+  const files = jobLockFiles(lockDir, jobid);
+  return guarded(files, () => {
+    const rec = readRecord(files.record);
     if (rec.kind === "none") return { removed: false, owner: undefined };
     if (rec.kind === "owner" && ownerAlive(rec.owner)) {
       const pids = liveProcesses(rec.owner).map((p) => p.pid);
@@ -211,7 +195,7 @@ export function forceUnlock(workDir: string, jobid: number): { removed: boolean;
         EXIT.FAILED,
       );
     }
-    unlinkSync(path);
+    unlinkSync(files.record);
     return { removed: true, owner: rec.kind === "owner" ? rec.owner : undefined };
   });
 }

@@ -4,10 +4,10 @@
  *
  * The guard is proper-lockfile's atomic mkdir, held for milliseconds while a record is
  * read and written, and stale after GUARD_STALE_MS if its holder died. Records are written
- * to a temporary name and renamed, so a reader sees a whole record or none; an unreadable
- * record is reported with its age so the caller can wait out a writer mid-way.
+ * with writeFileAtomic, so a reader sees a whole record or none; an unreadable record is
+ * reported with its age so the caller can wait out a writer mid-way.
  */
-import { readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, statSync, unlinkSync } from "node:fs";
 import lockfile from "proper-lockfile";
 import { CncopError, EXIT, errnoCode } from "../cli/errors.ts";
 
@@ -59,8 +59,16 @@ export function readOwnerRecord<T>(path: string, parse: (text: string) => T | un
   return { kind: "unreadable", ageMs };
 }
 
-export function writeAtomic(path: string, data: string): void {
-  const tmp = `${path}.${process.pid}.${crypto.randomUUID()}.tmp`;
-  writeFileSync(tmp, data, { mode: 0o644 });
-  renameSync(tmp, path);
+/**
+ * Release: remove the record at `path` under the guard, but only while it is still the
+ * holder's own (same token). A failure leaves the record behind, which is harmless: no
+ * process of it lives any more, so the next run takes it over.
+ */
+export function removeOwnRecord<T extends { readonly token: string }>(guard: string, what: string, path: string, parse: (text: string) => T | undefined, token: string): void {
+  try {
+    withGuard(guard, what, () => {
+      const rec = readOwnerRecord(path, parse);
+      if (rec.kind === "owner" && rec.owner.token === token) unlinkSync(path);
+    });
+  } catch {}
 }

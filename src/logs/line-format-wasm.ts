@@ -1,31 +1,26 @@
 /**
- * The fast line formatter: a tiny WebAssembly module (built here, byte by byte, so no
- * binary file and no tool is needed) that copies each complete line behind a prefix with
- * 16-byte SIMD loads and stores, finding newlines with a vector compare. It formats 300 MB
- * of 100-byte lines in about 50 ms where the JavaScript loop needs 150-250 ms (3 native
- * calls per line). Where WebAssembly SIMD is missing, `wasmLineFormatter()` returns
- * undefined and the JavaScript formatter is used.
+ * The fast line formatter: a tiny WebAssembly module (source: line-format.wat) that copies
+ * each complete line behind a prefix with 16-byte SIMD loads and stores, finding newlines
+ * with a vector compare. Formatting alone, 300 MB of 100-byte lines take it about 30 ms
+ * where the JavaScript formatter needs about 120 ms (3 native calls per line); see
+ * docs/capture.md for what that is worth end to end. Where WebAssembly SIMD is missing,
+ * `wasmLineFormatter()` returns undefined and the JavaScript formatter is used.
  *
- * The function, in WAT terms (s: start of the current line, o: output position):
- *
- *   (func $format (param $s $inEnd $o $outLimit $pfx $pfxLen i32) (result i32)
- *     loop $lines: stop when s >= inEnd or o > outLimit
- *       copy the prefix to o in 16-byte blocks (the overshoot is overwritten next)
- *       p = s; loop $scan: v = load(p); store(o + pfxLen + p - s, v)
- *         m = bitmask(v == '\n'); if m: nl = p + ctz(m)
- *           if nl >= inEnd: stop (no newline left: a partial line)
- *           o += pfxLen + nl + 1 - s; s = nl + 1; next line
- *         p += 16 while p < inEnd; else stop (a partial line)
- *     store o at address 0; return s)
- *
- * Reads may run 15 bytes past inEnd and writes 15 bytes past a line: the regions below
- * carry that slack, and a newline found past inEnd is ignored.
+ * This module lays out the memory the WebAssembly function works in and feeds it the
+ * input a piece at a time. Reads may run 15 bytes past the input and writes 15 bytes past
+ * a line: the regions below carry that slack.
  */
-import type { LineFormatter } from "./line-format.ts";
+import { jsLineFormatter, type LineFormatter } from "./line-format.ts";
+import { assembleWat } from "./wat-to-wasm.ts" with { type: "macro" };
+
+/** The module's bytes, assembled from the text when this file is bundled or transpiled. */
+const MODULE_BASE64 = assembleWat("src/logs/line-format.wat");
 
 const NL = 0x0a;
 /** Longest prefix formatted here (timestamp, tag); longer ones go to the JavaScript formatter. */
 export const WASM_PREFIX_MAX = 1024;
+// The memory: address 0 receives the output's end from each call, then come the prefix,
+// the input piece and the output block, each followed by its slack.
 const PREFIX_AT = 64;
 const IN_AT = 2048;
 /** Input is copied into the module's memory in pieces of this size. */
@@ -34,78 +29,12 @@ const OUT_AT = IN_AT + IN_BYTES + 64;
 /** No new line is started past this output position; one line more always fits. */
 const OUT_LIMIT = OUT_AT + (1 << 20);
 const MEMORY_END = OUT_LIMIT + WASM_PREFIX_MAX + IN_BYTES + 128;
-const PAGES = Math.ceil(MEMORY_END / 65536);
+const PAGE_BYTES = 65536;
+const PAGES = Math.ceil(MEMORY_END / PAGE_BYTES);
 
-const uleb = (n: number): number[] => {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
-};
-const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
-const section = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
-const name = (s: string): number[] => vec([...s].map((c) => [c.charCodeAt(0)]));
-
-/** The module's bytes (exported for the unit test that checks they validate). */
+/** The module's bytes (exported for the unit tests that check them). */
 export function formatterModuleBytes(): Uint8Array {
-  const I32 = 0x7f;
-  const V128 = 0x7b;
-  // Parameters 0-5, then locals: 6 s, 7 o, 8 i, 9 o2, 10 p, 11 m, 12 nl, 13 v.
-  const [inStart, inEnd, outStart, outLimit, pfx, pfxLen, s, o, i, o2, p, m, nl, v] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13] as const;
-  const get = (x: number) => [0x20, x];
-  const set = (x: number) => [0x21, x];
-  const tee = (x: number) => [0x22, x];
-  const c = (n: number) => [0x41, n]; // small non-negative constants only (< 64)
-  const [add, sub, ctz, ltU, gtU, geU] = [[0x6a], [0x6b], [0x68], [0x49], [0x4b], [0x4f]];
-  const [block, loop, if_, end, br, brIf] = [[0x02, 0x40], [0x03, 0x40], [0x04, 0x40], [0x0b], 0x0c, 0x0d];
-  const load = [0xfd, 0x00, 0x00, 0x00]; // v128.load align=1 offset=0
-  const store = [0xfd, 0x0b, 0x00, 0x00]; // v128.store
-  const eqNewline = [...c(NL), 0xfd, 0x0f, 0xfd, 0x23, 0xfd, 0x64, 0x01]; // i8x16.splat, i8x16.eq, i8x16.bitmask
-  const body = [
-    ...get(inStart), ...set(s), ...get(outStart), ...set(o),
-    ...block, // $done (depth from inside $lines: 1)
-    ...loop, // $lines
-    ...get(s), ...get(inEnd), ...geU, brIf, 1,
-    ...get(o), ...get(outLimit), ...gtU, brIf, 1,
-    ...c(0), ...set(i),
-    ...loop, // $prefix: store(o + i, load(pfx + i)) while (i += 16) < pfxLen
-    ...get(o), ...get(i), ...add, ...get(pfx), ...get(i), ...add, ...load, ...store,
-    ...get(i), ...c(16), ...add, ...tee(i), ...get(pfxLen), ...ltU, brIf, 0,
-    ...end,
-    ...get(o), ...get(pfxLen), ...add, ...set(o2),
-    ...get(s), ...set(p),
-    ...loop, // $scan
-    ...get(o2), ...get(p), ...get(s), ...sub, ...add, // destination of this block
-    ...get(p), ...load, ...tee(v), ...store,
-    ...get(v), ...eqNewline, ...tee(m),
-    ...if_, // a newline in this block: depths $if 0, $scan 1, $lines 2, $done 3
-    ...get(p), ...get(m), ...ctz, ...add, ...tee(nl), ...get(inEnd), ...geU, brIf, 3,
-    ...get(o2), ...get(nl), ...c(1), ...add, ...get(s), ...sub, ...add, ...set(o),
-    ...get(nl), ...c(1), ...add, ...set(s),
-    br, 2,
-    ...end,
-    ...get(p), ...c(16), ...add, ...tee(p), ...get(inEnd), ...ltU, brIf, 0,
-    ...end,
-    br, 1, // the input ended inside a line
-    ...end,
-    ...end,
-    ...c(0), ...get(o), 0x36, 0x02, 0x00, // i32.store [0] = o
-    ...get(s),
-    ...end,
-  ];
-  const func = [...vec([[7, I32], [1, V128]]), ...body];
-  return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, vec([[0x60, ...vec([[I32], [I32], [I32], [I32], [I32], [I32]]), ...vec([[I32]])]])),
-    ...section(3, vec([[0]])),
-    ...section(5, vec([[0x00, ...uleb(PAGES)]])),
-    ...section(7, vec([[...name("memory"), 0x02, 0], [...name("format"), 0x00, 0]])),
-    ...section(10, vec([[...uleb(func.length), ...func]])),
-  ]);
+  return new Uint8Array(Buffer.from(MODULE_BASE64, "base64"));
 }
 
 type FormatFn = (inStart: number, inEnd: number, outStart: number, outLimit: number, pfx: number, pfxLen: number) => number;
@@ -161,12 +90,24 @@ let cached: LineFormatter | null | undefined;
 export function wasmLineFormatter(): LineFormatter | undefined {
   if (cached === undefined) {
     try {
-      const instance = new WebAssembly.Instance(new WebAssembly.Module(formatterModuleBytes()), {});
-      const { format, memory } = instance.exports as { format: FormatFn; memory: WebAssembly.Memory };
-      cached = new WasmLineFormatter(format, memory);
+      const memory = new WebAssembly.Memory({ initial: PAGES, maximum: PAGES });
+      const instance = new WebAssembly.Instance(new WebAssembly.Module(formatterModuleBytes()), { env: { memory } });
+      cached = new WasmLineFormatter(instance.exports.format as FormatFn, memory);
     } catch {
       cached = null;
     }
   }
   return cached ?? undefined;
+}
+
+/**
+ * `CNCOP_LINE_FORMAT=js` forces the JavaScript formatter, so the capture benchmark can
+ * weigh the two in one run; read once, at start-up.
+ */
+const FORCE_JS = process.env.CNCOP_LINE_FORMAT === "js";
+
+/** The fastest formatter this runtime offers for a prefix of this length. */
+export function lineFormatterFor(prefixBytes: number, forceJs = FORCE_JS): LineFormatter {
+  if (forceJs || prefixBytes > WASM_PREFIX_MAX) return jsLineFormatter;
+  return wasmLineFormatter() ?? jsLineFormatter;
 }

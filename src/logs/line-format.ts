@@ -1,11 +1,10 @@
 /**
  * Formatting captured output: every complete line of a chunk copied behind a prefix
  * (`<timestamp> <tag> `), byte for byte, into blocks that are written out at once. Two
- * implementations give the same bytes: the WebAssembly one (line-format-wasm.ts, several
- * times faster) and this JavaScript one, used where WebAssembly SIMD is missing.
+ * implementations give the same bytes: the WebAssembly one (line-format-wasm.ts, source
+ * line-format.wat; about 4x faster at formatting) and this JavaScript one, used where
+ * WebAssembly SIMD is missing. line-format-wasm.ts picks between them (lineFormatterFor).
  */
-import { WASM_PREFIX_MAX, wasmLineFormatter } from "./line-format-wasm.ts";
-
 export interface LineFormatter {
   /**
    * Emit every complete line of `buf` from `start` on, each behind `prefix`, in blocks
@@ -50,8 +49,3 @@ class JsLineFormatter implements LineFormatter {
 }
 
 export const jsLineFormatter: LineFormatter = new JsLineFormatter();
-
-/** The fastest formatter this runtime offers for a prefix of this length. */
-export function lineFormatterFor(prefixBytes: number): LineFormatter {
-  return (prefixBytes <= WASM_PREFIX_MAX ? wasmLineFormatter() : undefined) ?? jsLineFormatter;
-}

@@ -11,7 +11,8 @@
  * slowed by the log's pace rather than growing our memory.
  */
 import { closeSync, openSync, writeSync } from "node:fs";
-import { type LineFormatter, lineFormatterFor } from "./line-format.ts";
+import type { LineFormatter } from "./line-format.ts";
+import { lineFormatterFor } from "./line-format-wasm.ts";
 import { escapeControls } from "../format/escape.ts";
 import { TimestampCache } from "../format/time.ts";
 
@@ -229,23 +230,3 @@ function concat(parts: Uint8Array[], len: number): Uint8Array {
   }
   return out;
 }
-
-/** A log that writes nowhere (dry runs of helpers, tests). */
-export const nullLog: LineLog = {
-  path: "",
-  line() {},
-  sink() {
-    let n = 0;
-    return {
-      write(c: Uint8Array) {
-        n += c.length;
-      },
-      end() {},
-      get bytes() {
-        return n;
-      },
-      tail: () => [],
-    };
-  },
-  close() {},
-};

@@ -13,7 +13,8 @@ import { lstatSync, readdirSync, unlinkSync } from "node:fs";
 import nodePath from "node:path";
 import { errnoCode, errorMessage } from "../cli/errors.ts";
 import type { Paths } from "../install/paths.ts";
-import { formatDuration, localTimestamp } from "../format/time.ts";
+import { formatBytes } from "../format/bytes.ts";
+import { formatDuration, isOlderThan, localTimestamp } from "../format/time.ts";
 
 export const DAY_MS = 86_400_000;
 /** Warning lines written to the log per run; further failures are only counted. */
@@ -103,21 +104,8 @@ export function pruneCutoffMs(now: Date, days: number): number {
 }
 
 /** Strictly older than the retention: a file exactly `days` old stays. */
-export function isExpired(mtimeMs: number, cutoffMs: number): boolean {
-  return mtimeMs < cutoffMs;
-}
-
-/** `0 bytes`, `512 bytes`, `1.5 KiB`, `3.2 GiB`. */
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} bytes`;
-  const units = ["KiB", "MiB", "GiB", "TiB"];
-  let v = bytes / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(1)} ${units[i]}`;
+export function isPrunable(mtimeMs: number, now: Date, days: number): boolean {
+  return isOlderThan(mtimeMs, now.getTime(), days * DAY_MS);
 }
 
 /** Why a delete failed, for an administrator. */
@@ -142,7 +130,6 @@ export async function pruneLogs(paths: Paths, days: number, opts: PruneOptions =
   const fs = opts.fs ?? nodePruneFs;
   const log = opts.log ?? (() => {});
   const now = opts.now ?? new Date();
-  const cutoffMs = pruneCutoffMs(now, days);
   const keep = new Set([...(opts.keep ?? [])].map((p) => nodePath.resolve(p)));
   const targets = pruneTargets(paths, opts.caseInsensitive ?? process.platform === "win32").map((t) => ({ ...t, dir: nodePath.resolve(t.dir) }));
   const warn = (text: string) => {
@@ -177,7 +164,7 @@ export async function pruneLogs(paths: Paths, days: number, opts: PruneOptions =
       if (!target.matches(entry.name) || entry.isDirectory() || entry.isSymbolicLink()) continue;
       const path = prefix + entry.name;
       if (keep.has(path)) continue;
-      pruneFile(path, cutoffMs, fs, tally, warn);
+      pruneFile(path, (mtimeMs) => isPrunable(mtimeMs, now, days), fs, tally, warn);
     }
     if (tally.interrupted) break;
   }
@@ -186,7 +173,7 @@ export async function pruneLogs(paths: Paths, days: number, opts: PruneOptions =
   const failed = tally.failed > 0 ? `; ${tally.failed} could not be deleted (see the warnings above)` : "";
   const human = tally.bytes >= 1024 ? ` (${formatBytes(tally.bytes)})` : "";
   log(
-    `pruned ${tally.deleted} log file(s) older than ${days} day${days === 1 ? "" : "s"} (modified before ${localTimestamp(new Date(cutoffMs))}): ` +
+    `pruned ${tally.deleted} log file(s) older than ${days} day${days === 1 ? "" : "s"} (modified before ${localTimestamp(new Date(pruneCutoffMs(now, days)))}): ` +
       `${tally.bytes} bytes${human} freed in ${formatDuration(performance.now() - started)}${failed}` +
       (tally.interrupted ? "; stopped early: cncopagent was interrupted" : ""),
   );
@@ -200,7 +187,7 @@ interface Tally {
 }
 
 /** The check and the delete, back to back: the window for a concurrent writer stays tiny. */
-function pruneFile(path: string, cutoffMs: number, fs: PruneFs, tally: Tally, warn: (t: string) => void): void {
+function pruneFile(path: string, expired: (mtimeMs: number) => boolean, fs: PruneFs, tally: Tally, warn: (t: string) => void): void {
   let st: PruneStat | undefined;
   try {
     st = fs.lstat(path);
@@ -209,7 +196,7 @@ function pruneFile(path: string, cutoffMs: number, fs: PruneFs, tally: Tally, wa
     return;
   }
   // Gone, replaced by a link or a folder, or written since the listing: leave it.
-  if (st === undefined || !st.isFile() || !isExpired(st.mtimeMs, cutoffMs)) return;
+  if (st === undefined || !st.isFile() || !expired(st.mtimeMs)) return;
   try {
     fs.unlink(path);
   } catch (err) {

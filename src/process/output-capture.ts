@@ -7,6 +7,9 @@ import type { ChildProcess } from "node:child_process";
 import type { StreamSink } from "../logs/log-file.ts";
 import { closePipes, openOutputPipes, type OutputPipe, type PipeReading, readPipes } from "./output-pipe.ts";
 
+/** Where a stream's bytes go: a log's sink, or anything that takes bytes as they come. */
+export type OutputSink = Pick<StreamSink, "write" | "end">;
+
 export interface OutputCapture {
   /** The `stdio` option for spawn. */
   readonly stdio: ["ignore", "pipe" | number, "pipe" | number];
@@ -26,12 +29,12 @@ export interface OutputCapture {
  * `CNCOP_CAPTURE=streams` in the environment forces the stdio streams (to compare the two
  * ways, or to step around the pipes should a platform misbehave).
  */
-export function captureOutput(stdout: StreamSink, stderr: StreamSink, platform: NodeJS.Platform = process.platform, env: NodeJS.ProcessEnv = process.env): OutputCapture {
+export function captureOutput(stdout: OutputSink, stderr: OutputSink, platform: NodeJS.Platform = process.platform, env: NodeJS.ProcessEnv = process.env): OutputCapture {
   const pipes = env.CNCOP_CAPTURE === "streams" ? undefined : openOutputPipes(2, platform);
   return pipes ? pipeCapture(pipes, stdout, stderr) : streamCapture(stdout, stderr);
 }
 
-function pipeCapture(pipes: OutputPipe[], stdout: StreamSink, stderr: StreamSink): OutputCapture {
+function pipeCapture(pipes: OutputPipe[], stdout: OutputSink, stderr: OutputSink): OutputCapture {
   const [out, err] = pipes as [OutputPipe, OutputPipe];
   let reading: PipeReading | undefined;
   return {
@@ -78,7 +81,7 @@ function streamed(bytes: number): void {
   Bun.gc(true);
 }
 
-function streamCapture(stdout: StreamSink, stderr: StreamSink): OutputCapture {
+function streamCapture(stdout: OutputSink, stderr: OutputSink): OutputCapture {
   let child: ChildProcess | undefined;
   let open = 0;
   let allClosed: () => void = () => {};

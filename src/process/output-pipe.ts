@@ -116,7 +116,7 @@ export interface PipeReading {
 }
 
 /** Read each pipe into its sink until end of file; takes ownership of the read ends. */
-export function readPipes(streams: readonly { fd: number; sink: StreamSink }[]): PipeReading {
+export function readPipes(streams: readonly { fd: number; sink: Pick<StreamSink, "write"> }[]): PipeReading {
   const open = streams.map((s) => ({ ...s, eof: false }));
   let timer: ReturnType<typeof setTimeout> | undefined;
   let pause = BUSY_MS;

@@ -1,12 +1,12 @@
 /**
  * Running children so that their whole tree can be stopped. On POSIX each child leads a
- * process group of its own (setsid through `detached`), and the group is signalled. On
- * Windows Bun offers no job objects, so `taskkill /T` walks the tree (without /F first,
- * then with /F after the grace period).
+ * process group of its own (setsid through `detached`), and the group is signalled; a
+ * child run with `ownGroup: false` stays in our group instead (so whoever stops our tree
+ * stops it too) and is signalled alone. On Windows Bun offers no job objects, so
+ * `taskkill /T` walks the tree (without /F first, then with /F after the grace period).
  */
 import { spawn as nodeSpawn, spawnSync } from "node:child_process";
-import type { StreamSink } from "../logs/log-file.ts";
-import { captureOutput } from "./output-capture.ts";
+import { captureOutput, type OutputSink } from "./output-capture.ts";
 import { groupRunning } from "./proc-info.ts";
 
 export const KILL_GRACE_MS_DEFAULT = 30_000;
@@ -26,8 +26,10 @@ export interface RunSpec {
   readonly graceMs: number;
   /** Aborting stops the tree as interrupted. */
   readonly abort?: AbortSignal | undefined;
-  readonly stdout: StreamSink;
-  readonly stderr: StreamSink;
+  readonly stdout: OutputSink;
+  readonly stderr: OutputSink;
+  /** POSIX: lead a process group of its own (the default), or stay in ours. */
+  readonly ownGroup?: boolean | undefined;
   /** Called right before the child is started, then onSpawn(pid) or onSpawnFailed(). */
   readonly beforeSpawn?: (() => void) | undefined;
   readonly onSpawn?: ((pid: number) => void) | undefined;
@@ -53,25 +55,22 @@ export interface RunResult {
 
 export type Signal = "SIGTERM" | "SIGKILL";
 
-/** Send a signal to a child's whole tree; false when nothing was there to signal. */
-export function signalTree(pid: number, signal: Signal, platform: NodeJS.Platform = process.platform): boolean {
+/** Send a signal to a child's whole tree (or to the child alone, `group` false); false when nothing was there to signal. */
+export function signalTree(pid: number, signal: Signal, platform: NodeJS.Platform = process.platform, group = true): boolean {
   if (platform === "win32") {
     const args = ["/PID", String(pid), "/T"];
     if (signal === "SIGKILL") args.push("/F");
     const r = spawnSync("taskkill", args, { stdio: "ignore", windowsHide: true });
     return r.status === 0;
   }
-  try {
-    process.kill(-pid, signal);
-    return true;
-  } catch {
+  // A group that is gone, or never formed: the process itself.
+  for (const target of group ? [-pid, pid] : [pid]) {
     try {
-      process.kill(pid, signal);
+      process.kill(target, signal);
       return true;
-    } catch {
-      return false;
-    }
+    } catch {}
   }
+  return false;
 }
 
 /**
@@ -79,13 +78,14 @@ export function signalTree(pid: number, signal: Signal, platform: NodeJS.Platfor
  * group of zombies has ended: orphans wait for init to reap them, which some container
  * inits do only now and then.
  */
-export function treeAlive(pid: number, platform: NodeJS.Platform = process.platform): boolean {
+export function treeAlive(pid: number, platform: NodeJS.Platform = process.platform, group = true): boolean {
+  const asGroup = group && platform !== "win32";
   try {
-    process.kill(platform === "win32" ? pid : -pid, 0);
+    process.kill(asGroup ? -pid : pid, 0);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "EPERM") return false;
   }
-  return platform !== "linux" || groupRunning(pid);
+  return !asGroup || platform !== "linux" || groupRunning(pid);
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -94,14 +94,15 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * Stop a tree: TERM, then KILL once `graceMs` has passed and anything still lives; then
  * wait (at most KILL_WAIT_MS) until it is gone, so that a job's lock outlives its processes.
  */
-export async function stopTree(pid: number, graceMs: number, platform: NodeJS.Platform = process.platform): Promise<void> {
-  signalTree(pid, "SIGTERM", platform);
+export async function stopTree(pid: number, graceMs: number, platform: NodeJS.Platform = process.platform, group = true): Promise<void> {
+  const alive = () => treeAlive(pid, platform, group);
+  signalTree(pid, "SIGTERM", platform, group);
   const until = Date.now() + graceMs;
-  while (Date.now() < until && treeAlive(pid, platform)) await sleep(POLL_MS);
-  if (!treeAlive(pid, platform)) return;
-  signalTree(pid, "SIGKILL", platform);
+  while (Date.now() < until && alive()) await sleep(POLL_MS);
+  if (!alive()) return;
+  signalTree(pid, "SIGKILL", platform, group);
   const killedBy = Date.now() + KILL_WAIT_MS;
-  while (Date.now() < killedBy && treeAlive(pid, platform)) await sleep(POLL_MS);
+  while (Date.now() < killedBy && alive()) await sleep(POLL_MS);
 }
 
 /**
@@ -110,6 +111,7 @@ export async function stopTree(pid: number, graceMs: number, platform: NodeJS.Pl
  */
 export function runProcess(spec: RunSpec): Promise<RunResult> {
   const platform = spec.platform ?? process.platform;
+  const group = spec.ownGroup !== false;
   const started = new Date();
   return new Promise<RunResult>((resolve) => {
     let timedOut = false;
@@ -129,7 +131,7 @@ export function runProcess(spec: RunSpec): Promise<RunResult> {
         cwd: spec.cwd,
         env: spec.env as NodeJS.ProcessEnv,
         stdio: output.stdio,
-        detached: platform !== "win32",
+        detached: platform !== "win32" && group,
         windowsHide: true,
         windowsVerbatimArguments: spec.verbatim === true,
       });
@@ -167,7 +169,7 @@ export function runProcess(spec: RunSpec): Promise<RunResult> {
 
     const stop = () => {
       if (pid === undefined || stopping) return;
-      stopping = stopTree(pid, spec.graceMs, platform);
+      stopping = stopTree(pid, spec.graceMs, platform, group);
     };
     const onAbort = () => {
       if (exit || settled) return;
@@ -190,7 +192,7 @@ export function runProcess(spec: RunSpec): Promise<RunResult> {
       if (pid === undefined) return;
       void (async () => {
         // Anything the child left in its group is stopped too: no straggler outlives a job.
-        if (platform !== "win32" && treeAlive(pid, platform)) {
+        if (platform !== "win32" && group && treeAlive(pid, platform)) {
           if (!stopping) stopping = stopTree(pid, spec.graceMs, platform);
         }
         if (stopping) await stopping;

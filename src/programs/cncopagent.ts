@@ -2,13 +2,12 @@
  * cncopagent: turns arguments into options, loads config and jobs, and hands over to the
  * dispatcher. Usage errors exit 2 before anything runs.
  */
-import os from "node:os";
-import { dispatch } from "../dispatcher/dispatch.ts";
+import { runInvocation } from "../dispatcher/invocation.ts";
+import { runModeOf } from "../dispatcher/run-mode.ts";
 import { selectJobs, selectionFromArgs } from "../dispatcher/selection.ts";
 import { createView } from "../dispatcher/view.ts";
-import type { ArgsDef } from "citty";
-import { optionValues, parseStrict } from "../cli/args.ts";
-import { openCaLog, openDiagnosticLog } from "../logs/ca-log.ts";
+import { defineCommand } from "citty";
+import { COMMON_ARGS, parseOptions, strictOptions, valuesOf, type OptionArgs, type OptionValues } from "../cli/args.ts";
 import { loadConfig, isValidEmailAddress, type Config } from "../install/config.ts";
 import { CncopError, EXIT, usageError } from "../cli/errors.ts";
 import { knownJobTypes } from "../install/job-types.ts";
@@ -16,14 +15,8 @@ import { loadJobs } from "../install/jobs-db.ts";
 import { forceUnlock } from "../locks/job-lock.ts";
 import { ensureTree, resolvePaths } from "../install/paths.ts";
 import { findJob } from "../dispatcher/selection.ts";
-import { VERSION } from "../cli/version.ts";
-import { pruneLogs } from "../logs/prune.ts";
-import { invokeReporter } from "../reporter/invoke.ts";
-import { sendJobMail } from "../mail/job-mail.ts";
 import { resolveMailSettings } from "../mail/transport.ts";
-import { pruneHistory, recordRun } from "../history/history.ts";
-import type { JobOutcome } from "../dispatcher/run-job.ts";
-import { answerHelpOrVersion } from "../cli/run-program.ts";
+import { answerHelpOrVersion, commandMain, type ProgramMain } from "../cli/run-program.ts";
 
 export const USAGE = "usage: cncopagent [-?] [-d] [-c CONFIG] [-a] [-t TYPE] [--email EMAIL] [job [job ...]]";
 
@@ -55,19 +48,16 @@ exit status: 0 all jobs OK, 1 a job failed, 2 usage or configuration error,
 3 a job was skipped because it was already running, 130/143 interrupted.
 `;
 
-const ARGS = {
-  help: { type: "boolean", alias: ["h", "?"] },
-  version: { type: "boolean" },
-  debug: { type: "boolean", alias: ["d"] },
-  config: { type: "string", alias: ["c"] },
-  alljobs: { type: "boolean", alias: ["a"] },
-  type: { type: "string", alias: ["t"] },
-  email: { type: "string" },
-  dryrun: { type: "boolean", alias: ["n"] },
-  unlock: { type: "string" },
-} satisfies ArgsDef;
+export const DISPATCHER_ARGS = {
+  ...COMMON_ARGS,
+  alljobs: { type: "boolean", alias: ["a"], description: "run all enabled backup jobs" },
+  type: { type: "string", alias: ["t"], valueHint: "TYPE", description: "run all enabled jobs of this job type" },
+  email: { type: "string", valueHint: "EMAIL", multiple: true, description: "after each job, send a completion email to EMAIL" },
+  dryrun: { type: "boolean", alias: ["n"], description: "pass -n to the agents; run no pre/post command, send no email" },
+  unlock: { type: "string", valueHint: "JOB", description: "remove the lock of a job whose processes have all ended" },
+} satisfies OptionArgs;
 
-export interface AgentOptions {
+export interface DispatcherOptions {
   readonly help: boolean;
   readonly version: boolean;
   readonly debug: boolean;
@@ -103,30 +93,28 @@ export function parseEmailList(value: string | readonly string[]): string[] {
   });
 }
 
-export function parseAgentArgs(raw: readonly string[]): AgentOptions {
-  const a = parseStrict(raw, ARGS, USAGE);
-  const config = a.config as string | undefined;
-  if (config === "") throw usageError(`option -c needs a file name\n${USAGE}`);
-  const email = a.email === undefined ? undefined : optionValues(raw, ARGS, "email");
-  return {
-    help: a.help === true,
-    version: a.version === true,
-    debug: a.debug === true,
-    config,
-    alljobs: a.alljobs === true,
-    type: a.type as string | undefined,
-    email: email === undefined ? undefined : parseEmailList(email),
-    dryrun: a.dryrun === true,
-    unlock: a.unlock as string | undefined,
-    jobs: a._,
-  };
+function dispatcherOptionsOf({ _: jobs, ...values }: OptionValues<typeof DISPATCHER_ARGS>): DispatcherOptions {
+  return { ...values, email: values.email && parseEmailList(values.email), jobs };
 }
+
+export function parseDispatcherArgs(raw: readonly string[]): DispatcherOptions {
+  return dispatcherOptionsOf(parseOptions(raw, DISPATCHER_ARGS, USAGE));
+}
+
+const dispatcherCommand = defineCommand({
+  meta: { name: "cncopagent", description: "Runs backup jobs through their agents" },
+  args: DISPATCHER_ARGS,
+  plugins: [strictOptions(USAGE)],
+  run: (context) => dispatchJobs(dispatcherOptionsOf(valuesOf(context)), context.rawArgs),
+});
+
+export const main: ProgramMain = commandMain(dispatcherCommand);
 
 /**
  * `--email` needs `[mail] mail_server` (and a readable `mail_ca_file` when one is set):
  * checked before any job runs, so a refusal runs nothing and writes no log.
  */
-export function checkMailReady(opts: AgentOptions, config: Config, root?: string): void {
+export function checkMailReady(opts: DispatcherOptions, config: Config, root?: string): void {
   if (!opts.email) return;
   if (!config.mail.server) {
     throw new CncopError(`--email needs a mail server: set mail_server in the [mail] section of ${config.file}.`, EXIT.USAGE);
@@ -134,8 +122,7 @@ export function checkMailReady(opts: AgentOptions, config: Config, root?: string
   if (root !== undefined) resolveMailSettings(config.mail, root, config.file);
 }
 
-export async function main(raw: string[]): Promise<number> {
-  const opts = parseAgentArgs(raw);
+async function dispatchJobs(opts: DispatcherOptions, raw: readonly string[]): Promise<number> {
   const early = answerHelpOrVersion("cncopagent", opts, HELP);
   if (early !== undefined) return early;
   if (opts.unlock !== undefined && (opts.jobs.length > 0 || opts.alljobs || opts.type !== undefined || opts.email !== undefined || opts.dryrun)) {
@@ -153,7 +140,7 @@ export async function main(raw: string[]): Promise<number> {
     const job = findJob(jobs, opts.unlock);
     if (!job) throw usageError(`--unlock: unknown job "${opts.unlock}"`);
     ensureTree(paths);
-    const r = forceUnlock(paths.work, job.jobid);
+    const r = forceUnlock(paths.locks, job.jobid);
     const since = r.owner ? ` (session ${r.owner.session}, started ${r.owner.started})` : "";
     view.info(r.removed ? `job ${job.jobid} '${job.jobtitle}': lock removed${since}` : `job ${job.jobid} '${job.jobtitle}' is not locked`);
     return EXIT.OK;
@@ -164,55 +151,5 @@ export async function main(raw: string[]): Promise<number> {
   const jobs = loadJobs(paths.jobsDb);
   const selected = selectJobs(jobs, selection, config.role, knownJobTypes(config.agents));
   ensureTree(paths);
-
-  let logFailed = false;
-  const log = openCaLog(paths.logs, new Date(), (err) => {
-    if (!logFailed) view.error(`cannot write the log: ${(err as Error).message}`);
-    logFailed = true;
-  });
-  try {
-    if (opts.debug) log.mirrors.push(openDiagnosticLog(paths.spoolLogs, (t) => view.error(t)));
-    log.line(`cncopagent ${VERSION} started: pid ${process.pid}, host ${os.hostname()}, root ${paths.root}, config ${paths.configFile}, arguments: ${raw.join(" ")}`);
-    for (const w of config.warnings) log.line(`warning: ${w}`);
-    if (opts.dryrun) log.line("dry run: agents get -n; no pre/post command, no email, no log pruning");
-    const names = selected.jobs.map((j) => `${j.jobid} '${j.jobtitle}' (${j.jobtype})`);
-    log.line(`selected ${selected.jobs.length} job(s)${names.length ? `: ${names.join(", ")}` : ""}`);
-    if (selected.jobs.length === 0 && selected.unknown.length === 0) view.info("no job matches the selection: nothing to run");
-    const afterJob = async (outcome: JobOutcome) => {
-      if (opts.dryrun) return;
-      try {
-        recordRun(paths, outcome, log.path);
-      } catch (err) {
-        log.line(`cannot record the run in the history: ${(err as Error).message}`);
-      }
-      await invokeReporter({ paths, config, log, debug: opts.debug });
-      if (opts.email) await sendJobMail(outcome, { config, recipients: opts.email, caLogPath: log.path, log, warn: (t) => view.warn(t), root: paths.root });
-    };
-    const afterAll = async (_outcomes: readonly JobOutcome[], signal?: AbortSignal) => {
-      if (opts.dryrun) return;
-      if (config.daysOfLogs === 0) {
-        log.line("log pruning is off (days_of_logs = 0)");
-        return;
-      }
-      // This invocation's own logs are never pruned, whatever their age.
-      const keep = new Set([log.path, ...log.mirrors.map((m) => m.path)]);
-      try {
-        await pruneLogs(paths, config.daysOfLogs, { keep, log: (t) => log.line(t), signal });
-      } catch (err) {
-        log.line(`warning: log pruning failed: ${(err as Error).message}`);
-      }
-      try {
-        const n = pruneHistory(paths, config.daysOfLogs);
-        if (n > 0) log.line(`pruned ${n} run(s) older than ${config.daysOfLogs} days from the history`);
-      } catch (err) {
-        log.line(`cannot prune the history: ${(err as Error).message}`);
-      }
-    };
-    const result = await dispatch({ paths, config, jobs: selected.jobs, unknown: selected.unknown, debug: opts.debug, dryrun: opts.dryrun, log, view, afterJob, afterAll });
-    return result.exitCode;
-  } finally {
-    view.close();
-    for (const m of log.mirrors) m.close();
-    log.close();
-  }
+  return runInvocation({ paths, config, view, selected, mode: runModeOf(opts.dryrun), debug: opts.debug, email: opts.email, argv: raw });
 }

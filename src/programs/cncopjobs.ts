@@ -2,13 +2,14 @@
  * cncopjobs: job administration and run history. Turns arguments into options, loads the
  * config, and hands over to the command modules in src/jobs-admin/.
  */
-import { type Command, HELP, type JobsOptions, parseJobsArgs } from "../jobs-admin/args.ts";
+import { runCommand } from "citty";
+import { type Command, HELP, type JobsOptions, jobsCommand } from "../jobs-admin/args.ts";
 import type { AdminContext } from "../jobs-admin/context.ts";
 import { exportCommand, historyCommand, listJobsCommand, showCommand, typesCommand } from "../jobs-admin/read-commands.ts";
 import { addCommand, forEachJobCommand, importCommand, setCommand } from "../jobs-admin/write-commands.ts";
 import { loadConfig } from "../install/config.ts";
 import { resolvePaths } from "../install/paths.ts";
-import { answerHelpOrVersion } from "../cli/run-program.ts";
+import { answerHelpOrVersion, type ProgramMain } from "../cli/run-program.ts";
 import { messages } from "../format/messages.ts";
 
 const COMMANDS: Readonly<Record<Command, (ctx: AdminContext, opts: JobsOptions) => number | Promise<number>>> = {
@@ -25,8 +26,7 @@ const COMMANDS: Readonly<Record<Command, (ctx: AdminContext, opts: JobsOptions) 
   history: historyCommand,
 };
 
-export async function main(raw: string[]): Promise<number> {
-  const opts = parseJobsArgs(raw);
+async function runJobsCommand(opts: JobsOptions): Promise<number> {
   const early = answerHelpOrVersion("cncopjobs", opts, HELP);
   if (early !== undefined) return early;
   const paths = resolvePaths(opts.config);
@@ -36,3 +36,11 @@ export async function main(raw: string[]): Promise<number> {
   const ctx: AdminContext = { paths, config, stdout: (t) => void process.stdout.write(t), stderr };
   return COMMANDS[opts.command](ctx, opts);
 }
+
+export const main: ProgramMain = async (raw) => {
+  // citty does not hand back a subcommand's result (unjs/citty#273): the action keeps it.
+  let status: number | undefined;
+  await runCommand(jobsCommand(async (opts) => (status = await runJobsCommand(opts))), { rawArgs: [...raw] });
+  if (status === undefined) throw new Error("no subcommand ran");
+  return status;
+};

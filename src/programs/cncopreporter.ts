@@ -3,16 +3,16 @@
  * network (SPEC §6). Exit status 0 whenever the pass ran, the network being down
  * included; 1 for its own failures; 2 for usage and configuration errors.
  */
-import type { ArgsDef } from "citty";
-import { parseStrict } from "../cli/args.ts";
+import { defineCommand } from "citty";
+import { COMMON_ARGS, parseOptions, strictOptions, valuesOf, type OptionValues } from "../cli/args.ts";
 import { loadConfig } from "../install/config.ts";
 import { EXIT, usageError } from "../cli/errors.ts";
 import { ensureTree, resolvePaths } from "../install/paths.ts";
-import type { ProgramMain } from "../cli/run-program.ts";
+import { stopSignals } from "../process/signals.ts";
 import { VERSION } from "../cli/version.ts";
 import { runReporter } from "../reporter/reporter.ts";
 import { openReporterLog } from "../reporter/reporter-log.ts";
-import { answerHelpOrVersion } from "../cli/run-program.ts";
+import { answerHelpOrVersion, commandMain } from "../cli/run-program.ts";
 import { messages } from "../format/messages.ts";
 
 export const USAGE = "usage: cncopreporter [-?] [-d] [-c CONFIG]";
@@ -38,13 +38,6 @@ running), 1 a failure of the reporter itself, 2 usage or configuration error,
 130/143 interrupted.
 `;
 
-const ARGS = {
-  help: { type: "boolean", alias: ["h", "?"] },
-  version: { type: "boolean" },
-  debug: { type: "boolean", alias: ["d"] },
-  config: { type: "string", alias: ["c"] },
-} satisfies ArgsDef;
-
 export interface ReporterArgs {
   readonly help: boolean;
   readonly version: boolean;
@@ -52,16 +45,25 @@ export interface ReporterArgs {
   readonly config: string | undefined;
 }
 
-export function parseReporterArgs(raw: readonly string[]): ReporterArgs {
-  const a = parseStrict(raw, ARGS, USAGE);
-  if (a._.length > 0) throw usageError(`unexpected argument "${a._[0]}"\n${USAGE}`);
-  const config = a.config as string | undefined;
-  if (config === "") throw usageError(`option -c needs a file name\n${USAGE}`);
-  return { help: a.help === true, version: a.version === true, debug: a.debug === true, config };
+function reporterArgsOf({ _: positionals, ...values }: OptionValues<typeof COMMON_ARGS>): ReporterArgs {
+  if (positionals.length > 0) throw usageError(`unexpected argument "${positionals[0]}"\n${USAGE}`);
+  return values;
 }
 
-export const main: ProgramMain = async (raw) => {
-  const opts = parseReporterArgs(raw);
+export function parseReporterArgs(raw: readonly string[]): ReporterArgs {
+  return reporterArgsOf(parseOptions(raw, COMMON_ARGS, USAGE));
+}
+
+const reporterCommand = defineCommand({
+  meta: { name: "cncopreporter", description: "Submits the reports waiting in Spool/Messages/ to the cncop network" },
+  args: COMMON_ARGS,
+  plugins: [strictOptions(USAGE)],
+  run: (context) => runReporterPass(reporterArgsOf(valuesOf(context))),
+});
+
+export const main = commandMain(reporterCommand);
+
+async function runReporterPass(opts: ReporterArgs): Promise<number> {
   const early = answerHelpOrVersion("cncopreporter", opts, HELP);
   if (early !== undefined) return early;
   const paths = resolvePaths(opts.config);
@@ -77,8 +79,7 @@ export const main: ProgramMain = async (raw) => {
     log.warn(`${sig} received: sending nothing new; waiting for the answers in flight`);
     controller.abort(sig);
   };
-  const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
-  if (process.platform === "win32") signals.push("SIGBREAK");
+  const signals = stopSignals();
   for (const s of signals) process.on(s, onSignal);
   try {
     log.info(`cncopreporter ${VERSION} started: pid ${process.pid}, root ${paths.root}, config ${paths.configFile}, url ${config.network.url ?? "(none)"}`);
@@ -95,4 +96,4 @@ export const main: ProgramMain = async (raw) => {
     for (const s of signals) process.off(s, onSignal);
     log.close();
   }
-};
+}

@@ -1,10 +1,10 @@
 /**
  * w, the log watcher: turns arguments into options and hands over to src/watcher/watch.ts.
  */
-import type { ArgsDef } from "citty";
-import { parseStrict } from "../cli/args.ts";
+import { defineCommand } from "citty";
+import { CONFIG_ARGS, HELP_ARGS, parseOptions, strictOptions, valuesOf, type OptionArgs, type OptionValues } from "../cli/args.ts";
 import { usageError } from "../cli/errors.ts";
-import { answerHelpOrVersion, type ProgramMain } from "../cli/run-program.ts";
+import { answerHelpOrVersion, commandMain } from "../cli/run-program.ts";
 import { runWatcher, type WatchOptions } from "../watcher/watch.ts";
 
 export const USAGE = "usage: w [-?] [-c CONFIG] [--daysago N] [-f] [-p] [PREFIX]";
@@ -36,38 +36,40 @@ exit status: 0 done, 1 no such log (no log of PREFIX, or --daysago beyond its da
 `;
 
 const ARGS = {
-  help: { type: "boolean", alias: ["h", "?"] },
-  version: { type: "boolean" },
-  config: { type: "string", alias: ["c"] },
-  daysago: { type: "string" },
-  follow: { type: "boolean", alias: ["f"] },
-  pager: { type: "boolean", alias: ["p"] },
-} satisfies ArgsDef;
+  ...HELP_ARGS,
+  ...CONFIG_ARGS,
+  daysago: { type: "string", valueHint: "N", default: "0", description: "the day N days before the newest that has a log of PREFIX" },
+  follow: { type: "boolean", alias: ["f"], description: "follow the newest log of PREFIX as it is written" },
+  pager: { type: "boolean", alias: ["p"], description: "open the day's log(s) in a pager" },
+} satisfies OptionArgs;
 
 export type WOptions = WatchOptions & { readonly help: boolean; readonly version: boolean };
 
-export function parseWArgs(raw: readonly string[]): WOptions {
-  const a = parseStrict(raw, ARGS, USAGE);
-  const config = a.config as string | undefined;
-  if (config === "") throw usageError(`option -c needs a file name\n${USAGE}`);
-  const d = a.daysago as string | undefined;
-  if (d !== undefined && !/^\d{1,6}$/.test(d)) throw usageError(`--daysago needs a whole number of days (0 or more), not ${JSON.stringify(d)}\n${USAGE}`);
-  const daysAgo = d === undefined ? 0 : Number(d);
-  if (a._.length > 1) throw usageError(`one PREFIX at most, got ${a._.join(" ")}\n${USAGE}`);
-  const prefix = a._[0];
+function wOptionsOf({ _: positionals, help, version, config, daysago, follow, pager }: OptionValues<typeof ARGS>): WOptions {
+  if (!/^\d{1,6}$/.test(daysago)) throw usageError(`--daysago needs a whole number of days (0 or more), not ${JSON.stringify(daysago)}\n${USAGE}`);
+  const daysAgo = Number(daysago);
+  if (positionals.length > 1) throw usageError(`one PREFIX at most, got ${positionals.join(" ")}\n${USAGE}`);
+  const prefix = positionals[0];
   if (prefix !== undefined && !/^[A-Za-z][A-Za-z0-9]{1,9}$/.test(prefix)) {
     throw usageError(`${JSON.stringify(prefix)} is not a log prefix (letters and digits, such as CA or CIFS)\n${USAGE}`);
   }
-  const follow = a.follow === true;
-  const pager = a.pager === true;
   if (follow && pager) throw usageError(`-f and -p cannot be combined: follow in the terminal, or page a day's log\n${USAGE}`);
   if (follow && daysAgo > 0) throw usageError(`-f follows the newest log; --daysago ${daysAgo} names an earlier day, which is no longer written\n${USAGE}`);
-  return { help: a.help === true, version: a.version === true, config, daysAgo, follow, pager, prefix };
+  return { help, version, config, daysAgo, follow, pager, prefix };
 }
 
-export const main: ProgramMain = async (raw) => {
-  const opts = parseWArgs(raw);
-  const early = answerHelpOrVersion("w", opts, HELP);
-  if (early !== undefined) return early;
-  return runWatcher(opts);
-};
+export function parseWArgs(raw: readonly string[]): WOptions {
+  return wOptionsOf(parseOptions(raw, ARGS, USAGE));
+}
+
+const wCommand = defineCommand({
+  meta: { name: "w", description: "Summarises and follows the logs of the cncop suite" },
+  args: ARGS,
+  plugins: [strictOptions(USAGE)],
+  run: (context) => {
+    const opts = wOptionsOf(valuesOf(context));
+    return answerHelpOrVersion("w", opts, HELP) ?? runWatcher(opts);
+  },
+});
+
+export const main = commandMain(wCommand);

@@ -6,6 +6,8 @@
  *  - anything else (1xx, 3xx, 408, 429, 5xx, a timeout, a DNS or connection error, a TLS
  *    failure): not delivered; the pass stops, the file stays and never expires.
  */
+import { isAtLeastAsOld } from "../format/time.ts";
+
 export type Verdict = "accepted" | "refused" | "undelivered";
 
 /** A report expires this long after it was written (its file's mtime). */
@@ -28,8 +30,8 @@ export function verdictOf(result: SendResult): Verdict {
 }
 
 /** A refused report expires once it is REPORT_KEEP_MS old (at exactly 5 days, too). */
-export function isExpired(writtenMs: number, nowMs: number, keepMs = REPORT_KEEP_MS): boolean {
-  return nowMs - writtenMs >= keepMs;
+export function isReportExpired(writtenMs: number, nowMs: number): boolean {
+  return isAtLeastAsOld(writtenMs, nowMs, REPORT_KEEP_MS);
 }
 
 /** One line for the log: `HTTP 404 Not Found: <start of the answer>` or the error. */

@@ -11,9 +11,10 @@
 import { existsSync, mkdirSync, unlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
-import { RECORD_GRACE_MS, readOwnerRecord, withGuard, writeAtomic } from "../locks/owner-record.ts";
+import type { ReporterLockFiles } from "../install/paths.ts";
+import { writeFileAtomic } from "../install/atomic-write.ts";
+import { RECORD_GRACE_MS, readOwnerRecord, removeOwnRecord, withGuard } from "../locks/owner-record.ts";
 import { bootId, identify, isAlive, type ProcessId } from "../process/proc-info.ts";
-
 
 export interface ReporterOwner {
   readonly version: 1;
@@ -31,17 +32,6 @@ export interface HeldPass {
 
 export type PassLock = { held: HeldPass } | { busy: ReporterOwner | undefined };
 
-export interface LockFiles {
-  readonly dir: string;
-  readonly record: string;
-  readonly wanted: string;
-}
-
-export function lockFiles(workDir: string): LockFiles {
-  const dir = nodePath.join(workDir, "locks");
-  return { dir, record: nodePath.join(dir, "reporter.json"), wanted: nodePath.join(dir, "reporter.wanted") };
-}
-
 export function parseReporterOwner(text: string): ReporterOwner | undefined {
   try {
     const o = JSON.parse(text) as ReporterOwner;
@@ -54,25 +44,27 @@ export function reporterAlive(o: ReporterOwner, host = os.hostname(), boot = boo
   return o.hostname === host && o.bootId === boot && alive(o.process);
 }
 
-function guarded<T>(files: LockFiles, fn: () => T): T {
-  return withGuard(nodePath.join(files.dir, "reporter"), "the reporter's lock guard", fn);
+const PASS_GUARD = "the reporter's lock guard";
+
+function guarded<T>(files: ReporterLockFiles, fn: () => T): T {
+  return withGuard(files.guard, PASS_GUARD, fn);
 }
 
 const readCurrent = (path: string) => readOwnerRecord(path, parseReporterOwner);
 
 /** Ask for a pass: whoever holds the lock (or takes it next) will see the marker. */
-export function requestPass(files: LockFiles): void {
-  mkdirSync(files.dir, { recursive: true });
+export function requestPass(files: ReporterLockFiles): void {
+  mkdirSync(nodePath.dirname(files.record), { recursive: true });
   writeFileSync(files.wanted, `${process.pid}\n`);
 }
 
-export function passWanted(files: LockFiles): boolean {
+export function passWanted(files: ReporterLockFiles): boolean {
   return existsSync(files.wanted);
 }
 
 /** Take the lock without waiting; on success the "wanted" marker is consumed. */
-export function acquirePassLock(files: LockFiles, log: (text: string) => void = () => {}): PassLock {
-  mkdirSync(files.dir, { recursive: true });
+export function acquirePassLock(files: ReporterLockFiles, log: (text: string) => void = () => {}): PassLock {
+  mkdirSync(nodePath.dirname(files.record), { recursive: true });
   return guarded(files, () => {
     const cur = readCurrent(files.record);
     if (cur.kind === "owner") {
@@ -91,7 +83,7 @@ export function acquirePassLock(files: LockFiles, log: (text: string) => void = 
       started: new Date().toISOString(),
       token: crypto.randomUUID(),
     };
-    writeAtomic(files.record, JSON.stringify(owner));
+    writeFileAtomic(files.record, JSON.stringify(owner));
     try {
       unlinkSync(files.wanted);
     } catch {}
@@ -99,21 +91,14 @@ export function acquirePassLock(files: LockFiles, log: (text: string) => void = 
   });
 }
 
-function makeHeld(files: LockFiles, owner: ReporterOwner): HeldPass {
+function makeHeld(files: ReporterLockFiles, owner: ReporterOwner): HeldPass {
   let released = false;
   return {
     owner,
     release() {
       if (released) return;
       released = true;
-      try {
-        guarded(files, () => {
-          const cur = readCurrent(files.record);
-          if (cur.kind === "owner" && cur.owner.token === owner.token) unlinkSync(files.record);
-        });
-      } catch {
-        // Left behind, the record is harmless: its process is gone, the next pass takes it over.
-      }
+      removeOwnRecord(files.guard, PASS_GUARD, files.record, parseReporterOwner, owner.token);
     },
   };
 }

@@ -16,7 +16,7 @@ import { existsSync } from "node:fs";
 import { unlink } from "node:fs/promises";
 import { errnoCode } from "../cli/errors.ts";
 import { type ReportPrefix } from "../reports/report-files.ts";
-import { describeResult, formatAge, isExpired, REPORT_KEEP_DAYS, REPORT_KEEP_MS, verdictOf } from "./answer.ts";
+import { describeResult, formatAge, isReportExpired, REPORT_KEEP_DAYS, REPORT_KEEP_MS, verdictOf } from "./answer.ts";
 import { moveAside, orderKey, readReport } from "./report-file.ts";
 import type { ReporterLog } from "./reporter-log.ts";
 import { endpointUrl, scanMessages, type SpoolEntry } from "./spool-scan.ts";
@@ -29,6 +29,8 @@ export const SEQUENTIAL_UP_TO = 16;
 
 export interface PassOptions {
   readonly messagesDir: string;
+  /** Where unreadable reports are moved: `Paths.badMessages`. */
+  readonly badDir: string;
   readonly baseUrl: string;
   readonly transport: Transport;
   readonly log: ReporterLog;
@@ -115,7 +117,7 @@ export async function runPass(opts: PassOptions): Promise<PassResult> {
       }
     } else if (verdict === "refused") {
       const age = now() - e.mtimeMs;
-      if (isExpired(e.mtimeMs, now())) {
+      if (isReportExpired(e.mtimeMs, now())) {
         if (await removeFile(e, "expired")) expired++;
         log.warn(`expired ${e.name}: refused by ${url} (${answer}) and written ${formatAge(age)} ago, more than ${REPORT_KEEP_DAYS} days: deleted; its content: ${JSON.stringify(report)}`);
       } else {
@@ -149,7 +151,7 @@ export async function runPass(opts: PassOptions): Promise<PassResult> {
       }
       if (r.kind === "bad") {
         try {
-          const to = moveAside(opts.messagesDir, e.name, existsSync);
+          const to = moveAside(opts.messagesDir, opts.badDir, e.name, existsSync);
           bad++;
           log.error(`bad report ${e.name}: ${r.why}; never sent, moved to ${to}`);
         } catch (err) {

@@ -1,6 +1,6 @@
 /**
  * Reading one report file just before it is sent, and moving a broken one aside to
- * `Spool/Messages/bad/`: a file that is not a UTF-8 JSON object is never sent (a receiver
+ * `Spool/Messages/bad/` (`Paths.badMessages`): a file that is not a UTF-8 JSON object is never sent (a receiver
  * could only refuse it, and its retries would hold up nothing but the log) and never
  * deleted (someone may want to repair it).
  */
@@ -8,8 +8,6 @@ import { mkdirSync, renameSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import nodePath from "node:path";
 import { errnoCode } from "../cli/errors.ts";
-
-export const BAD_FOLDER = "bad";
 
 export type ReadReport =
   | { readonly kind: "ok"; readonly body: Uint8Array; readonly report: Record<string, unknown> }
@@ -55,11 +53,10 @@ export async function readReport(path: string): Promise<ReadReport> {
 }
 
 /** `bad/<name>`, or `bad/<name>.1`, `.2`, ... when that name is taken. Returns the new path. */
-export function moveAside(messagesDir: string, name: string, exists: (p: string) => boolean): string {
-  const dir = nodePath.join(messagesDir, BAD_FOLDER);
-  mkdirSync(dir, { recursive: true });
-  let target = nodePath.join(dir, name);
-  for (let n = 1; exists(target); n++) target = nodePath.join(dir, `${name}.${n}`);
+export function moveAside(messagesDir: string, badDir: string, name: string, exists: (p: string) => boolean): string {
+  mkdirSync(badDir, { recursive: true });
+  let target = nodePath.join(badDir, name);
+  for (let n = 1; exists(target); n++) target = nodePath.join(badDir, `${name}.${n}`);
   renameSync(nodePath.join(messagesDir, name), target);
   return target;
 }

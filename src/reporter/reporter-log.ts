@@ -4,15 +4,12 @@
  * `-d` adds DEBUG lines and echoes every line on stderr; without it only errors reach
  * stderr. The echo goes through the suite's messages (format/messages.ts).
  */
-import nodePath from "node:path";
 import { CncopError, EXIT } from "../cli/errors.ts";
 import { LevelLog, type Level } from "../logs/level-log.ts";
 import { openLogFile, type FileLineLog, type LineLog } from "../logs/log-file.ts";
-import type { Paths } from "../install/paths.ts";
+import { type Paths, reporterLogPath } from "../install/paths.ts";
 import { messages, type Messages } from "../format/messages.ts";
-import { localDateStamp } from "../format/time.ts";
 
-export const RP_PREFIX = "RP";
 const PROGRAM = "cncopreporter";
 
 export interface ReporterLog {
@@ -24,10 +21,6 @@ export interface ReporterLog {
   error(text: string, echo?: boolean): void;
   debug(text: string): void;
   close(): void;
-}
-
-export function reporterLogPath(paths: Paths, now: Date = new Date()): string {
-  return nodePath.join(paths.spoolLogs, `${RP_PREFIX}-${localDateStamp(now)}.log`);
 }
 
 /** Shows a log line to a person. */

@@ -7,10 +7,10 @@
 import nodePath from "node:path";
 import type { Config } from "../install/config.ts";
 import { CncopError, EXIT } from "../cli/errors.ts";
-import type { Paths } from "../install/paths.ts";
+import { type Paths, reporterLockFiles } from "../install/paths.ts";
 import { VERSION } from "../cli/version.ts";
 import { REPORT_KEEP_DAYS } from "./answer.ts";
-import { acquirePassLock, lockFiles, passWanted, requestPass } from "./pass-lock.ts";
+import { acquirePassLock, passWanted, requestPass } from "./pass-lock.ts";
 import { IN_FLIGHT, type PassResult, runPass } from "./pass.ts";
 import type { ReporterLog } from "./reporter-log.ts";
 import { scanMessages } from "./spool-scan.ts";
@@ -83,7 +83,7 @@ export async function runReporter(opts: ReporterOptions): Promise<ReporterSummar
     `url ${net.url}, api_key ${net.apiKey ? "set" : "not set"}, ca_file ${net.caFile ? caFilePath(paths, net.caFile) : "none (bundled and system roots)"}, timeout ${net.timeoutSec} s, ${opts.inFlight ?? IN_FLIGHT} request(s) in flight at most, reports expire ${REPORT_KEEP_DAYS} days after they were written when refused`,
   );
 
-  const files = lockFiles(paths.work);
+  const files = reporterLockFiles(paths.locks);
   requestPass(files);
   const totals: Totals = { found: 0, sent: 0, refused: 0, expired: 0, bad: 0, left: 0, failures: 0, stoppedBy: undefined, interrupted: false };
   const refusedNames = new Set<string>();
@@ -100,7 +100,7 @@ export async function runReporter(opts: ReporterOptions): Promise<ReporterSummar
     }
     let r: PassResult;
     try {
-      r = await runPass({ messagesDir: paths.messages, baseUrl: net.url, transport, log, skip: refusedNames, stop: opts.stop, inFlight: opts.inFlight });
+      r = await runPass({ messagesDir: paths.messages, badDir: paths.badMessages, baseUrl: net.url, transport, log, skip: refusedNames, stop: opts.stop, inFlight: opts.inFlight });
     } finally {
       lock.held.release();
     }

@@ -16,16 +16,6 @@ export function exitCodeOf(state: FinishState): number {
   return state === "OK" ? AGENT_EXIT.OK : state === "RE-RUN" ? AGENT_EXIT.RERUN : AGENT_EXIT.ERROR;
 }
 
-/** The state an exit status stands for. */
-export function stateOfExitCode(code: number): FinishState {
-  return code === AGENT_EXIT.OK ? "OK" : code === AGENT_EXIT.RERUN ? "RE-RUN" : "ERROR";
-}
-
-/** The worse of two states. */
-export function worseState(a: FinishState, b: FinishState): FinishState {
-  return SEVERITY[b] > SEVERITY[a] ? b : a;
-}
-
 /** Is `a` strictly worse than `b`? */
 export function isWorse(a: FinishState, b: FinishState): boolean {
   return SEVERITY[a] > SEVERITY[b];

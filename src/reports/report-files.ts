@@ -3,10 +3,11 @@
  * reporter ignores (a leading dot), flushed to disk, then renamed into place, and the
  * folder is flushed on POSIX: a crash at any instant leaves no report or a whole one.
  */
-import { closeSync, fsyncSync, lstatSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { lstatSync, readdirSync, unlinkSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
 import { isoUtc } from "../format/time.ts";
+import { writeFileAtomic } from "../install/atomic-write.ts";
 
 export const REPORT_PREFIXES = ["JE-", "JS-", "JF-", "VIRUS-"] as const;
 export type ReportPrefix = (typeof REPORT_PREFIXES)[number];
@@ -48,22 +49,8 @@ export interface JobFinishedReport extends JobIdentity {
   readonly finished: string;
 }
 
-/** Fsync a folder so a rename in it survives power loss (no-op where unsupported). */
-export function fsyncDir(dir: string): void {
-  if (process.platform === "win32") return;
-  let fd: number | undefined;
-  try {
-    fd = openSync(dir, "r");
-    fsyncSync(fd);
-  } catch {
-    // Some filesystems refuse fsync on folders; the rename itself is still atomic.
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
 /** The temporary name a report is written under before it is renamed into place. */
-export function reportTempName(name: string): string {
+function reportTempName(name: string): string {
   return `.${name}.tmp`;
 }
 
@@ -111,30 +98,8 @@ export function reportFileName(prefix: ReportPrefix, now: Date = new Date()): st
  */
 export function writeReport(messagesDir: string, prefix: ReportPrefix, report: object, now: Date = new Date()): string {
   const name = reportFileName(prefix, now);
-  const tmp = nodePath.join(messagesDir, reportTempName(name));
   const final = nodePath.join(messagesDir, name);
-  const data = Buffer.from(`${JSON.stringify(report, null, 2)}\n`, "utf8");
-  let fd: number | undefined;
-  try {
-    fd = openSync(tmp, "wx", 0o644);
-    let off = 0;
-    while (off < data.length) off += writeSync(fd, data, off, data.length - off);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = undefined;
-    renameSync(tmp, final);
-  } catch (err) {
-    if (fd !== undefined) {
-      try {
-        closeSync(fd);
-      } catch {}
-    }
-    try {
-      unlinkSync(tmp);
-    } catch {}
-    throw err;
-  }
-  fsyncDir(messagesDir);
+  writeFileAtomic(final, `${JSON.stringify(report, null, 2)}\n`, { tempPath: nodePath.join(messagesDir, reportTempName(name)) });
   return final;
 }
 

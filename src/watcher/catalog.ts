@@ -6,7 +6,7 @@
 import { readdirSync } from "node:fs";
 import nodePath from "node:path";
 import { AGENT_LOG_PREFIXES, BUILTIN_JOB_TYPES, agentLogPrefix } from "../install/job-types.ts";
-import type { Paths } from "../install/paths.ts";
+import { CA_DIAGNOSTIC_PREFIX, CA_LOG_RE, CA_PREFIX, DAILY_LOG_RE, type Paths, REPORTER_PREFIX } from "../install/paths.ts";
 
 export type LogKind = "ca" | "daily";
 
@@ -22,12 +22,6 @@ export interface LogFile {
   readonly kind: LogKind;
 }
 
-export const CA_PREFIX = "CA";
-export const CA_DIAGNOSTIC_PREFIX = "CAD";
-export const REPORTER_PREFIX = "RP";
-
-const CA_NAME_RE = /^CA-(\d{2})-(\d{2})-(\d{2})_(\d{2})(\d{2})(?:-(\d{3,}))?\.log$/;
-const DAILY_NAME_RE = /^([A-Za-z][A-Za-z0-9]{1,9})-(\d{4})(\d{2})(\d{2})\.log$/;
 
 function validDate(y: number, m: number, d: number): boolean {
   const t = new Date(Date.UTC(y, m - 1, d));
@@ -36,7 +30,7 @@ function validDate(y: number, m: number, d: number): boolean {
 
 /** A CA log's name, parsed; undefined for any other name. Years are 20YY. */
 export function parseCaLogName(name: string, dir = ""): LogFile | undefined {
-  const m = CA_NAME_RE.exec(name);
+  const m = CA_LOG_RE.exec(name);
   if (!m) return undefined;
   const [, yy, mo, dd, hh, mi, suffix] = m;
   if (!validDate(2000 + Number(yy), Number(mo), Number(dd)) || Number(hh) > 23 || Number(mi) > 59) return undefined;
@@ -47,7 +41,7 @@ export function parseCaLogName(name: string, dir = ""): LogFile | undefined {
 
 /** A daily log's name in `Spool/Logs/` (`<PREFIX>-YYYYMMDD.log`), parsed. */
 export function parseDailyLogName(name: string, dir = ""): LogFile | undefined {
-  const m = DAILY_NAME_RE.exec(name);
+  const m = DAILY_LOG_RE.exec(name);
   if (!m) return undefined;
   const [, prefix, y, mo, d] = m;
   if (!validDate(Number(y), Number(mo), Number(d))) return undefined;

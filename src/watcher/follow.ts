@@ -12,7 +12,9 @@
 import { closeSync, fstatSync, openSync, readSync, statSync, watch, type FSWatcher } from "node:fs";
 import type { LogFile } from "./catalog.ts";
 import type { Paint } from "../format/terminal.ts";
-import { LineSplitter, lastLines } from "./lines.ts";
+import { escapeControls } from "../format/escape.ts";
+import { LineSplitter } from "../format/line-splitter.ts";
+import { lastLines, WATCH_LINE_BYTES } from "./lines.ts";
 import { toneOfLine } from "./log-line.ts";
 
 export const POLL_MS = 500;
@@ -50,7 +52,9 @@ interface Current {
 export async function follow(opts: FollowOptions): Promise<void> {
   const pollMs = opts.pollMs ?? POLL_MS;
   let batch: string[] = [];
-  const splitter = new LineSplitter((line) => batch.push(`${opts.paint(toneOfLine(line), line)}\n`));
+  const show = (line: string) => batch.push(`${opts.paint(toneOfLine(line), line)}\n`);
+  // A log holds a child's output byte for byte: shown, its control characters are escaped.
+  const splitter = new LineSplitter((line) => show(escapeControls(line)), { maxLineBytes: WATCH_LINE_BYTES });
   const emit = async () => {
     if (batch.length === 0) return;
     const text = batch.join("");

@@ -1,86 +1,23 @@
 /**
- * Lines from bytes with bounded memory: a file of any size is read in fixed chunks, and a
- * line is never held beyond MAX_LINE_BYTES (a longer one is handed on in pieces). The
+ * Lines of log files with bounded memory: a file of any size is read in fixed chunks, and a
+ * line is never held beyond WATCH_LINE_BYTES (a longer one is handed on in pieces). The
  * same splitter serves summaries (a whole file) and follow mode (bytes as they arrive,
  * with a partial last line carried until its newline comes).
  *
- * Lines are handed on as w shows them: decoded as UTF-8, a final CR dropped, and every
- * other control character escaped (format/escape.ts). A CA log keeps a child's output
- * byte for byte, colour codes and all; printed, that is data and must not drive the
- * terminal, and the parsers never need a control character.
+ * Lines are handed on as w shows them: decoded as UTF-8, a final CR dropped (the shared
+ * splitter does that for log files), and every other control character escaped
+ * (format/escape.ts). A CA log keeps a child's output byte for byte, colour codes and
+ * all; printed, that is data and must not drive the terminal, and the parsers never need
+ * a control character.
  */
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
 import { escapeControls } from "../format/escape.ts";
+import { LineSplitter } from "../format/line-splitter.ts";
 
 /** Longer lines are passed on in pieces of this size. */
-export const MAX_LINE_BYTES = 1024 * 1024;
+export const WATCH_LINE_BYTES = 1024 * 1024;
 export const READ_CHUNK_BYTES = 1024 * 1024;
 const NL = 0x0a;
-
-export class LineSplitter {
-  private carry: Buffer[] = [];
-  private carryLen = 0;
-
-  constructor(
-    private readonly onLine: (line: string) => void,
-    private readonly maxLineBytes = MAX_LINE_BYTES,
-    /** Lines the reader does not need, recognised from their bytes: never decoded. */
-    private readonly skip?: (buf: Buffer, start: number, end: number) => boolean,
-  ) {}
-
-  /** Bytes of a partial last line held back. */
-  get pending(): number {
-    return this.carryLen;
-  }
-
-  push(chunk: Uint8Array): void {
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    let start = 0;
-    for (let i = buf.indexOf(NL); i !== -1; i = buf.indexOf(NL, start)) {
-      if (this.carryLen > 0) {
-        this.carry.push(buf.subarray(start, i));
-        this.emit(Buffer.concat(this.carry, this.carryLen + i - start));
-        this.carry = [];
-        this.carryLen = 0;
-      } else if (!this.skip?.(buf, start, i)) {
-        this.onLine(shownLine(buf.toString("utf8", start, i)));
-      }
-      start = i + 1;
-    }
-    while (start < buf.length) {
-      const room = this.maxLineBytes - this.carryLen;
-      const take = Math.min(room, buf.length - start);
-      // Copy: the caller may reuse its buffer for the next read.
-      this.carry.push(Buffer.from(buf.subarray(start, start + take)));
-      this.carryLen += take;
-      start += take;
-      if (this.carryLen >= this.maxLineBytes) this.flush();
-    }
-  }
-
-  /** Hand on a partial last line, if any (end of file, switching files, stopping). */
-  flush(): void {
-    if (this.carryLen === 0) return;
-    const line = Buffer.concat(this.carry, this.carryLen);
-    this.carry = [];
-    this.carryLen = 0;
-    this.emit(line);
-  }
-
-  /** Forget a partial line (the file was truncated under it). */
-  reset(): void {
-    this.carry = [];
-    this.carryLen = 0;
-  }
-
-  private emit(line: Buffer): void {
-    this.onLine(shownLine(line.toString("utf8")));
-  }
-}
-
-function shownLine(s: string): string {
-  return escapeControls(s.endsWith("\r") ? s.slice(0, -1) : s);
-}
 
 /** Call `onLine` for every line of a file, reading it in chunks: memory does not grow with its size. */
 export function forEachLine(
@@ -90,7 +27,7 @@ export function forEachLine(
   skip?: (buf: Buffer, start: number, end: number) => boolean,
 ): number {
   const fd = openSync(path, "r");
-  const splitter = new LineSplitter(onLine, MAX_LINE_BYTES, skip);
+  const splitter = new LineSplitter((line) => onLine(escapeControls(line)), { maxLineBytes: WATCH_LINE_BYTES, skip });
   const buf = Buffer.allocUnsafe(chunkBytes);
   let total = 0;
   try {
@@ -135,4 +72,9 @@ export function lastLines(path: string, count: number, maxBytes = 256 * 1024): {
   } finally {
     closeSync(fd);
   }
+}
+
+/** A line as w shows it, like the splitter's: a final CR dropped, control characters escaped. */
+function shownLine(s: string): string {
+  return escapeControls(s.endsWith("\r") ? s.slice(0, -1) : s);
 }

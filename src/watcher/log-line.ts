@@ -25,19 +25,6 @@ export function splitStamp(line: string): StampedLine | undefined {
   return { stamp, text: line.slice(20) };
 }
 
-/** Seconds since the epoch of a local timestamp (for durations). */
-export function stampSeconds(stamp: string): number {
-  const t = new Date(
-    Number(stamp.slice(0, 4)),
-    Number(stamp.slice(5, 7)) - 1,
-    Number(stamp.slice(8, 10)),
-    Number(stamp.slice(11, 13)),
-    Number(stamp.slice(14, 16)),
-    Number(stamp.slice(17, 19)),
-  );
-  return Math.floor(t.getTime() / 1000);
-}
-
 const STATE_TONE: Record<string, Tone> = { OK: "ok", "RE-RUN": "warn", ERROR: "error" };
 
 const CA_FINAL_RE = /^job \d+ '.*' final state: (OK|ERROR) /;

@@ -5,11 +5,11 @@
  */
 import { readFileSync } from "node:fs";
 import nodePath from "node:path";
-import { lockDir, ownerAlive, parseOwner, recordPath } from "../locks/job-lock.ts";
-import type { Paths } from "../install/paths.ts";
+import { ownerAlive, parseOwner } from "../locks/job-lock.ts";
+import { CA_DIAGNOSTIC_PREFIX, jobLockFiles, type Paths } from "../install/paths.ts";
 import { AgentLogSummariser } from "./agent-summary.ts";
 import { CaSummariser, isStdoutLine } from "./ca-summary.ts";
-import { CA_DIAGNOSTIC_PREFIX, type LogFile } from "./catalog.ts";
+import type { LogFile } from "./catalog.ts";
 import type { Paint } from "../format/terminal.ts";
 import { forEachLine } from "./lines.ts";
 import { settleOpenRuns, stateCounts, type RunningCheck, type RunSummary } from "./run-model.ts";
@@ -26,11 +26,11 @@ export interface DaySummaryInput {
 }
 
 /** A run with no final state is RUNNING when its job's lock is held by a live run of that session. */
-export function lockRunningCheck(paths: Pick<Paths, "work">): RunningCheck {
+export function lockRunningCheck(paths: Pick<Paths, "locks">): RunningCheck {
   return (jobid, session) => {
     if (!session) return false;
     try {
-      const owner = parseOwner(readFileSync(recordPath(lockDir(paths.work), jobid), "utf8"));
+      const owner = parseOwner(readFileSync(jobLockFiles(paths.locks, jobid).record, "utf8"));
       return owner !== undefined && owner.session === session && ownerAlive(owner);
     } catch {
       return false;

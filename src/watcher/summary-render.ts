@@ -2,6 +2,7 @@
  * Summaries as text: one line per run (start time, final state, job, session, attempts,
  * duration, reason), and under a failed run its error lines. Colour only through `paint`.
  */
+import { formatBytes } from "../format/bytes.ts";
 import type { InvocationSummary } from "./ca-summary.ts";
 import type { Paint } from "../format/terminal.ts";
 import { toneOfText, type Tone } from "./log-line.ts";
@@ -33,18 +34,6 @@ export function isFailed(state: RunState | undefined): boolean {
 
 export function timeOf(stamp: string | undefined): string {
   return stamp ? stamp.slice(11) : "--:--:--";
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ["KiB", "MiB", "GiB", "TiB", "PiB"];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(1)} ${units[i]}`;
 }
 
 function plural(n: number, word: string): string {

@@ -7,8 +7,9 @@
 import { existsSync } from "node:fs";
 import { loadConfig } from "../install/config.ts";
 import { CncopError, EXIT, errnoCode } from "../cli/errors.ts";
-import { resolvePaths, type Paths } from "../install/paths.ts";
-import { CA_PREFIX, describePrefix, isKnownPrefix, listLogFiles, logsOf, pickDay, summarisePrefixes, type LogFile } from "./catalog.ts";
+import { CA_PREFIX, resolvePaths, type Paths } from "../install/paths.ts";
+import { stopSignals } from "../process/signals.ts";
+import { describePrefix, isKnownPrefix, listLogFiles, logsOf, pickDay, summarisePrefixes, type LogFile } from "./catalog.ts";
 import { escapeControls } from "../format/escape.ts";
 import { messages, type Messages } from "../format/messages.ts";
 import { makePaint, shouldColour, type Paint } from "../format/terminal.ts";
@@ -121,7 +122,7 @@ export function renderListing(paths: Paths, files: readonly LogFile[], agents: r
 async function followPrefix(prefix: string, paths: Paths, where: string, paint: Paint, io: WatchIo): Promise<number> {
   const controller = new AbortController();
   const stop = () => controller.abort();
-  const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+  const signals = stopSignals();
   for (const s of signals) process.on(s, stop);
   const onError = (err: unknown) => {
     // The reader went away (`w -f CA | head`): stop quietly.

@@ -7,8 +7,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import nodePath from "node:path";
 import { RSYNC_EXIT_TABLE } from "../../src/backup-agents/rsync/exit-codes.ts";
-import { agentArgs, agentTree, asUnprivileged, dailyLog, logLines, openUp, runAgent, treeDiff } from "../helpers/agents.ts";
-import type { Tree } from "../helpers/tree.ts";
+import { STOP_GRACE_MS } from "../../src/backup-agents/rsync/rsync-agent.ts";
+import { parseProcStat } from "../../src/process/proc-info.ts";
+import { agentArgs, agentTree, asUnprivileged, dailyLog, logLines, openUp, runAgent, spawnAgent, treeDiff } from "../helpers/agents.ts";
+import { type Tree, waitFor } from "../helpers/tree.ts";
 import { makeSource, removeAll, tempDir, write } from "../helpers/fixtures.ts";
 import { type Daemon, freePort, RSYNC_PASSWORD, startBusyDaemon, startDaemon } from "../helpers/rsync-daemon.ts";
 
@@ -244,4 +246,40 @@ describe("rsync exit statuses map to states (a stand-in rsync exits with each)",
     expect(readFileSync(`${fake}.password`, "utf8")).toBe(RSYNC_PASSWORD);
     rmSync(fake);
   });
+});
+
+describe("stopping rsync when the agent is told to stop", () => {
+  const pgrpOf = (pid: number) => parseProcStat(readFileSync(`/proc/${pid}/stat`, "utf8"))!.pgrp;
+  const gone = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return false;
+    } catch {
+      return true;
+    }
+  };
+  const cases: [string, string, number, string][] = [
+    ["rsync ends on TERM (status 20, as the real one does)", "exit 20", 0, '"rsync_exitcode":20'],
+    ["rsync ignores TERM: KILLed after STOP_GRACE_MS", "", STOP_GRACE_MS, '"rsync_signal":"SIGKILL"'],
+  ];
+  test.each(cases)("%s", async (_what, onTerm, minMs, detail) => {
+    const { tree, src, dest } = setup();
+    const fake = nodePath.join(tree.root, "slow-rsync");
+    writeFileSync(fake, `#!/bin/sh\ntrap '${onTerm}' TERM\necho $$ > "$0.pid.tmp" && mv "$0.pid.tmp" "$0.pid"\nwhile :; do sleep 0.05; done\n`);
+    chmodSync(fake, 0o755);
+    const jobid = tree.addJob({ jobtitle: "stopped", jobtype: "RSYNC", source: src, destination: dest, settings: JSON.stringify({ rsync: fake }) });
+    const agent = spawnAgent(tree, RSYNC, agentArgs(tree, jobid));
+    await waitFor(() => existsSync(`${fake}.pid`), 20_000, "the stand-in rsync");
+    const rsyncPid = Number(readFileSync(`${fake}.pid`, "utf8"));
+    // In the agent's own group: whoever stops the agent's tree stops rsync too.
+    expect(pgrpOf(rsyncPid)).toBe(pgrpOf(agent.pid));
+    const t0 = Date.now();
+    agent.kill("SIGTERM");
+    expect(await agent.exited).toBe(1);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(minMs - 100);
+    expect(gone(rsyncPid)).toBe(true);
+    expect(finish(tree)).toMatch(/ state ERROR /);
+    expect(JSON.stringify(tree.reports("JS-")[0]!.body)).toContain(detail);
+    expect(tree.reports("JS-")[0]!.body).toMatchObject({ reason: "interrupted by SIGTERM" });
+  }, 60_000);
 });

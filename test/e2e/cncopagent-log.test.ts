@@ -6,8 +6,7 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import nodePath from "node:path";
-import { localDateStamp } from "../../src/format/time.ts";
-import { CA_LOG_RE, caLogName } from "../../src/logs/ca-log.ts";
+import { CA_LOG_RE, caLogName, diagnosticLogPath } from "../../src/install/paths.ts";
 import { makeTree, type Tree } from "../helpers/tree.ts";
 import { recorded, recordingAgent, TIMESTAMP_RE } from "./cncopagent-fakes.ts";
 
@@ -231,7 +230,7 @@ describe("-d: diagnostics in Spool/Logs/", () => {
     const dir = nodePath.join(t.root, "Spool", "Logs");
     mkdirSync(dir, { recursive: true });
     // Today's name and tomorrow's: the run may cross midnight.
-    for (const days of [0, 1]) symlinkSync("/dev/full", nodePath.join(dir, `CAD-${localDateStamp(new Date(Date.now() + days * 86_400_000))}.log`));
+    for (const days of [0, 1]) symlinkSync("/dev/full", diagnosticLogPath({ spoolLogs: dir }, new Date(Date.now() + days * 86_400_000)));
     const r = await t.run("cncopagent", ["-d", "1"]);
     expect(r.exitCode).toBe(0);
     const said = r.stderr.split("\n").filter((l) => l.includes("cannot write the log"));

@@ -1,11 +1,14 @@
-/** cncopagent's options (SPEC §5): strict parsing, every form of each option. */
+/** Strict option parsing, and cncopagent's options (SPEC §5): every form of each option. */
 import { describe, expect, test } from "bun:test";
-import { parseAgentArgs, USAGE } from "../../src/programs/cncopagent.ts";
+import { defineCommand, runCommand } from "citty";
+import { COMMON_ARGS, parseOptions, strictOptions } from "../../src/cli/args.ts";
+import { CncopError, EXIT } from "../../src/cli/errors.ts";
+import { DISPATCHER_ARGS, parseDispatcherArgs, USAGE } from "../../src/programs/cncopagent.ts";
 import { usageErrorOf } from "../helpers/errors.ts";
 
 const USAGE_LINE = "usage: cncopagent [-?] [-d] [-c CONFIG] [-a] [-t TYPE] [--email EMAIL] [job [job ...]]";
 
-const argsErrorOf = (args: string[]) => usageErrorOf(() => parseAgentArgs(args), `a usage error for ${JSON.stringify(args)}`);
+const argsErrorOf = (args: string[]) => usageErrorOf(() => parseDispatcherArgs(args), `a usage error for ${JSON.stringify(args)}`);
 
 test("the usage line is exactly the SPEC's", () => {
   expect(USAGE).toBe(USAGE_LINE);
@@ -42,7 +45,7 @@ describe("each option, in each spelling", () => {
   ];
   for (const [args, want] of cases) {
     test(args.join(" "), () => {
-      expect(parseAgentArgs(args)).toMatchObject(want);
+      expect(parseDispatcherArgs(args)).toMatchObject(want);
     });
   }
 });
@@ -70,5 +73,72 @@ describe("usage errors", () => {
 
   test("an unknown option shows the usage line", () => {
     expect(argsErrorOf(["--bogus"]).message).toContain(USAGE_LINE);
+  });
+});
+
+describe("parseOptions with the shared options", () => {
+  const parse = (args: string[]) => parseOptions(args, COMMON_ARGS, "usage: x");
+  const cases: [string[], Record<string, unknown>, string[]][] = [
+    [[], { help: false, version: false, debug: false, config: undefined }, []],
+    [["-?"], { help: true }, []],
+    [["-?d"], { help: true, debug: true }, []],
+    [["-h", "--version"], { help: true, version: true }, []],
+    [["-c", "a.ini", "--config", "b.ini"], { config: "b.ini" }, []],
+    [["-c", "-d"], { config: "-d", debug: false }, []],
+    [["-c", "--no-x", "-d"], { config: "--no-x", debug: true }, []],
+    [["-", "x", "--", "-d", "--bogus"], { debug: false }, ["-", "x", "-d", "--bogus"]],
+  ];
+  for (const [args, values, positionals] of cases) {
+    test(JSON.stringify(args), () => {
+      const r = parse(args);
+      expect(r).toMatchObject(values);
+      expect(r._).toEqual(positionals);
+    });
+  }
+
+  const errors: [string[], string][] = [
+    [["--c", "x"], "unknown option --c\nusage: x"],
+    [["--no-debug"], "unknown option --no-debug\nusage: x"],
+    [["--?"], "unknown option --?\nusage: x"],
+    [["-d=1"], "unknown option -=\nusage: x"],
+    [["--help=yes"], "option --help takes no value\nusage: x"],
+    [["-dc"], "option -c needs a value\nusage: x"],
+    [["-c", ""], "option -c needs a file name\nusage: x"],
+    [["--config="], "option -c needs a file name\nusage: x"],
+    [["-c", "", "--bogus"], "unknown option --bogus\nusage: x"],
+  ];
+  for (const [args, message] of errors) {
+    test(`${JSON.stringify(args)} is a usage error`, () => {
+      expect(usageErrorOf(() => parse(args)).message).toBe(message);
+    });
+  }
+});
+
+describe("strictOptions: a citty command's run sees exactly parseOptions' values", () => {
+  // citty alone reads --no-x as a negation and drops it, shifting -c onto the next word.
+  const captured = defineCommand({ args: DISPATCHER_ARGS, plugins: [strictOptions(USAGE)], run: (context) => ({ ...context.args }) });
+  const runWith = async (args: string[]) => (await runCommand(captured, { rawArgs: args })).result;
+  test.each([
+    [["-c", "--no-x", "-a"]],
+    [["-dc", "x.ini", "--email", "a@example.com", "--email=b@example.com", "job"]],
+    [["--type", "--no-such", "--", "-a"]],
+    [["--alljobs"]],
+    [["-?"]],
+  ])("%j", async (args) => {
+    expect(await runWith(args)).toEqual(parseOptions(args, DISPATCHER_ARGS, USAGE));
+  });
+
+  test.each([
+    [["--bogus"], `unknown option --bogus\n${USAGE}`],
+    [["-a", "--showSecrets"], `unknown option --showSecrets\n${USAGE}`],
+    [["-a", "--no-dryrun"], `unknown option --no-dryrun\n${USAGE}`],
+    [["-c", ""], `option -c needs a file name\n${USAGE}`],
+  ])("%j is a usage error", async (args, message) => {
+    const err = await runWith(args).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(CncopError);
+    expect([(err as CncopError).exitCode, (err as CncopError).message]).toEqual([EXIT.USAGE, message]);
   });
 });

@@ -3,7 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { RSYNC_EXIT_TABLE, verdictOf } from "../../src/backup-agents/rsync/exit-codes.ts";
 import { mostTelling } from "../../src/backup-agents/rsync/rsync-agent.ts";
 import { endpointArg, endpointKind, planRsync, readRsyncSettings, RSYNC_DEFAULTS, type RsyncSettings } from "../../src/backup-agents/rsync/rsync-plan.ts";
-import { parseStats } from "../../src/backup-agents/rsync/stats.ts";
+import { emptyStats, foldStatsLine } from "../../src/backup-agents/rsync/stats.ts";
 
 describe("rsync exit statuses", () => {
   const table: [number, string][] = [
@@ -36,6 +36,12 @@ describe("rsync exit statuses", () => {
 });
 
 describe("--stats", () => {
+  /** Lines folded one by one, as the agent does while rsync runs. */
+  const parseStats = (text: string) => {
+    const st = emptyStats();
+    for (const line of text.split("\n")) foldStatsLine(st, line);
+    return st;
+  };
   test("rsync 3.x, with thousands separators", () => {
     const st = parseStats(`
 Number of files: 21,003 (reg: 20,001, dir: 1,001, link: 1)
@@ -58,7 +64,11 @@ total size is 1,079,570,324  speedup is 873.86`);
     const st = parseStats("Number of files: 12\nNumber of files transferred: 3\nTotal file size: 1.234.567 bytes\nTotal transferred file size: 1'024 bytes\n");
     expect(st).toMatchObject({ files: 12, regularFiles: undefined, transferred: 3, totalSize: 1234567, transferredSize: 1024 });
   });
-  test("nothing to parse", () => expect(parseStats("rsync: connection refused").transferred).toBeUndefined());
+  test("nothing to parse", () => {
+    expect(foldStatsLine(emptyStats(), "rsync: connection refused")).toBe(false);
+    expect(parseStats("rsync: connection refused").transferred).toBeUndefined();
+  });
+  test("a stats line is recognised as one", () => expect(foldStatsLine(emptyStats(), "Number of files: 12")).toBe(true));
 });
 
 describe("endpoints", () => {

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
-import { CA_LOG_RE, caLogName, createCaLogFile, openCaLog, openDiagnosticLog } from "../../src/logs/ca-log.ts";
+import { createCaLogFile, openCaLog, openDiagnosticLog } from "../../src/logs/ca-log.ts";
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -13,31 +13,6 @@ function tempDir(): string {
 }
 afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-describe("caLogName (local time)", () => {
-  const cases: [Date, number, string][] = [
-    [new Date(2025, 0, 2, 3, 4, 5), 0, "CA-25-01-02_0304.log"],
-    [new Date(2025, 11, 31, 23, 59, 59), 0, "CA-25-12-31_2359.log"],
-    [new Date(2000, 5, 15, 0, 0, 0), 0, "CA-00-06-15_0000.log"],
-    [new Date(2109, 9, 10, 12, 30), 0, "CA-09-10-10_1230.log"],
-    [new Date(2025, 0, 2, 3, 4), 1, "CA-25-01-02_0304-001.log"],
-    [new Date(2025, 0, 2, 3, 4), 2, "CA-25-01-02_0304-002.log"],
-    [new Date(2025, 0, 2, 3, 4), 42, "CA-25-01-02_0304-042.log"],
-    [new Date(2025, 0, 2, 3, 4), 999, "CA-25-01-02_0304-999.log"],
-  ];
-  for (const [d, suffix, want] of cases) {
-    test(want, () => {
-      expect(caLogName(d, suffix)).toBe(want);
-      expect(CA_LOG_RE.test(want)).toBe(true);
-    });
-  }
-
-  test("CA_LOG_RE refuses other names", () => {
-    for (const n of ["CA-25-01-02_0304.log.1", "CA-25-1-02_0304.log", "XA-25-01-02_0304.log", "CA-25-01-02_0304-01.log", "CA-25-01-02_0304.txt"]) {
-      expect(CA_LOG_RE.test(n)).toBe(false);
-    }
-  });
 });
 
 describe("createCaLogFile", () => {
@@ -87,7 +62,7 @@ describe("openDiagnosticLog: the CAD log of -d", () => {
   test("Spool/Logs/CAD-YYYYMMDD.log, appended by the day's invocations", () => {
     const dir = tempDir();
     for (const text of ["first", "second"]) {
-      const log = openDiagnosticLog(dir, () => {}, now);
+      const log = openDiagnosticLog({ spoolLogs: dir }, () => {}, now);
       log.line(text);
       log.close();
     }
@@ -100,7 +75,7 @@ describe("openDiagnosticLog: the CAD log of -d", () => {
     const path = nodePath.join(dir, "CAD-20250407.log");
     symlinkSync("/dev/full", path);
     const said: string[] = [];
-    const log = openDiagnosticLog(dir, (t) => said.push(t), now);
+    const log = openDiagnosticLog({ spoolLogs: dir }, (t) => said.push(t), now);
     log.line("a");
     log.line("b");
     log.close();

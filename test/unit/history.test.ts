@@ -7,7 +7,7 @@ import nodePath from "node:path";
 import type { JobOutcome } from "../../src/dispatcher/run-job.ts";
 import { makePaths, type Paths } from "../../src/install/paths.ts";
 import { rowToJob } from "../../src/install/jobs-db.ts";
-import { HISTORY_SCHEMA_VERSION, historyFile } from "../../src/history/history-db.ts";
+import { HISTORY_SCHEMA_VERSION } from "../../src/history/history-db.ts";
 import { DAY_MS, insertRun, lastRuns, pruneHistory, readHistory, recordRun, runFromOutcome, type HistoryRun } from "../../src/history/history.ts";
 
 let root: string;
@@ -50,7 +50,7 @@ describe("history", () => {
     expect(readHistory(paths, { limit: 10 })).toEqual([]);
     expect(lastRuns(paths).size).toBe(0);
     expect(pruneHistory(paths, 30, NOW)).toBe(0);
-    expect(Bun.file(historyFile(paths)).size).toBe(0);
+    expect(Bun.file(paths.history).size).toBe(0);
   });
 
   test("newest first, filtered by id or title, limited; last runs leave out SKIPPED", () => {
@@ -70,7 +70,7 @@ describe("history", () => {
     expect(pruneHistory(paths, 90, NOW)).toBe(2);
     expect(readHistory(paths, { limit: 0 }).length).toBe(2);
     expect(pruneHistory(paths, 0, NOW)).toBe(0);
-    const db = new Database(historyFile(paths), { readonly: true });
+    const db = new Database(paths.history, { readonly: true });
     expect(db.query("PRAGMA journal_mode").get()).toEqual({ journal_mode: "wal" });
     expect(db.query("PRAGMA user_version").get()).toEqual({ user_version: HISTORY_SCHEMA_VERSION });
     db.close();
@@ -78,9 +78,9 @@ describe("history", () => {
 
   test("a damaged history file gives a clear error", () => {
     insertRun(paths, run(1, "OK", 1));
-    writeFileSync(historyFile(paths), "this is not a database at all, just text".repeat(200));
-    rmSync(`${historyFile(paths)}-wal`, { force: true });
-    rmSync(`${historyFile(paths)}-shm`, { force: true });
+    writeFileSync(paths.history, "this is not a database at all, just text".repeat(200));
+    rmSync(`${paths.history}-wal`, { force: true });
+    rmSync(`${paths.history}-shm`, { force: true });
     expect(() => insertRun(paths, run(1, "OK", 1))).toThrow(/history database .*history\.db is damaged .*move it aside/);
   });
 });

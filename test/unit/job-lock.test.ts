@@ -8,7 +8,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, w
 import os from "node:os";
 import nodePath from "node:path";
 import { CncopError, EXIT } from "../../src/cli/errors.ts";
-import { acquireJobLock, forceUnlock, type Liveness, type LockOwner, lockDir, ownerAlive, parseOwner, recordPath } from "../../src/locks/job-lock.ts";
+import { jobLockFiles } from "../../src/install/paths.ts";
+import { acquireJobLock, forceUnlock, type Liveness, type LockOwner, ownerAlive, parseOwner } from "../../src/locks/job-lock.ts";
 import { bootId, bootTicksNow, identify, type ProcessId } from "../../src/process/proc-info.ts";
 import { waitFor } from "../helpers/tree.ts";
 
@@ -26,10 +27,11 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
+/** A lock folder that does not exist yet: taking a lock creates it. */
 function work(): string {
   const d = mkdtempSync(nodePath.join(os.tmpdir(), "cncop-lock-"));
   dirs.push(d);
-  return d;
+  return nodePath.join(d, "locks");
 }
 
 function child(cmd = "exec sleep 30", session = "none"): ChildProcess & { pid: number } {
@@ -65,22 +67,21 @@ function owner(over: Partial<LockOwner>): LockOwner {
   };
 }
 
-function writeRecord(workDir: string, jobid: number, body: string): string {
-  const dir = lockDir(workDir);
-  mkdirSync(dir, { recursive: true });
-  const p = recordPath(dir, jobid);
+function writeRecord(lockDir: string, jobid: number, body: string): string {
+  mkdirSync(lockDir, { recursive: true });
+  const p = jobLockFiles(lockDir, jobid).record;
   writeFileSync(p, body);
   return p;
 }
 
-const acquire = (workDir: string, log?: (t: string) => void, session = `s-${crypto.randomUUID()}`) => acquireJobLock({ workDir, jobid: 12, jobtitle: "Payroll", session, log });
+const acquire = (lockDir: string, log?: (t: string) => void, session = `s-${crypto.randomUUID()}`) => acquireJobLock({ lockDir, jobid: 12, jobtitle: "Payroll", session, log });
 
 describe("acquire and release", () => {
   test("the first request holds; a second is busy and names the owner; release frees it", () => {
     const w = work();
     const a = acquire(w, undefined, "sess-A");
     if (!("held" in a)) throw new Error("not held");
-    const rec = JSON.parse(readFileSync(recordPath(lockDir(w), 12), "utf8")) as LockOwner;
+    const rec = JSON.parse(readFileSync(jobLockFiles(w, 12).record, "utf8")) as LockOwner;
     expect(rec).toMatchObject({ version: 1, jobid: 12, jobtitle: "Payroll", session: "sess-A", hostname: os.hostname(), bootId: bootId(), processes: [] });
     expect(rec.dispatcher.pid).toBe(process.pid);
     expect(rec.dispatcher.start).toBe(identify(process.pid)!.start);
@@ -88,7 +89,7 @@ describe("acquire and release", () => {
     const b = acquire(w);
     expect("busy" in b && b.busy?.session).toBe("sess-A");
     a.held.release();
-    expect(existsSync(recordPath(lockDir(w), 12))).toBe(false);
+    expect(existsSync(jobLockFiles(w, 12).record)).toBe(false);
     const c = acquire(w);
     expect("held" in c).toBe(true);
     if ("held" in c) c.held.release();
@@ -96,8 +97,8 @@ describe("acquire and release", () => {
 
   test("locks of different jobs are independent", () => {
     const w = work();
-    const a = acquireJobLock({ workDir: w, jobid: 1, jobtitle: "a", session: "s1" });
-    const b = acquireJobLock({ workDir: w, jobid: 2, jobtitle: "b", session: "s2" });
+    const a = acquireJobLock({ lockDir: w, jobid: 1, jobtitle: "a", session: "s1" });
+    const b = acquireJobLock({ lockDir: w, jobid: 2, jobtitle: "b", session: "s2" });
     expect("held" in a && "held" in b).toBe(true);
   });
 
@@ -105,7 +106,7 @@ describe("acquire and release", () => {
     const w = work();
     const a = acquire(w);
     if (!("held" in a)) throw new Error("not held");
-    const p = recordPath(lockDir(w), 12);
+    const p = jobLockFiles(w, 12).record;
     writeFileSync(p, JSON.stringify(owner({ token: "someone-else" })));
     a.held.release();
     expect(parseOwner(readFileSync(p, "utf8"))?.token).toBe("someone-else");
@@ -115,7 +116,7 @@ describe("acquire and release", () => {
     const w = work();
     const a = acquire(w, undefined, "sess-S");
     if (!("held" in a)) throw new Error("not held");
-    const read = () => JSON.parse(readFileSync(recordPath(lockDir(w), 12), "utf8")) as LockOwner;
+    const read = () => JSON.parse(readFileSync(jobLockFiles(w, 12).record, "utf8")) as LockOwner;
     a.held.beforeSpawn();
     expect(read().spawningSince).toMatch(/^\d+$/);
     const c = child();
@@ -239,7 +240,7 @@ describe("forceUnlock (cncopagent --unlock)", () => {
     expect(err).toBeInstanceOf(CncopError);
     expect((err as CncopError).exitCode).toBe(EXIT.FAILED);
     expect((err as Error).message).toContain(`live process ids ${agent.pid}`);
-    expect(existsSync(recordPath(lockDir(w), 12))).toBe(true);
+    expect(existsSync(jobLockFiles(w, 12).record)).toBe(true);
   });
 
   test("removes a dead run's record, a corrupt one, and reports a missing one", async () => {

@@ -1,5 +1,6 @@
 /** Table-driven tests of cncopjobs's pure parts: fields, secrets, import planning, arguments, tables. */
 import { describe, expect, test } from "bun:test";
+import { CncopError, EXIT } from "../../src/cli/errors.ts";
 import { rowToJob } from "../../src/install/jobs-db.ts";
 import { parseJobsArgs } from "../../src/jobs-admin/args.ts";
 import { checkCommand, checkField, checkInt, checkSettings, checkTitle, checkType, isDefaultValue } from "../../src/jobs-admin/fields.ts";
@@ -183,34 +184,53 @@ describe("import", () => {
   });
 });
 
-describe("arguments", () => {
+describe("arguments: citty runs the subcommand node's tokens name", () => {
   test.each([
-    [[], "list"],
-    [["-t", "x"], "types"],
-    [["types"], "types"],
-    [["SHOW", "3"], "show"],
-    [["add", "--title", "a", "-t", "rsync"], "add"],
-    [["history", "--limit", "5", "Nightly"], "history"],
-  ])("%p is %p", (argv, command) => expect(parseJobsArgs(argv).command).toBe(command as never));
+    [[], "list", []],
+    [["-t", "x"], "types", []],
+    [["types"], "types", []],
+    [["SHOW", "3"], "show", ["3"]],
+    [["add", "--title", "a", "-t", "rsync"], "add", []],
+    [["history", "--limit", "5", "Nightly"], "history", ["Nightly"]],
+    [["-dc", "f.ini", "show", "3"], "show", ["3"]],
+    [["--json", "--", "show", "-3"], "show", ["-3"]],
+    [["import", "-"], "import", ["-"]],
+    [["show", "--help", "--title", "x"], "show", []],
+  ])("%p is %p %p", async (argv, command, targets) => {
+    const o = await parseJobsArgs(argv);
+    expect([o.command, o.targets]).toEqual([command as never, targets]);
+  });
 
-  test("column options map to columns; -t is the type for add", () => {
-    const o = parseJobsArgs(["set", "Nightly", "--maxretries", "5", "--prerun", "-x", "--settings", "{}"]);
-    expect(o.fields).toEqual({ maxretries: "5", prerun: "-x", settings: "{}" });
-    expect(parseJobsArgs(["add", "-t", "ccs", "--title", "a"]).fields).toEqual({ jobtitle: "a", jobtype: "ccs" });
+  test("options count wherever they are given, and values are kept as given", async () => {
+    const o = await parseJobsArgs(["--json", "-c", "--no-x", "set", "Nightly", "--maxretries", "5", "--prerun", "-x", "--settings", "{}"]);
+    expect([o.json, o.config, o.fields]).toEqual([true, "--no-x", { maxretries: "5", prerun: "-x", settings: "{}" }]);
+    expect((await parseJobsArgs(["add", "-t", "ccs", "--title", "a"])).fields).toEqual({ jobtitle: "a", jobtype: "ccs" });
+    expect((await parseJobsArgs(["--title", "--no-x", "add", "--source="])).fields).toEqual({ jobtitle: "--no-x", source: "" });
+    expect((await parseJobsArgs(["-tRSYNC"])).typeFilter).toBe("RSYNC");
+    expect((await parseJobsArgs(["types"])).typeFilter).toBe("x");
   });
 
   test.each([
     [["frobnicate"], 'unknown command "frobnicate"'],
+    [["-"], 'unknown command "-"'],
+    [["constructor"], 'unknown command "constructor"'],
     [["--bogus"], "unknown option --bogus"],
     [["show"], "show takes JOB"],
     [["show", "a", "b"], 'not "a" "b"'],
     [["remove", "1", "--title", "x"], "--title does not apply to remove"],
     [["--replace"], "--replace does not apply to the jobs table"],
+    [["-t", "x", "--limit", "1", "--json", "--replace"], "--replace, --limit do not apply to -t"],
     [["history", "--maxretries", "3"], "--maxretries does not apply to history"],
     [["set", "1", "--title"], "option --title needs a value"],
     [["import"], "import takes FILE"],
-  ])("%p is a usage error", (argv, message) => {
-    expect(() => parseJobsArgs(argv)).toThrow(message);
+  ])("%p is a usage error", async (argv, message) => {
+    const err = await parseJobsArgs(argv).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(CncopError);
+    expect((err as CncopError).exitCode).toBe(EXIT.USAGE);
+    expect((err as CncopError).message).toContain(message);
   });
 });
 

@@ -1,11 +1,14 @@
 /**
  * The line formatters (WebAssembly and JavaScript) against a plain reference: the same
  * bytes for every prefix length, line length, byte value and start offset, including lines
- * longer than the WebAssembly input piece and output that fills its output block many times.
+ * longer than the WebAssembly input piece and output that fills its output block many times;
+ * the module's bytes are those of its text source; the choice between the two formatters.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { jsLineFormatter, type LineFormatter, lineFormatterFor } from "../../src/logs/line-format.ts";
-import { formatterModuleBytes, WASM_PREFIX_MAX, wasmLineFormatter } from "../../src/logs/line-format-wasm.ts";
+import nodePath from "node:path";
+import { jsLineFormatter, type LineFormatter } from "../../src/logs/line-format.ts";
+import { formatterModuleBytes, lineFormatterFor, WASM_PREFIX_MAX, wasmLineFormatter } from "../../src/logs/line-format-wasm.ts";
+import { compileWat } from "../../src/logs/wat-to-wasm.ts";
 
 // The cases make a few hundred MB of short-lived buffers: give the memory back, since later
 // tests measure the peak memory of children, which on Linux starts at ours when they spawn.
@@ -106,14 +109,24 @@ describe.each(FORMATTERS)("%s formatter gives the reference bytes", (_name, f) =
   });
 });
 
-describe("choosing a formatter", () => {
-  test("the module's bytes validate", () => {
+describe("the WebAssembly module", () => {
+  test("its bytes validate", () => {
     expect(WebAssembly.validate(formatterModuleBytes())).toBe(true);
   });
-  test("WebAssembly up to its longest prefix, JavaScript beyond", () => {
-    expect(lineFormatterFor(47)).toBe(wasm);
-    expect(lineFormatterFor(WASM_PREFIX_MAX)).toBe(wasm);
-    expect(lineFormatterFor(WASM_PREFIX_MAX + 1)).toBe(jsLineFormatter);
+  test("its bytes are line-format.wat as it is now, not a stale build", () => {
+    const wat = nodePath.join(import.meta.dir, "..", "..", "src", "logs", "line-format.wat");
+    expect(Buffer.from(formatterModuleBytes()).equals(Buffer.from(compileWat(wat)))).toBe(true);
+  });
+});
+
+describe("choosing a formatter", () => {
+  test.each([
+    [47, false, "WebAssembly"],
+    [WASM_PREFIX_MAX, false, "WebAssembly"],
+    [WASM_PREFIX_MAX + 1, false, "JavaScript"],
+    [47, true, "JavaScript"],
+  ] as const)("a prefix of %d bytes, JavaScript forced: %p: %s", (prefixBytes, forceJs, want) => {
+    expect(lineFormatterFor(prefixBytes, forceJs)).toBe(want === "WebAssembly" ? wasm : jsLineFormatter);
   });
   test("output comes in large blocks, not a write per line", () => {
     const buf = lines(Array.from({ length: 10_000 }, () => 99));

@@ -1,9 +1,8 @@
 /** `--email` addresses: what is an address, lists, repeats, and where they are read from. */
 import { describe, expect, test } from "bun:test";
-import type { ArgsDef } from "citty";
-import { optionValues } from "../../src/cli/args.ts";
+import { parseOptions, type OptionArgs } from "../../src/cli/args.ts";
 import { isValidEmailAddress } from "../../src/install/config.ts";
-import { parseAgentArgs, parseEmailList } from "../../src/programs/cncopagent.ts";
+import { parseDispatcherArgs, parseEmailList } from "../../src/programs/cncopagent.ts";
 
 describe("isValidEmailAddress", () => {
   test.each([
@@ -76,19 +75,20 @@ describe("--email on the command line", () => {
     [["-dc", "x.ini", "--email", "a@example.com", "-a"], ["a@example.com"]],
     [["-a"], undefined],
   ] as [string[], string[] | undefined][])("%p", (args, want) => {
-    expect(parseAgentArgs(args).email).toEqual(want);
+    expect(parseDispatcherArgs(args).email).toEqual(want);
   });
 
   test.each([
     [["--email"], /option --email needs a value/],
     [["--email", "-a"], /"-a" is not a valid email address/],
   ])("%p is a usage error", (args, message) => {
-    expect(() => parseAgentArgs(args)).toThrow(message);
+    expect(() => parseDispatcherArgs(args)).toThrow(message);
   });
 
-  test("optionValues follows clusters and attached values", () => {
-    const defs = { config: { type: "string", alias: ["c"] }, debug: { type: "boolean", alias: ["d"] }, email: { type: "string" } } satisfies ArgsDef;
-    expect(optionValues(["-cfile", "--email", "x", "-dc", "--email", "--email=y", "--", "--email", "z"], defs, "email")).toEqual(["x", "y"]);
-    expect(optionValues(["-cfile", "-c", "g"], defs, "config")).toEqual(["file", "g"]);
+  test("a repeated option keeps every value, through clusters and attached values", () => {
+    const defs = { config: { type: "string", alias: ["c"], multiple: true }, debug: { type: "boolean", alias: ["d"] }, email: { type: "string", multiple: true } } satisfies OptionArgs;
+    const parsed = parseOptions(["-cfile", "--email", "x", "-dc", "--email", "--email=y", "--", "--email", "z"], defs, "usage");
+    expect(parsed).toEqual({ config: ["file", "--email"], debug: true, email: ["x", "y"], _: ["--email", "z"] });
+    expect(parseOptions(["-cfile", "-c", "g"], defs, "usage").config).toEqual(["file", "g"]);
   });
 });

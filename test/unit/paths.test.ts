@@ -4,7 +4,19 @@ import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:f
 import os from "node:os";
 import nodePath from "node:path";
 import { CncopError } from "../../src/cli/errors.ts";
-import { ensureTree, makePaths, resolveRoot } from "../../src/install/paths.ts";
+import {
+  CA_LOG_RE,
+  caLogName,
+  DAILY_LOG_RE,
+  dailyLogPath,
+  diagnosticLogPath,
+  ensureTree,
+  jobLockFiles,
+  makePaths,
+  reporterLockFiles,
+  reporterLogPath,
+  resolveRoot,
+} from "../../src/install/paths.ts";
 
 describe("resolveRoot (POSIX)", () => {
   const p = nodePath.posix;
@@ -56,8 +68,11 @@ describe("makePaths", () => {
       logs: "/r/Logs",
       spool: "/r/Spool",
       messages: "/r/Spool/Messages",
+      badMessages: "/r/Spool/Messages/bad",
       spoolLogs: "/r/Spool/Logs",
       work: "/r/Spool/Work",
+      locks: "/r/Spool/Work/locks",
+      history: "/r/Spool/history.db",
     });
   });
 
@@ -73,6 +88,57 @@ describe("makePaths", () => {
     expect(paths.configFile).toBe("C:\\cncop\\Config\\cncop3.ini");
     expect(paths.messages).toBe("C:\\cncop\\Spool\\Messages");
   });
+});
+
+describe("caLogName (local time)", () => {
+  const cases: [Date, number, string][] = [
+    [new Date(2025, 0, 2, 3, 4, 5), 0, "CA-25-01-02_0304.log"],
+    [new Date(2025, 11, 31, 23, 59, 59), 0, "CA-25-12-31_2359.log"],
+    [new Date(2000, 5, 15, 0, 0, 0), 0, "CA-00-06-15_0000.log"],
+    [new Date(2109, 9, 10, 12, 30), 0, "CA-09-10-10_1230.log"],
+    [new Date(2025, 0, 2, 3, 4), 1, "CA-25-01-02_0304-001.log"],
+    [new Date(2025, 0, 2, 3, 4), 2, "CA-25-01-02_0304-002.log"],
+    [new Date(2025, 0, 2, 3, 4), 42, "CA-25-01-02_0304-042.log"],
+    [new Date(2025, 0, 2, 3, 4), 999, "CA-25-01-02_0304-999.log"],
+  ];
+  for (const [d, suffix, want] of cases) {
+    test(want, () => {
+      expect(caLogName(d, suffix)).toBe(want);
+      expect(CA_LOG_RE.test(want)).toBe(true);
+    });
+  }
+
+  test("CA_LOG_RE refuses other names", () => {
+    for (const n of ["CA-25-01-02_0304.log.1", "CA-25-1-02_0304.log", "XA-25-01-02_0304.log", "CA-25-01-02_0304-01.log", "CA-25-01-02_0304.txt"]) {
+      expect(CA_LOG_RE.test(n)).toBe(false);
+    }
+  });
+});
+
+describe("the files of the tree", () => {
+  const paths = makePaths("/r", undefined, "/", nodePath.posix);
+  const day = new Date(2025, 0, 9, 23, 59);
+  const j = (...parts: string[]) => nodePath.join(...parts);
+  test.each([
+    ["an agent's daily log, by local date", dailyLogPath(paths.spoolLogs, "CIFS", day), j("/r/Spool/Logs", "CIFS-20250109.log")],
+    ["cncopagent -d diagnostic log", diagnosticLogPath(paths, day), j("/r/Spool/Logs", "CAD-20250109.log")],
+    ["cncopreporter's log", reporterLogPath(paths, day), j("/r/Spool/Logs", "RP-20250109.log")],
+    ["a job's lock record", jobLockFiles(paths.locks, 12).record, j("/r/Spool/Work/locks", "job-12.json")],
+    ["its guard target (proper-lockfile adds .guard)", jobLockFiles(paths.locks, 12).guard, j("/r/Spool/Work/locks", "job-12")],
+    ["the reporter's pass lock", reporterLockFiles(paths.locks).record, j("/r/Spool/Work/locks", "reporter.json")],
+    ["its guard target", reporterLockFiles(paths.locks).guard, j("/r/Spool/Work/locks", "reporter")],
+    ["the marker asking for another pass", reporterLockFiles(paths.locks).wanted, j("/r/Spool/Work/locks", "reporter.wanted")],
+  ])("%s", (_what, got, want) => expect(got).toBe(want));
+
+  test.each([
+    ["CIFS-20250109.log", true],
+    ["CAD-20250109.log", true],
+    ["RP-20250109.log", true],
+    ["CIFS-20250109.log.1", false],
+    ["CIFS-2025019.log", false],
+    ["C-20250109.log", false],
+    ["9X-20250109.log", false],
+  ])("DAILY_LOG_RE: %p -> %p", (name, want) => expect(DAILY_LOG_RE.test(name)).toBe(want));
 });
 
 describe("ensureTree", () => {

@@ -1,11 +1,14 @@
-/** SPEC §5 "Agents": the job-type table, agent lookup in Bin/ only, command line and environment. */
+/** SPEC §5 "Agents": the job-type table, agent lookup in Bin/ only, command line, environment, and the plan of a job run. */
 import { describe, expect, test } from "bun:test";
 import nodePath from "node:path";
-import { agentArgv, findInBin, jobEnv, planJob } from "../../src/dispatcher/plan.ts";
+import type { PlannedCommand } from "../../src/dispatcher/commands.ts";
+import { agentArgv, describeCommand, findInBin, jobEnv, type JobPlan, planJob } from "../../src/dispatcher/plan.ts";
+import { type RunMode, runModeOf } from "../../src/dispatcher/run-mode.ts";
 import { parseConfigText } from "../../src/install/config.ts";
 import { agentsForType, jobTypeTable, knownJobTypes } from "../../src/install/job-types.ts";
 import { rowToJob } from "../../src/install/jobs-db.ts";
 import { makePaths } from "../../src/install/paths.ts";
+import type { ConfineFs } from "../../src/process/confine.ts";
 
 const paths = makePaths("/srv/cncop");
 const CONFIG = paths.configFile;
@@ -131,32 +134,115 @@ describe("findInBin: Bin/ only", () => {
   }
 });
 
-describe("planJob", () => {
-  const config = parseConfigText("[agents]\nMINE = agentmine\n", paths.configFile, "h");
-  const present = new Set([nodePath.join(paths.bin, "backupagentnq"), nodePath.join(paths.bin, "backupagentdq"), nodePath.join(paths.bin, "agentmine")]);
-  const ctx = { paths, config, debug: false, dryrun: true, session: "S", platform: "linux" as const, isFile: (p: string) => present.has(p), baseEnv: {} };
+describe("planJob: the whole run as data", () => {
+  const config = parseConfigText("[agents]\nMINE = agentmine\n[defaults]\ncommand_timeout = 90\n", paths.configFile, "h");
+  const bin = paths.bin;
+  const files = new Set(["backupagentnq", "backupagentdq", "backupagentcifs", "agentmine", "pre.sh", "post.sh"].map((f) => nodePath.join(bin, f)));
+  const fs: ConfineFs = { isFile: (p) => files.has(p), realpath: (p) => p };
+  const LOG = "/srv/cncop/Logs/CA-26-03-01_0200.log";
+  const ctx = (dryrun: boolean) => ({ paths, config, debug: false, mode: runModeOf(dryrun), session: "S", logPath: LOG, platform: "linux" as const, fs, baseEnv: {} });
+  const plan = (row: Record<string, unknown>, dryrun = true) => planJob(rowToJob({ jobid: 9, jobtitle: "t", jobtype: "CIFS", ...row }), ctx(dryrun));
 
   test("CCS plans backupagentnq with the jobid and backupagentdq without", () => {
-    const plan = planJob(rowToJob({ jobid: 9, jobtitle: "cloud", jobtype: "CCS" }), ctx);
-    expect(plan.agents).toEqual([
-      { agent: "backupagentnq", program: "/srv/cncop/Bin/backupagentnq", argv: ["/srv/cncop/Bin/backupagentnq", "-c", CONFIG, "-n", "9"] },
-      { agent: "backupagentdq", program: "/srv/cncop/Bin/backupagentdq", argv: ["/srv/cncop/Bin/backupagentdq", "-c", CONFIG, "-n"] },
+    const p = plan({ jobtype: "CCS" });
+    expect(p.agents).toEqual([
+      { agent: "backupagentnq", program: `${bin}/backupagentnq`, argv: [`${bin}/backupagentnq`, "-c", CONFIG, "-n", "9"] },
+      { agent: "backupagentdq", program: `${bin}/backupagentdq`, argv: [`${bin}/backupagentdq`, "-c", CONFIG, "-n"] },
     ]);
-    expect(plan.session).toBe("S");
-    expect(plan.env.CNCOP_SESSION).toBe("S");
+    expect(p.session).toBe("S");
+    expect(p.label).toBe("job 9 't'");
+    expect(p.env.CNCOP_SESSION).toBe("S");
+    expect(p.env.CNCOP_LOG).toBeUndefined();
   });
 
-  test("a missing agent is planned without a program", () => {
-    const plan = planJob(rowToJob({ jobid: 1, jobtitle: "r", jobtype: "RSYNC" }), ctx);
-    expect(plan.agents).toEqual([{ agent: "backupagentrsync", program: undefined, argv: ["/srv/cncop/Bin/backupagentrsync", "-c", CONFIG, "-n", "1"] }]);
+  test("without a dry run the agents get no -n", () => {
+    expect(plan({}, false).agents?.[0]?.argv).toEqual([`${bin}/backupagentcifs`, "-c", CONFIG, "9"]);
+    expect(plan({}, false).mode).toBe(runModeOf(false));
   });
 
   test("a type from [agents]", () => {
-    const plan = planJob(rowToJob({ jobid: 2, jobtitle: "m", jobtype: "mine" }), ctx);
-    expect(plan.agents?.map((a) => a.program)).toEqual(["/srv/cncop/Bin/agentmine"]);
+    expect(plan({ jobtype: "mine" }).agents?.map((a) => a.program)).toEqual([`${bin}/agentmine`]);
   });
 
+  const ruleCases: [string, Record<string, unknown>, Partial<JobPlan["rules"]>][] = [
+    ["defaults", {}, { problem: undefined, hasPrerun: false, missingAgents: undefined, maxretries: 3, retrydelaySec: 60, maxruntimeSec: 0 }],
+    ["retry policy and deadline rule from the row", { maxretries: 0, retrydelay: 5, maxruntime: 600 }, { maxretries: 0, retrydelaySec: 5, maxruntimeSec: 600 }],
+    ["a missing agent", { jobtype: "RSYNC" }, { problem: undefined, missingAgents: `agent backupagentrsync not found in ${bin}` }],
+    ["a prerun", { prerun: "pre.sh" }, { hasPrerun: true }],
+    ["a refused prerun is still a prerun", { prerun: "../evil.sh" }, { hasPrerun: true }],
+    ["a blank prerun is none", { prerun: "  " }, { hasPrerun: false }],
+    [
+      "an unknown type",
+      { jobtype: "UNKNOWN" },
+      { problem: `unknown job type UNKNOWN (known: CCS, CIFS, FTP, FTPS, MINE, MSSQL, RSYNC, SFTP, WIMG; add it in [agents] of ${CONFIG})`, missingAgents: undefined },
+    ],
+    ["an invalid row", { maxretries: -1 }, { problem: "invalid job definition: maxretries = -1 is not a whole number from 0 to 100" }],
+  ];
+  for (const [name, row, rules] of ruleCases) {
+    test(`rules: ${name}`, () => {
+      expect(plan(row).rules).toMatchObject(rules);
+    });
+  }
+
   test("an unknown type has no agents", () => {
-    expect(planJob(rowToJob({ jobid: 3, jobtitle: "u", jobtype: "UNKNOWN" }), ctx).agents).toBeUndefined();
+    expect(plan({ jobtype: "UNKNOWN" }).agents).toBeUndefined();
+  });
+
+  test("a missing agent is planned without a program", () => {
+    expect(plan({ jobtype: "RSYNC" }).agents).toEqual([{ agent: "backupagentrsync", program: undefined, argv: [`${bin}/backupagentrsync`, "-c", CONFIG, "-n", "9"] }]);
+  });
+
+  test("the commands are prepared in the plan, each with its environment", () => {
+    const p = plan({ prerun: "pre.sh 'a b' $x", postsuccess: "post.sh --done", postfailure: "../evil.sh" });
+    expect(p.commandTimeoutSec).toBe(90);
+    expect(p.commands.prerun).toMatchObject({ kind: "prerun", line: "pre.sh 'a b' $x", prepared: { ok: true, argv: [`${bin}/pre.sh`, "a b", "$x"], verbatim: false } });
+    expect(p.commands.postsuccess).toMatchObject({ kind: "postsuccess", prepared: { ok: true, argv: [`${bin}/post.sh`, "--done"] } });
+    expect(p.commands.postfailure?.prepared).toMatchObject({ ok: false, reason: expect.stringMatching(/^the program path leads outside Bin\/: it must be a program inside /) });
+    const envCases: [keyof JobPlan["commands"], string | undefined][] = [
+      ["prerun", undefined],
+      ["postsuccess", "OK"],
+      ["postfailure", "ERROR"],
+    ];
+    for (const [kind, status] of envCases) {
+      const env = p.commands[kind]!.env;
+      expect({ kind, status: env.CNCOP_STATUS, log: env.CNCOP_LOG, session: env.CNCOP_SESSION, attempt: env.CNCOP_ATTEMPT }).toEqual({ kind, status, log: LOG, session: "S", attempt: "1" });
+    }
+  });
+
+  test("a job without commands plans none", () => {
+    expect(plan({}).commands).toEqual({});
+  });
+
+  test("a program missing from Bin/ is refused in the plan", () => {
+    expect(plan({ postsuccess: "nothere.sh" }).commands.postsuccess?.prepared).toMatchObject({ ok: false, reason: expect.stringMatching(/^program nothere.sh not found in /) });
+  });
+});
+
+describe("describeCommand: what a dry run shows instead of running a command", () => {
+  const cases: [PlannedCommand["kind"], string, PlannedCommand["prepared"], string][] = [
+    ["prerun", "pre.sh 'a b' $x", { ok: true, argv: ["/srv/cncop/Bin/pre.sh", "a b", "$x"], verbatim: false }, "dry run: would run prerun: /srv/cncop/Bin/pre.sh 'a b' '$x'"],
+    ["postsuccess", "post.sh --done", { ok: true, argv: ["/srv/cncop/Bin/post.sh", "--done"], verbatim: false }, "dry run: would run postsuccess: /srv/cncop/Bin/post.sh --done"],
+    ["postfailure", "../evil.sh", { ok: false, reason: "the program path leads outside Bin/" }, 'dry run: postfailure would be refused: "../evil.sh": the program path leads outside Bin/'],
+  ];
+  for (const [kind, line, prepared, want] of cases) {
+    test(want, () => {
+      expect(describeCommand({ kind, line, prepared, env: {} })).toBe(want);
+    });
+  }
+});
+
+describe("runModeOf: a dry run decided once", () => {
+  const cases: [boolean, Omit<RunMode, "logNote">][] = [
+    [false, { agentsGetDryRunFlag: false, commands: "run", reports: "write", takesLock: true, afterJob: true, pruning: true }],
+    [true, { agentsGetDryRunFlag: true, commands: "describe", reports: "log", takesLock: false, afterJob: false, pruning: false }],
+  ];
+  for (const [dryrun, want] of cases) {
+    test(`dryrun=${dryrun}`, () => {
+      expect(runModeOf(dryrun)).toMatchObject(want);
+    });
+  }
+  test("only a dry run notes in the log what it leaves out", () => {
+    expect(runModeOf(false).logNote).toBeUndefined();
+    expect(runModeOf(true).logNote).toBe("dry run: agents get -n; no pre/post command, no email, no log pruning");
   });
 });

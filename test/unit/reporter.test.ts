@@ -5,11 +5,11 @@ import os from "node:os";
 import nodePath from "node:path";
 import { parseConfigText } from "../../src/install/config.ts";
 import type { LineLog } from "../../src/logs/log-file.ts";
-import { makePaths } from "../../src/install/paths.ts";
+import { makePaths, reporterLockFiles } from "../../src/install/paths.ts";
 import { parseReporterArgs } from "../../src/programs/cncopreporter.ts";
-import { describeResult, formatAge, isExpired, REPORT_KEEP_MS, type SendResult, verdictOfStatus } from "../../src/reporter/answer.ts";
+import { describeResult, formatAge, isReportExpired, REPORT_KEEP_MS, type SendResult, verdictOfStatus } from "../../src/reporter/answer.ts";
 import { invokeReporter, reporterCommand, reporterTimeLimitMs, type CommandInputs } from "../../src/reporter/invoke.ts";
-import { acquirePassLock, lockFiles, passWanted, requestPass } from "../../src/reporter/pass-lock.ts";
+import { acquirePassLock, passWanted, requestPass } from "../../src/reporter/pass-lock.ts";
 import { runPass } from "../../src/reporter/pass.ts";
 import { orderKey, parseReport } from "../../src/reporter/report-file.ts";
 import { echoOn, levelled } from "../../src/reporter/reporter-log.ts";
@@ -137,7 +137,7 @@ describe("answers", () => {
     [-60_000, false],
   ])("written %d ms ago: expired %p", (age, want) => {
     const now = 1_800_000_000_000;
-    expect(isExpired(now - age, now)).toBe(want);
+    expect(isReportExpired(now - age, now)).toBe(want);
   });
 
   test("descriptions", () => {
@@ -307,7 +307,7 @@ describe("a pass with a scripted transport", () => {
   test("never more than the bound in flight; one job's reports one at a time", async () => {
     const dir = spool(12, (i) => (i < 6 ? i : 100));
     const s = scripted();
-    const pass = runPass({ messagesDir: dir, baseUrl: "http://x", transport: s.transport, log: log(), inFlight: 4, sequentialUpTo: 0 });
+    const pass = runPass({ messagesDir: dir, badDir: nodePath.join(dir, "bad"), baseUrl: "http://x", transport: s.transport, log: log(), inFlight: 4, sequentialUpTo: 0 });
     const names = (...n: number[]) => n.map((i) => `JF-${String(i).padStart(3, "0")}.json`);
     const answerAll = () => s.pending.splice(0).forEach((p) => p.answer(s.ok(200)));
     // Four jobs' reports fill the window without any answer.
@@ -332,7 +332,7 @@ describe("a pass with a scripted transport", () => {
   test("a prefix of a few reports goes strictly one at a time, whatever the jobs", async () => {
     const dir = spool(16, (i) => i);
     const s = scripted();
-    const pass = runPass({ messagesDir: dir, baseUrl: "http://x", transport: s.transport, log: log() });
+    const pass = runPass({ messagesDir: dir, badDir: nodePath.join(dir, "bad"), baseUrl: "http://x", transport: s.transport, log: log() });
     const order: string[] = [];
     while (order.length < 16) {
       const next = await s.next();
@@ -364,7 +364,7 @@ describe("a pass with a scripted transport", () => {
           else setTimeout(() => waiting.splice(0).forEach((a) => a()), 300);
         }),
     };
-    const r = await runPass({ messagesDir: dir, baseUrl: "http://x", transport, log: log(), inFlight: 4, sequentialUpTo: 0 });
+    const r = await runPass({ messagesDir: dir, badDir: nodePath.join(dir, "bad"), baseUrl: "http://x", transport, log: log(), inFlight: 4, sequentialUpTo: 0 });
     expect(r.sent).toBe(4);
     expect(events).toEqual(["send JE-a.json", "answer JE-a.json", "send JS-b.json", "answer JS-b.json", "send JF-c.json", "answer JF-c.json", "send VIRUS-d.json", "answer VIRUS-d.json"]);
   });
@@ -372,7 +372,7 @@ describe("a pass with a scripted transport", () => {
   test("after a 'not delivered' answer nothing new is sent; answers in flight still count", async () => {
     const dir = spool(10, (i) => i);
     const s = scripted();
-    const pass = runPass({ messagesDir: dir, baseUrl: "http://x", transport: s.transport, log: log(), inFlight: 3, sequentialUpTo: 0 });
+    const pass = runPass({ messagesDir: dir, badDir: nodePath.join(dir, "bad"), baseUrl: "http://x", transport: s.transport, log: log(), inFlight: 3, sequentialUpTo: 0 });
     while (s.pending.length < 3) await s.tick();
     s.pending.shift()!.answer(s.ok(503));
     s.pending.shift()!.answer(s.ok(200));
@@ -388,7 +388,7 @@ describe("a pass with a scripted transport", () => {
     const dir = spool(6, (i) => i);
     const s = scripted();
     const stop = new AbortController();
-    const pass = runPass({ messagesDir: dir, baseUrl: "http://x", transport: s.transport, log: log(), inFlight: 2, sequentialUpTo: 0, stop: stop.signal });
+    const pass = runPass({ messagesDir: dir, badDir: nodePath.join(dir, "bad"), baseUrl: "http://x", transport: s.transport, log: log(), inFlight: 2, sequentialUpTo: 0, stop: stop.signal });
     while (s.pending.length < 2) await s.tick();
     stop.abort("SIGTERM");
     for (const p of s.pending.splice(0)) p.answer(s.ok(200));
@@ -399,7 +399,7 @@ describe("a pass with a scripted transport", () => {
 
 describe("the pass lock", () => {
   test("held by one; a second attempt is busy at once; released, it can be taken again", () => {
-    const files = lockFiles(tempDir());
+    const files = reporterLockFiles(tempDir());
     const a = acquirePassLock(files);
     expect("held" in a).toBe(true);
     const b = acquirePassLock(files);
@@ -411,7 +411,7 @@ describe("the pass lock", () => {
   });
 
   test("a record left by a dead process is taken over; the wanted marker is consumed", () => {
-    const files = lockFiles(tempDir());
+    const files = reporterLockFiles(tempDir());
     const dead = Bun.spawnSync(["/bin/sh", "-c", "echo $$"]).stdout.toString().trim();
     requestPass(files);
     writeFileSync(files.record, JSON.stringify({ version: 1, process: { pid: Number(dead), start: "1" }, hostname: os.hostname(), bootId: "x", started: "then", token: "t" }));
@@ -424,7 +424,7 @@ describe("the pass lock", () => {
   });
 
   test("a fresh unreadable record counts as held (its writer may be mid-way)", () => {
-    const files = lockFiles(tempDir());
+    const files = reporterLockFiles(tempDir());
     acquirePassLock(files); // creates the folder
     writeFileSync(files.record, "{");
     const r = acquirePassLock(files);

@@ -8,7 +8,6 @@ import { markedPaint as marked } from "../helpers/paint.ts";
 import { follow } from "../../src/watcher/follow.ts";
 import { waitFor } from "../helpers/tree.ts";
 
-
 test("a partial last line is printed only when its newline comes, once, whole", async () => {
   const dir = mkdtempSync(nodePath.join(os.tmpdir(), "w-follow-"));
   const file = parseDailyLogName("CIFS-20200105.log", dir)!;
@@ -42,6 +41,10 @@ test("a partial last line is printed only when its newline comes, once, whole", 
     appendFileSync(file.path, " done)\n2020-01-05 09:00:02 ERROR three\n");
     await waitFor(() => text().includes("three"), 10_000, "the completed lines");
     expect(text()).toEndWith("2020-01-05 09:00:01 INFO two (partial still partial done)\n<error>2020-01-05 09:00:02 ERROR three</error>\n");
+    // A child's bytes in the log are shown, never obeyed: colours, a title, a CR, escaped.
+    appendFileSync(file.path, "2020-01-05 09:00:02 INFO \x1b[31mred\x1b]0;t\x07\rx\r\n");
+    await waitFor(() => text().includes("red"), 10_000, "the line with control characters");
+    expect(text()).toEndWith("\n2020-01-05 09:00:02 INFO \\x1b[31mred\\x1b]0;t\\x07\\rx\n");
     // A partial line left when following stops is still printed.
     appendFileSync(file.path, "2020-01-05 09:00:03 INFO cut");
     await afterTwoSteps();

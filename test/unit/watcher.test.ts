@@ -1,4 +1,4 @@
-/** Table-driven tests of the watcher's pure parts: names, days, tones, lines, pager, sizes, summaries. */
+/** Table-driven tests of the watcher's pure parts: names, days, tones, lines, pager, summaries. */
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -6,11 +6,10 @@ import nodePath from "node:path";
 import { AgentLogSummariser, unquoteTitle } from "../../src/watcher/agent-summary.ts";
 import { CaSummariser, isStdoutLine } from "../../src/watcher/ca-summary.ts";
 import { describePrefix, isKnownPrefix, listLogFiles, parseCaLogName, parseDailyLogName, pickDay, summarisePrefixes, type LogFile } from "../../src/watcher/catalog.ts";
-import { LineSplitter, forEachLine, lastLines } from "../../src/watcher/lines.ts";
+import { forEachLine, lastLines } from "../../src/watcher/lines.ts";
 import { splitStamp, toneOfText } from "../../src/watcher/log-line.ts";
 import { choosePager } from "../../src/watcher/pager.ts";
 import { BoundedLines, settleOpenRuns } from "../../src/watcher/run-model.ts";
-import { formatBytes } from "../../src/watcher/summary-render.ts";
 
 describe("log names", () => {
   test.each([
@@ -130,45 +129,6 @@ describe("line tones", () => {
   ])("splitStamp(%p)", (line, want) => expect(splitStamp(line)).toEqual(want as never));
 });
 
-describe("LineSplitter", () => {
-  const run = (chunks: string[], max?: number) => {
-    const out: string[] = [];
-    const s = new LineSplitter((l) => out.push(l), max);
-    for (const c of chunks) s.push(new TextEncoder().encode(c));
-    const pending = s.pending;
-    s.flush();
-    return { out, pending };
-  };
-  test.each([
-    [["a\nb\n"], ["a", "b"], 0],
-    [["a", "b\nc"], ["ab", "c"], 1],
-    [["a\r\n", "\n"], ["a", ""], 0],
-    [["x\n", "", "y"], ["x", "y"], 1],
-    [["é".slice(0, 1), "\n"], ["é"], 0],
-    // Shown, never obeyed: a child's colours, a lone CR, a tab, an OSC title, a C1 CSI.
-    [["\x1b[31mred\x1b[0m\n"], ["\\x1b[31mred\\x1b[0m"], 0],
-    [["10%\r20%\r\n"], ["10%\\r20%"], 0],
-    [["a\tb\x1b]0;t\x07\u009b2J\n"], ["a\\tb\\x1b]0;t\\x07\\x9b2J"], 0],
-    [["cut\x1b"], ["cut\\x1b"], 4],
-  ])("%p -> %p (pending %d)", (chunks, lines, pending) => {
-    const r = run(chunks);
-    expect(r.out).toEqual(lines);
-    expect(r.pending).toBe(pending);
-  });
-  test("a multi-byte character split across chunks stays whole", () => {
-    const bytes = new TextEncoder().encode("€uro\n");
-    const out: string[] = [];
-    const s = new LineSplitter((l) => out.push(l));
-    s.push(bytes.subarray(0, 1));
-    s.push(bytes.subarray(1, 2));
-    s.push(bytes.subarray(2));
-    expect(out).toEqual(["€uro"]);
-  });
-  test("a line longer than the cap is passed on in pieces", () => {
-    expect(run(["abcdefgh", "ij\n"], 4).out).toEqual(["abcd", "efgh", "ij"]);
-  });
-});
-
 describe("file reading", () => {
   const dir = mkdtempSync(nodePath.join(os.tmpdir(), "w-unit-"));
   test("forEachLine reads every line across chunk boundaries", () => {
@@ -177,6 +137,19 @@ describe("file reading", () => {
     writeFileSync(p, `${lines.join("\n")}\n`);
     const got: string[] = [];
     forEachLine(p, (l) => got.push(l), 7);
+    expect(got).toEqual(lines);
+  });
+  test.each([
+    // Shown, never obeyed: a child's colours, a lone CR, a tab, an OSC title, a C1 CSI, a partial last line.
+    ["\x1b[31mred\x1b[0m\n", ["\\x1b[31mred\\x1b[0m"]],
+    ["10%\r20%\r\n", ["10%\\r20%"]],
+    ["a\tb\x1b]0;t\x07\u009b2J\n", ["a\\tb\\x1b]0;t\\x07\\x9b2J"]],
+    ["ok\ncut\x1b", ["ok", "cut\\x1b"]],
+  ])("forEachLine shows %p escaped", (text, lines) => {
+    const p = nodePath.join(dir, "e.log");
+    writeFileSync(p, text);
+    const got: string[] = [];
+    forEachLine(p, (l) => got.push(l), 3);
     expect(got).toEqual(lines);
   });
   test.each([
@@ -218,15 +191,6 @@ describe("pager choice", () => {
     expect(choosePager(env as Record<string, string>, which, (t) => warned.push(t))).toEqual(argv as never);
     expect(warned.length).toBe(warnings);
   });
-});
-
-describe("sizes", () => {
-  test.each([
-    [0, "0 B"],
-    [1023, "1023 B"],
-    [1536, "1.5 KiB"],
-    [5 * 1024 ** 3, "5.0 GiB"],
-  ])("formatBytes(%d) = %s", (n, s) => expect(formatBytes(n)).toBe(s));
 });
 
 describe("agent log summary", () => {

@@ -4,12 +4,13 @@
  * (exit-codes.ts). rsync runs in the agent's own process group, so when cncopagent stops
  * the agent's tree, rsync stops with it; on SIGTERM the agent also stops rsync itself.
  */
-import { spawn } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import nodePath from "node:path";
+import { LineSplitter } from "../../format/line-splitter.ts";
 import { formatCommandLine } from "../../process/command-line.ts";
+import type { OutputSink } from "../../process/output-capture.ts";
+import { runProcess, type RunResult } from "../../process/process-tree.ts";
 import { type AgentResult, earlyResult } from "../agent-result.ts";
-import { LineSplitter } from "../line-splitter.ts";
 import type { AgentContext } from "../runtime.ts";
 import { SettingsError } from "../settings.ts";
 import { verdictOf } from "./exit-codes.ts";
@@ -18,6 +19,8 @@ import { emptyStats, foldStatsLine, type RsyncStats } from "./stats.ts";
 
 export const STOP_GRACE_MS = 10_000;
 const TAIL_LINES = 20;
+/** rsync's output, as the agent's log takes it: `\r` (progress redraws) ends a line, and lines are cut at 64 KiB. */
+const LINES = { maxLineBytes: 64 * 1024, crEndsLine: true } as const;
 
 export const INSTALL_HINT =
   "install it (Debian/Ubuntu: apt-get install rsync; RHEL/Fedora: dnf install rsync; macOS: brew install rsync; Windows: cwRsync or MSYS2's rsync), or set settings.rsync to its full path";
@@ -31,12 +34,6 @@ export function findRsync(name: string, envPath: string | undefined, root: strin
   return Bun.which(name, { PATH: envPath ?? "" }) ?? undefined;
 }
 
-interface RsyncExit {
-  code: number | null;
-  signal: string | null;
-  spawnError: string | undefined;
-}
-
 /** rsync does not print the password; this is a second line of defence, for ones long enough not to hit ordinary text. */
 export const MIN_REDACT_LENGTH = 4;
 
@@ -45,11 +42,15 @@ function redactor(secret: string | undefined): (s: string) => string {
   return (s) => s.split(secret).join("***");
 }
 
-async function runRsync(ctx: AgentContext, plan: RsyncPlan, stats: RsyncStats, tail: string[], redact: (s: string) => string): Promise<RsyncExit> {
-  const [file, ...args] = plan.argv;
-  const child = spawn(file!, args, { cwd: ctx.paths.root, env: plan.env, stdio: ["ignore", "pipe", "pipe"], windowsHide: true });
-  const out = new LineSplitter((raw) => {
-    const line = redact(raw);
+/** A stream of rsync's output as lines, each redacted before anyone sees it. */
+function lineSink(redact: (s: string) => string, onLine: (line: string) => void): OutputSink {
+  const splitter = new LineSplitter((raw) => onLine(redact(raw)), LINES);
+  return { write: (chunk) => splitter.push(chunk), end: () => splitter.flush() };
+}
+
+/** rsync stays in the agent's process group; on the agent's abort it gets TERM, then KILL after STOP_GRACE_MS. */
+function runRsync(ctx: AgentContext, plan: RsyncPlan, stats: RsyncStats, tail: string[], redact: (s: string) => string): Promise<RunResult> {
+  const stdout = lineSink(redact, (line) => {
     if (foldStatsLine(stats, line)) return ctx.log.info(`rsync: ${line.trim()}`);
     if (ctx.dryrun) {
       ctx.say(line);
@@ -58,37 +59,12 @@ async function runRsync(ctx: AgentContext, plan: RsyncPlan, stats: RsyncStats, t
     if (/^(sent |total size is )/.test(line)) return ctx.log.info(`rsync: ${line}`);
     ctx.log.debug(`rsync: ${line}`);
   });
-  const err = new LineSplitter((raw) => {
-    const line = redact(raw);
+  const stderr = lineSink(redact, (line) => {
     tail.push(line);
     if (tail.length > TAIL_LINES) tail.shift();
     ctx.log.warn(line.startsWith("rsync") ? line : `rsync: ${line}`);
   });
-  child.stdout!.on("data", (c: Buffer) => out.write(c));
-  child.stderr!.on("data", (c: Buffer) => err.write(c));
-  let killTimer: ReturnType<typeof setTimeout> | undefined;
-  const onAbort = () => {
-    child.kill("SIGTERM");
-    killTimer = setTimeout(() => child.kill("SIGKILL"), STOP_GRACE_MS);
-  };
-  ctx.abort.addEventListener("abort", onAbort, { once: true });
-  try {
-    return await new Promise<RsyncExit>((resolve) => {
-      let spawnError: string | undefined;
-      child.on("error", (e) => {
-        spawnError = e.message;
-        if (child.pid === undefined) resolve({ code: null, signal: null, spawnError });
-      });
-      child.on("close", (code, signal) => {
-        out.end();
-        err.end();
-        resolve({ code, signal, spawnError });
-      });
-    });
-  } finally {
-    ctx.abort.removeEventListener("abort", onAbort);
-    if (killTimer) clearTimeout(killTimer);
-  }
+  return runProcess({ argv: plan.argv, cwd: ctx.paths.root, env: plan.env, graceMs: STOP_GRACE_MS, abort: ctx.abort, stdout, stderr, ownGroup: false });
 }
 
 /**
@@ -150,7 +126,7 @@ export async function runRsyncAgent(ctx: AgentContext): Promise<AgentResult> {
       directories: Math.max(0, (stats.directories ?? 1) - 1),
     },
     details: {
-      rsync_exitcode: exit.code,
+      rsync_exitcode: exit.exitCode,
       rsync_signal: exit.signal,
       files_created: stats.created ?? null,
       literal_data: stats.literalData ?? null,
@@ -161,17 +137,18 @@ export async function runRsyncAgent(ctx: AgentContext): Promise<AgentResult> {
       destination_kind: plan.destination.kind,
     },
   });
-  if (exit.code === null && exit.signal === null) {
+  if (exit.exitCode === null && exit.signal === null) {
     const missing = /ENOENT/.test(exit.spawnError ?? "");
     return result("ERROR", missing ? `rsync could not be started (${plan.argv[0]} not found): ${INSTALL_HINT}` : `rsync could not be started: ${exit.spawnError}`);
   }
   if (exit.signal !== null) return result("ERROR", `rsync was stopped by ${exit.signal}`);
-  const v = verdictOf(exit.code!, tail);
+  const code = exit.exitCode!;
+  const v = verdictOf(code, tail);
   const telling = mostTelling(tail);
   const last = telling ? `: ${telling}` : "";
   if (v.state === "OK") {
-    if (v.warn) log.warn(`rsync exit status ${exit.code} (${v.meaning}): treated as OK`);
-    return result("OK", `${ctx.dryrun ? "dry run: " : ""}rsync completed (exit status ${exit.code}${exit.code === 0 ? "" : `, ${v.meaning}`}): ${files} file(s) transferred (${bytes} bytes)`);
+    if (v.warn) log.warn(`rsync exit status ${code} (${v.meaning}): treated as OK`);
+    return result("OK", `${ctx.dryrun ? "dry run: " : ""}rsync completed (exit status ${code}${code === 0 ? "" : `, ${v.meaning}`}): ${files} file(s) transferred (${bytes} bytes)`);
   }
-  return result(v.state, `rsync exit status ${exit.code} (${v.meaning})${last}`);
+  return result(v.state, `rsync exit status ${code} (${v.meaning})${last}`);
 }

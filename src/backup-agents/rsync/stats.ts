@@ -64,9 +64,3 @@ export function foldStatsLine(st: RsyncStats, line: string): boolean {
   }
   return false;
 }
-
-export function parseStats(text: string): RsyncStats {
-  const st = emptyStats();
-  for (const line of text.split(/\r?\n/)) foldStatsLine(st, line);
-  return st;
-}

@@ -1,0 +1,69 @@
+/**
+ * What follows the jobs of a run: after each job the run history, cncopreporter and the
+ * completion email; once at the end the pruning of old logs and history. The run mode says
+ * which of them happen (a dry run does none); none of them changes a job's outcome.
+ */
+import type { Config } from "../install/config.ts";
+import type { Paths } from "../install/paths.ts";
+import type { FileLineLog } from "../logs/log-file.ts";
+import { pruneLogs } from "../logs/prune.ts";
+import { pruneHistory, recordRun } from "../history/history.ts";
+import { invokeReporter } from "../reporter/invoke.ts";
+import { sendJobMail } from "../mail/job-mail.ts";
+import type { JobOutcome } from "./run-job.ts";
+import type { RunMode } from "./run-mode.ts";
+import type { View } from "./view.ts";
+
+export interface AfterJobContext {
+  readonly paths: Paths;
+  readonly config: Config;
+  readonly log: FileLineLog;
+  readonly view: View;
+  readonly debug: boolean;
+  /** `--email` recipients; undefined sends no mail. */
+  readonly email: readonly string[] | undefined;
+}
+
+export interface AfterJobHooks {
+  readonly afterJob: ((outcome: JobOutcome) => Promise<void>) | undefined;
+  readonly afterAll: ((outcomes: readonly JobOutcome[], signal: AbortSignal) => Promise<void>) | undefined;
+}
+
+export function afterJobHooks(mode: RunMode, ctx: AfterJobContext): AfterJobHooks {
+  return {
+    afterJob: mode.afterJob ? (outcome) => finishJob(outcome, ctx) : undefined,
+    afterAll: mode.pruning ? (_outcomes, signal) => pruneOldRuns(ctx, signal) : undefined,
+  };
+}
+
+async function finishJob(outcome: JobOutcome, ctx: AfterJobContext): Promise<void> {
+  const { paths, config, log, view } = ctx;
+  try {
+    recordRun(paths, outcome, log.path);
+  } catch (err) {
+    log.line(`cannot record the run in the history: ${(err as Error).message}`);
+  }
+  await invokeReporter({ paths, config, log, debug: ctx.debug });
+  if (ctx.email) await sendJobMail(outcome, { config, recipients: ctx.email, caLogPath: log.path, log, warn: (t) => view.warn(t), root: paths.root });
+}
+
+async function pruneOldRuns(ctx: AfterJobContext, signal: AbortSignal): Promise<void> {
+  const { paths, config, log } = ctx;
+  if (config.daysOfLogs === 0) {
+    log.line("log pruning is off (days_of_logs = 0)");
+    return;
+  }
+  // This invocation's own logs are never pruned, whatever their age.
+  const keep = new Set([log.path, ...log.mirrors.map((m) => m.path)]);
+  try {
+    await pruneLogs(paths, config.daysOfLogs, { keep, log: (t) => log.line(t), signal });
+  } catch (err) {
+    log.line(`warning: log pruning failed: ${(err as Error).message}`);
+  }
+  try {
+    const n = pruneHistory(paths, config.daysOfLogs);
+    if (n > 0) log.line(`pruned ${n} run(s) older than ${config.daysOfLogs} days from the history`);
+  } catch (err) {
+    log.line(`cannot prune the history: ${(err as Error).message}`);
+  }
+}
