@@ -7,6 +7,7 @@ import { CommandLineError, cmdExeArgv, formatCommandLine, isBatchFile, splitComm
 import { confineProgram, type ConfineFs, realFs } from "../process/confine.ts";
 import type { LineLog, StreamSink } from "../logs/log-file.ts";
 import { runProcess, type RunResult } from "../process/process-tree.ts";
+import { concatBytes, copyBytes } from "../format/bytes.ts";
 
 export type CommandKind = "prerun" | "postsuccess" | "postfailure";
 
@@ -98,20 +99,12 @@ function headKeeper(inner: StreamSink, keep: number): { sink: StreamSink; head: 
   const parts: Uint8Array[] = [];
   let kept = 0;
   return {
-    head: () => {
-      const out = new Uint8Array(kept);
-      let o = 0;
-      for (const p of parts) {
-        out.set(p, o);
-        o += p.length;
-      }
-      return out;
-    },
+    head: () => concatBytes(parts, kept),
     sink: {
       write(chunk: Uint8Array) {
         if (kept < keep) {
           // A copy: the chunk's memory is reused by the reader after write() returns.
-          const part = Uint8Array.prototype.slice.call(chunk, 0, keep - kept);
+          const part = copyBytes(chunk, 0, keep - kept);
           parts.push(part);
           kept += part.length;
         }

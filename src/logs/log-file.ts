@@ -14,6 +14,7 @@ import { closeSync, openSync, writeSync } from "node:fs";
 import type { LineFormatter } from "./line-format.ts";
 import { lineFormatterFor } from "./line-format-wasm.ts";
 import { escapeControls } from "../format/escape.ts";
+import { concatBytes, copyBytes } from "../format/bytes.ts";
 import { TimestampCache } from "../format/time.ts";
 
 export const MAX_LINE_BYTES = 64 * 1024;
@@ -132,7 +133,7 @@ class LineSink implements StreamSink {
 
   tail(): string[] {
     const out = this.tailRing.map(decodeLine);
-    if (this.carryLen > 0) out.push(decoder.decode(concat(this.carry, this.carryLen)));
+    if (this.carryLen > 0) out.push(decoder.decode(concatBytes(this.carry, this.carryLen)));
     return out.slice(-this.tailLines);
   }
 
@@ -140,7 +141,7 @@ class LineSink implements StreamSink {
   private prefixFor(stamp: Uint8Array): Uint8Array {
     if (stamp !== this.prefixStamp) {
       this.prefixStamp = stamp;
-      this.prefix = concat([stamp, this.tag], stamp.length + this.tag.length);
+      this.prefix = concatBytes([stamp, this.tag], stamp.length + this.tag.length);
     }
     return this.prefix;
   }
@@ -159,7 +160,7 @@ class LineSink implements StreamSink {
       const nl = chunk.indexOf(NL);
       if (nl === -1) return this.keep(chunk, 0, stamp);
       const prefix = this.prefixFor(stamp);
-      const line = concat([prefix, ...this.carry, chunk.subarray(0, nl + 1)], prefix.length + this.carryLen + nl + 1);
+      const line = concatBytes([prefix, ...this.carry, chunk.subarray(0, nl + 1)], prefix.length + this.carryLen + nl + 1);
       this.carry = [];
       this.carryLen = 0;
       this.log.writeRaw(line);
@@ -186,7 +187,7 @@ class LineSink implements StreamSink {
     while (lines.length < this.tailLines && nl >= start) {
       let prev = nl > start ? chunk.lastIndexOf(NL, nl - 1) : -1;
       if (prev < start) prev = start - 1;
-      lines.push(copyOf(chunk, prev + 1, Math.min(nl, prev + 1 + TAIL_LINE_BYTES)));
+      lines.push(copyBytes(chunk, prev + 1, Math.min(nl, prev + 1 + TAIL_LINE_BYTES)));
       nl = prev;
     }
     for (let k = lines.length - 1; k >= 0; k--) this.remember(lines[k]!);
@@ -194,12 +195,12 @@ class LineSink implements StreamSink {
 
   private remember(line: Uint8Array): void {
     if (this.tailLines <= 0) return;
-    this.tailRing.push(line.length > TAIL_LINE_BYTES ? copyOf(line, 0, TAIL_LINE_BYTES) : line);
+    this.tailRing.push(line.length > TAIL_LINE_BYTES ? copyBytes(line, 0, TAIL_LINE_BYTES) : line);
     if (this.tailRing.length > this.tailLines) this.tailRing.shift();
   }
 
   private flushCarry(stamp: Uint8Array): void {
-    const body = concat(this.carry, this.carryLen);
+    const body = concatBytes(this.carry, this.carryLen);
     this.carry = [];
     this.carryLen = 0;
     const out = Buffer.allocUnsafe(stamp.length + this.tag.length + body.length + 1);
@@ -216,17 +217,5 @@ class LineSink implements StreamSink {
   }
 }
 
-/** A copy (Buffer's slice() is a view, Uint8Array's a copy). */
-const copyOf = (u: Uint8Array, from: number, to: number): Uint8Array => Uint8Array.prototype.slice.call(u, from, to);
 const decodeLine = (line: Uint8Array): string => decoder.decode(line).replace(/\r$/, "");
 
-function concat(parts: Uint8Array[], len: number): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(len);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}

@@ -1,6 +1,6 @@
 /** The suite's formats for people: sizes, and age limits with their boundaries. */
 import { describe, expect, test } from "bun:test";
-import { formatBytes } from "../../src/format/bytes.ts";
+import { concatBytes, copyBytes, formatBytes } from "../../src/format/bytes.ts";
 import { isAtLeastAsOld, isOlderThan } from "../../src/format/time.ts";
 
 describe("formatBytes", () => {
@@ -30,5 +30,26 @@ describe("age limits: the boundary is in the name", () => {
     ["written now", now, false, false],
   ])("%s: older than %p, at least as old %p", (_what, thenMs, older, atLeast) => {
     expect([isOlderThan(thenMs, now, limit), isAtLeastAsOld(thenMs, now, limit)]).toEqual([older, atLeast]);
+  });
+});
+
+describe("copyBytes and concatBytes", () => {
+  test("copyBytes copies, also from a Buffer (whose slice() is a view)", () => {
+    const b = Buffer.from([1, 2, 3, 4]);
+    const c = copyBytes(b, 1, 3);
+    b[1] = 9;
+    expect([...c]).toEqual([2, 3]);
+    expect([...copyBytes(new Uint8Array([5, 6]))]).toEqual([5, 6]);
+  });
+  test.each([
+    [[], 0, []],
+    [[[1, 2]], 2, [1, 2]],
+    [[[1], [], [2, 3]], 3, [1, 2, 3]],
+  ] as const)("concatBytes %j", (parts, len, want) => {
+    expect([...concatBytes(parts.map((p) => new Uint8Array(p)), len)]).toEqual([...want]);
+  });
+  test("a single part is returned as it is", () => {
+    const one = new Uint8Array([7]);
+    expect(concatBytes([one], 1)).toBe(one);
   });
 });
