@@ -236,7 +236,7 @@ describe("a report writer killed mid-write leaves no partial report", () => {
       // Large reports make the write window wide; the last field tells a whole report.
       writeFileSync(
         script,
-        `import { writeReport } from ${JSON.stringify(nodePath.join(REPO, "src", "core", "spool.ts"))};
+        `import { writeReport } from ${JSON.stringify(nodePath.join(REPO, "src", "reports", "report-files.ts"))};
 const pad = "x".repeat(256 * 1024);
 for (let i = 0; ; i++) writeReport(process.argv[2]!, "JE-", { type: "jobexception", i, pad, whole: true });
 `,
