@@ -1,27 +1,20 @@
 /**
  * cncopagent: turns arguments into options, loads config and jobs, and hands over to the
- * dispatcher. Usage errors exit 2 before anything runs.
+ * dispatcher. Usage errors exit 2 before anything runs. The modules that do the work
+ * (nodemailer, SQLite, the dispatcher, consola) are imported where they are first used,
+ * so that `--help`, `--version` and usage errors start without them (bench/startup.bench.ts).
  */
 import os from "node:os";
-import { dispatch, openDiagnosticLog } from "../dispatcher/dispatch.ts";
 import { selectJobs, selectionFromArgs } from "../dispatcher/selection.ts";
-import { createView } from "../dispatcher/view.ts";
 import type { ArgsDef } from "citty";
 import { optionValues, parseStrict } from "../cli/args.ts";
-import { openCaLog } from "../logs/ca-log.ts";
 import { loadConfig, isValidEmailAddress, type Config } from "../install/config.ts";
 import { CncopError, EXIT, usageError } from "../cli/errors.ts";
 import { knownJobTypes } from "../install/job-types.ts";
-import { loadJobs } from "../install/jobs-db.ts";
-import { forceUnlock } from "../locks/job-lock.ts";
 import { ensureTree, resolvePaths } from "../install/paths.ts";
 import { findJob } from "../dispatcher/selection.ts";
 import { VERSION } from "../cli/version.ts";
-import { pruneLogs } from "../logs/prune.ts";
-import { invokeReporter } from "../reporter/invoke.ts";
-import { sendJobMail } from "../mail/job-mail.ts";
 import { resolveMailSettings } from "../mail/transport.ts";
-import { pruneHistory, recordRun } from "../history/history.ts";
 import type { JobOutcome } from "../dispatcher/run-job.ts";
 import { answerHelpOrVersion } from "../cli/run-program.ts";
 
@@ -145,14 +138,17 @@ export async function main(raw: string[]): Promise<number> {
   const selection = opts.unlock === undefined ? selectionFromArgs(opts.jobs, opts.alljobs, opts.type) : undefined;
   const paths = resolvePaths(opts.config);
   const config = loadConfig(paths.configFile);
+  const { createView } = await import("../dispatcher/view.ts");
   const view = createView();
   for (const w of config.warnings) view.warn(w);
 
+  const { loadJobs } = await import("../install/jobs-db.ts");
   if (opts.unlock !== undefined) {
     const jobs = loadJobs(paths.jobsDb);
     const job = findJob(jobs, opts.unlock);
     if (!job) throw usageError(`--unlock: unknown job "${opts.unlock}"`);
     ensureTree(paths);
+    const { forceUnlock } = await import("../locks/job-lock.ts");
     const r = forceUnlock(paths.work, job.jobid);
     const since = r.owner ? ` (session ${r.owner.session}, started ${r.owner.started})` : "";
     view.info(r.removed ? `job ${job.jobid} '${job.jobtitle}': lock removed${since}` : `job ${job.jobid} '${job.jobtitle}' is not locked`);
@@ -165,6 +161,7 @@ export async function main(raw: string[]): Promise<number> {
   const selected = selectJobs(jobs, selection, config.role, knownJobTypes(config.agents));
   ensureTree(paths);
 
+  const [{ dispatch, openDiagnosticLog }, { openCaLog }] = await Promise.all([import("../dispatcher/dispatch.ts"), import("../logs/ca-log.ts")]);
   let logFailed = false;
   const log = openCaLog(paths.logs, new Date(), (err) => {
     if (!logFailed) view.error(`cannot write the log: ${(err as Error).message}`);
@@ -180,13 +177,18 @@ export async function main(raw: string[]): Promise<number> {
     if (selected.jobs.length === 0 && selected.unknown.length === 0) view.info("no job matches the selection: nothing to run");
     const afterJob = async (outcome: JobOutcome) => {
       if (opts.dryrun) return;
+      const { recordRun } = await import("../history/history.ts");
       try {
         recordRun(paths, outcome, log.path);
       } catch (err) {
         log.line(`cannot record the run in the history: ${(err as Error).message}`);
       }
+      const { invokeReporter } = await import("../reporter/invoke.ts");
       await invokeReporter({ paths, config, log, debug: opts.debug });
-      if (opts.email) await sendJobMail(outcome, { config, recipients: opts.email, caLogPath: log.path, log, warn: (t) => view.warn(t), root: paths.root });
+      if (opts.email) {
+        const { sendJobMail } = await import("../mail/job-mail.ts");
+        await sendJobMail(outcome, { config, recipients: opts.email, caLogPath: log.path, log, warn: (t) => view.warn(t), root: paths.root });
+      }
     };
     const afterAll = async (_outcomes: readonly JobOutcome[], signal?: AbortSignal) => {
       if (opts.dryrun) return;
@@ -196,6 +198,7 @@ export async function main(raw: string[]): Promise<number> {
       }
       // This invocation's own logs are never pruned, whatever their age.
       const keep = new Set([log.path, ...log.mirrors.map((m) => m.path)]);
+      const [{ pruneLogs }, { pruneHistory }] = await Promise.all([import("../logs/prune.ts"), import("../history/history.ts")]);
       try {
         await pruneLogs(paths, config.daysOfLogs, { keep, log: (t) => log.line(t), signal });
       } catch (err) {
