@@ -10,7 +10,7 @@ import os from "node:os";
 import nodePath from "node:path";
 import { bootId, identify } from "../../src/process/proc-info.ts";
 import { type RunOutput, type Tree, waitFor } from "../helpers/tree.ts";
-import { collect, fakeTree, FAST_GRACE, lockRecordPath, mark, pidIn, processGone, readMarker, sessionsInLog, waitForFileSh } from "../helpers/fake.ts";
+import { collect, fakeTree, FAST_GRACE, lockRecordPath, mark, pidIn, processGone, readMarker, recordedPids, sessionsInLog, waitForFileSh } from "../helpers/fake.ts";
 import { makeScratch } from "../helpers/scratch.ts";
 
 // Real processes on a shared 2-core machine: give each test room (waits poll with deadlines).
@@ -276,6 +276,8 @@ describe("cncopagent --unlock JOB", () => {
     const d = t.spawn("cncopagent", ["12"]);
     await waitFor(() => pidIn(t.root, "agent.pid") !== undefined, 20_000, "the agent");
     const agentPid = readPid(t, "agent.pid");
+    // The agent may start before its pid is in the record: kill the dispatcher only after.
+    await waitFor(() => recordedPids(t, 12).includes(agentPid), 20_000, "the agent's pid in the lock record");
     d.kill("SIGKILL");
     await d.exited;
     const r1 = await t.run("cncopagent", ["--unlock", "Payroll"]);
