@@ -1,7 +1,8 @@
 /**
- * Start-up (issue "cncopagent runs backup jobs: foundation"): `cncopagent --version` of the
- * compiled binary at most 80 ms. Reference, side by side: an empty program compiled the
- * same way (the runtime's own floor). Runs alternate; medians are compared.
+ * Start-up: `cncopagent --version` of the compiled binary at most 80 ms (issue "cncopagent
+ * runs backup jobs: foundation"), and at most 15 ms over an empty program compiled the
+ * same way, the runtime's own floor (issue 13: what --version does not need loads lazily).
+ * Runs alternate; medians are compared.
  * Run: `bun bench/startup.bench.ts [runs]`. Builds dist/ first when it is missing.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -11,7 +12,7 @@ import { ensureDist, MAIN } from "./common.ts";
 
 const RUNS = Number(process.argv[2] ?? 30);
 const LIMIT_MS = 80;
-
+const OVER_EMPTY_LIMIT_MS = 15;
 
 function timeOnce(argv: string[]): number {
   const t0 = performance.now();
@@ -49,9 +50,11 @@ try {
   console.log(`cncopagent --version (compiled): median ${a.toFixed(1)} ms, min ${Math.min(...agent).toFixed(1)} ms over ${RUNS} runs`);
   console.log(`reference, empty compiled program: median ${r.toFixed(1)} ms, min ${Math.min(...ref).toFixed(1)} ms`);
   console.log(`cncopagent costs ${(a - r).toFixed(1)} ms over the runtime floor (${(a / r).toFixed(2)}x)`);
-  const ok = a <= LIMIT_MS;
-  console.log(`limit ${LIMIT_MS} ms: ${(a / LIMIT_MS).toFixed(2)} of the limit, ${ok ? "PASS" : "MISS"}`);
-  process.exitCode = ok ? 0 : 1;
+  const okTotal = a <= LIMIT_MS;
+  const okOver = a - r <= OVER_EMPTY_LIMIT_MS;
+  console.log(`limit ${LIMIT_MS} ms: ${(a / LIMIT_MS).toFixed(2)} of the limit, ${okTotal ? "PASS" : "MISS"}`);
+  console.log(`limit ${OVER_EMPTY_LIMIT_MS} ms over the empty program: ${((a - r) / OVER_EMPTY_LIMIT_MS).toFixed(2)} of the limit, ${okOver ? "PASS" : "MISS"}`);
+  process.exitCode = okTotal && okOver ? 0 : 1;
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }

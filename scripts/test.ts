@@ -1,7 +1,11 @@
 /**
- * `npm test`: builds the suite, runs every test against the source, then the end-to-end
- * tests again against the compiled executable (CNCOP_BIN=dist), and closes with one line
- * `N passed, N failed` over both runs. Extra arguments are passed to `bun test`.
+ * `npm test`: builds the suite, then runs two passes side by side: every test against the
+ * source, and the end-to-end tests against the compiled executable (CNCOP_BIN=dist). Each
+ * pass spreads its files over worker processes (`bun test --parallel`): most of a test's
+ * time is spent waiting for the programs it starts, so the passes overlap well even on 2
+ * cores. The first pass streams its output; the second's follows once the first is done.
+ * Closes with one line `N passed, N failed` over both. Extra arguments go to `bun test`.
+ * Timings and the reasons for this layout: docs/testing.md.
  */
 import { existsSync } from "node:fs";
 import nodePath from "node:path";
@@ -10,25 +14,53 @@ const repo = nodePath.dirname(import.meta.dir);
 const bun = process.execPath;
 const extra = process.argv.slice(2);
 
-async function run(label: string, args: string[], env: Record<string, string> = {}): Promise<{ pass: number; fail: number; code: number }> {
-  console.log(`\n=== ${label}: bun ${args.join(" ")} ===`);
-  const proc = Bun.spawn([bun, ...args], { cwd: repo, env: { ...process.env, ...env }, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
-  let text = "";
-  const pump = async (stream: ReadableStream<Uint8Array>, out: NodeJS.WriteStream) => {
+/** Worker processes per pass. */
+const WORKERS_PER_PASS = 2;
+/** Tests of the build and the demo do not depend on CNCOP_BIN (they build and run their own executable): the first pass runs them. */
+const MODE_FREE_E2E = ["**/build.test.ts", "**/demo.test.ts"];
+
+interface Pass {
+  readonly label: string;
+  readonly args: readonly string[];
+  readonly env?: Record<string, string>;
+}
+
+interface PassResult {
+  readonly pass: number;
+  readonly fail: number;
+  readonly code: number;
+}
+
+const PASSES: readonly Pass[] = [
+  { label: "all tests, from source", args: ["test", "--timeout", "60000", `--parallel=${WORKERS_PER_PASS}`, ...extra] },
+  {
+    label: "end-to-end tests, compiled executable",
+    args: ["test", "--timeout", "60000", `--parallel=${WORKERS_PER_PASS}`, ...MODE_FREE_E2E.map((p) => `--path-ignore-patterns=${p}`), "test/e2e", ...extra],
+    env: { CNCOP_BIN: "dist" },
+  },
+];
+
+/** Runs one pass; its output goes to `out` as it arrives. */
+async function runPass(p: Pass, out: (chunk: Uint8Array) => void): Promise<PassResult> {
+  const proc = Bun.spawn([bun, ...p.args], { cwd: repo, env: { ...process.env, ...p.env }, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
+  let tail = "";
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
     const dec = new TextDecoder();
     for await (const chunk of stream) {
-      out.write(chunk);
-      text += dec.decode(chunk, { stream: true });
-      if (text.length > 200_000) text = text.slice(-100_000);
+      out(chunk);
+      tail += dec.decode(chunk, { stream: true });
+      if (tail.length > 200_000) tail = tail.slice(-100_000);
     }
   };
-  await Promise.all([pump(proc.stdout, process.stdout), pump(proc.stderr, process.stderr)]);
+  await Promise.all([pump(proc.stdout), pump(proc.stderr)]);
   const code = await proc.exited;
-  const pass = Number(/^\s*(\d+) pass\s*$/m.exec(text)?.[1] ?? 0);
-  let fail = Number(/^\s*(\d+) fail\s*$/m.exec(text)?.[1] ?? 0);
+  const pass = Number(/^\s*(\d+) pass\s*$/m.exec(tail)?.[1] ?? 0);
+  let fail = Number(/^\s*(\d+) fail\s*$/m.exec(tail)?.[1] ?? 0);
   if (code !== 0 && fail === 0) fail = 1;
   return { pass, fail, code };
 }
+
+const header = (p: Pass) => `\n=== ${p.label}: bun ${p.args.join(" ")} ===\n`;
 
 const build = Bun.spawnSync([bun, "scripts/build.ts"], { cwd: repo, stdout: "inherit", stderr: "inherit" });
 if (build.exitCode !== 0 || !existsSync(nodePath.join(repo, "dist", "cncopagent"))) {
@@ -36,9 +68,12 @@ if (build.exitCode !== 0 || !existsSync(nodePath.join(repo, "dist", "cncopagent"
   process.exit(1);
 }
 
-const results = [];
-results.push(await run("all tests, from source", ["test", "--timeout", "60000", ...extra]));
-results.push(await run("end-to-end tests, compiled executable", ["test", "--timeout", "60000", "test/e2e", ...extra], { CNCOP_BIN: "dist" }));
+const [first, second] = PASSES as [Pass, Pass];
+const held: Uint8Array[] = [];
+process.stdout.write(header(first));
+const results = await Promise.all([runPass(first, (c) => process.stdout.write(c)), runPass(second, (c) => held.push(c))]);
+process.stdout.write(header(second));
+for (const c of held) process.stdout.write(c);
 const pass = results.reduce((n, r) => n + r.pass, 0);
 const fail = results.reduce((n, r) => n + r.fail, 0);
 console.log(`\n${pass} passed, ${fail} failed`);

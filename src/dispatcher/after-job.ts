@@ -9,7 +9,6 @@ import type { FileLineLog } from "../logs/log-file.ts";
 import { pruneLogs } from "../logs/prune.ts";
 import { pruneHistory, recordRun } from "../history/history.ts";
 import { invokeReporter } from "../reporter/invoke.ts";
-import { sendJobMail } from "../mail/job-mail.ts";
 import type { JobOutcome } from "./run-job.ts";
 import type { RunMode } from "./run-mode.ts";
 import type { View } from "./view.ts";
@@ -44,7 +43,10 @@ async function finishJob(outcome: JobOutcome, ctx: AfterJobContext): Promise<voi
     log.line(`cannot record the run in the history: ${(err as Error).message}`);
   }
   await invokeReporter({ paths, config, log, debug: ctx.debug });
-  if (ctx.email) await sendJobMail(outcome, { config, recipients: ctx.email, caLogPath: log.path, log, warn: (t) => view.warn(t), root: paths.root });
+  if (!ctx.email) return;
+  // nodemailer is loaded only by runs that send mail.
+  const { sendJobMail } = await import("../mail/job-mail.ts");
+  await sendJobMail(outcome, { config, recipients: ctx.email, caLogPath: log.path, log, warn: (t) => view.warn(t), root: paths.root });
 }
 
 async function pruneOldRuns(ctx: AfterJobContext, signal: AbortSignal): Promise<void> {

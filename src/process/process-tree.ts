@@ -11,10 +11,16 @@ import { groupRunning } from "./proc-info.ts";
 
 export const KILL_GRACE_MS_DEFAULT = 30_000;
 /** How long stdio may stay open after a child exited before its pipes are closed by force. */
-const STDIO_DRAIN_MS = 2_000;
+export const STDIO_DRAIN_MS_DEFAULT = 2_000;
 const POLL_MS = 50;
 /** How long a KILLed tree may take to vanish before we stop waiting for it. */
 const KILL_WAIT_MS = 5_000;
+
+/** The stdio drain: CNCOP_STDIO_DRAIN_MS (whole milliseconds; a test-only knob, docs/testing.md), else 2 s. */
+export function stdioDrainMs(env: Readonly<Record<string, string | undefined>> = process.env): number {
+  const v = env.CNCOP_STDIO_DRAIN_MS;
+  return v !== undefined && /^\d+$/.test(v) ? Number(v) : STDIO_DRAIN_MS_DEFAULT;
+}
 
 export interface RunSpec {
   readonly argv: readonly string[];
@@ -196,7 +202,7 @@ export function runProcess(spec: RunSpec): Promise<RunResult> {
           if (!stopping) stopping = stopTree(pid, spec.graceMs, platform);
         }
         if (stopping) await stopping;
-        if (!(await output.closed(STDIO_DRAIN_MS))) output.close();
+        if (!(await output.closed(stdioDrainMs()))) output.close();
         // Let the last buffered output land before the result is sealed.
         setTimeout(finish, output.settleMs);
       })();

@@ -1,18 +1,15 @@
 /**
  * cncopagent: turns arguments into options, loads config and jobs, and hands over to the
- * dispatcher. Usage errors exit 2 before anything runs.
+ * dispatcher. Usage errors exit 2 before anything runs. The modules that do the work
+ * (SQLite, the dispatcher and its view, the lock) are imported where they are first used,
+ * so that `--help`, `--version` and usage errors start without them (bench/startup.bench.ts).
  */
-import { runInvocation } from "../dispatcher/invocation.ts";
-import { runModeOf } from "../dispatcher/run-mode.ts";
 import { selectJobs, selectionFromArgs } from "../dispatcher/selection.ts";
-import { createView } from "../dispatcher/view.ts";
 import { defineCommand } from "citty";
 import { COMMON_ARGS, parseOptions, strictOptions, valuesOf, type OptionArgs, type OptionValues } from "../cli/args.ts";
 import { loadConfig, isValidEmailAddress, type Config } from "../install/config.ts";
 import { CncopError, EXIT, usageError } from "../cli/errors.ts";
 import { knownJobTypes } from "../install/job-types.ts";
-import { loadJobs } from "../install/jobs-db.ts";
-import { forceUnlock } from "../locks/job-lock.ts";
 import { ensureTree, resolvePaths } from "../install/paths.ts";
 import { findJob } from "../dispatcher/selection.ts";
 import { resolveMailSettings } from "../mail/transport.ts";
@@ -132,6 +129,7 @@ async function dispatchJobs(opts: DispatcherOptions, raw: readonly string[]): Pr
   const selection = opts.unlock === undefined ? selectionFromArgs(opts.jobs, opts.alljobs, opts.type) : undefined;
   const paths = resolvePaths(opts.config);
   const config = loadConfig(paths.configFile);
+  const [{ createView }, { loadJobs }] = await Promise.all([import("../dispatcher/view.ts"), import("../install/jobs-db.ts")]);
   const view = createView();
   for (const w of config.warnings) view.warn(w);
 
@@ -140,6 +138,7 @@ async function dispatchJobs(opts: DispatcherOptions, raw: readonly string[]): Pr
     const job = findJob(jobs, opts.unlock);
     if (!job) throw usageError(`--unlock: unknown job "${opts.unlock}"`);
     ensureTree(paths);
+    const { forceUnlock } = await import("../locks/job-lock.ts");
     const r = forceUnlock(paths.locks, job.jobid);
     const since = r.owner ? ` (session ${r.owner.session}, started ${r.owner.started})` : "";
     view.info(r.removed ? `job ${job.jobid} '${job.jobtitle}': lock removed${since}` : `job ${job.jobid} '${job.jobtitle}' is not locked`);
@@ -151,5 +150,6 @@ async function dispatchJobs(opts: DispatcherOptions, raw: readonly string[]): Pr
   const jobs = loadJobs(paths.jobsDb);
   const selected = selectJobs(jobs, selection, config.role, knownJobTypes(config.agents));
   ensureTree(paths);
+  const [{ runInvocation }, { runModeOf }] = await Promise.all([import("../dispatcher/invocation.ts"), import("../dispatcher/run-mode.ts")]);
   return runInvocation({ paths, config, view, selected, mode: runModeOf(opts.dryrun), debug: opts.debug, email: opts.email, argv: raw });
 }

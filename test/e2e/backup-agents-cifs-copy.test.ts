@@ -2,30 +2,24 @@
  * backupagentcifs end to end on real trees: the copy (byte for byte, with modification
  * times), incremental runs, settings, dry run, large files, the reports and the log.
  */
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, lstatSync, readFileSync, readlinkSync, rmSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import nodePath from "node:path";
 import { agentArgs, agentTree, dailyLog, logLines, runAgent, treeDiff } from "../helpers/agents.ts";
 import type { Tree } from "../helpers/tree.ts";
-import { makeSource, removeAll, tempDir, UNICODE_DIR, UNICODE_FILE, write, writePatterned } from "../helpers/fixtures.ts";
+import { makeSource, UNICODE_DIR, UNICODE_FILE, write, writePatterned } from "../helpers/fixtures.ts";
+import { makeScratch } from "../helpers/scratch.ts";
 
 const CIFS = "backupagentcifs";
 const START_RE = /^START job (\d+) '((?:[^']|'')*)' session (\S+) attempt (\d+)( dry run)?$/;
 const FINISH_RE = /^FINISH job (\d+) '((?:[^']|'')*)' session (\S+) state (OK|RE-RUN|ERROR) files (\d+) bytes (\d+) duration (\d+(?:\.\d+)?)s$/;
 
-let cleanup: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanup.splice(0)) c();
-});
+const scratch = makeScratch();
 
 function setup(settings: object = {}, title = "Bob's files") {
-  const tree = agentTree();
-  const src = tempDir("src");
-  const dest = nodePath.join(tempDir("dest"), "backup");
-  cleanup.push(() => {
-    tree.cleanup();
-    removeAll(src, nodePath.dirname(dest));
-  });
+  const tree = scratch.track(agentTree());
+  const src = scratch.dir("src");
+  const dest = nodePath.join(scratch.dir("dest"), "backup");
   const jobid = tree.addJob({ jobtitle: title, jobtype: "CIFS", source: src, destination: dest, settings: JSON.stringify(settings) });
   return { tree, src, dest, jobid };
 }

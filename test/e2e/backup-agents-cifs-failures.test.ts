@@ -4,12 +4,13 @@
  * and command lines. Slow copies use settings.bwlimit so the test can act mid-copy.
  */
 import { Database } from "bun:sqlite";
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { appendFileSync, chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import nodePath from "node:path";
 import { agentArgs, agentTree, asUnprivileged, dailyLog, logLines, onSmallDisk, openUp, runAgent, spawnAgent, treeDiff } from "../helpers/agents.ts";
 import { waitFor } from "../helpers/tree.ts";
-import { removeAll, tempDir, write, writePatterned } from "../helpers/fixtures.ts";
+import { write, writePatterned } from "../helpers/fixtures.ts";
+import { makeScratch } from "../helpers/scratch.ts";
 
 const CIFS = "backupagentcifs";
 const TEMP_RE = /^\.cncop-[0-9a-f]{12}\.tmp$/;
@@ -18,20 +19,13 @@ const SLOW = { bwlimit: 128 };
 const SLOW_SIZE = 512 * 1024;
 const SLOW_TEST_MS = 40_000;
 
-let cleanup: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanup.splice(0)) c();
-});
+const scratch = makeScratch();
 
 function setup(settings: object = {}) {
-  const tree = agentTree();
-  const src = tempDir("src");
-  const destParent = tempDir("dest");
+  const tree = scratch.track(agentTree());
+  const src = scratch.dir("src");
+  const destParent = scratch.dir("dest");
   const dest = nodePath.join(destParent, "backup");
-  cleanup.push(() => {
-    tree.cleanup();
-    removeAll(src, destParent);
-  });
   const jobid = tree.addJob({ jobtitle: "Failures", jobtype: "CIFS", source: src, destination: dest, settings: JSON.stringify(settings) });
   return { tree, src, dest, destParent, jobid };
 }
@@ -202,8 +196,7 @@ describe("backupagentcifs failures", () => {
     ["an unknown job", (c) => ["-c", c, "999"], /job 999 is not in .*backupjobs\.db/],
   ];
   test.each(usage)("command line: %s exits 1 (ERROR) with a message", async (_name, args, message) => {
-    const tree = agentTree();
-    cleanup.push(() => tree.cleanup());
+    const tree = scratch.track(agentTree());
     const r = await runAgent(tree, CIFS, args(tree.configFile));
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(message);
@@ -211,8 +204,7 @@ describe("backupagentcifs failures", () => {
   });
 
   test("an unreadable job database: with cncopagent's identity the run still ends with a JF-; without, one ERROR line", async () => {
-    const tree = agentTree();
-    cleanup.push(() => tree.cleanup());
+    const tree = scratch.track(agentTree());
     writeFileSync(tree.dbFile, "this is not a database, just text that is long enough to be read as a header\n".repeat(20));
     const env = { CNCOP_JOBID: "7", CNCOP_JOBTITLE: "Nightly", CNCOP_JOBTYPE: "CIFS", CNCOP_SESSION: "s-123", CNCOP_ATTEMPT: "1" };
     const r = await runAgent(tree, CIFS, ["-c", tree.configFile, "7"], { env });
@@ -230,8 +222,7 @@ describe("backupagentcifs failures", () => {
   });
 
   test("--help and --version exit 0", async () => {
-    const tree = agentTree();
-    cleanup.push(() => tree.cleanup());
+    const tree = scratch.track(agentTree());
     const help = await runAgent(tree, CIFS, ["--help"]);
     expect(help.exitCode).toBe(0);
     expect(help.stdout).toContain("usage: backupagentcifs [-?] [-d] -c CONFIG [-n] jobid");

@@ -3,26 +3,20 @@
  * CNCOP_* environment; one JF- per job run whoever writes it; sessions and attempts
  * agree between cncopagent's log, the agents' daily logs and the reports.
  */
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { chmodSync, writeFileSync } from "node:fs";
 import nodePath from "node:path";
 import { agentTree, dailyLog, logLines, treeDiff } from "../helpers/agents.ts";
-import { makeSource, removeAll, tempDir, write } from "../helpers/fixtures.ts";
+import { makeSource, write } from "../helpers/fixtures.ts";
+import { makeScratch } from "../helpers/scratch.ts";
 import { freePort } from "../helpers/rsync-daemon.ts";
 
-let cleanup: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanup.splice(0)) c();
-});
+const scratch = makeScratch();
 
 function setup() {
-  const tree = agentTree();
-  const src = tempDir("dsrc");
-  const out = tempDir("ddest");
-  cleanup.push(() => {
-    tree.cleanup();
-    removeAll(src, out);
-  });
+  const tree = scratch.track(agentTree());
+  const src = scratch.dir("dsrc");
+  const out = scratch.dir("ddest");
   return { tree, src, out };
 }
 

@@ -3,7 +3,7 @@
  * loopback with a password, unreachable and busy servers, a missing rsync, and the
  * exit-status table through a stand-in rsync that exits with each status.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import nodePath from "node:path";
 import { RSYNC_EXIT_TABLE } from "../../src/backup-agents/rsync/exit-codes.ts";
@@ -12,24 +12,18 @@ import { parseProcStat } from "../../src/process/proc-info.ts";
 import { agentArgs, agentTree, asUnprivileged, dailyLog, logLines, openUp, runAgent, spawnAgent, treeDiff } from "../helpers/agents.ts";
 import { type Tree, waitFor } from "../helpers/tree.ts";
 import { makeSource, removeAll, tempDir, write } from "../helpers/fixtures.ts";
+import { makeScratch } from "../helpers/scratch.ts";
 import { type Daemon, freePort, RSYNC_PASSWORD, startBusyDaemon, startDaemon } from "../helpers/rsync-daemon.ts";
 
 const RSYNC = "backupagentrsync";
 const finish = (tree: Tree) => logLines(dailyLog(tree, "RSYNC")).filter((l) => l.startsWith("FINISH ")).at(-1) ?? "";
 
-let cleanup: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanup.splice(0)) c();
-});
+const scratch = makeScratch();
 
 function setup() {
-  const tree = agentTree();
-  const src = tempDir("rsrc");
-  const destParent = tempDir("rdest");
-  cleanup.push(() => {
-    tree.cleanup();
-    removeAll(src, destParent);
-  });
+  const tree = scratch.track(agentTree());
+  const src = scratch.dir("rsrc");
+  const destParent = scratch.dir("rdest");
   return { tree, src, destParent, dest: nodePath.join(destParent, "backup") };
 }
 
@@ -210,7 +204,7 @@ describe("backupagentrsync with an rsync:// daemon on loopback", () => {
     const { tree, src } = setup();
     write(src, "a.txt", "a");
     const busy = await startBusyDaemon();
-    cleanup.push(() => busy.stop());
+    scratch.defer(() => busy.stop());
     const jobid = tree.addJob({ jobtitle: "busy", jobtype: "RSYNC", source: src, destination: `rsync://backup@127.0.0.1:${busy.port}/backup`, settings: JSON.stringify({ password: RSYNC_PASSWORD }) });
     const r = await runAgent(tree, RSYNC, agentArgs(tree, jobid));
     expect(r.exitCode).toBe(75);

@@ -4,22 +4,18 @@
  * reusing its buffer for the output that follows; agent stdout and stderr lines arrive in
  * the CA log, tagged, while the agent still runs.
  */
-import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import nodePath from "node:path";
 import { collect, fakeTree, waitForFileSh } from "../helpers/fake.ts";
+import { makeScratch } from "../helpers/scratch.ts";
 import { type Tree, waitFor } from "../helpers/tree.ts";
 
 setDefaultTimeout(60_000);
 
-const trees: Tree[] = [];
-afterEach(() => {
-  for (const t of trees.splice(0)) t.cleanup();
-});
+const scratch = makeScratch();
 function tree(): Tree {
-  const t = fakeTree();
-  trees.push(t);
-  return t;
+  return scratch.track(fakeTree());
 }
 
 describe("output capture", () => {

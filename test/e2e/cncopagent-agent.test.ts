@@ -3,23 +3,20 @@
  * status"): lookup in Bin/ only, the command line and environment, CCS running nq and
  * dq together, finish states from exit statuses, and cncopagent's own exit status.
  */
-import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import nodePath from "node:path";
-import { makeTree, type Tree, waitFor } from "../helpers/tree.ts";
+import { type Tree, waitFor } from "../helpers/tree.ts";
+import { makeScratch } from "../helpers/scratch.ts";
 import { CONFIG_WITH_AGENTS, recorded, recordingAgent, recordings } from "./cncopagent-fakes.ts";
 
 // Processes on a busy 2-core machine: room beyond bun's 5 s default, never a sleep.
 setDefaultTimeout(30_000);
 
-const trees: Tree[] = [];
-afterAll(() => {
-  for (const t of trees) t.cleanup();
-});
+// The tests run concurrently: their trees are removed after the file.
+const scratch = makeScratch("file");
 function tree(config?: string): Tree {
-  const t = makeTree(config === undefined ? {} : { config });
-  trees.push(t);
-  return t;
+  return scratch.tree(config === undefined ? {} : { config });
 }
 
 describe("command line and environment", () => {

@@ -3,24 +3,21 @@
  * name without races, every line timestamped, what it records, agent output byte for byte
  * with bounded memory, -d diagnostics, and the terminal and plain views.
  */
-import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import nodePath from "node:path";
 import { CA_LOG_RE, caLogName, diagnosticLogPath } from "../../src/install/paths.ts";
-import { makeTree, type Tree } from "../helpers/tree.ts";
+import { type Tree } from "../helpers/tree.ts";
+import { makeScratch } from "../helpers/scratch.ts";
 import { recorded, recordingAgent, TIMESTAMP_RE } from "./cncopagent-fakes.ts";
 
 // Processes on a busy 2-core machine: room beyond bun's 5 s default, never a sleep.
 setDefaultTimeout(30_000);
 
-const trees: Tree[] = [];
-afterAll(() => {
-  for (const t of trees) t.cleanup();
-});
+// The tests run concurrently: their trees are removed after the file.
+const scratch = makeScratch("file");
 function tree(config?: string): Tree {
-  const t = makeTree(config === undefined ? {} : { config });
-  trees.push(t);
-  return t;
+  return scratch.tree(config === undefined ? {} : { config });
 }
 const logPath = (t: Tree, name: string) => nodePath.join(t.root, "Logs", name);
 

@@ -4,23 +4,20 @@
  * whole process tree (SIGTERM, then SIGKILL after the grace) and ends the job as ERROR
  * with no further re-run. Timing is checked by lower bounds only.
  */
-import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import nodePath from "node:path";
-import { makeTree, type Tree, waitFor } from "../helpers/tree.ts";
+import { type Tree, waitFor } from "../helpers/tree.ts";
+import { makeScratch } from "../helpers/scratch.ts";
 import { isAlive } from "./cncopagent-fakes.ts";
 
 // Processes on a busy 2-core machine: room beyond bun's 5 s default, never a sleep.
 setDefaultTimeout(30_000);
 
-const trees: Tree[] = [];
-afterAll(() => {
-  for (const t of trees) t.cleanup();
-});
+// The tests run concurrently: their trees are removed after the file.
+const scratch = makeScratch("file");
 function tree(): Tree {
-  const t = makeTree();
-  trees.push(t);
-  return t;
+  return scratch.tree();
 }
 const read = (t: Tree, name: string) => readFileSync(nodePath.join(t.root, name), "utf8");
 /** Each attempt appends "<attempt> <epoch seconds with fraction>". */

@@ -3,17 +3,16 @@
  * order given, --alljobs by title with PULL before PUSH on role = REMOTE, --type, disabled
  * jobs, and jobs running one after another.
  */
-import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { makeTree, type Tree } from "../helpers/tree.ts";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
+import { type Tree } from "../helpers/tree.ts";
+import { makeScratch } from "../helpers/scratch.ts";
 import { CONFIG_WITH_AGENTS, recordingAgent, runOrder } from "./cncopagent-fakes.ts";
 
 // Processes on a busy 2-core machine: room beyond bun's 5 s default, never a sleep.
 setDefaultTimeout(30_000);
 
-const trees: Tree[] = [];
-afterAll(() => {
-  for (const t of trees) t.cleanup();
-});
+// The tests run concurrently: their trees are removed after the file.
+const scratch = makeScratch("file");
 
 const JOBS = [
   { jobid: 1, jobtitle: "web server", jobtype: "SFTP" },
@@ -28,8 +27,7 @@ const JOBS = [
 
 /** Every agent records its runs; the CCS pair records only through backupagentnq (dq gets no jobid). */
 function treeFor(role: "LOCAL" | "REMOTE"): Tree {
-  const t = makeTree({ config: CONFIG_WITH_AGENTS({ TAPE: "tapeagent" }, `role = ${role}`) });
-  trees.push(t);
+  const t = scratch.tree({ config: CONFIG_WITH_AGENTS({ TAPE: "tapeagent" }, `role = ${role}`) });
   for (const j of JOBS) t.addJob(j);
   for (const a of ["backupagentsftp", "backupagentnq", "backupagentcifs", "backupagentrsync", "tapeagent"]) recordingAgent(t, a);
   t.script("backupagentdq", "exit 0");
@@ -73,8 +71,7 @@ describe("--alljobs", () => {
   });
 
   test.concurrent("jobs run one after another", async () => {
-    const t = makeTree({ config: CONFIG_WITH_AGENTS({ SEQ: "seqagent" }) });
-    trees.push(t);
+    const t = scratch.tree({ config: CONFIG_WITH_AGENTS({ SEQ: "seqagent" }) });
     for (let i = 1; i <= 4; i++) t.addJob({ jobid: i, jobtitle: `job ${i}`, jobtype: "SEQ" });
     // Each run notes its start and end; a run that overlapped another would interleave them.
     t.script("seqagent", 'echo "start $CNCOP_JOBID" >> "$CNCOP_HOME/trace"; sleep 0.05; echo "end $CNCOP_JOBID" >> "$CNCOP_HOME/trace"');
@@ -85,8 +82,7 @@ describe("--alljobs", () => {
   });
 
   test.concurrent("no job at all: nothing to run, exit 0", async () => {
-    const t = makeTree();
-    trees.push(t);
+    const t = scratch.tree();
     const r = await t.run("cncopagent", ["-a"]);
     expect(r.exitCode).toBe(0);
     expect(t.caLogText()).toMatch(/selected 0 job/);

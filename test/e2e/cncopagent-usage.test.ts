@@ -3,10 +3,11 @@
  * run (SPEC §5, issue "Bad input gets a clear message, exit 2, and nothing run").
  */
 import { Database } from "bun:sqlite";
-import { afterAll, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import nodePath from "node:path";
-import { makeTree, type Tree } from "../helpers/tree.ts";
+import { type Tree } from "../helpers/tree.ts";
+import { makeScratch } from "../helpers/scratch.ts";
 import { recordingAgent, recordings } from "./cncopagent-fakes.ts";
 
 // Processes on a busy 2-core machine: room beyond bun's 5 s default, never a sleep.
@@ -15,15 +16,12 @@ setDefaultTimeout(30_000);
 const USAGE_LINE = "usage: cncopagent [-?] [-d] [-c CONFIG] [-a] [-t TYPE] [--email EMAIL] [job [job ...]]";
 const STACK_RE = /\n\s+at /;
 
-const trees: Tree[] = [];
-afterAll(() => {
-  for (const t of trees) t.cleanup();
-});
+// The tests run concurrently: their trees are removed after the file.
+const scratch = makeScratch("file");
 
 /** A tree with two runnable jobs whose agent records every run. */
 function treeWithJobs(opts: { config?: string; createDb?: boolean } = {}): Tree {
-  const t = makeTree(opts);
-  trees.push(t);
+  const t = scratch.tree(opts);
   if (opts.createDb !== false) {
     t.addJob({ jobid: 1, jobtitle: "Alpha", jobtype: "RSYNC" });
     t.addJob({ jobid: 2, jobtitle: "Beta", jobtype: "CIFS" });

@@ -3,25 +3,21 @@
  * SQLite job database, for every subcommand and every validation error.
  */
 import { Database } from "bun:sqlite";
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync, statSync, symlinkSync } from "node:fs";
 import nodePath from "node:path";
-import { makeTree, type Tree } from "../helpers/tree.ts";
+import { type Tree } from "../helpers/tree.ts";
+import { makeScratch } from "../helpers/scratch.ts";
 
 const CONFIG = "[defaults]\ndays_of_logs = 90\n[agents]\nOKT = fakeagentok\nGONE = fakeagentgone\n";
 const SECRET = "s3cr3t-Value";
 
 const E2E_TIMEOUT_MS = 60_000;
 
-let trees: Tree[] = [];
-afterEach(() => {
-  for (const t of trees) t.cleanup();
-  trees = [];
-});
+const scratch = makeScratch();
 
 function newTree(opts: { createDb?: boolean } = {}): Tree {
-  const t = makeTree({ config: CONFIG, ...opts });
-  trees.push(t);
+  const t = scratch.tree({ config: CONFIG, ...opts });
   t.script("fakeagentok", "exit 0");
   t.script("dump.sh", "echo dumped");
   return t;

@@ -3,23 +3,19 @@
  * after which outcome, exactly once; output capture; environment; quoting without a shell;
  * confinement to Bin/ with nothing run; command_timeout; --dryrun.
  */
-import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync, chmodSync } from "node:fs";
 import nodePath from "node:path";
 import { type Tree, waitFor } from "../helpers/tree.ts";
 import { collect, FAST_GRACE, fakeTree, lockRecordPath, LOOP_SH, mark, processGone, readMarker, waitForFileSh, waitForMarker } from "../helpers/fake.ts";
+import { makeScratch } from "../helpers/scratch.ts";
 
 // Real processes on a shared 2-core machine: give each test room (waits poll with deadlines).
 setDefaultTimeout(60_000);
 
-const trees: Tree[] = [];
-afterEach(() => {
-  for (const t of trees.splice(0)) t.cleanup();
-});
+const scratch = makeScratch();
 function tree(defaults = ""): Tree {
-  const t = fakeTree(defaults);
-  trees.push(t);
-  return t;
+  return scratch.track(fakeTree(defaults));
 }
 
 /** Post commands that record which one ran and with which CNCOP_STATUS. */

@@ -4,28 +4,27 @@
  * history survives the job database being replaced, and is pruned with the logs.
  */
 import { Database } from "bun:sqlite";
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, rmSync, writeFileSync } from "node:fs";
 import nodePath from "node:path";
-import { makeTree, type Tree, waitFor } from "../helpers/tree.ts";
+import { type Tree, waitFor } from "../helpers/tree.ts";
+import { makeScratch } from "../helpers/scratch.ts";
 
 const CONFIG = "[defaults]\ndays_of_logs = 30\n[agents]\nOKT = fakeok\nERRT = fakeerr\nRERUNT = fakererun\nWAITT = fakewait\n";
 
 const E2E_TIMEOUT_MS = 60_000;
 
-let tree: Tree | undefined;
+const scratch = makeScratch();
 let running: Bun.Subprocess | undefined;
-afterEach(async () => {
-  if (tree) writeFileSync(nodePath.join(tree.root, "release"), "");
-  if (running) await running.exited;
-  running = undefined;
-  tree?.cleanup();
-  tree = undefined;
-});
 
 function setup(): Tree {
-  const t = makeTree({ config: CONFIG });
-  tree = t;
+  const t = scratch.tree({ config: CONFIG });
+  // A test that failed half-way may leave a job waiting: release it, let cncopagent end.
+  scratch.defer(async () => {
+    writeFileSync(nodePath.join(t.root, "release"), "");
+    if (running) await running.exited;
+    running = undefined;
+  });
   t.script("fakeok", "echo fine; exit 0");
   t.script("fakeerr", "echo broken >&2; exit 1");
   t.script("fakererun", 'f="$CNCOP_HOME/count-$CNCOP_JOBID"; n=$(cat "$f" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "$f"; [ $n -ge 2 ] && exit 0; exit 75');

@@ -4,25 +4,20 @@
  * write the JF, release the lock and exit 130/143; a second signal during the cleanup
  * leaves no lock behind.
  */
-import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import nodePath from "node:path";
 import { type Tree, waitFor } from "../helpers/tree.ts";
 import { collect, fakeTree, FAST_GRACE, lockRecordPath, LOOP_SH, mark, pidIn, processGone, readMarker, sessionsInLog, waitForFileSh } from "../helpers/fake.ts";
+import { makeScratch } from "../helpers/scratch.ts";
 
 // Real processes on a shared 2-core machine: give each test room (waits poll with deadlines).
 setDefaultTimeout(60_000);
 
-const trees: Tree[] = [];
-afterEach(() => {
-  for (const t of trees.splice(0)) {
-    writeFileSync(nodePath.join(t.root, "release"), "");
-    t.cleanup();
-  }
-});
+const scratch = makeScratch();
 function tree(defaults = ""): Tree {
-  const t = fakeTree(defaults);
-  trees.push(t);
+  const t = scratch.track(fakeTree(defaults));
+  scratch.defer(() => writeFileSync(nodePath.join(t.root, "release"), ""));
   return t;
 }
 const file = (t: Tree, name: string) => nodePath.join(t.root, name);

@@ -5,23 +5,28 @@
  * not blocked.
  */
 import { Database } from "bun:sqlite";
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, writeFileSync } from "node:fs";
 import nodePath from "node:path";
-import { makeTree, type Tree, waitFor } from "../helpers/tree.ts";
+import { type Tree, waitFor } from "../helpers/tree.ts";
+import { makeScratch } from "../helpers/scratch.ts";
 
 const CONFIG = "[defaults]\ndays_of_logs = 90\n[agents]\nWAITT = fakewait\nOKT = fakeok\n";
 const WRITERS = 8;
 
-let tree: Tree | undefined;
+const scratch = makeScratch();
 let running: Bun.Subprocess | undefined;
-afterEach(async () => {
-  if (tree) writeFileSync(nodePath.join(tree.root, "release"), "");
-  if (running) await running.exited;
-  running = undefined;
-  tree?.cleanup();
-  tree = undefined;
-});
+
+function setup(): Tree {
+  const t = scratch.tree({ config: CONFIG });
+  // A test that failed half-way may leave a job waiting: release it, let cncopagent end.
+  scratch.defer(async () => {
+    writeFileSync(nodePath.join(t.root, "release"), "");
+    if (running) await running.exited;
+    running = undefined;
+  });
+  return t;
+}
 
 function integrity(file: string): unknown {
   const db = new Database(file, { readonly: true });
@@ -34,8 +39,7 @@ function integrity(file: string): unknown {
 
 describe("concurrent use", () => {
   test("cncopjobs set, add and disable in parallel while cncopagent -a runs", async () => {
-    const t = makeTree({ config: CONFIG });
-    tree = t;
+    const t = setup();
     t.script("fakewait", 'touch "$CNCOP_HOME/started-$CNCOP_JOBID"; while [ ! -e "$CNCOP_HOME/release" ]; do sleep 0.05; done; exit 0');
     t.script("fakeok", "exit 0");
     for (let i = 1; i <= 3; i++) t.addJob({ jobid: i, jobtitle: `Wait ${i}`, jobtype: "WAITT" });
@@ -76,8 +80,7 @@ describe("concurrent use", () => {
   }, 60_000);
 
   test("a cncopagent starting while cncopjobs holds a write transaction is not blocked", async () => {
-    const t = makeTree({ config: CONFIG });
-    tree = t;
+    const t = setup();
     t.script("fakeok", "exit 0");
     // cncopjobs switches the database to WAL on its first write.
     expect((await t.run("cncopjobs", ["add", "--title", "Quick", "--type", "okt"])).exitCode).toBe(0);

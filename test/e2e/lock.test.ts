@@ -3,31 +3,26 @@
  * recovery after a dispatcher killed with SIGKILL (skipped while its agent lives, runs at
  * once after), reused pids, corrupt records, and `cncopagent --unlock JOB`.
  */
-import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { spawn, type ChildProcess } from "node:child_process";
 import os from "node:os";
 import nodePath from "node:path";
 import { bootId, identify } from "../../src/process/proc-info.ts";
 import { type RunOutput, type Tree, waitFor } from "../helpers/tree.ts";
-import { collect, fakeTree, FAST_GRACE, lockRecordPath, mark, pidIn, processGone, readMarker, sessionsInLog, waitForFileSh } from "../helpers/fake.ts";
+import { collect, fakeTree, FAST_GRACE, lockRecordPath, mark, pidIn, processGone, readMarker, recordedPids, sessionsInLog, waitForFileSh } from "../helpers/fake.ts";
+import { makeScratch } from "../helpers/scratch.ts";
 
 // Real processes on a shared 2-core machine: give each test room (waits poll with deadlines).
 setDefaultTimeout(60_000);
 
-const trees: Tree[] = [];
-const strangers: ChildProcess[] = [];
-afterEach(() => {
-  for (const t of trees.splice(0)) {
-    // Let any agent a test left behind finish.
-    for (const f of ["release", "release1", "release2"]) writeFileSync(nodePath.join(t.root, f), "");
-    t.cleanup();
-  }
-  for (const c of strangers.splice(0)) c.kill("SIGKILL");
-});
+const scratch = makeScratch();
 function tree(): Tree {
-  const t = fakeTree();
-  trees.push(t);
+  const t = scratch.track(fakeTree());
+  // Let any agent a test left behind finish.
+  scratch.defer(() => {
+    for (const f of ["release", "release1", "release2"]) writeFileSync(nodePath.join(t.root, f), "");
+  });
   return t;
 }
 const file = (t: Tree, name: string) => nodePath.join(t.root, name);
@@ -192,7 +187,7 @@ function writeRecord(t: Tree, jobid: number, record: object | string): string {
 
 function stranger(): ChildProcess & { pid: number } {
   const c = spawn("sleep", ["60"], { stdio: "ignore", detached: true });
-  strangers.push(c);
+  scratch.defer(() => c.kill("SIGKILL"));
   return c as ChildProcess & { pid: number };
 }
 
@@ -281,6 +276,8 @@ describe("cncopagent --unlock JOB", () => {
     const d = t.spawn("cncopagent", ["12"]);
     await waitFor(() => pidIn(t.root, "agent.pid") !== undefined, 20_000, "the agent");
     const agentPid = readPid(t, "agent.pid");
+    // The agent may start before its pid is in the record: kill the dispatcher only after.
+    await waitFor(() => recordedPids(t, 12).includes(agentPid), 20_000, "the agent's pid in the lock record");
     d.kill("SIGKILL");
     await d.exited;
     const r1 = await t.run("cncopagent", ["--unlock", "Payroll"]);

@@ -3,18 +3,16 @@
  * (smtp-server), plain, STARTTLS and implicit TLS with a private CA, with authentication;
  * every failure kind leaves the job's state and the exit status alone.
  */
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
-import { makeTree, waitFor, type Tree } from "../helpers/tree.ts";
+import { waitFor, type Tree } from "../helpers/tree.ts";
+import { makeScratch } from "../helpers/scratch.ts";
 import { closedPort, startSilentServer, startSmtp, type SmtpServer } from "../helpers/smtp.ts";
 
 const PASSWORD = "s3cr#t;pw";
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const scratch = makeScratch();
 
 interface MailTree extends Tree {
   /** Job id of the job that exits 0 ("Nightly files") and of the one that exits 1 ("Broken share"). */
@@ -24,8 +22,7 @@ interface MailTree extends Tree {
 
 /** A tree with two fake agents and the given `[mail]` lines. */
 function mailTree(mailLines: string[]): MailTree {
-  const tree = makeTree();
-  cleanups.push(() => tree.cleanup());
+  const tree = scratch.tree();
   tree.writeConfig(["[defaults]", "days_of_logs = 0", "[agents]", "OKT = okagent", "FAILT = failagent", "[mail]", ...mailLines, ""].join("\n"));
   const marker = 'touch "$CNCOP_HOME/ran-$CNCOP_JOBID"';
   tree.script("okagent", `${marker}\necho "copying C:/Data"\necho "copied 3 files, 12 bytes"\nexit 0`);
@@ -37,7 +34,7 @@ function mailTree(mailLines: string[]): MailTree {
 
 async function smtp(o: Parameters<typeof startSmtp>[0]): Promise<SmtpServer> {
   const s = await startSmtp(o);
-  cleanups.push(() => s.close());
+  scratch.defer(() => s.close());
   return s;
 }
 
@@ -117,7 +114,7 @@ describe("completion messages", () => {
     tree.script("waitagent", 'touch "$CNCOP_HOME/started"\nwhile [ ! -f "$CNCOP_HOME/go" ]; do sleep 0.05; done\nexit 0');
     const job = tree.addJob({ jobtitle: "Long copy", jobtype: "WAITT" });
     const first = tree.spawn("cncopagent", [String(job)]);
-    cleanups.push(() => first.kill("SIGKILL"));
+    scratch.defer(() => first.kill("SIGKILL"));
     await waitFor(() => existsSync(nodePath.join(tree.root, "started")), 20_000, "the first run's agent");
     const r = await tree.run("cncopagent", ["--email", "admin@example.com", String(job)]);
     writeFileSync(nodePath.join(tree.root, "go"), "");
@@ -203,7 +200,7 @@ describe("a failed send is logged and warned, and changes nothing else", () => {
 
   test("timeout: a server that accepts and never greets holds nothing up for long", async () => {
     const silent = await startSilentServer();
-    cleanups.push(() => silent.close());
+    scratch.defer(() => silent.close());
     const tree = mailTree(["mail_server = 127.0.0.1", `mail_port = ${silent.port}`, "mail_timeout = 1"]);
     const t0 = Date.now();
     await expectNotSent(tree, ["--email", "admin@example.com", String(tree.okJob), String(tree.failJob)], 1, /timed out \(mail_timeout 1 s\)/);

@@ -2,26 +2,20 @@
  * Log retention end to end (SPEC §5 "Pruning", §3 days_of_logs): cncopagent runs a fake
  * agent, then prunes; files are aged with utimes, never by faking the clock.
  */
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, linkSync, lstatSync, lutimesSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from "node:fs";
 import nodePath from "node:path";
 import { localDateStamp } from "../../src/format/time.ts";
-import { BUN, makeTree, waitFor, type Tree } from "../helpers/tree.ts";
+import { BUN, waitFor, type Tree } from "../helpers/tree.ts";
+import { makeScratch } from "../helpers/scratch.ts";
 
 const DAY_MS = 86_400_000;
 const OLD_MS = 100 * DAY_MS;
-const trees: Tree[] = [];
-const cleanups: (() => void)[] = [];
-
-afterEach(() => {
-  for (const c of cleanups.splice(0)) c();
-  for (const t of trees.splice(0)) t.cleanup();
-});
+const scratch = makeScratch();
 
 /** A tree whose one job "logs" runs the fake agent `testagent` (exit 0). */
 function agentTree(defaults = "days_of_logs = 90", agentBody = "exit 0"): Tree {
-  const tree = makeTree({ config: `[defaults]\n${defaults}\n[agents]\nTESTLOG = testagent\n` });
-  trees.push(tree);
+  const tree = scratch.tree({ config: `[defaults]\n${defaults}\n[agents]\nTESTLOG = testagent\n` });
   tree.script("testagent", agentBody);
   tree.addJob({ jobtitle: "logs", jobtype: "TESTLOG" });
   return tree;
@@ -292,7 +286,7 @@ console.log(JSON.stringify({ written: n, removed }));
     const stop = nodePath.join(tree.root, "stop");
     const ready = nodePath.join(tree.root, "ready");
     const proc = Bun.spawn([BUN, writer, spool, stop, ready, String(OLD_COUNT), nodePath.join(tree.root, "agent-done")], { stdout: "pipe", stderr: "pipe" });
-    cleanups.push(() => proc.kill());
+    scratch.defer(() => proc.kill());
     await waitFor(() => existsSync(ready), 15_000, "the writer to start");
 
     const r = await runAgent(tree);
@@ -330,7 +324,7 @@ describe("errors", () => {
       if (res.exitCode !== 0) throw new Error(`${argv.join(" ")} failed: ${res.stderr.toString()}`);
     };
     lock(true);
-    cleanups.unshift(() => lock(false));
+    scratch.defer(() => lock(false));
     const r = await runAgent(tree);
     lock(false);
     expect(r.exitCode).toBe(0);

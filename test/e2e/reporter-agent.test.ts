@@ -3,18 +3,14 @@
  * server when the job ends, the outcome is in the CA log, and the network never changes a
  * job's state. Without `[network] url` the reporter is not started at all.
  */
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import nodePath from "node:path";
-import { makeTree, type Tree } from "../helpers/tree.ts";
-import { networkConfig, type ReportServer, startReportServer } from "../helpers/report-server.ts";
+import { type Tree } from "../helpers/tree.ts";
+import { makeScratch } from "../helpers/scratch.ts";
+import { networkConfig, startReportServer } from "../helpers/report-server.ts";
 
-const trees: Tree[] = [];
-const servers: ReportServer[] = [];
-afterEach(() => {
-  for (const s of servers.splice(0)) s.stop();
-  for (const t of trees.splice(0)) t.cleanup();
-});
+const scratch = makeScratch();
 
 const AGENTS = "\n[agents]\nTESTJOB = fakeagent\n";
 
@@ -31,8 +27,7 @@ exit ${exitCode}`,
 }
 
 function setup(url: string | undefined) {
-  const tree = makeTree({ config: url ? networkConfig(url, AGENTS) : `[defaults]\ndays_of_logs = 90\n${AGENTS}` });
-  trees.push(tree);
+  const tree = scratch.tree({ config: url ? networkConfig(url, AGENTS) : `[defaults]\ndays_of_logs = 90\n${AGENTS}` });
   return tree;
 }
 const spool = (t: Tree) => {
@@ -47,7 +42,7 @@ const rpLogs = (t: Tree) => {
 describe("cncopagent and cncopreporter", () => {
   test("a job's reports are delivered right after the job; the CA log records the reporter's outcome", async () => {
     const server = startReportServer();
-    servers.push(server);
+    scratch.defer(() => server.stop());
     const tree = setup(server.url);
     fakeAgent(tree, 0);
     const id = tree.addJob({ jobtitle: "Docs", jobtype: "TESTJOB" });
@@ -65,7 +60,7 @@ describe("cncopagent and cncopreporter", () => {
 
   test("a failed job: cncopagent's own JF- and JE- reports go too, and the job still fails", async () => {
     const server = startReportServer();
-    servers.push(server);
+    scratch.defer(() => server.stop());
     const tree = setup(server.url);
     const id = tree.addJob({ jobtitle: "No agent", jobtype: "TESTJOB" });
     const r = await tree.run("cncopagent", [String(id)]);

@@ -3,20 +3,14 @@
  * stopped mid-pass, and the bound on requests in flight. The server holds its answers
  * behind a gate the test opens, so every interleaving here is forced, not hoped for.
  */
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import nodePath from "node:path";
-import { makeTree, type Tree, waitFor } from "../helpers/tree.ts";
-import { HOUR_MS, networkConfig, putReport, type Received, type ReportServer, startReportServer } from "../helpers/report-server.ts";
+import { type Tree, waitFor } from "../helpers/tree.ts";
+import { makeScratch } from "../helpers/scratch.ts";
+import { HOUR_MS, networkConfig, putReport, type Received, startReportServer } from "../helpers/report-server.ts";
 
-const trees: Tree[] = [];
-const servers: ReportServer[] = [];
-const procs: { kill(sig?: number | NodeJS.Signals): void }[] = [];
-afterEach(() => {
-  for (const p of procs.splice(0)) p.kill("SIGKILL");
-  for (const s of servers.splice(0)) s.stop();
-  for (const t of trees.splice(0)) t.cleanup();
-});
+const scratch = makeScratch();
 
 function gate() {
   let open!: () => void;
@@ -26,9 +20,8 @@ function gate() {
 
 function setup(answer?: (r: Received) => Promise<number>) {
   const server = startReportServer(answer ? { answer } : {});
-  servers.push(server);
-  const tree = makeTree({ config: networkConfig(server.url) });
-  trees.push(tree);
+  scratch.defer(() => server.stop());
+  const tree = scratch.tree({ config: networkConfig(server.url) });
   return { server, tree };
 }
 
@@ -62,7 +55,7 @@ describe("cncopreporter: two reporters at once", () => {
     const { server, tree } = setup(async () => (await g.opened, 200));
     const names = putMany(tree, 12);
     const a = tree.spawn("cncopreporter", []);
-    procs.push(a);
+    scratch.defer(() => a.kill("SIGKILL"));
     await waitFor(() => server.inFlight >= 1, 20_000, "the first reporter's first request");
     putReport(tree.root, "JF-late.json", { type: "jobfinished", jobid: 99 });
     const [b, c] = await Promise.all([tree.run("cncopreporter", []), tree.run("cncopreporter", [])]);
@@ -96,7 +89,7 @@ describe("cncopreporter: two reporters at once", () => {
     const { server, tree } = setup(async () => (await g.opened, 200));
     const names = putMany(tree, 10);
     const a = tree.spawn("cncopreporter", []);
-    procs.push(a);
+    scratch.defer(() => a.kill("SIGKILL"));
     await waitFor(() => server.inFlight >= 1, 20_000, "the first reporter's first request");
     a.kill("SIGKILL");
     await a.exited;
@@ -114,7 +107,7 @@ describe("cncopreporter: two reporters at once", () => {
     const { server, tree } = setup(async () => (await g.opened, 200));
     putMany(tree, 20);
     const a = tree.spawn("cncopreporter", []);
-    procs.push(a);
+    scratch.defer(() => a.kill("SIGKILL"));
     // A backlog: 4 requests in flight, all held, so nothing else can be sent before the signal.
     await waitFor(() => server.inFlight >= 4, 20_000, "4 requests in flight");
     a.kill("SIGTERM");

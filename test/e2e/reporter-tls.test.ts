@@ -2,16 +2,16 @@
  * cncopreporter over HTTPS: a private CA made here with openssl, a Bun.serve TLS server on
  * 127.0.0.1 with a certificate it signed, and `[network] ca_file` naming the CA.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
-import { makeTree, type Tree } from "../helpers/tree.ts";
-import { networkConfig, putReport, type ReportServer, startReportServer } from "../helpers/report-server.ts";
+import { type Tree } from "../helpers/tree.ts";
+import { makeScratch } from "../helpers/scratch.ts";
+import { networkConfig, putReport, startReportServer } from "../helpers/report-server.ts";
 
 let pki: string;
-const trees: Tree[] = [];
-const servers: ReportServer[] = [];
+const scratch = makeScratch();
 
 function openssl(args: string[]): void {
   const r = Bun.spawnSync(["openssl", ...args], { cwd: pki, stdout: "pipe", stderr: "pipe" });
@@ -26,16 +26,11 @@ beforeAll(() => {
   openssl(["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "ext.cnf"]);
 });
 afterAll(() => rmSync(pki, { recursive: true, force: true }));
-afterEach(() => {
-  for (const s of servers.splice(0)) s.stop();
-  for (const t of trees.splice(0)) t.cleanup();
-});
 
 function setup(extra: string) {
   const server = startReportServer({ tls: { cert: readFileSync(nodePath.join(pki, "server.pem"), "utf8"), key: readFileSync(nodePath.join(pki, "server.key"), "utf8") } });
-  servers.push(server);
-  const tree = makeTree({ config: networkConfig(server.url, extra) });
-  trees.push(tree);
+  scratch.defer(() => server.stop());
+  const tree = scratch.tree({ config: networkConfig(server.url, extra) });
   putReport(tree.root, "JF-1.json", { type: "jobfinished", jobid: 1 });
   putReport(tree.root, "VIRUS-1.json", { type: "virus" });
   return { server, tree };

@@ -3,24 +3,19 @@
  * HTTP server on 127.0.0.1: order and endpoints, headers, each class of answer, expiry,
  * names it must ignore, broken reports, no url, usage.
  */
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import nodePath from "node:path";
-import { makeTree, type Tree } from "../helpers/tree.ts";
-import { DAY_MS, HOUR_MS, networkConfig, putReport, type ReportServer, startReportServer } from "../helpers/report-server.ts";
+import { type Tree } from "../helpers/tree.ts";
+import { makeScratch } from "../helpers/scratch.ts";
+import { DAY_MS, HOUR_MS, networkConfig, putReport, startReportServer } from "../helpers/report-server.ts";
 
-const trees: Tree[] = [];
-const servers: ReportServer[] = [];
-afterEach(() => {
-  for (const s of servers.splice(0)) s.stop();
-  for (const t of trees.splice(0)) t.cleanup();
-});
+const scratch = makeScratch();
 
 function setup(opts: { server?: Parameters<typeof startReportServer>[0]; url?: string; extra?: string } = {}) {
   const server = startReportServer(opts.server);
-  servers.push(server);
-  const tree = makeTree({ config: networkConfig(opts.url ?? server.url, opts.extra) });
-  trees.push(tree);
+  scratch.defer(() => server.stop());
+  const tree = scratch.tree({ config: networkConfig(opts.url ?? server.url, opts.extra) });
   return { server, tree };
 }
 
@@ -212,7 +207,7 @@ describe("cncopreporter: what it never sends", () => {
 
   test("a temporary report file left by a writer stopped mid-write is removed once an hour old, never sent", async () => {
     for (const withUrl of [true, false]) {
-      const { server, tree } = withUrl ? setup() : { server: undefined, tree: (() => { const t = makeTree(); trees.push(t); return t; })() };
+      const { server, tree } = withUrl ? setup() : { server: undefined, tree: scratch.tree() };
       const dir = messagesDir(tree);
       mkdirSync(dir, { recursive: true });
       const old = new Date(Date.now() - 2 * HOUR_MS);
@@ -256,8 +251,7 @@ describe("cncopreporter: what it never sends", () => {
 
 describe("cncopreporter: usage", () => {
   test("-? prints the usage; unknown options and arguments are usage errors (exit 2)", async () => {
-    const tree = makeTree();
-    trees.push(tree);
+    const tree = scratch.tree();
     const help = await tree.run("cncopreporter", ["-?"]);
     expect(help.exitCode).toBe(0);
     expect(help.stdout).toContain("usage: cncopreporter [-?] [-d] [-c CONFIG]");
@@ -277,8 +271,7 @@ describe("cncopreporter: usage", () => {
   });
 
   test("data in its messages is shown escaped: a warning, an error with its usage line", async () => {
-    const tree = makeTree();
-    trees.push(tree);
+    const tree = scratch.tree();
     const odd = nodePath.join(tree.root, "Config", "odd\x1b[2J.ini");
     writeFileSync(odd, "[network]\nbogus = 1\n");
     const warned = await tree.run("cncopreporter", ["-c", odd]);

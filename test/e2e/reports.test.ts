@@ -3,24 +3,20 @@
  * 2,048-byte stderr excerpt, JF for every run the agent's own exit does not settle, the
  * shared session, an unwritable spool, and a writer killed mid-write.
  */
-import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
 import { BUN, REPO, type Tree, waitFor } from "../helpers/tree.ts";
 import { fakeTree, FAST_GRACE, ISO_UTC, mark, marker, sessionsInLog } from "../helpers/fake.ts";
+import { makeScratch } from "../helpers/scratch.ts";
 
 // Real processes on a shared 2-core machine: give each test room (waits poll with deadlines).
 setDefaultTimeout(60_000);
 
-const trees: Tree[] = [];
-afterEach(() => {
-  for (const t of trees.splice(0)) t.cleanup();
-});
+const scratch = makeScratch();
 function tree(defaults = ""): Tree {
-  const t = fakeTree(defaults);
-  trees.push(t);
-  return t;
+  return scratch.track(fakeTree(defaults));
 }
 
 const bytes = (...parts: (string | number[])[]) => Buffer.concat(parts.map((p) => (typeof p === "string" ? Buffer.from(p, "utf8") : Buffer.from(p))));

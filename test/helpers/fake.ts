@@ -45,6 +45,16 @@ export function lockRecordPath(tree: Tree, jobid: number): string {
   return nodePath.join(tree.root, "Spool", "Work", "locks", `job-${jobid}.json`);
 }
 
+/** The pids of a job's children in its lock record (none while there is no whole record). */
+export function recordedPids(tree: Tree, jobid: number): number[] {
+  try {
+    const rec = JSON.parse(readFileSync(lockRecordPath(tree, jobid), "utf8")) as { processes?: { pid: number }[] };
+    return (rec.processes ?? []).map((p) => p.pid);
+  } catch {
+    return [];
+  }
+}
+
 /** Gone: no such process, or only a zombie waiting to be reaped. */
 export function processGone(pid: number): boolean {
   try {

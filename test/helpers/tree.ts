@@ -57,7 +57,14 @@ export interface Tree {
 
 export const DEFAULT_CONFIG = "[defaults]\ndays_of_logs = 90\n";
 
-export function makeTree(opts: { config?: string; createDb?: boolean } = {}): Tree {
+export interface MakeTreeOptions {
+  /** Config/cncop3.ini's text (default DEFAULT_CONFIG). */
+  config?: string;
+  /** false: no Config/backupjobs.db. */
+  createDb?: boolean;
+}
+
+export function makeTree(opts: MakeTreeOptions = {}): Tree {
   const root = mkdtempSync(nodePath.join(os.tmpdir(), "cncop-test-"));
   const bin = nodePath.join(root, "Bin");
   const configDir = nodePath.join(root, "Config");

@@ -11,7 +11,7 @@ import nodePath from "node:path";
 import type { StreamSink } from "../../src/logs/log-file.ts";
 import { captureOutput } from "../../src/process/output-capture.ts";
 import { closePipes, openOutputPipes } from "../../src/process/output-pipe.ts";
-import { runProcess, type RunSpec } from "../../src/process/process-tree.ts";
+import { runProcess, type RunSpec, STDIO_DRAIN_MS_DEFAULT, stdioDrainMs } from "../../src/process/process-tree.ts";
 import { waitFor } from "../helpers/tree.ts";
 
 const dir = mkdtempSync(nodePath.join(os.tmpdir(), "cncop-capture-"));
@@ -55,6 +55,19 @@ function run(platform: NodeJS.Platform, script: string, extra: Partial<RunSpec> 
 }
 
 const openFds = () => readdirSync("/proc/self/fd").length;
+const SHORT_DRAIN_MS = 300;
+
+test.each([
+  [{}, STDIO_DRAIN_MS_DEFAULT],
+  [{ CNCOP_STDIO_DRAIN_MS: "300" }, 300],
+  [{ CNCOP_STDIO_DRAIN_MS: "0" }, 0],
+  [{ CNCOP_STDIO_DRAIN_MS: "" }, STDIO_DRAIN_MS_DEFAULT],
+  [{ CNCOP_STDIO_DRAIN_MS: "-5" }, STDIO_DRAIN_MS_DEFAULT],
+  [{ CNCOP_STDIO_DRAIN_MS: "soon" }, STDIO_DRAIN_MS_DEFAULT],
+])("the stdio drain for %j is %p ms (2 s unless the test knob says otherwise)", (env, ms) => {
+  expect(STDIO_DRAIN_MS_DEFAULT).toBe(2_000);
+  expect(stdioDrainMs(env)).toBe(ms);
+});
 
 test("Linux gets pipes with a non-blocking read end, both ends close-on-exec; other platforms none", () => {
   const pipes = openOutputPipes(2, "linux");
@@ -110,12 +123,19 @@ describe.each([
 
   test("a process outside the tree holding stdout does not hold us up for long", async () => {
     const pidFile = nodePath.join(dir, `stray-${platform}`);
-    const r = run(platform, `echo before; setsid sh -c 'echo $$ > "${pidFile}"; exec sleep 30' & while [ ! -s "${pidFile}" ]; do sleep 0.02; done; echo after`);
-    const res = await r.result;
-    strays.push(Number(readFileSync(pidFile, "utf8")));
-    expect(res.exitCode).toBe(0);
-    expect(r.stdout.text()).toBe("before\nafter\n");
-    expect(res.durationMs).toBeLessThan(20_000);
+    // The drain shortened through its test knob: the pipes are closed by force once it passes.
+    process.env.CNCOP_STDIO_DRAIN_MS = String(SHORT_DRAIN_MS);
+    try {
+      const r = run(platform, `echo before; setsid sh -c 'echo $$ > "${pidFile}"; exec sleep 30' & while [ ! -s "${pidFile}" ]; do sleep 0.02; done; echo after`);
+      const res = await r.result;
+      strays.push(Number(readFileSync(pidFile, "utf8")));
+      expect(res.exitCode).toBe(0);
+      expect(r.stdout.text()).toBe("before\nafter\n");
+      expect(res.durationMs).toBeGreaterThanOrEqual(SHORT_DRAIN_MS);
+      expect(res.durationMs).toBeLessThan(20_000);
+    } finally {
+      delete process.env.CNCOP_STDIO_DRAIN_MS;
+    }
   });
 
   test("no descriptor leaks, a child sees only its own stdio, a failed start closes everything", async () => {
