@@ -2,7 +2,8 @@
  * The one wrapper per program: runs its main, prints an expected failure's message
  * (no stack trace unless -d), and sets the exit status. No process.exit() in library code.
  */
-import { runCommand, type ArgsDef, type CommandDef } from "citty";
+import { defineCommand, runCommand, type ArgsDef, type CommandDef } from "citty";
+import { parseOptions, strictOptions, valuesOf, type OptionArgs, type OptionValues } from "./args.ts";
 import { CncopError, EXIT } from "./errors.ts";
 import { messages } from "../format/messages.ts";
 import { VERSION } from "./version.ts";
@@ -17,6 +18,33 @@ export function commandMain<T extends ArgsDef>(command: CommandDef<T>): ProgramM
     if (typeof result !== "number") throw new Error("the command ended without an exit status");
     return result;
   };
+}
+
+export interface ProgramSpec<A extends OptionArgs, O> {
+  readonly name: string;
+  readonly description: string;
+  /** Its options: citty argument definitions, the shared fragments spread in. */
+  readonly args: A;
+  /** The usage line that ends each of its usage errors. */
+  readonly usage: string;
+  /** Checked option values to the program's typed options (throws its usage errors). */
+  readonly options: (values: OptionValues<A>) => O;
+  /** The work, given the options and the raw arguments; returns the exit status. */
+  readonly run: (opts: O, rawArgs: readonly string[]) => number | Promise<number>;
+}
+
+/**
+ * A program of the suite as one citty command, its options checked strictly by the
+ * strictOptions plugin; `parse` gives the same typed options without running anything.
+ */
+export function defineProgram<A extends OptionArgs, O>(spec: ProgramSpec<A, O>): { readonly main: ProgramMain; readonly parse: (raw: readonly string[]) => O } {
+  const command = defineCommand({
+    meta: { name: spec.name, description: spec.description },
+    args: spec.args,
+    plugins: [strictOptions(spec.usage)],
+    run: (context) => spec.run(spec.options(valuesOf(context)), context.rawArgs),
+  });
+  return { main: commandMain(command), parse: (raw) => spec.options(parseOptions(raw, spec.args, spec.usage)) };
 }
 
 /** -d alone or in a cluster of short options (-dn), or --debug, before any `--`. */

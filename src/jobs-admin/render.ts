@@ -32,23 +32,15 @@ export interface LastRunView {
   readonly reason: string;
 }
 
-export interface JobView {
-  readonly jobid: number;
-  readonly jobtitle: string;
-  readonly jobtype: string;
-  readonly enabled: boolean;
-  readonly maxretries: number;
-  readonly retrydelay: number;
-  readonly maxruntime: number;
-  readonly prerun: string | null;
-  readonly postsuccess: string | null;
-  readonly postfailure: string | null;
-  readonly source: string | null;
-  readonly destination: string | null;
+type OptionalText = "prerun" | "postsuccess" | "postfailure" | "source" | "destination";
+
+/** A job as `--json` and `show` give it: absent text is null, settings may be masked. */
+export type JobView = Omit<Job, OptionalText | "settings"> & {
+  readonly [K in OptionalText]: string | null;
+} & {
   readonly settings: unknown;
-  readonly problems: readonly string[];
   readonly lastRun: LastRunView | null;
-}
+};
 
 export function lastRunView(run: HistoryRun | undefined): LastRunView | null {
   if (!run) return null;

@@ -5,15 +5,14 @@
  * so that `--help`, `--version` and usage errors start without them (bench/startup.bench.ts).
  */
 import { selectJobs, selectionFromArgs } from "../dispatcher/selection.ts";
-import { defineCommand } from "citty";
-import { COMMON_ARGS, parseOptions, strictOptions, valuesOf, type OptionArgs, type OptionValues } from "../cli/args.ts";
+import { COMMON_ARGS, type OptionArgs, type OptionValues } from "../cli/args.ts";
 import { loadConfig, isValidEmailAddress, type Config } from "../install/config.ts";
 import { CncopError, EXIT, usageError } from "../cli/errors.ts";
 import { knownJobTypes } from "../install/job-types.ts";
 import { ensureTree, resolvePaths } from "../install/paths.ts";
 import { findJob } from "../dispatcher/selection.ts";
 import { resolveMailSettings } from "../mail/transport.ts";
-import { answerHelpOrVersion, commandMain, type ProgramMain } from "../cli/run-program.ts";
+import { answerHelpOrVersion, defineProgram } from "../cli/run-program.ts";
 
 export const USAGE = "usage: cncopagent [-?] [-d] [-c CONFIG] [-a] [-t TYPE] [--email EMAIL] [job [job ...]]";
 
@@ -94,18 +93,14 @@ function dispatcherOptionsOf({ _: jobs, ...values }: OptionValues<typeof DISPATC
   return { ...values, email: values.email && parseEmailList(values.email), jobs };
 }
 
-export function parseDispatcherArgs(raw: readonly string[]): DispatcherOptions {
-  return dispatcherOptionsOf(parseOptions(raw, DISPATCHER_ARGS, USAGE));
-}
-
-const dispatcherCommand = defineCommand({
-  meta: { name: "cncopagent", description: "Runs backup jobs through their agents" },
+export const { main, parse: parseDispatcherArgs } = defineProgram({
+  name: "cncopagent",
+  description: "Runs backup jobs through their agents",
   args: DISPATCHER_ARGS,
-  plugins: [strictOptions(USAGE)],
-  run: (context) => dispatchJobs(dispatcherOptionsOf(valuesOf(context)), context.rawArgs),
+  usage: USAGE,
+  options: dispatcherOptionsOf,
+  run: dispatchJobs,
 });
-
-export const main: ProgramMain = commandMain(dispatcherCommand);
 
 /**
  * `--email` needs `[mail] mail_server` (and a readable `mail_ca_file` when one is set):

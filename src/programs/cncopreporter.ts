@@ -3,8 +3,7 @@
  * network (SPEC §6). Exit status 0 whenever the pass ran, the network being down
  * included; 1 for its own failures; 2 for usage and configuration errors.
  */
-import { defineCommand } from "citty";
-import { COMMON_ARGS, parseOptions, strictOptions, valuesOf, type OptionValues } from "../cli/args.ts";
+import { COMMON_ARGS, type OptionValues } from "../cli/args.ts";
 import { loadConfig } from "../install/config.ts";
 import { EXIT, usageError } from "../cli/errors.ts";
 import { ensureTree, resolvePaths } from "../install/paths.ts";
@@ -12,7 +11,7 @@ import { stopSignals } from "../process/signals.ts";
 import { VERSION } from "../cli/version.ts";
 import { runReporter } from "../reporter/reporter.ts";
 import { openReporterLog } from "../reporter/reporter-log.ts";
-import { answerHelpOrVersion, commandMain } from "../cli/run-program.ts";
+import { answerHelpOrVersion, defineProgram } from "../cli/run-program.ts";
 import { messages } from "../format/messages.ts";
 
 export const USAGE = "usage: cncopreporter [-?] [-d] [-c CONFIG]";
@@ -50,18 +49,14 @@ function reporterArgsOf({ _: positionals, ...values }: OptionValues<typeof COMMO
   return values;
 }
 
-export function parseReporterArgs(raw: readonly string[]): ReporterArgs {
-  return reporterArgsOf(parseOptions(raw, COMMON_ARGS, USAGE));
-}
-
-const reporterCommand = defineCommand({
-  meta: { name: "cncopreporter", description: "Submits the reports waiting in Spool/Messages/ to the cncop network" },
+export const { main, parse: parseReporterArgs } = defineProgram({
+  name: "cncopreporter",
+  description: "Submits the reports waiting in Spool/Messages/ to the cncop network",
   args: COMMON_ARGS,
-  plugins: [strictOptions(USAGE)],
-  run: (context) => runReporterPass(reporterArgsOf(valuesOf(context))),
+  usage: USAGE,
+  options: reporterArgsOf,
+  run: (opts) => runReporterPass(opts),
 });
-
-export const main = commandMain(reporterCommand);
 
 async function runReporterPass(opts: ReporterArgs): Promise<number> {
   const early = answerHelpOrVersion("cncopreporter", opts, HELP);

@@ -1,10 +1,9 @@
 /**
  * w, the log watcher: turns arguments into options and hands over to src/watcher/watch.ts.
  */
-import { defineCommand } from "citty";
-import { CONFIG_ARGS, HELP_ARGS, parseOptions, strictOptions, valuesOf, type OptionArgs, type OptionValues } from "../cli/args.ts";
+import { CONFIG_ARGS, HELP_ARGS, type OptionArgs, type OptionValues } from "../cli/args.ts";
 import { usageError } from "../cli/errors.ts";
-import { answerHelpOrVersion, commandMain } from "../cli/run-program.ts";
+import { answerHelpOrVersion, defineProgram } from "../cli/run-program.ts";
 import { runWatcher, type WatchOptions } from "../watcher/watch.ts";
 
 export const USAGE = "usage: w [-?] [-c CONFIG] [--daysago N] [-f] [-p] [PREFIX]";
@@ -58,18 +57,13 @@ function wOptionsOf({ _: positionals, help, version, config, daysago, follow, pa
   return { help, version, config, daysAgo, follow, pager, prefix };
 }
 
-export function parseWArgs(raw: readonly string[]): WOptions {
-  return wOptionsOf(parseOptions(raw, ARGS, USAGE));
-}
-
-const wCommand = defineCommand({
-  meta: { name: "w", description: "Summarises and follows the logs of the cncop suite" },
+const program = defineProgram({
+  name: "w",
+  description: "Summarises and follows the logs of the cncop suite",
   args: ARGS,
-  plugins: [strictOptions(USAGE)],
-  run: (context) => {
-    const opts = wOptionsOf(valuesOf(context));
-    return answerHelpOrVersion("w", opts, HELP) ?? runWatcher(opts);
-  },
+  usage: USAGE,
+  options: wOptionsOf,
+  run: (opts) => answerHelpOrVersion("w", opts, HELP) ?? runWatcher(opts),
 });
 
-export const main = commandMain(wCommand);
+export const { main, parse: parseWArgs } = program;
