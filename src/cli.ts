@@ -4,6 +4,7 @@
  * launcher's CNCOP_PROGRAM, or the first argument when run from source) picks the program.
  */
 import nodePath from "node:path";
+import { escapeControls } from "./format/escape.ts";
 import { runProgram, type ProgramMain } from "./cli/run-program.ts";
 
 export const PROGRAMS: Record<string, () => Promise<ProgramMain>> = {
@@ -48,7 +49,7 @@ if (import.meta.main) {
   const load = PROGRAMS[name];
   if (!load) {
     process.stderr.write(
-      `cncop: "${name}" is not a program of this suite. Call it as one of: ${PROGRAM_NAMES.join(", ")} (a link to this executable in Bin/), or pass the program name as the first argument.\n`,
+      `cncop: "${escapeControls(name)}" is not a program of this suite. Call it as one of: ${PROGRAM_NAMES.join(", ")} (a link to this executable in Bin/), or pass the program name as the first argument.\n`,
     );
     process.exitCode = 2;
   } else {

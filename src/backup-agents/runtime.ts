@@ -22,6 +22,7 @@ import { finishedReport, redactUrlPassword, statisticsReport, type RunFacts } fr
 import { type AgentResult, earlyResult } from "./agent-result.ts";
 import { AGENT_EXIT, exitCodeOf } from "../reports/finish-state.ts";
 import { priorAttempts } from "./prior-attempts.ts";
+import { escapeControls } from "../format/escape.ts";
 
 export interface AgentContext {
   readonly name: string;
@@ -86,7 +87,7 @@ export async function runAgent(def: AgentDefinition, raw: readonly string[], dep
   const out = deps.stdout ?? ((t: string) => void process.stdout.write(t));
   const err = deps.stderr ?? ((t: string) => void process.stderr.write(t));
   const fail = (message: string) => {
-    err(`${def.name}: ${message}\n`);
+    err(`${def.name}: ${escapeControls(message)}\n`);
     return AGENT_EXIT.ERROR;
   };
 
@@ -138,7 +139,7 @@ export async function runAgent(def: AgentDefinition, raw: readonly string[], dep
       else if (job.problems.length > 0) result = earlyResult("ERROR", `invalid job definition: ${job.problems.join("; ")}`);
       else {
         config = loadConfig(paths.configFile);
-        result = await def.run({ name: def.name, job, paths, config, session, attempt, debug, dryrun: args.dryrun, log, abort: controller.signal, env, say: (t) => out(`${t}\n`) });
+        result = await def.run({ name: def.name, job, paths, config, session, attempt, debug, dryrun: args.dryrun, log, abort: controller.signal, env, say: (t) => out(`${escapeControls(t)}\n`) });
       }
     } catch (e) {
       if (e instanceof CncopError) result = earlyResult("ERROR", e.message);
@@ -186,7 +187,7 @@ export async function runAgent(def: AgentDefinition, raw: readonly string[], dep
       }
     }
     log.finish(id, result.state, result.files, result.bytes, finished.getTime() - started.getTime());
-    out(`${def.name}: job ${job.jobid} '${job.jobtitle}': ${result.state}: ${result.reason}\n`);
+    out(`${def.name}: job ${job.jobid} '${escapeControls(job.jobtitle)}': ${result.state}: ${escapeControls(result.reason)}\n`);
     return exitCodeOf(result.state);
   } catch (e) {
     log.error(`internal error: ${errorMessage(e)}`);

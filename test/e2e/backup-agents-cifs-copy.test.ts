@@ -169,3 +169,19 @@ describe("backupagentcifs copies trees", () => {
     unlinkSync(nodePath.join(src, "large.bin"));
   }, 40_000);
 });
+
+describe("a title made of control characters", () => {
+  test("the agent's own output shows it escaped: no line break, no escape sequence reaches a terminal or cncopagent's log", async () => {
+    const title = "evil\n2026-01-01 00:00:00 forged line\x1b[2J\x1b]0;owned\x07\r";
+    const { tree, src, jobid } = setup({}, title);
+    makeSource(src);
+    const r = await runAgent(tree, CIFS, agentArgs(tree, jobid));
+    expect(r.exitCode).toBe(0);
+    const out = r.stdout + r.stderr;
+    expect(out).not.toContain("\x1b");
+    expect(out).not.toContain("\r");
+    expect(out).not.toMatch(/\n2026-01-01 00:00:00 forged/);
+    expect(r.stdout).toContain("evil\\n2026-01-01 00:00:00 forged line\\x1b[2J\\x1b]0;owned\\x07\\r");
+    for (const line of dailyLog(tree, "CIFS").trimEnd().split("\n")) expect(line).toMatch(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} /);
+  });
+});
