@@ -6,10 +6,6 @@
  * the medians are compared. Run: `bun bench/capture.bench.ts [MB] [rounds]`. Uses the
  * compiled dist/cncopagent (built first when missing); temporary files are removed.
  *
- * Side by side in the same rounds: cncopagent with its WebAssembly line formatter (the
- * default) and with the JavaScript one (CNCOP_LINE_FORMAT=js), the two swapping places every
- * round; what the WebAssembly module is worth end to end is their ratio.
- *
  * Also shown: CPU time (user + system, of the process and the children it waited for, so
  * the agent's own share is in both figures; their difference is what capture costs), and,
  * for scale, cncopagent forced onto the stdio streams of node:child_process
@@ -77,8 +73,7 @@ try {
   const variant = (label: string, argv: string[], extraEnv: Record<string, string>, out: string): Variant => ({
     label, argv, env: { ...env, ...extraEnv }, out, ms: [], cpuMs: [], userMs: [], peakMb: [],
   });
-  const wasm = variant("through cncopagent", viaAgent, { CNCOP_LINE_FORMAT: "wasm" }, logsDir);
-  const js = variant("through cncopagent, JavaScript formatter", viaAgent, { CNCOP_LINE_FORMAT: "js" }, logsDir);
+  const agent = variant("through cncopagent", viaAgent, {}, logsDir);
   const plain = variant("reference, plain redirection", ["sh", "-c", `"${t.agent}" -c "${t.config}" 1 > "${plainOut}" 2>&1`], {}, plainOut);
   const streams = variant("cncopagent on stdio streams", viaAgent, { CNCOP_CAPTURE: "streams" }, logsDir);
   // For scale only: GNU sed adding a prefix of the same length to every line.
@@ -87,22 +82,21 @@ try {
   let logBytes = 0;
   const loadBefore = os.loadavg();
   for (let i = 0; i < ROUNDS; i++) {
-    // The two formatters swap places every round, so neither always runs on a warmer cache.
-    const order = i % 2 === 0 ? [wasm, plain, js, streams, sed] : [js, plain, wasm, streams, sed];
+    // cncopagent and the reference swap places every round: neither always runs on a warmer cache.
+    const order = i % 2 === 0 ? [agent, plain, streams, sed] : [plain, agent, streams, sed];
     for (const v of order) {
       const r = await run(v.argv, t.root, v.env);
       v.ms.push(r.ms);
       v.cpuMs.push(r.cpuMs);
       v.userMs.push(r.userMs);
       v.peakMb.push(r.peakMb);
-      if (v === wasm) logBytes = statSync(nodePath.join(logsDir, readdirSync(logsDir)[0]!)).size;
+      if (v === agent) logBytes = statSync(nodePath.join(logsDir, readdirSync(logsDir)[0]!)).size;
       rmSync(v.out, { recursive: true, force: true });
     }
   }
-  const a = median(wasm.ms);
+  const a = median(agent.ms);
   const p = median(plain.ms);
-  // The limits apply to what ships: the WebAssembly formatter (JavaScript where SIMD is missing).
-  const peak = Math.max(...wasm.peakMb);
+  const peak = Math.max(...agent.peakMb);
   const ratio = a / p;
   const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(" ");
   const rounds = (v: Variant) => v.ms.map((x) => x.toFixed(0)).join(", ");
@@ -110,12 +104,11 @@ try {
   const user = (v: Variant) => median(v.userMs) - median(plain.userMs);
   console.log(`machine: ${os.cpus().length} cores (${os.cpus()[0]?.model ?? "?"}), load average ${load(loadBefore)} before, ${load(os.loadavg())} after`);
   console.log(`agent printing ${MB} MB of 100-byte lines, ${ROUNDS} rounds; CA log ${(logBytes / 1e6).toFixed(0)} MB:`);
-  for (const v of [wasm, js]) {
+  for (const v of [agent]) {
     const m = median(v.ms);
-    console.log(`  ${v.label} (${v.env.CNCOP_LINE_FORMAT}): median ${m.toFixed(0)} ms (${(m / p).toFixed(2)}x, ${((MB / m) * 1000).toFixed(0)} MB/s; rounds ${rounds(v)}), peak memory ${Math.max(...v.peakMb).toFixed(0)} MB, capture CPU ${cpu(v).toFixed(0)} ms (user ${user(v).toFixed(0)} ms)`);
+    console.log(`  ${v.label}: median ${m.toFixed(0)} ms (${(m / p).toFixed(2)}x, ${((MB / m) * 1000).toFixed(0)} MB/s; rounds ${rounds(v)}), peak memory ${Math.max(...v.peakMb).toFixed(0)} MB, capture CPU ${cpu(v).toFixed(0)} ms (user ${user(v).toFixed(0)} ms)`);
   }
   console.log(`  ${plain.label} to a file: median ${p.toFixed(0)} ms (${((MB / p) * 1000).toFixed(0)} MB/s; rounds ${rounds(plain)})`);
-  console.log(`  WebAssembly against JavaScript formatter: time ${(a / median(js.ms)).toFixed(2)}x, capture CPU ${(cpu(wasm) / cpu(js)).toFixed(2)}x (user ${(user(wasm) / user(js)).toFixed(2)}x)`);
   console.log(`  (capture CPU: user + system time of cncopagent and the agent, minus the reference's)`);
   console.log(`  for scale, ${streams.label} (CNCOP_CAPTURE=streams, as on macOS/Windows): median ${median(streams.ms).toFixed(0)} ms (${(median(streams.ms) / p).toFixed(2)}x), peak memory ${Math.max(...streams.peakMb).toFixed(0)} MB`);
   console.log(`  for scale, sed prefixing every line the same way: median ${median(sed.ms).toFixed(0)} ms (${(median(sed.ms) / p).toFixed(2)}x the reference)`);

@@ -1,9 +1,8 @@
 /**
  * Formatting captured output: every complete line of a chunk copied behind a prefix
- * (`<timestamp> <tag> `), byte for byte, into blocks that are written out at once. Two
- * implementations give the same bytes: the WebAssembly one (line-format-wasm.ts, source
- * line-format.wat; about 4x faster at formatting) and this JavaScript one, used where
- * WebAssembly SIMD is missing. line-format-wasm.ts picks between them (lineFormatterFor).
+ * (`<timestamp> <tag> `), byte for byte, into blocks that are written out at once.
+ * (A WebAssembly SIMD formatter used to stand beside this one. Weighed side by side in
+ * bench/capture.bench.ts it was no faster end to end and took more memory: docs/capture.md.)
  */
 export interface LineFormatter {
   /**
@@ -48,4 +47,4 @@ class JsLineFormatter implements LineFormatter {
   }
 }
 
-export const jsLineFormatter: LineFormatter = new JsLineFormatter();
+export const lineFormatter: LineFormatter = new JsLineFormatter();

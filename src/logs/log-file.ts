@@ -11,15 +11,12 @@
  * slowed by the log's pace rather than growing our memory.
  */
 import { closeSync, openSync, writeSync } from "node:fs";
-import type { LineFormatter } from "./line-format.ts";
-import { lineFormatterFor } from "./line-format-wasm.ts";
+import { lineFormatter } from "./line-format.ts";
 import { escapeControls } from "../format/escape.ts";
 import { concatBytes, copyBytes } from "../format/bytes.ts";
 import { TimestampCache } from "../format/time.ts";
 
 export const MAX_LINE_BYTES = 64 * 1024;
-/** `YYYY-MM-DD HH:MM:SS` */
-const TIMESTAMP_BYTES = 19;
 const NL = 0x0a;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -80,9 +77,9 @@ export class FileLineLog implements LineLog {
     for (const m of this.mirrors) if (!(m instanceof FileLineLog)) m.line(text);
   }
 
-  sink(tag: string, tailLines = 20, formatter?: LineFormatter): StreamSink {
+  sink(tag: string, tailLines = 20): StreamSink {
     const bytes = encoder.encode(` ${escapeControls(tag)} `);
-    return new LineSink(this, this.ts, bytes, tailLines, formatter ?? lineFormatterFor(TIMESTAMP_BYTES + bytes.length));
+    return new LineSink(this, this.ts, bytes, tailLines);
   }
 
   close(): void {
@@ -124,7 +121,6 @@ class LineSink implements StreamSink {
     private readonly ts: TimestampCache,
     private readonly tag: Uint8Array,
     private readonly tailLines: number,
-    private readonly formatter: LineFormatter,
   ) {}
 
   get bytes(): number {
@@ -167,7 +163,7 @@ class LineSink implements StreamSink {
       this.remember(line.subarray(prefix.length, line.length - 1));
       start = nl + 1;
     }
-    const end = this.formatter.formatLines(chunk, start, this.prefixFor(stamp), this.emit);
+    const end = lineFormatter.formatLines(chunk, start, this.prefixFor(stamp), this.emit);
     this.rememberLines(chunk, start, end);
     if (end < chunk.length) this.keep(chunk, end, stamp);
   }

@@ -1,25 +1,15 @@
 /**
- * The line formatters (WebAssembly and JavaScript) against a plain reference: the same
- * bytes for every prefix length, line length, byte value and start offset, including lines
- * longer than the WebAssembly input piece and output that fills its output block many times;
- * the module's bytes are those of its text source; the choice between the two formatters.
+ * The line formatter against a plain reference: the same bytes for every prefix length,
+ * line length, byte value and start offset, including lines longer than its scratch buffer
+ * and output that fills the buffer many times.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import nodePath from "node:path";
-import { jsLineFormatter, type LineFormatter } from "../../src/logs/line-format.ts";
-import { formatterModuleBytes, lineFormatterFor, WASM_PREFIX_MAX, wasmLineFormatter } from "../../src/logs/line-format-wasm.ts";
-import { compileWat } from "../../src/logs/wat-to-wasm.ts";
+import { lineFormatter, type LineFormatter } from "../../src/logs/line-format.ts";
 
 // The cases make a few hundred MB of short-lived buffers: give the memory back, since later
 // tests measure the peak memory of children, which on Linux starts at ours when they spawn.
 afterAll(() => Bun.gc(true));
 
-const wasm = wasmLineFormatter();
-if (!wasm) throw new Error("WebAssembly SIMD is missing: the fast formatter cannot be tested");
-const FORMATTERS: [string, LineFormatter][] = [
-  ["WebAssembly", wasm],
-  ["JavaScript", jsLineFormatter],
-];
 
 /** What formatLines must produce: each complete line from `start` behind the prefix. */
 function reference(buf: Buffer, start: number, prefix: Buffer): { out: Buffer; end: number } {
@@ -81,9 +71,10 @@ const CASES: [string, Buffer][] = [
   ["a line of exactly one piece", Buffer.concat([lines([MIB - 1]), Buffer.from("x\n")])],
   ["random bytes (newlines included)", Buffer.from(Array.from({ length: 200_000 }, () => Math.floor(random() * 256)))],
 ];
-const PREFIXES = [0, 1, 15, 16, 17, 47, 100, WASM_PREFIX_MAX].map((n) => Buffer.from(Array.from({ length: n }, (_, i) => 0x30 + (i % 40))));
+const PREFIXES = [0, 1, 15, 16, 17, 47, 100, 1024].map((n) => Buffer.from(Array.from({ length: n }, (_, i) => 0x30 + (i % 40))));
 
-describe.each(FORMATTERS)("%s formatter gives the reference bytes", (_name, f) => {
+describe("the formatter gives the reference bytes", () => {
+  const f = lineFormatter;
   test.each(CASES)("%s", (_case, buf) => {
     for (const prefix of PREFIXES) {
       for (const start of buf.length > 100_000 ? [0, 7] : [0, 1, 7, Math.floor(buf.length / 2)]) {
@@ -109,27 +100,9 @@ describe.each(FORMATTERS)("%s formatter gives the reference bytes", (_name, f) =
   });
 });
 
-describe("the WebAssembly module", () => {
-  test("its bytes validate", () => {
-    expect(WebAssembly.validate(formatterModuleBytes())).toBe(true);
-  });
-  test("its bytes are line-format.wat as it is now, not a stale build", () => {
-    const wat = nodePath.join(import.meta.dir, "..", "..", "src", "logs", "line-format.wat");
-    expect(Buffer.from(formatterModuleBytes()).equals(Buffer.from(compileWat(wat)))).toBe(true);
-  });
-});
-
-describe("choosing a formatter", () => {
-  test.each([
-    [47, false, "WebAssembly"],
-    [WASM_PREFIX_MAX, false, "WebAssembly"],
-    [WASM_PREFIX_MAX + 1, false, "JavaScript"],
-    [47, true, "JavaScript"],
-  ] as const)("a prefix of %d bytes, JavaScript forced: %p: %s", (prefixBytes, forceJs, want) => {
-    expect(lineFormatterFor(prefixBytes, forceJs)).toBe(want === "WebAssembly" ? wasm : jsLineFormatter);
-  });
+describe("output", () => {
   test("output comes in large blocks, not a write per line", () => {
     const buf = lines(Array.from({ length: 10_000 }, () => 99));
-    for (const [, f] of FORMATTERS) expect(run(f, buf, 0, Buffer.from("p ")).blocks).toBeLessThanOrEqual(6);
+    expect(run(lineFormatter, buf, 0, Buffer.from("p ")).blocks).toBeLessThanOrEqual(6);
   });
 });

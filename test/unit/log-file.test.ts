@@ -7,8 +7,6 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
-import { jsLineFormatter, type LineFormatter } from "../../src/logs/line-format.ts";
-import { wasmLineFormatter } from "../../src/logs/line-format-wasm.ts";
 import { LevelLog } from "../../src/logs/level-log.ts";
 import { FileLineLog, MAX_LINE_BYTES, openLogFile, writeFailureText } from "../../src/logs/log-file.ts";
 import { localTimestamp, TimestampCache } from "../../src/format/time.ts";
@@ -25,12 +23,6 @@ function newLog(now: () => number = () => T0): FileLineLog {
 const bytesOf = (log: FileLineLog) => readFileSync(log.path);
 const textOf = (log: FileLineLog) => readFileSync(log.path, "latin1");
 const enc = (s: string) => new TextEncoder().encode(s);
-const wasm = wasmLineFormatter();
-if (!wasm) throw new Error("WebAssembly SIMD is missing: the fast formatter cannot be tested");
-const FORMATTERS: [string, LineFormatter][] = [
-  ["WebAssembly", wasm],
-  ["JavaScript", jsLineFormatter],
-];
 
 /** Split a log into lines (by \n), each checked for the timestamp and tag, returning the payloads. */
 function payloads(buf: Buffer, tag: string): Buffer[] {
@@ -109,10 +101,10 @@ describe("line()", () => {
   });
 });
 
-describe.each(FORMATTERS)("sink(): child output (%s formatter)", (_name, formatter) => {
+describe("sink(): child output", () => {
   test("lines split across chunks are joined; each line is tagged", () => {
     const log = newLog();
-    const s = log.sink("[agent#1 stdout]", 20, formatter);
+    const s = log.sink("[agent#1 stdout]", 20);
     for (const c of ["he", "llo\nwor", "ld\n", "", "\n", "x"]) s.write(enc(c));
     s.end();
     log.close();
@@ -122,7 +114,7 @@ describe.each(FORMATTERS)("sink(): child output (%s formatter)", (_name, formatt
 
   test("many lines in one chunk", () => {
     const log = newLog();
-    const s = log.sink("[t]", 20, formatter);
+    const s = log.sink("[t]", 20);
     s.write(enc("a\nb\nc\n"));
     s.end();
     log.close();
@@ -136,7 +128,7 @@ describe.each(FORMATTERS)("sink(): child output (%s formatter)", (_name, formatt
     const data = Buffer.concat(lines.flatMap((l) => [l, Buffer.from([0x0a])]));
     for (const chunkSize of [1, 7, 255, 4096, data.length]) {
       const log = newLog();
-      const s = log.sink("[bin]", 20, formatter);
+      const s = log.sink("[bin]", 20);
       for (let o = 0; o < data.length; o += chunkSize) s.write(data.subarray(o, o + chunkSize));
       s.end();
       log.close();
@@ -148,7 +140,7 @@ describe.each(FORMATTERS)("sink(): child output (%s formatter)", (_name, formatt
 
   test("CR LF and lone CR are kept as they are", () => {
     const log = newLog();
-    const s = log.sink("[w]", 20, formatter);
+    const s = log.sink("[w]", 20);
     s.write(enc("dos\r\nprogress 10%\rprogress 20%\n"));
     s.end();
     log.close();
@@ -157,7 +149,7 @@ describe.each(FORMATTERS)("sink(): child output (%s formatter)", (_name, formatt
 
   test("a very long line is written in pieces of at most MAX_LINE_BYTES, every byte kept", () => {
     const log = newLog();
-    const s = log.sink("[long]", 20, formatter);
+    const s = log.sink("[long]", 20);
     const total = MAX_LINE_BYTES * 5 + 123;
     const body = Buffer.alloc(total);
     for (let i = 0; i < total; i++) body[i] = 0x41 + (i % 26);
@@ -174,7 +166,7 @@ describe.each(FORMATTERS)("sink(): child output (%s formatter)", (_name, formatt
 
   test("a long line arriving in one big chunk is kept whole", () => {
     const log = newLog();
-    const s = log.sink("[big]", 20, formatter);
+    const s = log.sink("[big]", 20);
     const body = Buffer.alloc(MAX_LINE_BYTES * 2, 0x62);
     s.write(body);
     s.write(enc("tail\n"));
@@ -186,7 +178,7 @@ describe.each(FORMATTERS)("sink(): child output (%s formatter)", (_name, formatt
 
   test("tail() keeps the last lines, decoded", () => {
     const log = newLog();
-    const s = log.sink("[t]", 3, formatter);
+    const s = log.sink("[t]", 3);
     for (let i = 1; i <= 10; i++) s.write(enc(`line ${i}\n`));
     s.write(enc("partial"));
     expect(s.tail()).toEqual(["line 9", "line 10", "partial"]);
@@ -196,8 +188,8 @@ describe.each(FORMATTERS)("sink(): child output (%s formatter)", (_name, formatt
 
   test("two sinks on one log keep their own partial lines", () => {
     const log = newLog();
-    const out = log.sink("[a stdout]", 20, formatter);
-    const err = log.sink("[a stderr]", 20, formatter);
+    const out = log.sink("[a stdout]", 20);
+    const err = log.sink("[a stderr]", 20);
     out.write(enc("out-"));
     err.write(enc("err-"));
     out.write(enc("1\n"));
@@ -210,7 +202,7 @@ describe.each(FORMATTERS)("sink(): child output (%s formatter)", (_name, formatt
 describe("a sink's tag is escaped like a line; its output is not", () => {
   test("an agent name with a line break", () => {
     const log = newLog();
-    const s = log.sink("[odd\nname#1 stdout]", 20, jsLineFormatter);
+    const s = log.sink("[odd\nname#1 stdout]", 20);
     s.write(enc("raw\x1b[0m\r\n"));
     s.end();
     log.close();
