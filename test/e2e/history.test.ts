@@ -15,16 +15,8 @@ const CONFIG = "[defaults]\ndays_of_logs = 30\n[agents]\nOKT = fakeok\nERRT = fa
 const E2E_TIMEOUT_MS = 60_000;
 
 const scratch = makeScratch();
-let running: Bun.Subprocess | undefined;
-
 function setup(): Tree {
   const t = scratch.tree({ config: CONFIG });
-  // A test that failed half-way may leave a job waiting: release it, let cncopagent end.
-  scratch.defer(async () => {
-    writeFileSync(nodePath.join(t.root, "release"), "");
-    if (running) await running.exited;
-    running = undefined;
-  });
   t.script("fakeok", "echo fine; exit 0");
   t.script("fakeerr", "echo broken >&2; exit 1");
   t.script("fakererun", 'f="$CNCOP_HOME/count-$CNCOP_JOBID"; n=$(cat "$f" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "$f"; [ $n -ge 2 ] && exit 0; exit 75');
@@ -90,7 +82,7 @@ describe("run history", () => {
 
   test("a second request while the job runs is recorded as SKIPPED; the table shows the real last run", async () => {
     const t = setup();
-    running = t.spawn("cncopagent", ["Slow"]);
+    const running = scratch.release(t, t.spawn("cncopagent", ["Slow"]));
     await waitFor(() => existsSync(nodePath.join(t.root, "started-4")), 30_000, "the first run's agent");
     const second = await t.run("cncopagent", ["slow"]);
     expect(second.exitCode).toBe(3);

@@ -15,16 +15,8 @@ const CONFIG = "[defaults]\ndays_of_logs = 90\n[agents]\nWAITT = fakewait\nOKT =
 const WRITERS = 8;
 
 const scratch = makeScratch();
-let running: Bun.Subprocess | undefined;
-
 function setup(): Tree {
   const t = scratch.tree({ config: CONFIG });
-  // A test that failed half-way may leave a job waiting: release it, let cncopagent end.
-  scratch.defer(async () => {
-    writeFileSync(nodePath.join(t.root, "release"), "");
-    if (running) await running.exited;
-    running = undefined;
-  });
   return t;
 }
 
@@ -44,7 +36,7 @@ describe("concurrent use", () => {
     t.script("fakeok", "exit 0");
     for (let i = 1; i <= 3; i++) t.addJob({ jobid: i, jobtitle: `Wait ${i}`, jobtype: "WAITT" });
 
-    running = t.spawn("cncopagent", ["-a"]);
+    const running = scratch.release(t, t.spawn("cncopagent", ["-a"]));
     await waitFor(() => existsSync(nodePath.join(t.root, "started-1")), 30_000, "cncopagent's first agent");
 
     const writers = Array.from({ length: WRITERS }, (_, i) => {
@@ -62,7 +54,6 @@ describe("concurrent use", () => {
 
     writeFileSync(nodePath.join(t.root, "release"), "");
     expect(await running.exited).toBe(0);
-    running = undefined;
 
     expect(integrity(t.dbFile)).toEqual({ integrity_check: "ok" });
     expect(integrity(nodePath.join(t.root, "Spool", "history.db"))).toEqual({ integrity_check: "ok" });

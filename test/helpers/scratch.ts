@@ -5,6 +5,8 @@
  * (`"file"`): a hook after each test would remove the trees of tests still running.
  */
 import { afterAll, afterEach } from "bun:test";
+import { writeFileSync } from "node:fs";
+import nodePath from "node:path";
 import { removeAll, tempDir } from "./fixtures.ts";
 import { makeTree, type MakeTreeOptions, type Tree } from "./tree.ts";
 
@@ -17,6 +19,12 @@ export interface Scratch {
   dir(tag: string): string;
   /** Run `fn` afterwards (awaited). What is added last runs first, as with nested `finally`. */
   defer(fn: () => unknown): void;
+  /**
+   * A program the test started in `t`, whose fake agents wait for `<root>/release`:
+   * afterwards that file is written and the process awaited, so a test that failed half-way
+   * leaves nothing running. Returns `proc`.
+   */
+  release<P extends { readonly exited: Promise<number> }>(t: Tree, proc: P): P;
 }
 
 export function makeScratch(scope: "test" | "file" = "test"): Scratch {
@@ -47,6 +55,13 @@ export function makeScratch(scope: "test" | "file" = "test"): Scratch {
     },
     defer(fn) {
       pending.push(fn);
+    },
+    release(t, proc) {
+      pending.push(async () => {
+        writeFileSync(nodePath.join(t.root, "release"), "");
+        await proc.exited;
+      });
+      return proc;
     },
   };
   return scratch;
