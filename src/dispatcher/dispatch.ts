@@ -9,7 +9,7 @@ import type { Job } from "../install/jobs-db.ts";
 import { acquireJobLock } from "../locks/job-lock.ts";
 import { FileLineLog, type LineLog } from "../logs/log-file.ts";
 import type { Paths } from "../install/paths.ts";
-import { KILL_GRACE_MS_DEFAULT } from "../process/process-tree.ts";
+import { KILL_GRACE_MS_DEFAULT, msFromEnv } from "../process/process-tree.ts";
 import { stopSignals } from "../process/signals.ts";
 import { describeHeldBy, jobLabel, type JobOutcome, type JobRunContext, runJob, type LockAnswer } from "./run-job.ts";
 import type { RunMode } from "./run-mode.ts";
@@ -49,8 +49,7 @@ export function exitStatusOf(outcomes: readonly JobOutcome[], unknownNames: numb
 }
 
 export function graceFromEnv(env = process.env): number {
-  const v = env.CNCOP_KILL_GRACE_MS;
-  return v !== undefined && /^\d+$/.test(v) ? Number(v) : KILL_GRACE_MS_DEFAULT;
+  return msFromEnv("CNCOP_KILL_GRACE_MS", KILL_GRACE_MS_DEFAULT, env);
 }
 
 /** The signals that interrupt cncopagent; the first aborts `signal`, later ones are only logged. */

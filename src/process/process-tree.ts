@@ -16,10 +16,15 @@ const POLL_MS = 50;
 /** How long a KILLed tree may take to vanish before we stop waiting for it. */
 const KILL_WAIT_MS = 5_000;
 
-/** The stdio drain: CNCOP_STDIO_DRAIN_MS (whole milliseconds; a test-only knob, docs/testing.md), else 2 s. */
+/** Whole milliseconds from the variable `name` (a test-only knob, docs/testing.md), else `dflt`. */
+export function msFromEnv(name: string, dflt: number, env: Readonly<Record<string, string | undefined>> = process.env): number {
+  const v = env[name];
+  return v !== undefined && /^\d+$/.test(v) ? Number(v) : dflt;
+}
+
+/** The stdio drain: CNCOP_STDIO_DRAIN_MS, else 2 s. */
 export function stdioDrainMs(env: Readonly<Record<string, string | undefined>> = process.env): number {
-  const v = env.CNCOP_STDIO_DRAIN_MS;
-  return v !== undefined && /^\d+$/.test(v) ? Number(v) : STDIO_DRAIN_MS_DEFAULT;
+  return msFromEnv("CNCOP_STDIO_DRAIN_MS", STDIO_DRAIN_MS_DEFAULT, env);
 }
 
 export interface RunSpec {
