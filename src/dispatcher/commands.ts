@@ -57,7 +57,10 @@ export type PreparedCommand = { ok: true; argv: string[]; verbatim: boolean } | 
 export interface PlannedCommand {
   readonly kind: CommandKind;
   readonly line: string;
+  /** As checked when the job was planned (what a dry run shows). */
   readonly prepared: PreparedCommand;
+  /** Where its program must lie: checked again just before it starts. */
+  readonly confineTo: PrepareContext;
   /** The job environment, CNCOP_LOG, and CNCOP_STATUS for post commands. */
   readonly env: Readonly<Record<string, string>>;
 }
@@ -129,7 +132,10 @@ export function describeResult(r: RunResult, timeoutSec: number): string {
 
 /** Run a planned command (a refused one is only logged); `extraEnv` adds what is known only now. */
 export async function runCommand(command: PlannedCommand, extraEnv: Readonly<Record<string, string>>, ctx: CommandContext): Promise<CommandOutcome> {
-  const { kind, line: commandLine, prepared } = command;
+  const { kind, line: commandLine } = command;
+  // Split and confined again now: the plan's check may be hours old, and a prerun or the
+  // agent may have changed Bin/ since (a program added, a link pointed outside).
+  const prepared = prepareCommand(commandLine, command.confineTo);
   if (!prepared.ok) {
     ctx.log.line(`${kind}: refused ${JSON.stringify(commandLine)}: ${prepared.reason}`);
     return { kind, commandLine, ok: false, refused: prepared.reason, result: undefined, stderrHead: new Uint8Array(0), description: `refused: ${prepared.reason}` };

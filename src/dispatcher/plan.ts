@@ -121,7 +121,7 @@ function planCommands(job: Job, ctx: PlanContext, env: Readonly<Record<string, s
     if (!line) continue;
     const status = STATUS_OF_POST[kind];
     const commandEnv = { ...env, CNCOP_LOG: ctx.logPath, ...(status ? { CNCOP_STATUS: status } : {}) };
-    commands[kind] = { kind, line, prepared: prepareCommand(line, prepareCtx), env: commandEnv };
+    commands[kind] = { kind, line, prepared: prepareCommand(line, prepareCtx), confineTo: prepareCtx, env: commandEnv };
   }
   return commands;
 }

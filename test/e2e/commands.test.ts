@@ -207,6 +207,36 @@ describe("confinement to Bin/: every escape is refused before anything runs", ()
   });
 });
 
+describe("confinement is checked when a command starts, not only when the job is planned", () => {
+  test("a prerun that points a Bin/ link outside: the post command is refused, nothing outside runs", async () => {
+    const t = tree();
+    const outside = nodePath.join(t.root, "outside.sh");
+    writeFileSync(outside, `#!/bin/sh\n${mark("evil")}\n`);
+    chmodSync(outside, 0o755);
+    t.script("post.sh", mark("post", "inside"));
+    t.script("swap.sh", `ln -sf "${outside}" "$CNCOP_HOME/Bin/post.sh"`);
+    t.script("fakeagent", "exit 0");
+    t.addJob({ jobtitle: "A", jobtype: "FAKE", prerun: "swap.sh", postsuccess: "post.sh" });
+    const r = await t.run("cncopagent", ["1"]);
+    expect(readMarker(t, "evil")).toEqual([]);
+    expect(readMarker(t, "post")).toEqual([]);
+    expect(r.exitCode).toBe(0);
+    expect(t.caLogText()).toContain(`postsuccess: refused "post.sh": ${t.bin}/post.sh resolves to ${outside}, outside`);
+    expect(t.reports("JE-").map((x) => x.body)).toMatchObject([{ source: "postsuccess" }]);
+  });
+
+  test("a program the prerun installs in Bin/ runs as the post command", async () => {
+    const t = tree();
+    t.script("install.sh", `printf '#!/bin/sh\\necho installed >> "$CNCOP_HOME/later-ran"\\n' > "$CNCOP_HOME/Bin/later.sh"; chmod 755 "$CNCOP_HOME/Bin/later.sh"`);
+    t.script("fakeagent", "exit 0");
+    t.addJob({ jobtitle: "A", jobtype: "FAKE", prerun: "install.sh", postsuccess: "later.sh" });
+    const r = await t.run("cncopagent", ["1"]);
+    expect(r.exitCode).toBe(0);
+    expect(readFileSync(nodePath.join(t.root, "later-ran"), "utf8")).toBe("installed\n");
+    expect(t.reports("JE-")).toEqual([]);
+  });
+});
+
 describe("command_timeout", () => {
   test("a hung prerun's whole tree is stopped (TERM, then KILL) and counts as failed", async () => {
     const t = tree("command_timeout = 1");

@@ -226,7 +226,7 @@ describe("describeCommand: what a dry run shows instead of running a command", (
   ];
   for (const [kind, line, prepared, want] of cases) {
     test(want, () => {
-      expect(describeCommand({ kind, line, prepared, env: {} })).toBe(want);
+      expect(describeCommand({ kind, line, prepared, confineTo: { bin: "/srv/cncop/Bin" }, env: {} })).toBe(want);
     });
   }
 });
