@@ -184,6 +184,8 @@ function makeHeld(files: LockFiles, owner: LockOwner): HeldLock {
 /** `cncopagent --unlock JOB`: remove a lock record, refusing while any of its processes lives. */
 export function forceUnlock(lockDir: string, jobid: number): { removed: boolean; owner: LockOwner | undefined } {
   const files = jobLockFiles(lockDir, jobid);
+  // On a tree where no job has run yet the folder is missing: the job is simply not locked.
+  mkdirSync(lockDir, { recursive: true });
   return guarded(files, () => {
     const rec = readRecord(files.record);
     if (rec.kind === "none") return { removed: false, owner: undefined };

@@ -4,13 +4,12 @@
  * (SQLite, the dispatcher and its view, the lock) are imported where they are first used,
  * so that `--help`, `--version` and usage errors start without them (bench/startup.bench.ts).
  */
-import { selectJobs, selectionFromArgs } from "../dispatcher/selection.ts";
+import { findJob, selectJobs, selectionFromArgs } from "../dispatcher/selection.ts";
 import { COMMON_ARGS, type OptionArgs, type OptionValues } from "../cli/args.ts";
 import { loadConfig, isValidEmailAddress, type Config } from "../install/config.ts";
 import { CncopError, EXIT, usageError } from "../cli/errors.ts";
 import { knownJobTypes } from "../install/job-types.ts";
 import { ensureTree, resolvePaths } from "../install/paths.ts";
-import { findJob } from "../dispatcher/selection.ts";
 import { resolveMailSettings } from "../mail/transport.ts";
 import { answerHelpOrVersion, defineProgram } from "../cli/run-program.ts";
 

@@ -295,6 +295,14 @@ describe("cncopagent --unlock JOB", () => {
     expect(r3.stderr).toContain("job 12 'Payroll' is not locked");
   });
 
+  test("a tree where no job has run yet: not locked, exit 0", async () => {
+    const t = tree();
+    t.addJob({ jobid: 12, jobtitle: "Payroll", jobtype: "FAKE" });
+    const r = await t.run("cncopagent", ["--unlock", "12"]);
+    expect(r.stderr).toContain("job 12 'Payroll' is not locked");
+    expect(r.exitCode).toBe(0);
+  });
+
   test("an unknown job is a usage error; --unlock with a selection too", async () => {
     const t = tree();
     t.addJob({ jobid: 12, jobtitle: "Payroll", jobtype: "FAKE" });
