@@ -51,16 +51,16 @@ export interface PagerRun {
   readonly signal: string | null;
 }
 
-/** Run the pager on the files with the terminal; w ignores SIGINT meanwhile. */
+/**
+ * Run the pager on the files with the terminal. A Ctrl-C meanwhile belongs to the pager, so
+ * w ignores SIGINT, and keeps ignoring it afterwards: the pager is the last thing w does, and
+ * a SIGINT received during the pager may be handed to JavaScript only after the pager's exit
+ * (on a busy machine), when an ignore removed in between would let it end w with 130.
+ */
 export async function runPager(argv: readonly string[], files: readonly string[]): Promise<PagerRun> {
-  const ignore = () => {};
-  process.on("SIGINT", ignore);
-  try {
-    const proc = Bun.spawn([...argv, ...files], { stdio: ["inherit", "inherit", "inherit"] });
-    const exitCode = await proc.exited;
-    const signal = proc.signalCode === null ? null : String(proc.signalCode);
-    return { exitCode: signal ? null : exitCode, signal };
-  } finally {
-    process.off("SIGINT", ignore);
-  }
+  process.on("SIGINT", () => {});
+  const proc = Bun.spawn([...argv, ...files], { stdio: ["inherit", "inherit", "inherit"] });
+  const exitCode = await proc.exited;
+  const signal = proc.signalCode === null ? null : String(proc.signalCode);
+  return { exitCode: signal ? null : exitCode, signal };
 }
