@@ -10,6 +10,7 @@ import { addCommand, forEachJobCommand, importCommand, setCommand } from "../job
 import { loadConfig } from "../install/config.ts";
 import { resolvePaths } from "../install/paths.ts";
 import { answerHelpOrVersion, type ProgramMain } from "../cli/run-program.ts";
+import { escapeControls } from "../format/escape.ts";
 import { messages } from "../format/messages.ts";
 
 const COMMANDS: Readonly<Record<Command, (ctx: AdminContext, opts: JobsOptions) => number | Promise<number>>> = {
@@ -31,7 +32,8 @@ async function runJobsCommand(opts: JobsOptions): Promise<number> {
   if (early !== undefined) return early;
   const paths = resolvePaths(opts.config);
   const config = loadConfig(paths.configFile);
-  const stderr = (t: string) => void process.stderr.write(t);
+  // Each note is one line that may quote a title, a path or a database error: shown escaped.
+  const stderr = (t: string) => void process.stderr.write(`${escapeControls(t.replace(/\n$/, ""))}\n`);
   for (const w of config.warnings) messages.warn(w);
   const ctx: AdminContext = { paths, config, stdout: (t) => void process.stdout.write(t), stderr };
   return COMMANDS[opts.command](ctx, opts);

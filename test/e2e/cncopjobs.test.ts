@@ -315,6 +315,10 @@ describe("a job database written by another program", () => {
     expect(show.stdout).toContain("x\\x1b]0;t\\x07");
     expect(show.stdout).toContain('{"note":"a\\x9bb"}');
     for (const out of [list.stdout, show.stdout]) expect(out).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
+    const changed = await jobs(t, "set", "3", "--maxretries", "2");
+    expect(changed.exitCode).toBe(0);
+    expect(changed.stderr).toContain("job 3 'Evil\\x1b[2J\\ntitle\\r' changed: maxretries");
+    expect(changed.stderr).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
   }, E2E_TIMEOUT_MS);
 
   test("a damaged or foreign file is a clear error", async () => {
