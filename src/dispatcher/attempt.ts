@@ -65,6 +65,9 @@ export async function runAttempt(n: number, plan: Pick<JobPlan, "agents" | "env"
         abort: ctx.abort,
         stdout: sinks[i]!.out,
         stderr: sinks[i]!.err,
+        // Every agent of the attempt is stopped together: the whole session is theirs.
+        session: (attemptEnv as Record<string, string | undefined>).CNCOP_SESSION,
+        log: (text: string) => ctx.log.line(`${label}: attempt ${n}: ${a.agent}: ${text}`),
         ...ctx.hooks,
       });
     }),

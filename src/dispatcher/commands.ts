@@ -156,6 +156,8 @@ export async function runCommand(command: PlannedCommand, extraEnv: Readonly<Rec
     onSpawnFailed: ctx.onSpawnFailed,
     platform: ctx.platform,
     verbatim: prepared.verbatim,
+    session: command.env.CNCOP_SESSION,
+    log: (text: string) => ctx.log.line(`${kind}: ${text}`),
   });
   const ok = result.exitCode === 0 && !result.timedOut && !result.interrupted && result.signal === null;
   const description = describeResult(result, ctx.timeoutSec);

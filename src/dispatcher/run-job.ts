@@ -9,6 +9,7 @@ import type { Job } from "../install/jobs-db.ts";
 import type { LineLog } from "../logs/log-file.ts";
 import type { Paths } from "../install/paths.ts";
 import { newSessionId } from "../reports/session.ts";
+import { stopLeftovers } from "../process/process-tree.ts";
 import { utf8Excerpt } from "../reports/report-files.ts";
 import { formatDuration, localTimestamp } from "../format/time.ts";
 import { type CommandOutcome, type PlannedCommand, runCommand, STDERR_EXCERPT_BYTES } from "./commands.ts";
@@ -120,6 +121,8 @@ export async function runJob(job: Job, ctx: JobRunContext): Promise<JobOutcome> 
   try {
     return await execute(run);
   } finally {
+    // Nothing of the run outlives it (a daemon an agent or command left in a session of its own).
+    await stopLeftovers(session, ctx.graceMs, (t) => ctx.log.line(`${plan.label}: ${t}`));
     lock?.release();
   }
 }

@@ -24,6 +24,7 @@ export interface ProcessId {
 export interface ProcStat {
   /** R, S, D, Z (zombie), X (dead), ... */
   readonly state: string;
+  readonly ppid: number;
   readonly pgrp: number;
   readonly start: string;
 }
@@ -35,14 +36,15 @@ export function parseProcStat(text: string): ProcStat | undefined {
   const fields = text.slice(close + 2).split(" ");
   // fields[0] is field 3 (state), so field N is fields[N - 3].
   const state = fields[0];
+  const ppid = Number(fields[1]);
   const pgrp = Number(fields[2]);
   const start = fields[19];
   if (state === undefined || !/^[A-Za-z]$/.test(state)) return undefined;
-  if (!Number.isInteger(pgrp) || start === undefined || !/^\d+$/.test(start)) return undefined;
-  return { state, pgrp, start };
+  if (!Number.isInteger(ppid) || !Number.isInteger(pgrp) || start === undefined || !/^\d+$/.test(start)) return undefined;
+  return { state, ppid, pgrp, start };
 }
 
-function linuxStat(pid: number): ProcStat | undefined {
+export function linuxStat(pid: number): ProcStat | undefined {
   try {
     return parseProcStat(readFileSync(`/proc/${pid}/stat`, "utf8"));
   } catch {
@@ -51,7 +53,7 @@ function linuxStat(pid: number): ProcStat | undefined {
 }
 
 /** A zombie has ended; only its exit status waits to be collected. */
-function running(st: ProcStat): boolean {
+export function running(st: ProcStat): boolean {
   return st.state !== "Z" && st.state !== "X" && st.state !== "x";
 }
 
@@ -66,7 +68,7 @@ export function environHas(environ: Uint8Array, entry: string): boolean {
 }
 
 /** true/false when /proc/<pid>/environ could be read, undefined when not (another user, gone). */
-function linuxEnvironHas(pid: number, entry: string): boolean | undefined {
+export function linuxEnvironHas(pid: number, entry: string): boolean | undefined {
   // While a process is in execve its environ reads empty for a moment: look again
   // before believing that a running process has no environment at all.
   for (let tries = 0; ; tries++) {
@@ -134,7 +136,7 @@ function pidExists(pid: number): boolean {
   }
 }
 
-function procPids(): number[] {
+export function procPids(): number[] {
   try {
     return readdirSync("/proc")
       .filter((e) => /^\d+$/.test(e))

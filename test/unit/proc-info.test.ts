@@ -12,9 +12,9 @@ setDefaultTimeout(60_000);
 describe("parseProcStat", () => {
   const tail = "1 4242 4242 0 -1 4194304 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10";
   test.each([
-    [`4242 (sleep) S ${tail}`, { state: "S", pgrp: 4242, start: "987654" }],
-    [`4242 (a b) c) d) R ${tail}`, { state: "R", pgrp: 4242, start: "987654" }],
-    [`4242 ((sd-pam)) Z ${tail}`, { state: "Z", pgrp: 4242, start: "987654" }],
+    [`4242 (sleep) S ${tail}`, { state: "S", ppid: 1, pgrp: 4242, start: "987654" }],
+    [`4242 (a b) c) d) R ${tail}`, { state: "R", ppid: 1, pgrp: 4242, start: "987654" }],
+    [`4242 ((sd-pam)) Z ${tail}`, { state: "Z", ppid: 1, pgrp: 4242, start: "987654" }],
   ])("%j", (text, want) => {
     expect(parseProcStat(text)).toEqual(want);
   });
