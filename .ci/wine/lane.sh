@@ -8,7 +8,7 @@
 #      e.g. CNCOP_WINEPREFIX=/work/wine/prefix): it is used as it is and never stopped;
 #   3. dist/windows-x64 (bun scripts/build.ts --target=windows-x64);
 #   4. bun test test/wine, then one line "wine lane: N passed, N failed".
-# Extra arguments go to `bun test` (e.g. a single file). Exit status: bun test's.
+# Arguments (e.g. one file) replace `test/wine` for `bun test`. Exit status: bun test's.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 repo=$PWD
@@ -56,7 +56,8 @@ trap cleanup EXIT
 bun scripts/build.ts --target=windows-x64 >/dev/null || fail "building dist/windows-x64 failed"
 
 out=$(mktemp)
-bun test --timeout 120000 test/wine "$@" 2>&1 | tee "$out"
+if [ "$#" -eq 0 ]; then set -- test/wine; fi
+bun test --timeout 180000 "$@" 2>&1 | tee "$out"
 status=${PIPESTATUS[0]}
 pass=$(grep -Eo '^ *[0-9]+ pass$' "$out" | tail -1 | grep -Eo '[0-9]+')
 fail=$(grep -Eo '^ *[0-9]+ fail$' "$out" | tail -1 | grep -Eo '[0-9]+')
