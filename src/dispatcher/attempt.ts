@@ -68,6 +68,7 @@ export async function runAttempt(n: number, plan: Pick<JobPlan, "agents" | "env"
         // Every agent of the attempt is stopped together: the whole session is theirs.
         session: (attemptEnv as Record<string, string | undefined>).CNCOP_SESSION,
         log: (text: string) => ctx.log.line(`${label}: attempt ${n}: ${a.agent}: ${text}`),
+        verbatim: a.verbatim === true,
         ...ctx.hooks,
       });
     }),
