@@ -4,6 +4,7 @@
  */
 import type { LineLog } from "../logs/log-file.ts";
 import { runProcess, type RunResult } from "../process/process-tree.ts";
+import { exitStatusText } from "../process/exit-status.ts";
 import type { AttemptRecord } from "../reports/report-files.ts";
 import { formatCommandLine } from "../process/command-line.ts";
 import { formatDuration, isoUtc } from "../format/time.ts";
@@ -77,7 +78,7 @@ export async function runAttempt(n: number, plan: Pick<JobPlan, "agents" | "env"
   const exits: AgentExit[] = results.map((r, i) => ({ agent: agents[i]!.agent, exitcode: r.exitCode, signal: r.signal, state: verdicts[i]!.state, reason: verdicts[i]!.reason }));
   results.forEach((r, i) => {
     const v = verdicts[i]!;
-    const how = r.spawnError !== undefined && r.pid === undefined ? `could not be started (${r.spawnError})` : r.signal ? `was killed by ${r.signal}` : `exited with status ${r.exitCode}`;
+    const how = r.spawnError !== undefined && r.pid === undefined ? `could not be started (${r.spawnError})` : r.signal ? `was killed by ${r.signal}` : `exited with status ${exitStatusText(r.exitCode)}`;
     ctx.log.line(`${label}: attempt ${n}: ${agents[i]!.agent} ${how} after ${formatDuration(r.durationMs)}: ${v.state}${r.timedOut ? " (timed out)" : ""}${r.interrupted ? " (interrupted)" : ""}`);
   });
   const verdict = worstOf(verdicts);

@@ -7,6 +7,7 @@ import { CommandLineError, cmdExeArgv, formatCommandLine, isBatchFile, splitComm
 import { confineProgram, type ConfineFs, realFs } from "../process/confine.ts";
 import type { LineLog, StreamSink } from "../logs/log-file.ts";
 import { runProcess, type RunResult } from "../process/process-tree.ts";
+import { exitStatusText } from "../process/exit-status.ts";
 import { concatBytes, copyBytes } from "../format/bytes.ts";
 
 export type CommandKind = "prerun" | "postsuccess" | "postfailure";
@@ -127,7 +128,7 @@ export function describeResult(r: RunResult, timeoutSec: number): string {
   if (r.timedOut) return `timed out after ${timeoutSec} s and was stopped`;
   if (r.interrupted) return "interrupted";
   if (r.signal) return `killed by ${r.signal}`;
-  return `exited with status ${r.exitCode}`;
+  return `exited with status ${exitStatusText(r.exitCode)}`;
 }
 
 /** Run a planned command (a refused one is only logged); `extraEnv` adds what is known only now. */

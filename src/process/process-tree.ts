@@ -7,7 +7,8 @@
  */
 import { spawn as nodeSpawn } from "node:child_process";
 import { captureOutput, type OutputSink } from "./output-capture.ts";
-import { windowsProcessStart } from "./native-windows.ts";
+import { consoleCodePage, windowsProcessStart } from "./native-windows.ts";
+import { consoleTextSink } from "./console-text.ts";
 import { type Signal, signalTree, stopProcessTree, stopRunLeftovers, treeAlive, WINDOWS_STOP_EXIT } from "./tree-stop.ts";
 import { closeWindowsJob, jobForChild, terminateWindowsJob, type WindowsJob } from "./windows-job.ts";
 
@@ -114,7 +115,11 @@ export function runProcess(spec: RunSpec): Promise<RunResult> {
     let deadlineTimer: ReturnType<typeof setTimeout> | undefined;
 
     const [file, ...args] = spec.argv;
-    const output = captureOutput(spec.stdout, spec.stderr, platform);
+    // Windows: console programs write in the console's code page, with CRLF.
+    const codePage = platform === "win32" ? consoleCodePage() : undefined;
+    const stdout = platform === "win32" ? consoleTextSink(spec.stdout, codePage) : spec.stdout;
+    const stderr = platform === "win32" ? consoleTextSink(spec.stderr, codePage) : spec.stderr;
+    const output = captureOutput(stdout, stderr, platform);
     let child: ReturnType<typeof nodeSpawn>;
     spec.beforeSpawn?.();
     try {
@@ -152,8 +157,8 @@ export function runProcess(spec: RunSpec): Promise<RunResult> {
       settled = true;
       if (deadlineTimer) clearTimeout(deadlineTimer);
       spec.abort?.removeEventListener("abort", onAbort);
-      spec.stdout.end();
-      spec.stderr.end();
+      stdout.end();
+      stderr.end();
       const finished = new Date();
       resolve({
         argv: spec.argv,
