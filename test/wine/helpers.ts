@@ -107,6 +107,20 @@ export async function runWine(exe: string, args: readonly string[], o: WineRunOp
   return { exitCode, stdout, stderr };
 }
 
+/** Each job's final state as cncopagent printed it (`job 3 'title': OK ...`), by jobid. */
+export function finalStates(out: RunOutput): Record<number, string> {
+  const states: Record<number, string> = {};
+  for (const m of `${out.stdout}\n${out.stderr}`.matchAll(/^job (\d+) '.*': (OK|ERROR|SKIPPED)\b/gm)) states[Number(m[1])] = m[2]!;
+  return states;
+}
+
+/** The session of each job run in a CA log text, by jobid (the last one when it ran twice). */
+export function sessionsOf(caLog: string): Record<number, string> {
+  const sessions: Record<number, string> = {};
+  for (const m of caLog.matchAll(/ job (\d+) '.*' \([^)]*\): session (\S+)/g)) sessions[Number(m[1])] = m[2]!;
+  return sessions;
+}
+
 /** What the fake agent recorded of one start (see .ci/wine/fakeagent.c). */
 export interface FakeCall {
   program: string;
