@@ -22,6 +22,7 @@ function load() {
     CloseHandle: { args: [FFIType.u64], returns: FFIType.i32 },
     GetProcessTimes: { args: [FFIType.u64, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
     GetCurrentProcess: { args: [], returns: FFIType.u64 },
+    GetExitCodeProcess: { args: [FFIType.u64, FFIType.ptr], returns: FFIType.i32 },
     CreateJobObjectW: { args: [FFIType.ptr, FFIType.ptr], returns: FFIType.u64 },
     SetInformationJobObject: { args: [FFIType.u64, FFIType.u32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
     AssignProcessToJobObject: { args: [FFIType.u64, FFIType.u64], returns: FFIType.i32 },
@@ -77,6 +78,32 @@ export function windowsProcessStart(pid: number): string | undefined {
   } finally {
     k.CloseHandle(h);
   }
+}
+
+/**
+ * A handle to process `pid`, held by us: while it is open the pid cannot be given to another
+ * process, and the full exit status can be read (the runtime keeps only its low byte).
+ */
+export function openProcessHandle(pid: number): bigint | undefined {
+  const k = kernel32();
+  if (!k) return undefined;
+  const h = BigInt(k.OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, 0, pid));
+  return h === 0n ? undefined : h;
+}
+
+const STILL_ACTIVE = 259;
+
+/** The full 32-bit exit status of an ended process (0xC0000005, ...); undefined while it runs or unknown. */
+export function processExitCode(handle: bigint): number | undefined {
+  const k = kernel32();
+  if (!k) return undefined;
+  const code = new Uint32Array(1);
+  if (!k.GetExitCodeProcess(handle, ptr(code))) return undefined;
+  return code[0] === STILL_ACTIVE ? undefined : code[0];
+}
+
+export function closeHandle(handle: bigint): void {
+  kernel32()?.CloseHandle(handle);
 }
 
 export type JobResult<T> = { ok: T } | { error: string };

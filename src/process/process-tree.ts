@@ -7,7 +7,7 @@
  */
 import { spawn as nodeSpawn } from "node:child_process";
 import { captureOutput, type OutputSink } from "./output-capture.ts";
-import { consoleCodePage, windowsProcessStart } from "./native-windows.ts";
+import { closeHandle, consoleCodePage, openProcessHandle, processExitCode, windowsProcessStart } from "./native-windows.ts";
 import { consoleTextSink } from "./console-text.ts";
 import { type Signal, signalTree, stopProcessTree, stopRunLeftovers, treeAlive, WINDOWS_STOP_EXIT } from "./tree-stop.ts";
 import { closeWindowsJob, jobForChild, terminateWindowsJob, type WindowsJob } from "./windows-job.ts";
@@ -90,6 +90,13 @@ export function stopLeftovers(session: string, graceMs: number, log?: (text: str
   return stopRunLeftovers(session, { graceMs, platform, log, ownChildren: liveChildren });
 }
 
+/** Windows: the child's exit status with all its 32 bits (the runtime reports the low byte only); the handle is closed. */
+function fullExitCode(handle: bigint, code: number): number {
+  const full = processExitCode(handle);
+  closeHandle(handle);
+  return full !== undefined && (full & 0xff) === (code & 0xff) ? full : code;
+}
+
 /** Windows: the child has exited; whatever its job still holds is ended, then the job closed. */
 function endChildJob(job: WindowsJob, log: ((text: string) => void) | undefined): void {
   const r = terminateWindowsJob(job, WINDOWS_STOP_EXIT);
@@ -142,9 +149,11 @@ export function runProcess(spec: RunSpec): Promise<RunResult> {
     output.attach(child);
     let job: WindowsJob | undefined;
     let windowsStart: string | undefined;
+    let handle: bigint | undefined;
     if (pid !== undefined) {
       liveChildren.add(pid);
       if (platform === "win32") {
+        handle = openProcessHandle(pid);
         windowsStart = windowsProcessStart(pid);
         const j = jobForChild(pid);
         if ("ok" in j) job = j.ok;
@@ -196,7 +205,7 @@ export function runProcess(spec: RunSpec): Promise<RunResult> {
     });
 
     child.on("exit", (code, signal) => {
-      exit = { code, signal };
+      exit = { code: handle === undefined || code === null ? code : fullExitCode(handle, code), signal };
       if (pid === undefined) return;
       liveChildren.delete(pid);
       void (async () => {
