@@ -126,9 +126,12 @@ export async function runJob(job: Job, ctx: JobRunContext): Promise<JobOutcome> 
   try {
     return await execute(run);
   } finally {
-    // Nothing of the run outlives it (a daemon an agent or command left in a session of its own).
-    await stopLeftovers(session, ctx.graceMs, (t) => ctx.log.line(`${plan.label}: ${t}`));
-    lock?.release();
+    try {
+      // Nothing of the run outlives it (a daemon an agent or command left in a session of its own).
+      await stopLeftovers(session, ctx.graceMs, (t) => ctx.log.line(`${plan.label}: ${t}`));
+    } finally {
+      lock?.release();
+    }
   }
 }
 
