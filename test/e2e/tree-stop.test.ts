@@ -12,6 +12,7 @@ import { type Tree, waitFor } from "../helpers/tree.ts";
 import { collect, fakeTree, FAST_GRACE, LOOP_SH, lockRecordPath, processGone } from "../helpers/fake.ts";
 import { makeScratch } from "../helpers/scratch.ts";
 import { existsSync } from "node:fs";
+import { GUARD_STALE_MS } from "../../src/locks/owner-record.ts";
 
 setDefaultTimeout(60_000);
 
@@ -95,5 +96,26 @@ describe.skipIf(process.platform !== "linux")("descendants in a session or group
     expect(r.exitCode).toBe(0);
     for (const pid of pidsOf(t)) expect({ pid, gone: processGone(pid) }).toEqual({ pid, gone: true });
     expect(t.caLogText()).toMatch(/stopping [1-3] process\(es\) the run left behind: pids /);
+  });
+});
+
+describe.skipIf(process.platform !== "linux")("a paused lock holder", () => {
+  test.concurrent("a dispatcher SIGSTOPped for longer than the guard's stale age never admits a second run", async () => {
+    const t = tree(LOOP_SH);
+    const first = t.spawn("cncopagent", ["7"], { env: FAST_GRACE });
+    const out = collect(first);
+    await waitFor(() => ready(t), 20_000, "the first run's agent to start");
+    first.kill("SIGSTOP");
+    try {
+      // The scenario itself, not a wait for a condition: paused for longer than a guard could once be.
+      await Bun.sleep(GUARD_STALE_MS + 1_000);
+      const second = await t.run("cncopagent", ["7"], { env: FAST_GRACE });
+      expect(second.exitCode).toBe(3);
+      expect(second.stderr).toMatch(/is already running since .* \(pid \d+\), skipped/);
+    } finally {
+      first.kill("SIGCONT");
+    }
+    first.kill("SIGTERM");
+    expect((await out).exitCode).toBe(143);
   });
 });
