@@ -28,6 +28,20 @@ export function readProcTable(): ProcEntry[] {
   return out;
 }
 
+/**
+ * Other POSIX systems (macOS, BSD): the table from `ps -axo pid=,ppid=,pgid=,stat=`. Start
+ * times and environments are not read there: the tree is the group and parent links.
+ */
+export function parsePsTable(text: string): ProcEntry[] {
+  const out: ProcEntry[] = [];
+  for (const line of text.split("\n")) {
+    const m = /^\s*(\d+)\s+(\d+)\s+(\d+)\s+(\S+)/.exec(line);
+    if (!m) continue;
+    out.push({ pid: Number(m[1]), ppid: Number(m[2]), pgrp: Number(m[3]), state: m[4]!.startsWith("Z") ? "Z" : "S", start: "0" });
+  }
+  return out;
+}
+
 export interface TreeQuery {
   /** The child, and whether its process group is part of the tree. */
   readonly root?: { readonly pid: number; readonly group: boolean } | undefined;

@@ -6,7 +6,8 @@
  *   orphan re-parented to us; so a descendant in a session or group of its own is stopped
  *   too. SIGTERM, then SIGKILL after the grace to whatever still lives (found again each
  *   time: a process may start others meanwhile), then wait until none lives.
- * - Other POSIX: the process group (kill(-pgid)).
+ * - Other POSIX (macOS, BSD): the process group and every descendant by parent links, from
+ *   `ps` (without ps: the process group alone).
  * - Windows: the child's job object (windows-job.ts) is terminated at once: console programs
  *   obey no polite request, so there is no grace to wait out. Without a job object,
  *   `%SystemRoot%\System32\taskkill.exe /T /F` is the fallback.
@@ -17,7 +18,7 @@
 import { spawnSync } from "node:child_process";
 import nodePath from "node:path";
 import { groupRunning, identify } from "./proc-info.ts";
-import { type ProcEntry, readProcTable, treeMembers } from "./tree-members.ts";
+import { type ProcEntry, parsePsTable, readProcTable, treeMembers } from "./tree-members.ts";
 import { reapOrphan } from "./native-linux.ts";
 import { terminateWindowsJob, type WindowsJob } from "./windows-job.ts";
 import { windowsProcessStart } from "./native-windows.ts";
@@ -97,8 +98,13 @@ export async function stopProcessTree(t: StopTarget, opts: StopOptions): Promise
   const platform = opts.platform ?? process.platform;
   const log = opts.log ?? (() => {});
   if (platform === "win32") return stopWindowsTree(t, log);
-  if (platform !== "linux") return stopGroup(t, opts.graceMs, platform, log);
   const own = opts.ownChildren ?? new Set<number>();
+  if (platform !== "linux") {
+    // macOS, BSD: the group and every descendant by parent links, from ps; else the group.
+    if (psTable() === undefined) return stopGroup(t, opts.graceMs, platform, log);
+    const find = () => treeMembers({ root: { pid: t.pid, group: t.group }, self: process.pid, ownChildren: own }, psTable() ?? [], () => undefined);
+    return stopMembers(find, `the tree of pid ${t.pid}`, opts.graceMs, own, log);
+  }
   await stopMembers(() => linuxMembers(t, own), `the tree of pid ${t.pid}`, opts.graceMs, own, log);
 }
 
@@ -170,7 +176,13 @@ async function stopMembers(find: () => ProcEntry[], what: string, graceMs: numbe
   if (left > 0) log(`${what} is still alive ${KILL_WAIT_MS / 1000} s after SIGKILL: pids ${find().map((p) => p.pid).join(", ")}`);
 }
 
-/** POSIX without /proc: the process group, TERM then KILL. */
+/** The process table from ps (POSIX without /proc); undefined when ps cannot be run. */
+function psTable(): ProcEntry[] | undefined {
+  const r = spawnSync("ps", ["-axo", "pid=,ppid=,pgid=,stat="], { encoding: "utf8" });
+  return r.status === 0 ? parsePsTable(r.stdout) : undefined;
+}
+
+/** POSIX without /proc or ps: the process group, TERM then KILL. */
 async function stopGroup(t: StopTarget, graceMs: number, platform: NodeJS.Platform, log: (text: string) => void): Promise<void> {
   const alive = () => treeAlive(t.pid, platform, t.group);
   signalTree(t.pid, "SIGTERM", platform, t.group);

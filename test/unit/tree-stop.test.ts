@@ -10,7 +10,7 @@ import { codePageDecoder, consoleTextSink, sniffingDecoder } from "../../src/pro
 import { exitStatusText } from "../../src/process/exit-status.ts";
 import { stateOf } from "../../src/dispatcher/states.ts";
 import type { RunResult } from "../../src/process/process-tree.ts";
-import { type ProcEntry, treeMembers } from "../../src/process/tree-members.ts";
+import { type ProcEntry, parsePsTable, treeMembers } from "../../src/process/tree-members.ts";
 import { stopProcessTree, taskkillPath } from "../../src/process/tree-stop.ts";
 import { waitFor } from "../helpers/tree.ts";
 import { processGone } from "../helpers/fake.ts";
@@ -52,6 +52,13 @@ describe("treeMembers", () => {
     expect(pids(got)).toEqual([...want]);
   });
 
+  test("macOS/BSD: the table from ps (no start times, no environments): the group and parent links", () => {
+    const table = parsePsTable("  100     1   100 Ss\n  200   100   200 S\n  201   200   200 S+\n  202   201   202 Ss\n  203   202   202 Z\n  999     1   999 S\ngarbage\n");
+    expect(table.find((p) => p.pid === 203)?.state).toBe("Z");
+    const got = treeMembers({ root: { pid: 200, group: true }, self: 100, ownChildren: new Set([200]) }, table, () => undefined);
+    expect(pids(got)).toEqual([200, 201, 202]);
+  });
+
   test("never this process, never a zombie", () => {
     const got = treeMembers({ root: { pid: SELF, group: true }, session: "s", self: SELF, ownChildren: new Set() }, TABLE, () => true);
     expect(pids(got)).not.toContain(SELF);
@@ -80,6 +87,18 @@ describe.skipIf(process.platform !== "linux")("stopProcessTree (Linux, real proc
     const t0 = Date.now();
     await stopProcessTree({ pid: c.pid!, group: true, session }, { graceMs: 300, log: (t) => logged.push(t) });
     expect(Date.now() - t0).toBeGreaterThanOrEqual(300);
+    await waitFor(() => processGone(escapee), 5_000, "the escapee to end");
+    expect(logged).toEqual([]);
+  });
+});
+
+describe.skipIf(process.platform !== "linux")("stopProcessTree the macOS/BSD way (platform parameter: ps, parent links)", () => {
+  test("a descendant in a session of its own is found through its parent and stopped", async () => {
+    const c = spawn("/bin/sh", ["-c", "setsid sleep 305 & echo $!; wait"], { detached: true, stdio: ["ignore", "pipe", "ignore"] });
+    children.push(c);
+    const escapee = await new Promise<number>((r) => c.stdout!.once("data", (d: Buffer) => r(Number(d.toString().trim()))));
+    const logged: string[] = [];
+    await stopProcessTree({ pid: c.pid!, group: true }, { graceMs: 300, platform: "darwin", log: (t) => logged.push(t) });
     await waitFor(() => processGone(escapee), 5_000, "the escapee to end");
     expect(logged).toEqual([]);
   });
