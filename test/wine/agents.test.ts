@@ -120,7 +120,7 @@ describe("pre/post commands as .exe and .cmd", () => {
     expect(finalStates(r)).toEqual({ [ok]: "OK", [refusedPost]: "ERROR", [failedPre]: "ERROR" });
     expect(jf[failedPre]).toMatchObject({ status: "ERROR", reason: "prerun failed: exited with status 3" });
     const je = t.reports("JE-").map((j) => j.body);
-    expect(je.find((e) => e.jobid === failedPre)).toMatchObject({ source: "prerun", exitcode: 3, message: "prerun says no \r\n" });
+    expect(je.find((e) => e.jobid === failedPre)).toMatchObject({ source: "prerun", exitcode: 3, message: "prerun says no \n" }); // CRLF normalised (issue 15)
     expect(je.find((e) => e.jobid === refusedPost)).toMatchObject({ source: "postfailure", exitcode: null, message: expect.stringContaining("percent sign") });
     expect(byProgram(calls, "agentexe.exe").map((c) => c.env.CNCOP_JOBID)).toEqual([String(ok)]);
   });
