@@ -40,9 +40,9 @@ describe("single instance and maxruntime", () => {
 
   test.concurrent("maxruntime ends a job as ERROR (timed out) with a JE and a JF report", async () => {
     const t = tree({ config: crlf(["[agents]", "SLOWJOB = slow"]) });
-    // The agent would sleep 25 s; maxruntime is 2 s. (Stopping its tree under Wine is issue 15's:
+    // The agent would sleep 10 s; maxruntime is 2 s. (Stopping its tree under Wine is issue 15's:
     // Wine's taskkill has no /T, so only the ERROR (timed out) ending is checked here.)
-    t.fake("slow.exe", ["sleep=25000"]);
+    t.fake("slow.exe", ["sleep=10000"]);
     const id = t.addJob({ jobtitle: "Too slow", jobtype: "SLOWJOB", maxruntime: 2, maxretries: 3, retrydelay: 0 });
     const r = await t.run("cncopagent", [String(id)], { env: { CNCOP_KILL_GRACE_MS: "1000" } });
     expect(r.exitCode).toBe(1);
