@@ -75,7 +75,8 @@ describe("agents as .exe, .cmd and .bat", () => {
     expect(String(jf[cmdJob]?.reason)).toMatch(/agent agentcmd could not be started: .*agentcmd\.cmd cannot be started safely through cmd\.exe: .*percent sign/);
     const je = t.reports("JE-").map((j) => j.body);
     expect(je).toEqual([expect.objectContaining({ jobid: cmdJob, source: "agent", exitcode: null, message: expect.stringContaining("percent sign") })]);
-    expect(t.calls().map((c) => c.env.CNCOP_JOBID)).toEqual([String(exeJob)]);
+    expect(t.calls().map((c) => [c.env.CNCOP_JOBID, c.argv, c.env.CNCOP_CONFIG])).toEqual([[String(exeJob), ["-c", t.winConfig, String(exeJob)], t.winConfig]]);
+    expect(t.winConfig).toContain("50%off");
 
     expect(types.exitCode).toBe(0);
     expect(types.stdout).toMatch(/^CMDJOB\s+.*agentcmd\s+\S+\s+CANNOT START\s/m);
