@@ -45,7 +45,7 @@ describe("cncopagent --link", () => {
 });
 
 describe("a CIFS job on Windows", () => {
-  test.concurrent("added with cncopjobs, listed, shown, run by cncopagent: the folder is copied, the job ends OK, w summarises and follows", async () => {
+  test.concurrent("added with cncopjobs, listed, shown, run by cncopagent: the folder is copied, the job ends OK, w summarises, pages (.cmd pager) and follows", async () => {
     const t = tree({ tag: "cifs & co " });
     const src = scratch.dir("win-src");
     const dst = nodePath.join(scratch.dir("win-dst"), "backup of files");
@@ -79,6 +79,16 @@ describe("a CIFS job on Windows", () => {
     expect(summary.exitCode).toBe(0);
     expect(summary.stdout).toContain("Files & more");
     expect(summary.stdout).toMatch(/\bOK\b/);
+
+    // w -p with a .cmd pager: started through cmd.exe (Bun cannot start a .cmd itself), the log's path intact.
+    t.fake("fakeagent.exe");
+    t.batch("pager.cmd", ["@echo off", '"%~dp0fakeagent.exe" %*']);
+    const paged = await t.run("w", ["-p", "CIFS"], { env: { PAGER: `"${t.winBin}\\pager.cmd"` } });
+    expect({ code: paged.exitCode, stderr: paged.stderr }).toMatchObject({ code: 0 });
+    const pagerCall = t.calls().find((c) => c.program.toLowerCase().endsWith("\\fakeagent.exe"));
+    expect(pagerCall?.argv).toHaveLength(1);
+    expect(pagerCall!.argv[0]).toMatch(/\\Spool\\Logs\\CIFS-\d{8}\.log$/);
+    expect(pagerCall!.argv[0]!.toLowerCase().startsWith(t.winRoot.toLowerCase())).toBe(true);
 
     // w -f CA follows the newest CA log: a line appended is shown.
     const follow = t.spawn("w", ["-f", "CA"]);
