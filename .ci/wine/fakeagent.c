@@ -12,6 +12,7 @@
  *   wait=<file>   wait until that file exists (polls every 20 ms, at most 120 s)
  *   out=<text>    write text and CRLF to stdout      err=<text>  the same to stderr
  *   sleep=<ms>    sleep                              exit=<n>    exit status (default 0)
+ *   first=<n>     exit status when CNCOP_ATTEMPT is 1 (a RE-RUN on the first attempt)
  * Lines run in order; without the file it records and exits 0.
  */
 #include <windows.h>
@@ -99,6 +100,11 @@ int wmain(void) {
     *eq = 0;
     const char *v = eq + 1;
     if (!strcmp(line, "exit")) status = atoi(v);
+    else if (!strcmp(line, "first")) {
+      char attempt[16] = "";
+      GetEnvironmentVariableA("CNCOP_ATTEMPT", attempt, sizeof attempt);
+      if (!strcmp(attempt, "1")) status = atoi(v);
+    }
     else if (!strcmp(line, "sleep")) Sleep((DWORD)atoi(v));
     else if (!strcmp(line, "out")) { printf("%s\r\n", v); fflush(stdout); }
     else if (!strcmp(line, "err")) { fprintf(stderr, "%s\r\n", v); fflush(stderr); }
