@@ -5,7 +5,7 @@
  * are), `vim -R -n +` (read-only, no swap file, last line), `more`. The pager gets the
  * terminal (inherited stdio); while it runs, Ctrl-C belongs to it, not to w.
  */
-import { cmdExeArgv, isBatchFile, splitCommandLine } from "../process/command-line.ts";
+import { cmdExeArgv, isBatchFile, splitCommandLine, windowsCmdExe } from "../process/command-line.ts";
 import { CncopError, EXIT } from "../cli/errors.ts";
 
 export const FALLBACK_PAGERS: readonly (readonly string[])[] = [
@@ -65,7 +65,7 @@ export async function runPager(argv: readonly string[], files: readonly string[]
   let command = [...argv, ...files];
   if (batch) {
     try {
-      command = cmdExeArgv(argv[0]!, [...argv.slice(1), ...files], `${(process.env.SystemRoot ?? "C:\\Windows").replace(/[\\/]+$/, "")}\\System32\\cmd.exe`);
+      command = cmdExeArgv(argv[0]!, [...argv.slice(1), ...files], windowsCmdExe());
     } catch (err) {
       throw new CncopError(`the pager ${argv[0]} cannot be started: ${(err as Error).message}`, EXIT.USAGE);
     }
