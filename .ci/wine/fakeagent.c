@@ -12,6 +12,7 @@
  *   wait=<file>   wait until that file exists (polls every 20 ms, at most 120 s)
  *   out=<text>    write text and CRLF to stdout      err=<text>  the same to stderr
  *   sleep=<ms>    sleep                              exit=<n>    exit status (default 0)
+ *   first=<n>     exit status when CNCOP_ATTEMPT is 1 (a RE-RUN on the first attempt)
  * Lines run in order; without the file it records and exits 0.
  */
 #include <windows.h>
@@ -32,7 +33,7 @@ static void put_json_string(FILE *f, const wchar_t *s) {
 }
 
 static void record(int argc, wchar_t **argv) {
-  wchar_t dir[4096], path[4200], exe[4096], cwd[4096];
+  wchar_t dir[4096], path[4200], tmp[4210], exe[4096], cwd[4096];
   DWORD n = GetEnvironmentVariableW(L"FAKE_RECORD_DIR", dir, 4096);
   if (n == 0 || n >= 4096) {
     n = GetEnvironmentVariableW(L"CNCOP_HOME", dir, 4000);
@@ -44,7 +45,9 @@ static void record(int argc, wchar_t **argv) {
   const wchar_t *base = wcsrchr(exe, L'\\');
   base = base ? base + 1 : exe;
   swprintf(path, 4200, L"%ls\\%ls-%lu-%lu.json", dir, base, (unsigned long)GetCurrentProcessId(), (unsigned long)GetTickCount());
-  FILE *f = _wfopen(path, L"wb");
+  /* Written under a temporary name, then renamed: a reader never sees half a record. */
+  swprintf(tmp, 4210, L"%ls.tmp", path);
+  FILE *f = _wfopen(tmp, L"wb");
   if (!f) return;
   fputs("{\"program\":", f);
   put_json_string(f, exe);
@@ -76,6 +79,7 @@ static void record(int argc, wchar_t **argv) {
   FreeEnvironmentStringsW(env);
   fputs("}}", f);
   fclose(f);
+  MoveFileExW(tmp, path, MOVEFILE_REPLACE_EXISTING);
 }
 
 int wmain(void) {
@@ -96,6 +100,11 @@ int wmain(void) {
     *eq = 0;
     const char *v = eq + 1;
     if (!strcmp(line, "exit")) status = atoi(v);
+    else if (!strcmp(line, "first")) {
+      char attempt[16] = "";
+      GetEnvironmentVariableA("CNCOP_ATTEMPT", attempt, sizeof attempt);
+      if (!strcmp(attempt, "1")) status = atoi(v);
+    }
     else if (!strcmp(line, "sleep")) Sleep((DWORD)atoi(v));
     else if (!strcmp(line, "out")) { printf("%s\r\n", v); fflush(stdout); }
     else if (!strcmp(line, "err")) { fprintf(stderr, "%s\r\n", v); fflush(stderr); }

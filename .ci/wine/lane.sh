@@ -43,6 +43,9 @@ else
   cp "$tools/bcryptprimitives.dll" "$WINEPREFIX/drive_c/windows/system32/" || fail "cannot install the stand-in DLL"
   # One wineserver for the whole lane: no start-up per program (stopped below; this prefix only).
   wineserver -p
+  # Wine's services (services.exe, winedevice.exe, ...) start with the first program of the
+  # prefix and inherit its output pipes: start them now, with output to /dev/null.
+  wine cmd.exe /c exit 0 </dev/null >/dev/null 2>&1
 fi
 export CNCOP_WINEPREFIX="$WINEPREFIX"
 cleanup() {

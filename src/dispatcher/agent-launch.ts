@@ -7,9 +7,8 @@
  * question (`startProblem`) before any job runs.
  */
 import { accessSync, closeSync, constants, existsSync, openSync, readSync } from "node:fs";
-import { CommandLineError, cmdExeArgv, isBatchFile } from "../process/command-line.ts";
+import { CommandLineError, cmdExeArgv, isBatchFile, windowsCmdExe } from "../process/command-line.ts";
 import { confineProgram } from "../process/confine.ts";
-import { windowsCmdExe } from "./commands.ts";
 
 export type AgentLaunch = { readonly ok: true; readonly argv: string[]; readonly verbatim: boolean } | { readonly ok: false; readonly reason: string };
 

@@ -3,7 +3,7 @@
  * environment plus CNCOP_STATUS (post) and CNCOP_LOG, the root as working directory,
  * stdin empty, `command_timeout`, every output line into the CA log.
  */
-import { CommandLineError, cmdExeArgv, formatCommandLine, isBatchFile, splitCommandLine } from "../process/command-line.ts";
+import { CommandLineError, cmdExeArgv, formatCommandLine, isBatchFile, splitCommandLine, windowsCmdExe } from "../process/command-line.ts";
 import { confineProgram, type ConfineFs, realFs } from "../process/confine.ts";
 import type { LineLog, StreamSink } from "../logs/log-file.ts";
 import { runProcess, type RunResult } from "../process/process-tree.ts";
@@ -66,14 +66,7 @@ export interface PlannedCommand {
   readonly env: Readonly<Record<string, string>>;
 }
 
-/**
- * cmd.exe by its full path, so that no cmd.exe in the working folder or on PATH is picked
- * up instead: %SystemRoot%\System32\cmd.exe.
- */
-export function windowsCmdExe(env: Readonly<Record<string, string | undefined>> = process.env): string {
-  const root = env.SystemRoot ?? env.SYSTEMROOT ?? env.windir ?? "C:\\Windows";
-  return `${root.replace(/[\\/]+$/, "")}\\System32\\cmd.exe`;
-}
+export { windowsCmdExe } from "../process/command-line.ts";
 
 /** Split, confine and (for .cmd/.bat on Windows) wrap a command line: nothing runs here. */
 export function prepareCommand(commandLine: string, ctx: PrepareContext): PreparedCommand {

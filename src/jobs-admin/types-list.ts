@@ -15,10 +15,8 @@ export interface AgentView {
   /** Resolved program in Bin/, or null when missing. */
   readonly program: string | null;
   readonly present: boolean;
-  /** Present and startable: cncopagent can run it. */
-  readonly startable: boolean;
-  /** Why a present agent cannot be started, else null. */
-  readonly problem: string | null;
+  /** Only for an agent present but impossible to start: why (the JSON of other agents is unchanged). */
+  readonly problem?: string;
 }
 
 export interface TypeView {
@@ -51,8 +49,9 @@ export function listJobTypes(overrides: Readonly<Record<string, readonly string[
     agents: t.agents.map((name) => {
       const platform = ctx.platform ?? process.platform;
       const program = findInBin(ctx.bin, name, platform, ctx.isFile ?? isRegularFile) ?? null;
-      const problem = program !== null && ctx.configFile !== undefined ? (startProblem(program, { bin: ctx.bin, platform, args: ["-c", ctx.configFile, "1"], comspec: ctx.comspec }) ?? null) : null;
-      return { name, logPrefix: agentLogPrefix(name), program, present: program !== null, startable: program !== null && problem === null, problem };
+      const problem = program !== null && ctx.configFile !== undefined ? startProblem(program, { bin: ctx.bin, platform, args: ["-c", ctx.configFile, "1"], comspec: ctx.comspec }) : undefined;
+      const view = { name, logPrefix: agentLogPrefix(name), program, present: program !== null };
+      return problem === undefined ? view : { ...view, problem };
     }),
   }));
 }
@@ -64,7 +63,7 @@ export function missingAgents(types: readonly TypeView[]): string[] {
 /** Agents present in Bin/ that cannot be started, each with why (once per agent). */
 export function unstartableAgents(types: readonly TypeView[]): { name: string; problem: string }[] {
   const seen = new Map<string, string>();
-  for (const a of types.flatMap((t) => t.agents)) if (a.problem !== null && !seen.has(a.name)) seen.set(a.name, a.problem);
+  for (const a of types.flatMap((t) => t.agents)) if (a.problem !== undefined && !seen.has(a.name)) seen.set(a.name, a.problem);
   return [...seen].map(([name, problem]) => ({ name, problem }));
 }
 
@@ -73,7 +72,7 @@ export function renderTypesTable(types: readonly TypeView[]): string {
   const rows: string[][] = [];
   for (const t of types) {
     t.agents.forEach((a, i) => {
-      rows.push([i === 0 ? t.type : "", i === 0 ? t.description : "", a.name, a.logPrefix, !a.present ? "MISSING" : a.startable ? "yes" : "CANNOT START", i === 0 ? t.origin : ""]);
+      rows.push([i === 0 ? t.type : "", i === 0 ? t.description : "", a.name, a.logPrefix, !a.present ? "MISSING" : a.problem === undefined ? "yes" : "CANNOT START", i === 0 ? t.origin : ""]);
     });
   }
   return renderTable(["TYPE", "DESCRIPTION", "AGENT", "LOG PREFIX", "IN Bin/", "FROM"], rows);

@@ -126,6 +126,15 @@ export function cmdExeArgv(program: string, args: readonly string[], comspec = "
   return [comspec, "/d", "/v:off", "/s", "/c", `"${line}"`];
 }
 
+/**
+ * cmd.exe by its full path, so that no cmd.exe in the working folder or on PATH is picked
+ * up instead: %SystemRoot%\System32\cmd.exe.
+ */
+export function windowsCmdExe(env: Readonly<Record<string, string | undefined>> = process.env): string {
+  const root = env.SystemRoot ?? env.SYSTEMROOT ?? env.windir ?? "C:\\Windows";
+  return `${root.replace(/[\\/]+$/, "")}\\System32\\cmd.exe`;
+}
+
 export function isBatchFile(program: string): boolean {
   return /\.(cmd|bat)$/i.test(program);
 }

@@ -268,7 +268,7 @@ describe("rendering and types", () => {
   test("types: [agents] adds and overrides; agents missing from Bin/ are marked", () => {
     const types = listJobTypes({ PGSQL: ["backupagentpgsql"], CIFS: ["mycifs"] }, "x", { bin: BIN, platform: "linux", isFile: (p) => p === `${BIN}/backupagentpgsql` });
     const byType = new Map(types.map((t) => [t.type, t]));
-    expect(byType.get("PGSQL")).toEqual({ type: "PGSQL", description: "added in [agents]", origin: "[agents]", agents: [{ name: "backupagentpgsql", logPrefix: "PGSQL", program: `${BIN}/backupagentpgsql`, present: true, startable: true, problem: null }] });
+    expect(byType.get("PGSQL")).toEqual({ type: "PGSQL", description: "added in [agents]", origin: "[agents]", agents: [{ name: "backupagentpgsql", logPrefix: "PGSQL", program: `${BIN}/backupagentpgsql`, present: true }] });
     expect(byType.get("CIFS")!.origin).toBe("built-in, overridden in [agents]");
     expect(byType.get("CCS")!.agents.map((a) => [a.name, a.logPrefix, a.present])).toEqual([["backupagentnq", "NQ", false], ["backupagentdq", "DQ", false]]);
     expect(listJobTypes({}, "rsync", { bin: BIN, isFile: () => false }).map((t) => t.type)).toEqual(["RSYNC"]);

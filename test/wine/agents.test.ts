@@ -23,18 +23,25 @@ function byProgram(calls: FakeCall[], name: string): FakeCall[] {
 }
 
 describe("agents as .exe, .cmd and .bat", () => {
-  test.concurrent("each gets -d -c <config> <jobid>, the root as working folder and every CNCOP_* variable intact, in a root whose path holds spaces, &, ^ and '", async () => {
+  test.concurrent("each gets -d -c <config> <jobid>, the root as working folder and every CNCOP_* variable intact, in a root whose path holds spaces, &, ^ and '; exit 75 comes back through cmd.exe", async () => {
     const t = tree({ tag: "a b&c^d'e ", config: AGENTS_CONFIG });
     t.fake("agentexe.exe");
-    t.fake("fakeagent.exe");
+    // Behind both batch agents, the fake says RE-RUN (75) on a first attempt: the status comes
+    // back through cmd.exe (the .cmd job re-runs and ends OK, the .bat job has no re-run left).
+    t.fake("fakeagent.exe", ["first=75"]);
     t.batch("agentcmd.cmd", FORWARDER);
     t.batch("agentbat.bat", FORWARDER);
     const titles = ['Exe "quoted" 100% ^&', "Cmd & %PATH% ^ 'x'", "Bat ! (x) <y> | z"];
-    const ids = [t.addJob({ jobtitle: titles[0]!, jobtype: "EXEJOB" }), t.addJob({ jobtitle: titles[1]!, jobtype: "CMDJOB" }), t.addJob({ jobtitle: titles[2]!, jobtype: "BATJOB" })];
+    const ids = [
+      t.addJob({ jobtitle: titles[0]!, jobtype: "EXEJOB" }),
+      t.addJob({ jobtitle: titles[1]!, jobtype: "CMDJOB", maxretries: 1, retrydelay: 0 }),
+      t.addJob({ jobtitle: titles[2]!, jobtype: "BATJOB", maxretries: 0 }),
+    ];
     const r = await t.run("cncopagent", ["-d", ...ids.map(String)]);
-    expect({ code: r.exitCode, stderr: r.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
+    expect({ code: r.exitCode, log: r.exitCode === 1 ? "" : `${r.stderr}\n${t.caLogText()}` }).toEqual({ code: 1, log: "" });
     const calls = t.calls();
     const sessions = sessionsOf(t.caLogText());
+    expect(calls.filter((c) => c.env.CNCOP_JOBID === String(ids[1])).map((c) => c.env.CNCOP_ATTEMPT)).toEqual(["1", "2"]);
     ids.forEach((id, i) => {
       const call = calls.find((c) => c.env.CNCOP_JOBID === String(id));
       expect(call).toBeDefined();
@@ -53,7 +60,8 @@ describe("agents as .exe, .cmd and .bat", () => {
         ...(i === 0 ? {} : { FAKE_VIA: `agent${i === 1 ? "cmd.cmd" : "bat.bat"} [-d] [-c] [${t.winConfig}]` }),
       });
     });
-    expect(finalStates(r)).toEqual({ [ids[0]!]: "OK", [ids[1]!]: "OK", [ids[2]!]: "OK" });
+    expect(finalStates(r)).toEqual({ [ids[0]!]: "OK", [ids[1]!]: "OK", [ids[2]!]: "ERROR" });
+    expect(t.reports("JF-").map((j) => [j.body.jobid, j.body.status, j.body.reason])).toEqual([[ids[2], "ERROR", "agent asked for a re-run but maxretries is 0"]]);
     // The CA log shows what was started: the batch agents through cmd.exe.
     expect(t.caLogText()).toMatch(/attempt 1: run: 'C:\\windows\\System32\\cmd\.exe' \/d \/v:off \/s \/c /i);
   });
@@ -75,7 +83,8 @@ describe("agents as .exe, .cmd and .bat", () => {
     expect(String(jf[cmdJob]?.reason)).toMatch(/agent agentcmd could not be started: .*agentcmd\.cmd cannot be started safely through cmd\.exe: .*percent sign/);
     const je = t.reports("JE-").map((j) => j.body);
     expect(je).toEqual([expect.objectContaining({ jobid: cmdJob, source: "agent", exitcode: null, message: expect.stringContaining("percent sign") })]);
-    expect(t.calls().map((c) => c.env.CNCOP_JOBID)).toEqual([String(exeJob)]);
+    expect(t.calls().map((c) => [c.env.CNCOP_JOBID, c.argv, c.env.CNCOP_CONFIG])).toEqual([[String(exeJob), ["-c", t.winConfig, String(exeJob)], t.winConfig]]);
+    expect(t.winConfig).toContain("50%off");
 
     expect(types.exitCode).toBe(0);
     expect(types.stdout).toMatch(/^CMDJOB\s+.*agentcmd\s+\S+\s+CANNOT START\s/m);

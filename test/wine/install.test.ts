@@ -7,7 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import nodePath from "node:path";
 import { makeScratch } from "../helpers/scratch.ts";
-import { FAKE_AGENT, makeWinTree, winPath, type WinTree } from "./helpers.ts";
+import { FAKE_AGENT, finalStates, makeWinTree, winPath, type WinTree } from "./helpers.ts";
 
 const scratch = makeScratch("file");
 const tree = (o?: Parameters<typeof makeWinTree>[0]): WinTree => scratch.track(makeWinTree(o));
@@ -45,7 +45,7 @@ describe("cncopagent --link", () => {
 });
 
 describe("a CIFS job on Windows", () => {
-  test.concurrent("added with cncopjobs, listed, shown, run by cncopagent: the folder is copied, the job ends OK, w summarises and follows", async () => {
+  test.concurrent("added with cncopjobs, listed, shown, run by cncopagent: the folder is copied, the job ends OK, w summarises, pages (.cmd pager) and follows", async () => {
     const t = tree({ tag: "cifs & co " });
     const src = scratch.dir("win-src");
     const dst = nodePath.join(scratch.dir("win-dst"), "backup of files");
@@ -66,7 +66,7 @@ describe("a CIFS job on Windows", () => {
 
     const run = await t.run("cncopagent", ["Files & more"]);
     expect({ code: run.exitCode, stderr: run.stderr }).toMatchObject({ code: 0 });
-    expect(run.stdout).toContain("job 1 'Files & more': OK");
+    expect(finalStates(run)).toEqual({ 1: "OK" });
     for (const [rel, body] of Object.entries(files)) expect({ rel, body: readFileSync(nodePath.join(dst, rel), "utf8") }).toEqual({ rel, body });
     const jf = t.reports("JF-");
     expect(jf.map((r) => [r.body.jobid, r.body.status])).toEqual([[1, "OK"]]);
@@ -79,6 +79,16 @@ describe("a CIFS job on Windows", () => {
     expect(summary.exitCode).toBe(0);
     expect(summary.stdout).toContain("Files & more");
     expect(summary.stdout).toMatch(/\bOK\b/);
+
+    // w -p with a .cmd pager: started through cmd.exe (Bun cannot start a .cmd itself), the log's path intact.
+    t.fake("fakeagent.exe");
+    t.batch("pager.cmd", ["@echo off", '"%~dp0fakeagent.exe" %*']);
+    const paged = await t.run("w", ["-p", "CIFS"], { env: { PAGER: `"${t.winBin}\\pager.cmd"` } });
+    expect({ code: paged.exitCode, stderr: paged.stderr }).toMatchObject({ code: 0 });
+    const pagerCall = t.calls().find((c) => c.program.toLowerCase().endsWith("\\fakeagent.exe"));
+    expect(pagerCall?.argv).toHaveLength(1);
+    expect(pagerCall!.argv[0]).toMatch(/\\Spool\\Logs\\CIFS-\d{8}\.log$/);
+    expect(pagerCall!.argv[0]!.toLowerCase().startsWith(t.winRoot.toLowerCase())).toBe(true);
 
     // w -f CA follows the newest CA log: a line appended is shown.
     const follow = t.spawn("w", ["-f", "CA"]);
