@@ -69,7 +69,7 @@ export function environHas(environ: Uint8Array, entry: string): boolean {
 }
 
 /** true/false when /proc/<pid>/environ could be read, undefined when not (another user, gone). */
-export function linuxEnvironHas(pid: number, entry: string): boolean | undefined {
+export function linuxEnvironHas(pid: number, entry: string, retries = 3): boolean | undefined {
   // While a process is in execve its environ reads empty for a moment: look again
   // before believing that a running process has no environment at all.
   for (let tries = 0; ; tries++) {
@@ -78,11 +78,11 @@ export function linuxEnvironHas(pid: number, entry: string): boolean | undefined
       environ = readFileSync(`/proc/${pid}/environ`);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === "EACCES" || code === "EPERM" || code === "ENOENT" || code === "ESRCH" || tries >= 3) return undefined;
+      if (code === "EACCES" || code === "EPERM" || code === "ENOENT" || code === "ESRCH" || tries >= retries) return undefined;
       Bun.sleepSync(2);
       continue;
     }
-    if (environ.length > 0 || tries >= 3) return environHas(environ, entry);
+    if (environ.length > 0 || tries >= retries) return environHas(environ, entry);
     Bun.sleepSync(2);
   }
 }

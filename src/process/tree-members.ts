@@ -57,9 +57,19 @@ export interface TreeQuery {
 
 export type EnvironCheck = (pid: number, entry: string) => boolean | undefined;
 
+/**
+ * One look at a process's environment, no retry: a sweep is repeated while a tree is
+ * stopped, so a process caught mid-execve (its environ empty for a moment) is found the
+ * next time, and kernel threads (always empty) cost no waiting.
+ */
+const environOnce: EnvironCheck = (pid, entry) => linuxEnvironHas(pid, entry, 0);
+
+/** Kernel threads: kthreadd (pid 2) and its children. Never part of a tree. */
+const kernelThread = (p: ProcEntry) => p.pid === 2 || p.ppid === 2;
+
 /** The live members of the tree described by `q`, from `table`. */
-export function treeMembers(q: TreeQuery, table: readonly ProcEntry[] = readProcTable(), environHas: EnvironCheck = linuxEnvironHas): ProcEntry[] {
-  const live = table.filter((p) => p.pid !== q.self && running(p));
+export function treeMembers(q: TreeQuery, table: readonly ProcEntry[] = readProcTable(), environHas: EnvironCheck = environOnce): ProcEntry[] {
+  const live = table.filter((p) => p.pid !== q.self && running(p) && !kernelThread(p));
   const members = new Map<number, ProcEntry>();
   const min = q.sinceTicks ? BigInt(q.sinceTicks) : 0n;
   const entry = q.session === undefined ? undefined : sessionEntry(q.session);

@@ -19,7 +19,7 @@ import { spawnSync } from "node:child_process";
 import nodePath from "node:path";
 import { groupRunning, identify } from "./proc-info.ts";
 import { type ProcEntry, parsePsTable, readProcTable, treeMembers } from "./tree-members.ts";
-import { reapOrphan } from "./native-linux.ts";
+import { isSubreaper, reapOrphan } from "./native-linux.ts";
 import { terminateWindowsJob, type WindowsJob } from "./windows-job.ts";
 import { windowsProcessStart } from "./native-windows.ts";
 
@@ -116,19 +116,24 @@ export async function stopProcessTree(t: StopTarget, opts: StopOptions): Promise
 export async function stopRunLeftovers(session: string, opts: StopOptions): Promise<number[]> {
   if ((opts.platform ?? process.platform) !== "linux") return [];
   const own = opts.ownChildren ?? new Set<number>();
-  const find = () => treeMembers({ session, self: process.pid, ownChildren: own, sinceTicks: identify(process.pid)?.start });
-  const found = find().map((p) => p.pid);
+  const since = identify(process.pid)?.start;
+  const find = (table?: ProcEntry[]) => treeMembers({ session, self: process.pid, ownChildren: own, sinceTicks: since }, table);
+  // One read of /proc when nothing is left, which is the common case.
+  const table = readProcTable();
+  const found = find(table).map((p) => p.pid);
+  reapEndedOrphans(own, table);
   if (found.length > 0) {
     opts.log?.(`stopping ${found.length} process(es) the run left behind: pids ${found.join(", ")}`);
-    await stopMembers(find, `session ${session}`, opts.graceMs, own, opts.log ?? (() => {}));
+    await stopMembers(() => find(), `session ${session}`, opts.graceMs, own, opts.log ?? (() => {}));
+    reapEndedOrphans(own);
   }
-  reapEndedOrphans(own);
   return found;
 }
 
-/** Collect the exit status of every orphan re-parented to us that has ended. */
-export function reapEndedOrphans(own: ReadonlySet<number>): void {
-  for (const p of readProcTable()) {
+/** Collect the exit status of every orphan re-parented to us (as subreaper) that has ended. */
+export function reapEndedOrphans(own: ReadonlySet<number>, table?: readonly ProcEntry[]): void {
+  if (!isSubreaper()) return;
+  for (const p of table ?? readProcTable()) {
     if (p.ppid === process.pid && p.state === "Z" && !own.has(p.pid)) reapOrphan(p.pid);
   }
 }
