@@ -10,7 +10,7 @@ import type { Job } from "../install/jobs-db.ts";
 import { agentsForType, knownJobTypes, NO_JOBID_AGENT } from "../install/job-types.ts";
 import type { Paths } from "../install/paths.ts";
 import { formatCommandLine } from "../process/command-line.ts";
-import { type ConfineFs, realFs } from "../process/confine.ts";
+import { type ConfineFs, lexicalRefusal, realFs } from "../process/confine.ts";
 import { agentLaunch } from "./agent-launch.ts";
 import { type CommandKind, type PlannedCommand, prepareCommand } from "./commands.ts";
 import type { RunRules } from "./next-step.ts";
@@ -74,6 +74,9 @@ export function findInBin(bin: string, name: string, platform: NodeJS.Platform =
   const p = platform === "win32" ? nodePath.win32 : nodePath.posix;
   if (name.includes("/") || name.includes("\\") || name === "." || name === "..") return undefined;
   if (platform === "win32") {
+    // Windows spellings that name something else than a file of Bin\: a stream (x.exe:s), a
+    // device (NUL, COM1), a name Windows trims (a trailing dot or space).
+    if (lexicalRefusal(name, bin, "win32") !== undefined) return undefined;
     const lower = name.toLowerCase();
     const candidates = WINDOWS_EXTENSIONS.some((e) => lower.endsWith(e)) ? [name] : WINDOWS_EXTENSIONS.map((e) => name + e);
     return candidates.map((c) => p.join(bin, c)).find(isFile);

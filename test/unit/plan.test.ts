@@ -115,7 +115,8 @@ describe("findInBin: Bin/ only", () => {
   }
 
   const winBin = "C:\\cncop\\Bin";
-  const winFiles = new Set(["C:\\cncop\\Bin\\backupagentcifs.exe", "C:\\cncop\\Bin\\backupagentnq.cmd", "C:\\cncop\\Bin\\backupagentdq.bat", "C:\\cncop\\Bin\\both.exe", "C:\\cncop\\Bin\\both.cmd", "C:\\cncop\\Bin\\plain"]);
+  // A file system that would answer for a stream, a device or a trimmed name, as Windows does.
+  const winFiles = new Set(["C:\\cncop\\Bin\\backupagentcifs.exe", "C:\\cncop\\Bin\\backupagentnq.cmd", "C:\\cncop\\Bin\\backupagentdq.bat", "C:\\cncop\\Bin\\both.exe", "C:\\cncop\\Bin\\both.cmd", "C:\\cncop\\Bin\\plain", "C:\\cncop\\Bin\\backupagentcifs.exe:s.exe", "C:\\cncop\\Bin\\nul.exe", "C:\\cncop\\Bin\\x..exe", "C:\\cncop\\Bin\\x.exe"]);
   const winCases: [string, string | undefined][] = [
     ["backupagentcifs", "C:\\cncop\\Bin\\backupagentcifs.exe"],
     ["backupagentnq", "C:\\cncop\\Bin\\backupagentnq.cmd"],
@@ -126,6 +127,10 @@ describe("findInBin: Bin/ only", () => {
     ["backupagentrsync", undefined],
     ["..\\Bin\\backupagentcifs", undefined],
     ["C:\\cncop\\Bin\\backupagentcifs", undefined],
+    ["backupagentcifs.exe:s", undefined], // an alternate data stream
+    ["nul", undefined], // a device
+    ["x.", undefined], // Windows would trim the dot: x.exe is not what [agents] names
+    ["x ", undefined],
   ];
   for (const [name, want] of winCases) {
     test(`win32: ${name}`, () => {
