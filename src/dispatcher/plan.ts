@@ -22,10 +22,8 @@ export interface AgentStep {
   readonly agent: string;
   /** Resolved program in Bin/, or undefined when missing. */
   readonly program: string | undefined;
-  /** What is started: on Windows a .cmd/.bat agent's argv is the cmd.exe wrapper. */
+  /** `<program> [-d] -c <config> [-n] <jobid>`; on Windows a .cmd/.bat agent is started through cmd.exe (agent-launch.ts). */
   readonly argv: readonly string[];
-  /** Set when argv is the cmd.exe wrapper: started without further quoting. */
-  readonly verbatim?: true;
   /** Why the agent, present, cannot be started (a batch file given what cmd.exe would re-parse). */
   readonly refused?: string;
 }
@@ -119,8 +117,7 @@ function planAgents(job: Job, ctx: PlanContext, platform: NodeJS.Platform): Agen
     const argv = agentArgv(shown, agent, ctx.paths.configFile, job.jobid, ctx.debug, ctx.mode.agentsGetDryRunFlag);
     if (program === undefined) return { agent, program, argv };
     const launch = agentLaunch(argv, platform, ctx.comspec);
-    if (!launch.ok) return { agent, program, argv, refused: launch.reason };
-    return launch.verbatim ? { agent, program, argv: launch.argv, verbatim: true } : { agent, program, argv };
+    return launch.ok ? { agent, program, argv } : { agent, program, argv, refused: launch.reason };
   });
 }
 

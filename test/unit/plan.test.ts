@@ -267,14 +267,13 @@ describe("planJob on Windows: .cmd/.bat agents go through cmd.exe, or are refuse
     expect(p.agents).toEqual([{ agent: "backupagentcifs", program: "C:\\cncop\\Bin\\backupagentcifs.exe", argv: ["C:\\cncop\\Bin\\backupagentcifs.exe", "-c", "C:\\cncop\\Config\\cncop3.ini", "7"] }]);
   });
 
-  test("a .cmd agent: cmd.exe /d /v:off /s /c with every argument quoted, started verbatim", () => {
+  test("a .cmd agent in a root holding blanks and &: planned, startable (started through cmd.exe: agent-launch.test.ts)", () => {
     const p = plan("C:\\Program Files\\cncop & co", "backupagentcifs.cmd", true);
     expect(p.agents).toEqual([
       {
         agent: "backupagentcifs",
         program: "C:\\Program Files\\cncop & co\\Bin\\backupagentcifs.cmd",
-        argv: [COMSPEC, "/d", "/v:off", "/s", "/c", '""C:\\Program Files\\cncop & co\\Bin\\backupagentcifs.cmd" "-d" "-c" "C:\\Program Files\\cncop & co\\Config\\cncop3.ini" "7""'],
-        verbatim: true,
+        argv: ["C:\\Program Files\\cncop & co\\Bin\\backupagentcifs.cmd", "-d", "-c", "C:\\Program Files\\cncop & co\\Config\\cncop3.ini", "7"],
       },
     ]);
     expect(p.rules.missingAgents).toBeUndefined();
