@@ -1,7 +1,8 @@
 #!/usr/bin/env bun
 /**
- * One executable, many programs: the name it is reached under (a hard link in Bin/, a
- * launcher's CNCOP_PROGRAM, or the first argument when run from source) picks the program.
+ * One executable, many programs: the name it is reached under (a hard link in Bin/, made
+ * by the build or `cncopagent --link`; CNCOP_PROGRAM when cncopagent starts the reporter
+ * under its own executable; or the first argument when run from source) picks the program.
  */
 import nodePath from "node:path";
 import { escapeControls } from "./format/escape.ts";
@@ -25,7 +26,7 @@ export function programNameOf(invokedAs: string): string {
 }
 
 /**
- * Which program, and its arguments: the launcher's CNCOP_PROGRAM, else the name the
+ * Which program, and its arguments: CNCOP_PROGRAM, else the name the
  * executable was called under (argv0, else the path it was started from), else the first
  * argument. argv[1] is never used: in the compiled executable it is always the bundled
  * entry (`/$bunfs/root/cncopagent`), which would make every unknown name, e.g. an agent

@@ -29,6 +29,13 @@ x86_64-w64-mingw32-gcc -O2 -municode -s -o "$tools/fakeagent.exe" .ci/wine/fakea
   || fail "building the fake agent failed"
 
 own=""
+cleanup() { # this lane's own prefix only: a prefix given by CNCOP_WINEPREFIX is never stopped
+  if [ -n "$own" ]; then
+    WINEPREFIX="$own/prefix" wineserver -k 2>/dev/null
+    rm -rf "$own"
+  fi
+}
+trap cleanup EXIT
 if [ -n "${CNCOP_WINEPREFIX:-}" ]; then
   [ -f "$CNCOP_WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll" ] \
     || fail "CNCOP_WINEPREFIX=$CNCOP_WINEPREFIX holds no system32/bcryptprimitives.dll"
@@ -41,20 +48,13 @@ else
   wineboot -i >"$own/wineboot.log" 2>&1 || { tail -20 "$own/wineboot.log"; fail "wineboot -i failed"; }
   wineserver -w
   cp "$tools/bcryptprimitives.dll" "$WINEPREFIX/drive_c/windows/system32/" || fail "cannot install the stand-in DLL"
-  # One wineserver for the whole lane: no start-up per program (stopped below; this prefix only).
+  # One wineserver for the whole lane: no start-up per program (stopped by cleanup: this prefix only).
   wineserver -p
   # Wine's services (services.exe, winedevice.exe, ...) start with the first program of the
   # prefix and inherit its output pipes: start them now, with output to /dev/null.
   wine cmd.exe /c exit 0 </dev/null >/dev/null 2>&1
 fi
 export CNCOP_WINEPREFIX="$WINEPREFIX"
-cleanup() {
-  if [ -n "$own" ]; then
-    WINEPREFIX="$own/prefix" wineserver -k 2>/dev/null
-    rm -rf "$own"
-  fi
-}
-trap cleanup EXIT
 
 bun scripts/build.ts --target=windows-x64 >/dev/null || fail "building dist/windows-x64 failed"
 

@@ -8,6 +8,7 @@ import { exitStatusText } from "../process/exit-status.ts";
 import type { AttemptRecord } from "../reports/report-files.ts";
 import { formatCommandLine } from "../process/command-line.ts";
 import { formatDuration, isoUtc } from "../format/time.ts";
+import { agentLaunch } from "./agent-launch.ts";
 import type { JobPlan } from "./plan.ts";
 import { stateOf, type StateVerdict, worstOf } from "./states.ts";
 
@@ -56,9 +57,12 @@ export async function runAttempt(n: number, plan: Pick<JobPlan, "agents" | "env"
   const sinks = agents.map((a) => ({ out: ctx.log.sink(`[${a.agent}#${n} stdout]`), err: ctx.log.sink(`[${a.agent}#${n} stderr]`) }));
   const results = await Promise.all(
     agents.map((a, i) => {
-      ctx.log.line(`${label}: attempt ${n}: run: ${formatCommandLine(a.argv)}`);
+      // On Windows a .cmd/.bat agent runs through cmd.exe, every argument quoted (agent-launch.ts).
+      const launch = agentLaunch(a.argv, process.platform);
+      const argv = launch.ok ? launch.argv : a.argv;
+      ctx.log.line(`${label}: attempt ${n}: run: ${formatCommandLine(argv)}`);
       return runProcess({
-        argv: a.argv,
+        argv,
         cwd: ctx.root,
         env: attemptEnv,
         deadline: deadlineMs,
@@ -69,7 +73,7 @@ export async function runAttempt(n: number, plan: Pick<JobPlan, "agents" | "env"
         // Every agent of the attempt is stopped together: the whole session is theirs.
         session: (attemptEnv as Record<string, string | undefined>).CNCOP_SESSION,
         log: (text: string) => ctx.log.line(`${label}: attempt ${n}: ${a.agent}: ${text}`),
-        verbatim: a.verbatim === true,
+        verbatim: launch.ok && launch.verbatim,
         ...ctx.hooks,
       });
     }),

@@ -10,7 +10,7 @@ import type { Job } from "../install/jobs-db.ts";
 import { agentsForType, knownJobTypes, NO_JOBID_AGENT } from "../install/job-types.ts";
 import type { Paths } from "../install/paths.ts";
 import { formatCommandLine } from "../process/command-line.ts";
-import { type ConfineFs, realFs } from "../process/confine.ts";
+import { type ConfineFs, lexicalRefusal, realFs } from "../process/confine.ts";
 import { agentLaunch } from "./agent-launch.ts";
 import { type CommandKind, type PlannedCommand, prepareCommand } from "./commands.ts";
 import type { RunRules } from "./next-step.ts";
@@ -22,10 +22,8 @@ export interface AgentStep {
   readonly agent: string;
   /** Resolved program in Bin/, or undefined when missing. */
   readonly program: string | undefined;
-  /** What is started: on Windows a .cmd/.bat agent's argv is the cmd.exe wrapper. */
+  /** `<program> [-d] -c <config> [-n] <jobid>`; on Windows a .cmd/.bat agent is started through cmd.exe (agent-launch.ts). */
   readonly argv: readonly string[];
-  /** Set when argv is the cmd.exe wrapper: started without further quoting. */
-  readonly verbatim?: true;
   /** Why the agent, present, cannot be started (a batch file given what cmd.exe would re-parse). */
   readonly refused?: string;
 }
@@ -74,6 +72,9 @@ export function findInBin(bin: string, name: string, platform: NodeJS.Platform =
   const p = platform === "win32" ? nodePath.win32 : nodePath.posix;
   if (name.includes("/") || name.includes("\\") || name === "." || name === "..") return undefined;
   if (platform === "win32") {
+    // Windows spellings that name something else than a file of Bin\: a stream (x.exe:s), a
+    // device (NUL, COM1), a name Windows trims (a trailing dot or space).
+    if (lexicalRefusal(name, bin, "win32") !== undefined) return undefined;
     const lower = name.toLowerCase();
     const candidates = WINDOWS_EXTENSIONS.some((e) => lower.endsWith(e)) ? [name] : WINDOWS_EXTENSIONS.map((e) => name + e);
     return candidates.map((c) => p.join(bin, c)).find(isFile);
@@ -116,8 +117,7 @@ function planAgents(job: Job, ctx: PlanContext, platform: NodeJS.Platform): Agen
     const argv = agentArgv(shown, agent, ctx.paths.configFile, job.jobid, ctx.debug, ctx.mode.agentsGetDryRunFlag);
     if (program === undefined) return { agent, program, argv };
     const launch = agentLaunch(argv, platform, ctx.comspec);
-    if (!launch.ok) return { agent, program, argv, refused: launch.reason };
-    return launch.verbatim ? { agent, program, argv: launch.argv, verbatim: true } : { agent, program, argv };
+    return launch.ok ? { agent, program, argv } : { agent, program, argv, refused: launch.reason };
   });
 }
 

@@ -115,7 +115,8 @@ describe("findInBin: Bin/ only", () => {
   }
 
   const winBin = "C:\\cncop\\Bin";
-  const winFiles = new Set(["C:\\cncop\\Bin\\backupagentcifs.exe", "C:\\cncop\\Bin\\backupagentnq.cmd", "C:\\cncop\\Bin\\backupagentdq.bat", "C:\\cncop\\Bin\\both.exe", "C:\\cncop\\Bin\\both.cmd", "C:\\cncop\\Bin\\plain"]);
+  // A file system that would answer for a stream, a device or a trimmed name, as Windows does.
+  const winFiles = new Set(["C:\\cncop\\Bin\\backupagentcifs.exe", "C:\\cncop\\Bin\\backupagentnq.cmd", "C:\\cncop\\Bin\\backupagentdq.bat", "C:\\cncop\\Bin\\both.exe", "C:\\cncop\\Bin\\both.cmd", "C:\\cncop\\Bin\\plain", "C:\\cncop\\Bin\\backupagentcifs.exe:s.exe", "C:\\cncop\\Bin\\nul.exe", "C:\\cncop\\Bin\\x..exe", "C:\\cncop\\Bin\\x.exe"]);
   const winCases: [string, string | undefined][] = [
     ["backupagentcifs", "C:\\cncop\\Bin\\backupagentcifs.exe"],
     ["backupagentnq", "C:\\cncop\\Bin\\backupagentnq.cmd"],
@@ -126,6 +127,10 @@ describe("findInBin: Bin/ only", () => {
     ["backupagentrsync", undefined],
     ["..\\Bin\\backupagentcifs", undefined],
     ["C:\\cncop\\Bin\\backupagentcifs", undefined],
+    ["backupagentcifs.exe:s", undefined], // an alternate data stream
+    ["nul", undefined], // a device
+    ["x.", undefined], // Windows would trim the dot: x.exe is not what [agents] names
+    ["x ", undefined],
   ];
   for (const [name, want] of winCases) {
     test(`win32: ${name}`, () => {
@@ -262,14 +267,13 @@ describe("planJob on Windows: .cmd/.bat agents go through cmd.exe, or are refuse
     expect(p.agents).toEqual([{ agent: "backupagentcifs", program: "C:\\cncop\\Bin\\backupagentcifs.exe", argv: ["C:\\cncop\\Bin\\backupagentcifs.exe", "-c", "C:\\cncop\\Config\\cncop3.ini", "7"] }]);
   });
 
-  test("a .cmd agent: cmd.exe /d /v:off /s /c with every argument quoted, started verbatim", () => {
+  test("a .cmd agent in a root holding blanks and &: planned, startable (started through cmd.exe: agent-launch.test.ts)", () => {
     const p = plan("C:\\Program Files\\cncop & co", "backupagentcifs.cmd", true);
     expect(p.agents).toEqual([
       {
         agent: "backupagentcifs",
         program: "C:\\Program Files\\cncop & co\\Bin\\backupagentcifs.cmd",
-        argv: [COMSPEC, "/d", "/v:off", "/s", "/c", '""C:\\Program Files\\cncop & co\\Bin\\backupagentcifs.cmd" "-d" "-c" "C:\\Program Files\\cncop & co\\Config\\cncop3.ini" "7""'],
-        verbatim: true,
+        argv: ["C:\\Program Files\\cncop & co\\Bin\\backupagentcifs.cmd", "-d", "-c", "C:\\Program Files\\cncop & co\\Config\\cncop3.ini", "7"],
       },
     ]);
     expect(p.rules.missingAgents).toBeUndefined();
