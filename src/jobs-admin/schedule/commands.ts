@@ -4,7 +4,7 @@
  * commands without installing anything.
  */
 import nodePath from "node:path";
-import { CncopError, EXIT, usageError } from "../../cli/errors.ts";
+import { EXIT, usageError } from "../../cli/errors.ts";
 import { knownJobTypes } from "../../install/job-types.ts";
 import { localTimestamp } from "../../format/time.ts";
 import { parseEmailList } from "../../programs/cncopagent.ts";
@@ -40,8 +40,8 @@ export interface ScheduleDeps {
   readonly run?: RunTool;
 }
 
-export function openScheduler(ctx: AdminContext, deps: ScheduleDeps = {}): Scheduler {
-  const settings = schedulerSettings(deps.env, ctx.platform);
+export function openScheduler(platform: NodeJS.Platform | undefined, deps: ScheduleDeps = {}): Scheduler {
+  const settings = schedulerSettings(deps.env, platform);
   const run = deps.run ?? runTool;
   if (settings.kind === "windows") return windowsScheduler(settings, run);
   return settings.kind === "systemd" ? systemdScheduler(settings, run) : cronScheduler(settings);
@@ -115,7 +115,7 @@ function entryView(i: Installed, kind: string, now: Date): EntryView {
 const quoteCmd = (argv: readonly string[]) => argv.map((a) => (/^[\w@%+=:,./\\*-]+$/.test(a) ? a : JSON.stringify(a))).join(" ");
 
 export function scheduleCommand(ctx: AdminContext, o: ScheduleOptions, deps: ScheduleDeps = {}): number {
-  const s = openScheduler(ctx, deps);
+  const s = openScheduler(ctx.platform, deps);
   const now = ctx.now?.() ?? new Date();
   if (o.action === "list") {
     const views = s.list().map((i) => entryView(i, s.kind, now));
@@ -156,14 +156,4 @@ export function scheduleCommand(ctx: AdminContext, o: ScheduleOptions, deps: Sch
   for (const c of commands) ctx.stdout(`${s.runsCommands ? "ran" : "run by hand (CNCOP_SYSTEMCTL=-)"}: ${quoteCmd(c)}\n`);
   ctx.stderr(`removed schedule ${name} from ${s.where}\n`);
   return EXIT.OK;
-}
-
-/** Why a scheduler could not be read, as a warning; the caller goes on without it. */
-export function listQuietly(ctx: AdminContext, deps: ScheduleDeps = {}): Installed[] {
-  try {
-    return openScheduler(ctx, deps).list();
-  } catch (err) {
-    if (err instanceof CncopError) ctx.stderr(`warning: cannot read the schedule: ${err.message}\n`);
-    return [];
-  }
 }

@@ -4,6 +4,7 @@
  * disabled). Read back from what the scheduler holds, so it is what will really happen.
  */
 import type { Job } from "../../install/jobs-db.ts";
+import { openScheduler } from "./commands.ts";
 import { nextRun, type ScheduleEntry } from "./entry.ts";
 
 export function selects(entry: ScheduleEntry, job: Job): boolean {
@@ -31,4 +32,17 @@ export function jobNextRuns(entries: readonly ScheduleEntry[], jobs: readonly Jo
     }
   }
   return out;
+}
+
+/**
+ * The next run of each job from the entries the scheduler holds now; a scheduler that
+ * cannot be read (no permission, a broken file) gives none, with a note through `warn`.
+ */
+export function readNextRuns(configFile: string, jobs: readonly Job[], now: Date, warn: (text: string) => void, platform?: NodeJS.Platform): Map<number, JobNextRun> {
+  try {
+    return jobNextRuns(openScheduler(platform).list().map((i) => i.entry), jobs, configFile, now);
+  } catch (err) {
+    warn(`cannot read the schedule: ${(err as Error).message}`);
+    return new Map();
+  }
 }

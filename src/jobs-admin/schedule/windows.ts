@@ -5,7 +5,7 @@
  * The `\cncop\` folder is the suite's own: list reads the task files Task Scheduler keeps
  * in it (System32\Tasks\cncop), remove runs `schtasks /delete /tn \cncop\NAME /f`.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmdirSync, unlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
 import { CncopError, EXIT, errnoCode, errorMessage } from "../../cli/errors.ts";
@@ -23,7 +23,7 @@ export function windowsScheduler(s: SchedulerSettings, run: RunTool): Scheduler 
     s.schtasks, "/create", "/tn", taskPath(e.name), "/xml", xmlFile, ...(e.user === undefined ? [] : ["/ru", e.user, "/rp", "*"]),
   ];
   const plan = (e: ScheduleEntry, now: Date): InstallPlan => ({
-    files: [{ path: XML_FILE, text: taskXml(e, now) }],
+    files: [{ path: `${taskPath(e.name)} (the XML given to schtasks)`, text: taskXml(e, now) }],
     commands: [createArgs(e, XML_FILE)],
   });
   return {
@@ -64,7 +64,14 @@ export function windowsScheduler(s: SchedulerSettings, run: RunTool): Scheduler 
         if (r.exitCode !== 0) throw new CncopError(`${argv.join(" ")} failed (exit ${r.exitCode}): ${r.output.trim()}`, EXIT.FAILED);
         return { files: p.files, commands: [argv] };
       } finally {
-        rmSync(dir, { recursive: true, force: true });
+        // File, then folder: Bun's recursive rm fails under Wine (EFAULT).
+        for (const rm of [() => unlinkSync(nodePath.join(dir, XML_FILE)), () => rmdirSync(dir)]) {
+          try {
+            rm();
+          } catch {
+            // Already gone, or never written: nothing left to remove.
+          }
+        }
       }
     },
     remove(installed) {
