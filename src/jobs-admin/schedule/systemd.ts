@@ -40,7 +40,6 @@ export function serviceUnit(e: ScheduleEntry): string {
     `Description=cncop3 backup jobs: schedule ${e.name}`,
     "Wants=network-online.target",
     "After=network-online.target",
-    `Documentation=man:systemd.timer(5)`,
     "",
     "[Service]",
     "Type=oneshot",
