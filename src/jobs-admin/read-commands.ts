@@ -30,10 +30,12 @@ export function listJobsCommand(ctx: AdminContext, opts: JobsOptions): number {
   const jobs = loadAllJobs(ctx).sort((a, b) => a.jobid - b.jobid);
   const last = safeLastRuns(ctx);
   const next = readNextRuns(ctx.paths.configFile, jobs, ctx.now?.() ?? new Date(), (t) => ctx.stderr(`warning: ${t}\n`), ctx.platform);
-  const views = jobs.map((j) => ({ ...jobView(j, last.get(j.jobid), opts.showSecrets), nextRun: next.get(j.jobid)?.at.toISOString() ?? null }));
+  // nextRun only when a schedule of this install runs some job: the shape is otherwise unchanged.
+  const withNext = next.size > 0;
+  const views = jobs.map((j) => ({ ...jobView(j, last.get(j.jobid), opts.showSecrets), ...(withNext ? { nextRun: next.get(j.jobid)?.at.toISOString() ?? null } : {}) }));
   if (opts.json) printJson(ctx, views);
   else if (views.length === 0) ctx.stderr(`no jobs in ${ctx.paths.jobsDb}; add one with cncopjobs add --title TITLE --type TYPE\n`);
-  else ctx.stdout(renderJobsTable(views, next.size > 0));
+  else ctx.stdout(renderJobsTable(views, withNext));
   if (!opts.json) {
     for (const j of jobs) if (j.problems.length > 0) ctx.stderr(`warning: ${jobLabel(j)} (!) cannot run: ${j.problems.join("; ")}\n`);
   }
