@@ -70,7 +70,7 @@ other options:
 
 ${SCHEDULE_HELP}
 
-exit status: 0 done, 1 the database could not be written (nothing changed),
+exit status: 0 done, 1 the database or a scheduler entry could not be written (nothing changed),
 2 usage, validation or configuration error (nothing changed).
 `;
 

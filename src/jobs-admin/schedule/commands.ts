@@ -3,7 +3,9 @@
  * (schedule/scheduler.ts), made from validated values; `add -n` prints the entry and the
  * commands without installing anything.
  */
+import { existsSync } from "node:fs";
 import nodePath from "node:path";
+import { escapeControls } from "../../format/escape.ts";
 import { EXIT, usageError } from "../../cli/errors.ts";
 import { knownJobTypes } from "../../install/job-types.ts";
 import { localTimestamp } from "../../format/time.ts";
@@ -112,6 +114,10 @@ function entryView(i: Installed, kind: string, now: Date): EntryView {
   };
 }
 
+function showText(text: string): string {
+  return text.replace(/\r\n/g, "\n").replace(/\n$/, "").split("\n").map((l) => `${escapeControls(l)}\n`).join("");
+}
+
 const quoteCmd = (argv: readonly string[]) => argv.map((a) => (/^[\w@%+=:,./\\*-]+$/.test(a) ? a : JSON.stringify(a))).join(" ");
 
 export function scheduleCommand(ctx: AdminContext, o: ScheduleOptions, deps: ScheduleDeps = {}): number {
@@ -132,6 +138,7 @@ export function scheduleCommand(ctx: AdminContext, o: ScheduleOptions, deps: Sch
     const entry = entryOf(ctx, o, s.kind === "windows");
     const existing = findInstalled(s, name);
     if (existing) throw usageError(`schedule ${name} exists (${describeWhen(existing.entry)}); remove it first: cncopjobs schedule remove ${name}`);
+    if (!existsSync(entry.program)) ctx.stderr(`warning: ${entry.program} does not exist (yet): the entry fails until cncopagent is installed there\n`);
     const plan = o.dryrun ? s.plan(entry, now) : s.install(entry, now);
     for (const f of plan.files) ctx.stdout(`${o.dryrun ? "would write" : "wrote"} ${f.path}:\n${f.text}${f.text.endsWith("\n") ? "" : "\n"}`);
     const ran = o.dryrun ? "would run" : s.runsCommands ? "ran" : "run by hand (CNCOP_SYSTEMCTL=-)";
@@ -145,7 +152,8 @@ export function scheduleCommand(ctx: AdminContext, o: ScheduleOptions, deps: Sch
   if (!installed) throw usageError(`no schedule ${name} in ${s.where} (cncopjobs schedule list shows them; add -n prints an entry without installing it)`);
   if (o.action === "show") {
     if (o.json) printJson(ctx, { ...entryView(installed, s.kind, now), parts: installed.parts });
-    else for (const p of installed.parts) ctx.stdout(`${p.path}:\n${p.text}${p.text.endsWith("\n") ? "" : "\n"}`);
+    // A scheduler's file is data: each line shown escaped (a task file's CRLF as line ends).
+    else for (const p of installed.parts) ctx.stdout(`${escapeControls(p.path)}:\n${showText(p.text)}`);
     return EXIT.OK;
   }
   if (o.dryrun) {
