@@ -53,6 +53,13 @@ describe("cncopjobs schedule", () => {
     expect(lines[8]).toBe(`30 6-23/6 * * 6,0 root cd '${t.root}' && exec '${t.bin}/cncopagent' '-c' '${t.configFile}' '2' '1' >/dev/null 2>>'${t.root}/Logs/CA-cron.log'`);
     expect(lines.slice(9)).toEqual([""]);
 
+    // The line's command, as cron hands it to sh (a `\%` unescaped), runs cncopagent from the root.
+    t.script("cncopagent", `pwd > '${t.root}/ran'; printf '%s\\n' "$@" >> '${t.root}/ran'; echo out; echo err >&2`);
+    const sh = Bun.spawnSync(["sh", "-c", lines[8]!.split(" ").slice(6).join(" ").replace(/\\%/g, "%")], { cwd: "/", stdout: "pipe", stderr: "pipe" });
+    expect([sh.exitCode, sh.stdout.toString(), sh.stderr.toString()]).toEqual([0, "", ""]);
+    expect(readFileSync(nodePath.join(t.root, "ran"), "utf8")).toBe(`${t.root}\n-c\n${t.configFile}\n2\n1\n`);
+    expect(readFileSync(nodePath.join(t.root, "Logs", "CA-cron.log"), "utf8")).toBe("err\n");
+
     const list = await jobs("schedule", "list", "--json");
     const views = JSON.parse(list.stdout) as { name: string; when: string; selection: string; nextRun: string }[];
     expect(views.map((v) => [v.name, v.when, v.selection])).toEqual([["nightly", "daily at 22:00", "-a"], ["weekend", "sat,sun at 06:30, then every 6 h until midnight", "2 1"]]);

@@ -8,6 +8,7 @@ import nodePath from "node:path";
 import { escapeControls } from "../../format/escape.ts";
 import { EXIT, usageError } from "../../cli/errors.ts";
 import { knownJobTypes } from "../../install/job-types.ts";
+import { ensureTree } from "../../install/paths.ts";
 import { localTimestamp } from "../../format/time.ts";
 import { parseEmailList } from "../../programs/cncopagent.ts";
 import { type AdminContext, loadAllJobs, printJson, resolveJob } from "../context.ts";
@@ -139,6 +140,8 @@ export function scheduleCommand(ctx: AdminContext, o: ScheduleOptions, deps: Sch
     const existing = findInstalled(s, name);
     if (existing) throw usageError(`schedule ${name} exists (${describeWhen(existing.entry)}); remove it first: cncopjobs schedule remove ${name}`);
     if (!existsSync(entry.program)) ctx.stderr(`warning: ${entry.program} does not exist (yet): the entry fails until cncopagent is installed there\n`);
+    // The cron line appends to Logs/, which cncopagent would otherwise create only once it runs.
+    if (!o.dryrun) ensureTree(ctx.paths);
     const plan = o.dryrun ? s.plan(entry, now) : s.install(entry, now);
     for (const f of plan.files) ctx.stdout(`${o.dryrun ? "would write" : "wrote"} ${f.path}:\n${f.text}${f.text.endsWith("\n") ? "" : "\n"}`);
     const ran = o.dryrun ? "would run" : s.runsCommands ? "ran" : "run by hand (CNCOP_SYSTEMCTL=-)";
