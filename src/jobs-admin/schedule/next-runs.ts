@@ -42,7 +42,8 @@ export function readNextRuns(configFile: string, jobs: readonly Job[], now: Date
   try {
     return jobNextRuns(openScheduler(platform).list().map((i) => i.entry), jobs, configFile, now);
   } catch (err) {
-    warn(`cannot read the schedule: ${(err as Error).message}`);
+    // Not allowed to read it (Task Scheduler's files are for administrators): nothing to say on every listing.
+    if (!/\b(EACCES|EPERM)\b/.test((err as Error).message)) warn(`cannot read the schedule: ${(err as Error).message}`);
     return new Map();
   }
 }
