@@ -5,9 +5,10 @@
  */
 import nodePath from "node:path";
 import { escapeControls } from "./format/escape.ts";
+import { SUITE_PROGRAMS, type SuiteProgram } from "./cli/program-names.ts";
 import { runProgram, type ProgramMain } from "./cli/run-program.ts";
 
-export const PROGRAMS: Record<string, () => Promise<ProgramMain>> = {
+export const PROGRAMS: Record<string, () => Promise<ProgramMain>> & Record<SuiteProgram, () => Promise<ProgramMain>> = {
   cncopagent: async () => (await import("./programs/cncopagent.ts")).main,
   cncopreporter: async () => (await import("./programs/cncopreporter.ts")).main,
   cncopjobs: async () => (await import("./programs/cncopjobs.ts")).main,
@@ -16,8 +17,8 @@ export const PROGRAMS: Record<string, () => Promise<ProgramMain>> = {
   backupagentrsync: async () => (await import("./programs/backupagentrsync.ts")).main,
 };
 
-/** The programs `bun run build` links beside the executable. */
-export const PROGRAM_NAMES = Object.keys(PROGRAMS);
+/** The programs `bun run build` and `cncopagent --link` link beside the executable. */
+export const PROGRAM_NAMES: readonly string[] = SUITE_PROGRAMS;
 
 export function programNameOf(invokedAs: string): string {
   return nodePath.basename(invokedAs.replace(/\\/g, "/")).replace(/\.(exe|cmd|bat)$/i, "").toLowerCase();

@@ -32,7 +32,7 @@ static void put_json_string(FILE *f, const wchar_t *s) {
 }
 
 static void record(int argc, wchar_t **argv) {
-  wchar_t dir[4096], path[4200], exe[4096], cwd[4096];
+  wchar_t dir[4096], path[4200], tmp[4210], exe[4096], cwd[4096];
   DWORD n = GetEnvironmentVariableW(L"FAKE_RECORD_DIR", dir, 4096);
   if (n == 0 || n >= 4096) {
     n = GetEnvironmentVariableW(L"CNCOP_HOME", dir, 4000);
@@ -44,7 +44,9 @@ static void record(int argc, wchar_t **argv) {
   const wchar_t *base = wcsrchr(exe, L'\\');
   base = base ? base + 1 : exe;
   swprintf(path, 4200, L"%ls\\%ls-%lu-%lu.json", dir, base, (unsigned long)GetCurrentProcessId(), (unsigned long)GetTickCount());
-  FILE *f = _wfopen(path, L"wb");
+  /* Written under a temporary name, then renamed: a reader never sees half a record. */
+  swprintf(tmp, 4210, L"%ls.tmp", path);
+  FILE *f = _wfopen(tmp, L"wb");
   if (!f) return;
   fputs("{\"program\":", f);
   put_json_string(f, exe);
@@ -76,6 +78,7 @@ static void record(int argc, wchar_t **argv) {
   FreeEnvironmentStringsW(env);
   fputs("}}", f);
   fclose(f);
+  MoveFileExW(tmp, path, MOVEFILE_REPLACE_EXISTING);
 }
 
 int wmain(void) {

@@ -8,7 +8,7 @@
 #      e.g. CNCOP_WINEPREFIX=/work/wine/prefix): it is used as it is and never stopped;
 #   3. dist/windows-x64 (bun scripts/build.ts --target=windows-x64);
 #   4. bun test test/wine, then one line "wine lane: N passed, N failed".
-# Extra arguments go to `bun test` (e.g. a single file). Exit status: bun test's.
+# Arguments (e.g. one file) replace `test/wine` for `bun test`. Exit status: bun test's.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 repo=$PWD
@@ -43,6 +43,9 @@ else
   cp "$tools/bcryptprimitives.dll" "$WINEPREFIX/drive_c/windows/system32/" || fail "cannot install the stand-in DLL"
   # One wineserver for the whole lane: no start-up per program (stopped below; this prefix only).
   wineserver -p
+  # Wine's services (services.exe, winedevice.exe, ...) start with the first program of the
+  # prefix and inherit its output pipes: start them now, with output to /dev/null.
+  wine cmd.exe /c exit 0 </dev/null >/dev/null 2>&1
 fi
 export CNCOP_WINEPREFIX="$WINEPREFIX"
 cleanup() {
@@ -56,7 +59,8 @@ trap cleanup EXIT
 bun scripts/build.ts --target=windows-x64 >/dev/null || fail "building dist/windows-x64 failed"
 
 out=$(mktemp)
-bun test --timeout 120000 test/wine "$@" 2>&1 | tee "$out"
+if [ "$#" -eq 0 ]; then set -- test/wine; fi
+bun test --timeout 180000 "$@" 2>&1 | tee "$out"
 status=${PIPESTATUS[0]}
 pass=$(grep -Eo '^ *[0-9]+ pass$' "$out" | tail -1 | grep -Eo '[0-9]+')
 fail=$(grep -Eo '^ *[0-9]+ fail$' "$out" | tail -1 | grep -Eo '[0-9]+')

@@ -65,6 +65,7 @@ export async function runAttempt(n: number, plan: Pick<JobPlan, "agents" | "env"
         abort: ctx.abort,
         stdout: sinks[i]!.out,
         stderr: sinks[i]!.err,
+        verbatim: a.verbatim === true,
         ...ctx.hooks,
       });
     }),

@@ -11,6 +11,7 @@ import { agentsForType, knownJobTypes, NO_JOBID_AGENT } from "../install/job-typ
 import type { Paths } from "../install/paths.ts";
 import { formatCommandLine } from "../process/command-line.ts";
 import { type ConfineFs, realFs } from "../process/confine.ts";
+import { agentLaunch } from "./agent-launch.ts";
 import { type CommandKind, type PlannedCommand, prepareCommand } from "./commands.ts";
 import type { RunRules } from "./next-step.ts";
 import type { RunMode } from "./run-mode.ts";
@@ -21,7 +22,12 @@ export interface AgentStep {
   readonly agent: string;
   /** Resolved program in Bin/, or undefined when missing. */
   readonly program: string | undefined;
+  /** What is started: on Windows a .cmd/.bat agent's argv is the cmd.exe wrapper. */
   readonly argv: readonly string[];
+  /** Set when argv is the cmd.exe wrapper: started without further quoting. */
+  readonly verbatim?: true;
+  /** Why the agent, present, cannot be started (a batch file given what cmd.exe would re-parse). */
+  readonly refused?: string;
 }
 
 export interface JobPlan {
@@ -107,7 +113,11 @@ function planAgents(job: Job, ctx: PlanContext, platform: NodeJS.Platform): Agen
   return agentsForType(job.jobtype, ctx.config.agents)?.map((agent) => {
     const program = findInBin(ctx.paths.bin, agent, platform, isFile);
     const shown = program ?? (platform === "win32" ? nodePath.win32 : nodePath.posix).join(ctx.paths.bin, agent);
-    return { agent, program, argv: agentArgv(shown, agent, ctx.paths.configFile, job.jobid, ctx.debug, ctx.mode.agentsGetDryRunFlag) };
+    const argv = agentArgv(shown, agent, ctx.paths.configFile, job.jobid, ctx.debug, ctx.mode.agentsGetDryRunFlag);
+    if (program === undefined) return { agent, program, argv };
+    const launch = agentLaunch(argv, platform, ctx.comspec);
+    if (!launch.ok) return { agent, program, argv, refused: launch.reason };
+    return launch.verbatim ? { agent, program, argv: launch.argv, verbatim: true } : { agent, program, argv };
   });
 }
 
@@ -135,7 +145,9 @@ function problemOf(job: Job, agents: readonly AgentStep[] | undefined, config: C
 
 function missingAgentsOf(agents: readonly AgentStep[] | undefined, bin: string): string | undefined {
   const missing = (agents ?? []).filter((a) => a.program === undefined);
-  return missing.length > 0 ? `agent ${missing.map((m) => m.agent).join(" and ")} not found in ${bin}` : undefined;
+  if (missing.length > 0) return `agent ${missing.map((m) => m.agent).join(" and ")} not found in ${bin}`;
+  const refused = (agents ?? []).find((a) => a.refused !== undefined);
+  return refused ? `agent ${refused.agent} could not be started: ${refused.refused}` : undefined;
 }
 
 export function planJob(job: Job, ctx: PlanContext): JobPlan {

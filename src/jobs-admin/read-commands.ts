@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import nodePath from "node:path";
 import { findJob } from "../dispatcher/selection.ts";
 import { CncopError, EXIT, errorMessage, usageError } from "../cli/errors.ts";
+import { escapeControls } from "../format/escape.ts";
 import { writeFileAtomic } from "../install/atomic-write.ts";
 import { agentsForType } from "../install/job-types.ts";
 import { type Job, readJobs, rowToJob } from "../install/jobs-db.ts";
@@ -14,7 +15,7 @@ import { readNextRuns } from "./schedule/next-runs.ts";
 import { hasMaskedSecret } from "./secrets.ts";
 import { readRows, tableColumns } from "./store.ts";
 import { exportDocument, exportJob } from "./transfer.ts";
-import { listJobTypes, missingAgents, renderTypesTable } from "./types-list.ts";
+import { listJobTypes, missingAgents, renderTypesTable, unstartableAgents } from "./types-list.ts";
 
 /** Last runs for the table; a history that cannot be read is a warning, not a failure. */
 function safeLastRuns(ctx: AdminContext): Map<number, HistoryRun> {
@@ -43,12 +44,13 @@ export function listJobsCommand(ctx: AdminContext, opts: JobsOptions): number {
 }
 
 export function typesCommand(ctx: AdminContext, opts: JobsOptions): number {
-  const types = listJobTypes(ctx.config.agents, opts.typeFilter, { bin: ctx.paths.bin, platform: ctx.platform });
+  const types = listJobTypes(ctx.config.agents, opts.typeFilter, { bin: ctx.paths.bin, platform: ctx.platform, configFile: ctx.paths.configFile });
   if (opts.json) printJson(ctx, types);
   else {
     ctx.stdout(renderTypesTable(types));
     const missing = missingAgents(types);
     if (missing.length > 0) ctx.stderr(`${missing.length} agent(s) missing from ${ctx.paths.bin}: ${missing.join(", ")}; jobs of their types end as ERROR until the agent is installed there\n`);
+    for (const u of unstartableAgents(types)) ctx.stderr(`agent ${escapeControls(u.name)} cannot be started: ${escapeControls(u.problem)}; jobs of its types end as ERROR\n`);
   }
   return EXIT.OK;
 }

@@ -246,3 +246,38 @@ describe("runModeOf: a dry run decided once", () => {
     expect(runModeOf(true).logNote).toBe("dry run: agents get -n; no pre/post command, no email, no log pruning");
   });
 });
+
+describe("planJob on Windows: .cmd/.bat agents go through cmd.exe, or are refused", () => {
+  const COMSPEC = "C:\\Windows\\System32\\cmd.exe";
+  const plan = (root: string, agentFile: string, debug = false) => {
+    const p = makePaths(root, undefined, "C:\\", nodePath.win32);
+    const files = new Set([`${p.bin}\\${agentFile}`]);
+    const fs: ConfineFs = { isFile: (f) => files.has(f), realpath: (f) => f };
+    const config = parseConfigText("", p.configFile, "h");
+    return planJob(rowToJob({ jobid: 7, jobtitle: "t", jobtype: "CIFS" }), { paths: p, config, debug, mode: runModeOf(false), session: "S", logPath: "L", platform: "win32", fs, comspec: COMSPEC, baseEnv: {} });
+  };
+
+  test("an .exe agent is started as it is", () => {
+    const p = plan("C:\\cncop", "backupagentcifs.exe");
+    expect(p.agents).toEqual([{ agent: "backupagentcifs", program: "C:\\cncop\\Bin\\backupagentcifs.exe", argv: ["C:\\cncop\\Bin\\backupagentcifs.exe", "-c", "C:\\cncop\\Config\\cncop3.ini", "7"] }]);
+  });
+
+  test("a .cmd agent: cmd.exe /d /v:off /s /c with every argument quoted, started verbatim", () => {
+    const p = plan("C:\\Program Files\\cncop & co", "backupagentcifs.cmd", true);
+    expect(p.agents).toEqual([
+      {
+        agent: "backupagentcifs",
+        program: "C:\\Program Files\\cncop & co\\Bin\\backupagentcifs.cmd",
+        argv: [COMSPEC, "/d", "/v:off", "/s", "/c", '""C:\\Program Files\\cncop & co\\Bin\\backupagentcifs.cmd" "-d" "-c" "C:\\Program Files\\cncop & co\\Config\\cncop3.ini" "7""'],
+        verbatim: true,
+      },
+    ]);
+    expect(p.rules.missingAgents).toBeUndefined();
+  });
+
+  test("a .bat agent in a root whose path holds % cannot be started: the job ends ERROR with why", () => {
+    const p = plan("C:\\50%off", "backupagentcifs.bat");
+    expect(p.agents?.[0]?.refused).toMatch(/backupagentcifs\.bat cannot be started safely through cmd\.exe: .*percent sign/);
+    expect(p.rules.missingAgents).toMatch(/^agent backupagentcifs could not be started: /);
+  });
+});

@@ -96,15 +96,64 @@ export function spawnWine(exe: string, args: readonly string[], o: WineRunOption
   return Bun.spawn(["wine", winExe, ...args], { cwd: o.cwd ?? os.tmpdir(), env: wineEnv(o.env), stdin: "pipe", stdout: "pipe", stderr: "pipe" });
 }
 
+/** How long a program's pipes are still read after it exited. */
+const PIPE_SETTLE_MS = 1_500;
+
+/** Reads a stream as it comes; `settle(ms)` gives the text once it ends, or what came within `ms`. */
+function collect(stream: ReadableStream<Uint8Array>): { settle(ms: number): Promise<string> } {
+  const dec = new TextDecoder();
+  let text = "";
+  const reader = stream.getReader();
+  const done = (async () => {
+    for (;;) {
+      const { value, done: end } = await reader.read();
+      if (end) return;
+      text += dec.decode(value, { stream: true });
+    }
+  })().catch(() => {});
+  return {
+    async settle(ms) {
+      await Promise.race([done, Bun.sleep(ms)]);
+      reader.cancel().catch(() => {});
+      return text;
+    },
+  };
+}
+
 /** Run a Windows program under Wine to its end (killed after `timeoutMs`); CRLF kept as given. */
 export async function runWine(exe: string, args: readonly string[], o: WineRunOptions = {}): Promise<RunOutput> {
   const proc = spawnWine(exe, args, o);
   if (o.stdin !== undefined) proc.stdin.write(o.stdin);
   proc.stdin.end();
-  const timer = setTimeout(() => proc.kill("SIGKILL"), o.timeoutMs ?? 90_000);
-  const [stdout, stderr, exitCode] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+  const limitMs = o.timeoutMs ?? 90_000;
+  let killed = false;
+  const timer = setTimeout(() => {
+    killed = true;
+    proc.kill("SIGKILL");
+  }, limitMs);
+  const out = collect(proc.stdout);
+  const err = collect(proc.stderr);
+  const exitCode = await proc.exited;
   clearTimeout(timer);
-  return { exitCode, stdout, stderr };
+  // Wine's own services (services.exe, winedevice.exe, ...), started when the first program of
+  // a prefix starts, inherit that program's pipes and keep them open as long as the
+  // wineserver runs: once the program has exited, its output is read for a moment, not to EOF.
+  const [stdout, stderr] = await Promise.all([out.settle(PIPE_SETTLE_MS), err.settle(PIPE_SETTLE_MS)]);
+  return { exitCode, stdout, stderr: killed ? `${stderr}\n[killed after ${limitMs} ms]` : stderr };
+}
+
+/** Each job's final state as cncopagent printed it (`job 3 'title': OK ...`), by jobid. */
+export function finalStates(out: RunOutput): Record<number, string> {
+  const states: Record<number, string> = {};
+  for (const m of `${out.stdout}\n${out.stderr}`.matchAll(/^job (\d+) '.*': (OK|ERROR|SKIPPED)\b/gm)) states[Number(m[1])] = m[2]!;
+  return states;
+}
+
+/** The session of each job run in a CA log text, by jobid (the last one when it ran twice). */
+export function sessionsOf(caLog: string): Record<number, string> {
+  const sessions: Record<number, string> = {};
+  for (const m of caLog.matchAll(/ job (\d+) '.*' \([^)]*\): session (\S+)/g)) sessions[Number(m[1])] = m[2]!;
+  return sessions;
 }
 
 /** What the fake agent recorded of one start (see .ci/wine/fakeagent.c). */

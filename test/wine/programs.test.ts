@@ -20,36 +20,31 @@ describe("the windows-x64 build under Wine", () => {
     expect(t.winBin).toMatch(/^Z:\\tmp\\cncop-win-paths [^\\]+\\Bin$/);
   });
 
-  test.concurrent("--version under every program name", async () => {
+  test.concurrent("--version, --help, and usage errors exit 2 (an unknown option, no selection)", async () => {
     const t = tree();
-    for (const name of ["cncopagent", "cncopjobs"]) {
-      const r = await t.run(name, ["--version"]);
-      expect({ name, code: r.exitCode, out: r.stdout.trim() }).toEqual({ name, code: 0, out: `${name} ${VERSION}` });
-    }
-  });
-
-  test.concurrent("--help of cncopagent prints the usage line and exits 0", async () => {
-    const t = tree();
-    const r = await t.run("cncopagent", ["--help"]);
-    expect(r.exitCode).toBe(0);
-    expect(r.stdout).toContain("usage: cncopagent [-?] [-d] [-c CONFIG] [-a] [-t TYPE] [--email EMAIL] [job [job ...]]");
-    expect(r.stderr).toBe("");
-  });
-
-  test.concurrent("usage errors exit 2: an unknown option, no selection", async () => {
-    const t = tree();
-    const bad = await t.run("cncopagent", ["--no-such-option"]);
+    const [version, help, bad, none] = await Promise.all([
+      t.run("cncopagent", ["--version"]),
+      t.run("cncopagent", ["--help"]),
+      t.run("cncopagent", ["--no-such-option"]),
+      t.run("cncopagent", []),
+    ]);
+    expect({ code: version.exitCode, out: version.stdout.trim() }).toEqual({ code: 0, out: `cncopagent ${VERSION}` });
+    expect(help.exitCode).toBe(0);
+    expect(help.stdout).toContain("usage: cncopagent [-?] [-d] [-c CONFIG] [-a] [-t TYPE] [--email EMAIL] [job [job ...]]");
+    expect(help.stdout).toContain("--link");
+    expect(help.stderr).toBe("");
     expect(bad.exitCode).toBe(2);
     expect(bad.stderr).toContain("--no-such-option");
-    const none = await t.run("cncopagent", []);
     expect(none.exitCode).toBe(2);
     expect(none.stderr).toContain("No jobs selected");
   });
 
-  test.concurrent("each <program>.exe link starts its own program (agents exit 1 on a bad option, the others 2)", async () => {
+  test.concurrent("each <program>.exe link starts its own program (cncopjobs: install.test.ts; agents exit 1 on a bad option, the others 2)", async () => {
     const t = tree();
-    for (const name of PROGRAM_NAMES.filter((n) => n !== "cncopagent")) {
-      const r = await t.run(name, ["--no-such-option-anywhere"]);
+    const names = PROGRAM_NAMES.filter((n) => n !== "cncopagent" && n !== "cncopjobs");
+    const runs = await Promise.all(names.map((name) => t.run(name, ["--no-such-option-anywhere"])));
+    for (const [i, name] of names.entries()) {
+      const r = runs[i]!;
       const code = name.startsWith("backupagent") ? 1 : 2;
       expect({ name, code: r.exitCode, named: r.stderr.includes(name), notAgent: !r.stderr.includes("usage: cncopagent") }).toEqual({ name, code, named: true, notAgent: true });
     }
