@@ -130,6 +130,33 @@ describe("cncopjobs schedule", () => {
     expect(readdirSync(dir).sort()).toEqual(["backup.service", "cncop-other.timer", "fake-systemctl.calls".replace("fake-", "")].sort());
   }, 60_000);
 
+  test.concurrent("windows (forced, with a recording schtasks): /create /xml of a UTF-16 file, /ru ACCOUNT /rp *, /delete of \\cncop\\ only", async () => {
+    const t = scratch.tree({ config: CONFIG });
+    const tasks = scratch.dir("sched-tasks");
+    // The stand-in keeps the XML where Task Scheduler keeps task files, and records its arguments.
+    const schtasks = t.script("fake-schtasks", [
+      `printf '%s|' "$@" >> '${tasks}/calls'; echo >> '${tasks}/calls'`,
+      `mkdir -p '${tasks}/cncop'; name=\${3#?cncop?}`,
+      `case "$1" in /create) cp "$5" "${tasks}/cncop/$name";; /delete) rm "${tasks}/cncop/$name";; esac`,
+    ].join("\n"));
+    const env = { CNCOP_SCHEDULER: "windows", CNCOP_TASKS_DIR: tasks, CNCOP_SCHTASKS: schtasks };
+    const jobs = (...args: string[]) => t.run("cncopjobs", args, { env });
+    const add = await jobs("schedule", "add", "nightly", "--at", "22:00", "--days", "fri", "-a", "--user", "CORP\\svc");
+    expect([add.exitCode, add.stderr]).toEqual([0, expect.stringContaining("added schedule nightly")]);
+    const bytes = readFileSync(nodePath.join(tasks, "cncop", "nightly"));
+    expect([bytes[0], bytes[1]]).toEqual([0xff, 0xfe]);
+    const xml = bytes.subarray(2).toString("utf16le");
+    expect(xml).toContain("<LogonType>Password</LogonType>");
+    expect(xml).toContain("<Friday />");
+    const calls = readFileSync(nodePath.join(tasks, "calls"), "utf8").split("\n");
+    expect(calls[0]).toMatch(/^\/create\|\/tn\|\\cncop\\nightly\|\/xml\|[^|]+cncop-task\.xml\|\/ru\|CORP\\svc\|\/rp\|\*\|$/);
+    const list = JSON.parse((await jobs("schedule", "list", "--json")).stdout) as { name: string; user: string; when: string }[];
+    expect(list.map((v) => [v.name, v.user, v.when])).toEqual([["nightly", "CORP\\svc", "fri at 22:00"]]);
+    expect((await jobs("schedule", "remove", "nightly")).exitCode).toBe(0);
+    expect(readFileSync(nodePath.join(tasks, "calls"), "utf8").split("\n")[1]).toBe("/delete|/tn|\\cncop\\nightly|/f|");
+    expect(existsSync(nodePath.join(tasks, "cncop", "nightly"))).toBe(false);
+  }, 60_000);
+
   test.concurrent("bad names, times, selections and options exit 2 and install nothing", async () => {
     const { dir, jobs } = setup("cron");
     const cases: [string[], string][] = [
