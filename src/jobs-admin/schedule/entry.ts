@@ -126,7 +126,7 @@ export function nextRun(e: Pick<ScheduleEntry, "hour" | "minute" | "days" | "eve
  * file can hold on one line (the config and root are data from the command line).
  */
 export function checkPath(what: string, path: string): string {
-  if (/[\u0000-\u001f\u007f]/.test(path)) throw usageError(`the ${what} path ${JSON.stringify(path)} holds a control character: a scheduler entry cannot name it`);
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(path)) throw usageError(`the ${what} path ${JSON.stringify(path)} holds a control character: a scheduler entry cannot name it`);
   return path;
 }
 
