@@ -9,7 +9,7 @@ import os from "node:os";
 import nodePath from "node:path";
 import { CncopError } from "../../src/cli/errors.ts";
 import { cronLine, cronQuote, isSuiteCronFile, parseCronFile, renderCronFile, CRON_HEADER } from "../../src/jobs-admin/schedule/cron.ts";
-import { checkName, checkUser, markerOf, nextRun, parseAt, parseDays, parseEvery, parseMarker, type ScheduleEntry } from "../../src/jobs-admin/schedule/entry.ts";
+import { checkName, checkPath, checkUser, markerOf, nextRun, parseAt, parseDays, parseEvery, parseMarker, type ScheduleEntry } from "../../src/jobs-admin/schedule/entry.ts";
 import { jobNextRuns } from "../../src/jobs-admin/schedule/next-runs.ts";
 import { schedulerSettings } from "../../src/jobs-admin/schedule/scheduler.ts";
 import { onCalendar, parseUnit, serviceUnit, timerUnit, unitQuote } from "../../src/jobs-admin/schedule/systemd.ts";
@@ -53,6 +53,11 @@ describe("values", () => {
     expect(parseEvery("4")).toBe(4);
     expect(parseEvery(undefined)).toBeUndefined();
     for (const bad of ["0", "24", "1.5", "-2", "", "4h"]) expect(usage(() => parseEvery(bad))).toBe(2);
+  });
+
+  test("paths: spaces, quotes and % are written quoted; control characters are refused", () => {
+    expect(checkPath("root", "/srv/it's 100% $x")).toBe("/srv/it's 100% $x");
+    for (const p of ["/srv/a\nb", "/srv/\u001b[31m", "/srv/\u009b1m", "/srv/\u0000"]) expect(usage(() => checkPath("root", p))).toBe(2);
   });
 
   test("--user", () => {
