@@ -11,6 +11,7 @@ import { type HistoryRun, lastRuns, readHistory } from "../history/history.ts";
 import type { JobsOptions } from "./args.ts";
 import { type AdminContext, hostnameOf, jobLabel, loadAllJobs, printJson, resolveJob, withReadDb } from "./context.ts";
 import { jobView, renderHistoryTable, renderJobBlock, renderJobsTable } from "./render.ts";
+import { readNextRuns } from "./schedule/next-runs.ts";
 import { hasMaskedSecret } from "./secrets.ts";
 import { readRows, tableColumns } from "./store.ts";
 import { exportDocument, exportJob } from "./transfer.ts";
@@ -29,10 +30,13 @@ function safeLastRuns(ctx: AdminContext): Map<number, HistoryRun> {
 export function listJobsCommand(ctx: AdminContext, opts: JobsOptions): number {
   const jobs = loadAllJobs(ctx).sort((a, b) => a.jobid - b.jobid);
   const last = safeLastRuns(ctx);
-  const views = jobs.map((j) => jobView(j, last.get(j.jobid), opts.showSecrets));
+  const next = readNextRuns(ctx.paths.configFile, jobs, ctx.now?.() ?? new Date(), (t) => ctx.stderr(`warning: ${t}\n`), ctx.platform);
+  // nextRun only when a schedule of this install runs some job: the shape is otherwise unchanged.
+  const withNext = next.size > 0;
+  const views = jobs.map((j) => ({ ...jobView(j, last.get(j.jobid), opts.showSecrets), ...(withNext ? { nextRun: next.get(j.jobid)?.at.toISOString() ?? null } : {}) }));
   if (opts.json) printJson(ctx, views);
   else if (views.length === 0) ctx.stderr(`no jobs in ${ctx.paths.jobsDb}; add one with cncopjobs add --title TITLE --type TYPE\n`);
-  else ctx.stdout(renderJobsTable(views));
+  else ctx.stdout(renderJobsTable(views, withNext));
   if (!opts.json) {
     for (const j of jobs) if (j.problems.length > 0) ctx.stderr(`warning: ${jobLabel(j)} (!) cannot run: ${j.problems.join("; ")}\n`);
   }
