@@ -1,0 +1,206 @@
+/**
+ * An SFTP session (ssh2, pure JavaScript) as the mirror's RemoteSession: one SSH
+ * connection carries the listing and `parallel` files at once; each file is read with
+ * many requests in flight (a bounded window), written in order, from an offset to
+ * continue. The host key is checked against known_hosts before anything is sent.
+ */
+import { open, type FileHandle } from "node:fs/promises";
+import { Client, type ConnectConfig, type SFTPWrapper, type Stats } from "ssh2";
+import type { Connector, FetchResult, RemoteEntry, RemoteSession } from "../remote/remote-fs.ts";
+import { RemoteError } from "../remote/remote-errors.ts";
+import { checkHostKey, preferredHostKeyAlgorithms } from "./known-hosts.ts";
+
+export interface SftpTarget {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly password: string | undefined;
+  readonly privateKey: Buffer | undefined;
+  readonly passphrase: string | undefined;
+  /** The known_hosts text and the file it came from (for messages). */
+  readonly knownHosts: { readonly text: string; readonly file: string };
+  readonly timeoutMs: number;
+  readonly label: string;
+}
+
+const HOST_KEY_ALGORITHMS = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"];
+const CHUNK = 64 * 1024;
+/** Read requests in flight per file: CHUNK × WINDOW bytes of memory at most. */
+const WINDOW = 32;
+const S_IFMT = 0o170000;
+
+function kindOfMode(mode: number): RemoteEntry["kind"] {
+  const t = mode & S_IFMT;
+  return t === 0o040000 ? "dir" : t === 0o100000 ? "file" : t === 0o120000 ? "link" : "other";
+}
+
+/** SFTP status codes (draft-ietf-secsh-filexfer-02) as the mirror's kinds. */
+export function sftpErrorOf(err: unknown, where: string): unknown {
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code !== "number") return err;
+  const msg = err instanceof Error ? err.message : String(err);
+  if (code === 2) return new RemoteError("missing", `${where}: no such file or folder on the server (${msg})`);
+  if (code === 6 || code === 7) return new RemoteError("transient", `${where}: the connection was lost (${msg})`);
+  return new RemoteError("failed", `${where}: ${msg}`);
+}
+
+function call<T>(fn: (cb: (err: Error | undefined | null, v: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => fn((err, v) => (err ? reject(err) : resolve(v))));
+}
+
+class SftpSession implements RemoteSession {
+  readonly canResume = true;
+  constructor(
+    private readonly conn: Client,
+    private readonly sftp: SFTPWrapper,
+  ) {}
+
+  async list(dir: string): Promise<RemoteEntry[]> {
+    const list = await call<{ filename: string; attrs: Stats }[]>((cb) => this.sftp.readdir(dir, cb)).catch((e) => {
+      throw sftpErrorOf(e, `listing ${dir}`);
+    });
+    return list.filter((e) => e.filename !== "." && e.filename !== "..").map((e) => ({ name: e.filename, kind: kindOfMode(e.attrs.mode), size: e.attrs.size, mtime: e.attrs.mtime }));
+  }
+
+  async isDir(path: string): Promise<boolean> {
+    const st = await call<Stats>((cb) => this.sftp.stat(path, cb)).catch((e) => {
+      throw sftpErrorOf(e, path);
+    });
+    return kindOfMode(st.mode) === "dir";
+  }
+
+  async mtime(path: string): Promise<number | undefined> {
+    const st = await call<Stats>((cb) => this.sftp.stat(path, cb)).catch((e) => {
+      throw sftpErrorOf(e, path);
+    });
+    return st.mtime;
+  }
+
+  async follow(path: string): Promise<RemoteEntry | undefined> {
+    const st = await call<Stats>((cb) => this.sftp.stat(path, cb)).catch(() => undefined);
+    return st ? { name: "", kind: kindOfMode(st.mode), size: st.size, mtime: st.mtime } : undefined;
+  }
+
+  async fetch(path: string, local: string, offset: number, _expected: RemoteEntry, onBytes: (n: number) => void): Promise<FetchResult> {
+    const handle = await call<Buffer>((cb) => this.sftp.open(path, "r", cb)).catch((e) => {
+      throw sftpErrorOf(e, path);
+    });
+    let fh: FileHandle | undefined;
+    try {
+      const before = await call<Stats>((cb) => this.sftp.fstat(handle, cb));
+      fh = await open(local, offset > 0 ? "r+" : "w", 0o600);
+      const bytes = await this.readAll(handle, fh, offset, onBytes);
+      const after = await call<Stats>((cb) => this.sftp.fstat(handle, cb));
+      const changed = after.size !== before.size || after.mtime !== before.mtime;
+      return { bytes, size: changed ? -1 : after.size, mtime: after.mtime };
+    } catch (err) {
+      throw sftpErrorOf(err, path);
+    } finally {
+      await fh?.close().catch(() => {});
+      this.sftp.close(handle, () => {});
+    }
+  }
+
+  /** Read from `offset` to the end with up to WINDOW requests in flight; bytes written. */
+  private async readAll(handle: Buffer, fh: FileHandle, offset: number, onBytes: (n: number) => void): Promise<number> {
+    let pos = offset;
+    let issueAt = offset;
+    let eof = false;
+    const inflight: { at: number; p: Promise<{ n: number; buf: Buffer }> }[] = [];
+    const issue = () => {
+      const at = issueAt;
+      const buf = Buffer.allocUnsafe(CHUNK);
+      const p = new Promise<{ n: number; buf: Buffer }>((resolve, reject) => {
+        this.sftp.read(handle, buf, 0, CHUNK, at, (err, n) => {
+          if (err && (err as { code?: unknown }).code === 1) resolve({ n: 0, buf });
+          else if (err) reject(err);
+          else resolve({ n, buf });
+        });
+      });
+      p.catch(() => {});
+      inflight.push({ at, p });
+      issueAt += CHUNK;
+    };
+    while (!eof) {
+      while (inflight.length < WINDOW) issue();
+      const head = inflight.shift()!;
+      const { n, buf } = await head.p;
+      if (n > 0) {
+        await fh.write(buf, 0, n, head.at - offset + offset);
+        pos = head.at + n;
+        onBytes(n);
+      }
+      if (n < CHUNK) {
+        // The end, or a short answer: drop what is in flight and go on from where it stopped.
+        await Promise.allSettled(inflight.map((r) => r.p));
+        inflight.length = 0;
+        if (n === 0) eof = true;
+        issueAt = pos;
+      }
+    }
+    return pos - offset;
+  }
+
+  async close(): Promise<void> {
+    this.conn.end();
+  }
+}
+
+export function sftpConnector(t: SftpTarget): Connector {
+  return {
+    label: t.label,
+    shared: true,
+    open: () =>
+      new Promise<RemoteSession>((resolve, reject) => {
+        const conn = new Client();
+        let hostKeyProblem: string | undefined;
+        let settled = false;
+        const fail = (err: unknown) => {
+          if (settled) return;
+          settled = true;
+          conn.end();
+          reject(err);
+        };
+        conn.on("error", (err: Error & { level?: string }) => {
+          if (hostKeyProblem) return fail(new RemoteError("fatal", hostKeyProblem));
+          if (err.level === "client-authentication") {
+            return fail(new RemoteError("fatal", `${t.label}: login refused for user ${JSON.stringify(t.user)} (${err.message}); check settings.password or settings.private_key`));
+          }
+          if (err.level === "client-timeout") return fail(new RemoteError("transient", `${t.label}: timed out connecting (${err.message})`));
+          fail(err);
+        });
+        conn.on("close", () => fail(new RemoteError("transient", `${t.label}: the server closed the connection`)));
+        conn.on("ready", () => {
+          conn.sftp((err, sftp) => {
+            if (err) return fail(err);
+            settled = true;
+            resolve(new SftpSession(conn, sftp));
+          });
+        });
+        const config: ConnectConfig = {
+          host: t.host,
+          port: t.port,
+          username: t.user,
+          password: t.password,
+          privateKey: t.privateKey,
+          passphrase: t.passphrase,
+          tryKeyboard: false,
+          readyTimeout: t.timeoutMs,
+          keepaliveInterval: Math.min(15_000, t.timeoutMs),
+          keepaliveCountMax: 3,
+          algorithms: { serverHostKey: preferredHostKeyAlgorithms(t.knownHosts.text, t.host, t.port, HOST_KEY_ALGORITHMS) as ConnectConfig["algorithms"] extends infer A ? A extends { serverHostKey?: infer S } ? S : never : never },
+          hostVerifier: (key: Buffer) => {
+            const v = checkHostKey(t.knownHosts.text, t.knownHosts.file, t.host, t.port, key);
+            if (!v.ok) hostKeyProblem = v.message;
+            return v.ok;
+          },
+        };
+        try {
+          conn.connect(config);
+        } catch (err) {
+          // A key that cannot be read (bad passphrase, unknown format) throws here.
+          fail(new RemoteError("fatal", `${t.label}: the private key cannot be used: ${err instanceof Error ? err.message : String(err)}`));
+        }
+      }),
+  };
+}
