@@ -80,6 +80,19 @@ describe("backupagentsftp", () => {
     }
   }, 30_000);
 
+  test.concurrent("cncopagent runs an SFTP job through backupagentsftp; cncopjobs -t x lists both remote agents as present", async () => {
+    const { tree, src, dest, jobid } = setup({ private_key: sshd.rootKey });
+    write(src, "f.txt", "via cncopagent\n");
+    const r = await tree.run("cncopagent", [String(jobid)]);
+    expect(r.exitCode).toBe(0);
+    expect(readFileSync(nodePath.join(dest, "f.txt"), "utf8")).toBe("via cncopagent\n");
+    expect(tree.reports("JF-").map((x) => [x.body.status, x.body.jobtype])).toEqual([["OK", "SFTP"]]);
+    const types = await tree.run("cncopjobs", ["-t", "x"]);
+    expect(types.stdout).toMatch(/^FTP\s+FTP Server Backup\s+backupagentftp\s+FTP\s+yes\s+built-in$/m);
+    expect(types.stdout).toMatch(/^FTPS\s+FTP over TLS Backup\s+backupagentftp\s+FTP\s+yes\s+built-in$/m);
+    expect(types.stdout).toMatch(/^SFTP\s+FTP over SSH Backup\s+backupagentsftp\s+SFTP\s+yes\s+built-in$/m);
+  }, 30_000);
+
   test.concurrent("login refused, wrong passphrase, missing path: ERROR; connection refused: RE-RUN", async () => {
     const bad = setup({ password: "not-the-Password-9" }, TEST_USER);
     const pp = setup({ private_key: sshd.rootKeyWithPassphrase, passphrase: "wrong passphrase" });
