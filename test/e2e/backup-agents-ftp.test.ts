@@ -35,7 +35,7 @@ beforeAll(async () => {
     startVsftpd(dir, { tls: "none", maxRate: 256 * 1024 }),
   ]);
   for (const s of [plain, implicit, plainOnly, slow, slow2]) scratch.defer(() => s.stop());
-});
+}, 30_000);
 
 function setup(jobtype: string, source: (src: string) => string, settings: object = {}) {
   const tree = scratch.track(agentTree());
@@ -132,12 +132,19 @@ describe("backupagentftp", () => {
     expect(a.tree.reports("JF-").map((r) => [r.body.status, String(r.body.reason).includes("certificate")])).toEqual([["ERROR", true]]);
   }, 30_000);
 
-  test.concurrent("login refused, missing path: ERROR; connection refused: RE-RUN; the password never shown", async () => {
+  test.concurrent("login refused, missing path, an unreadable file: ERROR; connection refused: RE-RUN; the password never shown", async () => {
     const bad = setup("FTP", (s) => url(plain, s), { password: "wrong-Secret-1" });
     const missing = setup("FTP", (s) => url(plain, `${s}/no such folder`));
     const port = await freePort();
     const refused2 = setup("FTP", (s) => `ftp://127.0.0.1:${port}${s}`);
-    const [rb, rm, rr] = await Promise.all([bad, missing, refused2].map((x) => runAgent(x.tree, FTP, agentArgs(x.tree, x.jobid))));
+    const unreadable = setup("FTP", (s) => url(plain, s));
+    write(unreadable.src, "a.txt", "a\n");
+    chmodSync(write(unreadable.src, "b-secret.txt", "no\n"), 0o600);
+    write(unreadable.src, "c.txt", "c\n");
+    const [rb, rm, rr, ru] = await Promise.all([bad, missing, refused2, unreadable].map((x) => runAgent(x.tree, FTP, agentArgs(x.tree, x.jobid))));
+    expect(ru!.exitCode).toBe(1);
+    expect(ru!.stderr).toMatch(/b-secret\.txt: the server refuses to send it \(550/);
+    expect(readdirSync(unreadable.dest).sort()).toEqual(["a.txt", "c.txt"]);
     expect(rb!.exitCode).toBe(1);
     expect(rb!.stderr).toMatch(/login refused for user "cncoptest" \(530/);
     const logB = dailyLog(bad.tree, "FTP");

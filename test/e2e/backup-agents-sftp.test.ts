@@ -31,7 +31,7 @@ beforeAll(async () => {
   scratch.defer(() => sshd.stop());
   knownHosts = nodePath.join(dir, "known_hosts");
   writeFileSync(knownHosts, `# test\n${sshd.knownHostsLine}\n`);
-});
+}, 30_000);
 
 function setup(settings: object, user = "root", port?: number) {
   const tree = scratch.track(agentTree());

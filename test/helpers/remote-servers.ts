@@ -20,8 +20,27 @@ function run(argv: string[], input?: string): string {
   return r.stdout.toString();
 }
 
-/** The local test user with TEST_PASSWORD (created once; its password reset each time). */
+let userReady = false;
+
+/**
+ * The local test user with TEST_PASSWORD: created when missing, its password set once per
+ * process (chpasswd locks /etc/shadow: concurrent calls of other test files are retried).
+ */
 export function ensureTestUser(): void {
+  if (userReady) return;
+  for (let tries = 0; ; tries++) {
+    try {
+      setUpUser();
+      userReady = true;
+      return;
+    } catch (err) {
+      if (tries >= 5) throw err;
+      Bun.sleepSync(200 * (tries + 1));
+    }
+  }
+}
+
+function setUpUser(): void {
   if (Bun.spawnSync(["id", TEST_USER], { stdout: "ignore", stderr: "ignore" }).exitCode !== 0) {
     const r = Bun.spawnSync(["useradd", "--no-create-home", "--home-dir", "/", "--shell", "/bin/bash", TEST_USER], { stderr: "pipe" });
     // A concurrent test file may have created it meanwhile.

@@ -118,7 +118,10 @@ class FtpSession implements RemoteSession {
       await closed;
     } catch (err) {
       if (err instanceof FTPError && err.code === 550) {
-        throw new RemoteError("vanished", `${path} could not be opened on the server (vanished after it was listed?): ${err.message}`);
+        // 550: gone since the listing (transient), or there but not readable (ERROR).
+        const stillThere = await this.client.size(path).then(() => true, () => false);
+        if (stillThere) throw new RemoteError("failed", `${path}: the server refuses to send it (${err.code} ${err.message.trim()})`);
+        throw new RemoteError("vanished", `${path} vanished from the server after it was listed`);
       }
       throw ftpErrorOf(err, path);
     } finally {
