@@ -5,8 +5,8 @@
  * falls back to plain; the certificate is checked against the system store or `ca`.
  */
 import { once } from "node:events";
-import { createWriteStream } from "node:fs";
-import { open } from "node:fs/promises";
+import { closeSync, openSync, writeSync } from "node:fs";
+import { Writable } from "node:stream";
 import { Client, FileType, FTPError, type FileInfo } from "basic-ftp";
 import type { Connector, FetchResult, RemoteEntry, RemoteSession } from "../remote/remote-fs.ts";
 import { RemoteError } from "../remote/remote-errors.ts";
@@ -42,6 +42,26 @@ function kindOf(info: FileInfo): RemoteEntry["kind"] {
 
 function seconds(d: Date | undefined): number | undefined {
   return d && Number.isFinite(d.getTime()) ? Math.floor(d.getTime() / 1000) : undefined;
+}
+
+/** Writes what arrives at its place in the file, synchronously: in order, and done when "finish" fires. */
+class FileSink extends Writable {
+  constructor(
+    private readonly fd: number,
+    private pos: number,
+  ) {
+    super({ highWaterMark: 1 << 20 });
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    try {
+      for (let off = 0; off < chunk.length; ) off += writeSync(this.fd, chunk, off, chunk.length - off, this.pos + off);
+      this.pos += chunk.length;
+      cb();
+    } catch (err) {
+      cb(err as Error);
+    }
+  }
 }
 
 class FtpSession implements RemoteSession {
@@ -105,17 +125,21 @@ class FtpSession implements RemoteSession {
   }
 
   async fetch(path: string, local: string, offset: number, expected: RemoteEntry, onBytes: (n: number) => void): Promise<FetchResult> {
-    const fh = await open(local, offset > 0 ? "r+" : "w", 0o600);
-    const stream = createWriteStream("", { fd: fh.fd, start: offset, autoClose: false, highWaterMark: 1 << 20 });
-    const closed = once(stream, "finish").catch(() => {});
+    const fd = openSync(local, offset > 0 ? "r+" : "w", 0o600);
+    const sink = new FileSink(fd, offset);
+    const finished = once(sink, "finish").then(
+      () => undefined,
+      (err: unknown) => err,
+    );
     let bytes = 0;
     this.client.trackProgress((info) => {
       onBytes(info.bytes - bytes);
       bytes = info.bytes;
     });
     try {
-      await this.client.downloadTo(stream, path, offset);
-      await closed;
+      await this.client.downloadTo(sink, path, offset);
+      const failed = await finished;
+      if (failed) throw failed;
     } catch (err) {
       if (err instanceof FTPError && err.code === 550) {
         // 550: gone since the listing (transient), or there but not readable (ERROR).
@@ -126,8 +150,8 @@ class FtpSession implements RemoteSession {
       throw ftpErrorOf(err, path);
     } finally {
       this.client.trackProgress();
-      stream.destroy();
-      await fh.close().catch(() => {});
+      sink.destroy();
+      closeSync(fd);
     }
     // The server sends what the file held when it opened it: a change while it was read
     // shows in its time afterwards (and in the count of bytes when it shrank or grew).
