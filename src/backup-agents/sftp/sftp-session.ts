@@ -81,18 +81,17 @@ class SftpSession implements RemoteSession {
     return st ? { name: "", kind: kindOfMode(st.mode), size: st.size, mtime: st.mtime } : undefined;
   }
 
-  async fetch(path: string, local: string, offset: number, _expected: RemoteEntry, onBytes: (n: number) => void): Promise<FetchResult> {
+  async fetch(path: string, local: string, offset: number, expected: RemoteEntry, onBytes: (n: number) => void): Promise<FetchResult> {
     const handle = await call<Buffer>((cb) => this.sftp.open(path, "r", cb)).catch((e) => {
       throw sftpErrorOf(e, path);
     });
     let fh: FileHandle | undefined;
     try {
-      const before = await call<Stats>((cb) => this.sftp.fstat(handle, cb));
       fh = await open(local, offset > 0 ? "r+" : "w", 0o600);
-      const bytes = await this.readAll(handle, fh, offset, onBytes);
+      const bytes = await this.readAll(handle, fh, offset, expected.size, onBytes);
+      // The listing is the "before"; a different size or time now means it changed while read.
       const after = await call<Stats>((cb) => this.sftp.fstat(handle, cb));
-      const changed = after.size !== before.size || after.mtime !== before.mtime;
-      return { bytes, size: changed ? -1 : after.size, mtime: after.mtime };
+      return { bytes, size: after.size, mtime: after.mtime };
     } catch (err) {
       throw sftpErrorOf(err, path);
     } finally {
@@ -101,42 +100,48 @@ class SftpSession implements RemoteSession {
     }
   }
 
-  /** Read from `offset` to the end with up to WINDOW requests in flight; bytes written. */
-  private async readAll(handle: Buffer, fh: FileHandle, offset: number, onBytes: (n: number) => void): Promise<number> {
+  /**
+   * Read from `offset` up to `size` (the listed size) with up to WINDOW requests in
+   * flight, writing each block at its place; bytes written. A short answer before `size`
+   * re-asks from where it stopped; no data at all (the file shrank) ends the read.
+   */
+  private async readAll(handle: Buffer, fh: FileHandle, offset: number, size: number, onBytes: (n: number) => void): Promise<number> {
     let pos = offset;
     let issueAt = offset;
-    let eof = false;
-    const inflight: { at: number; p: Promise<{ n: number; buf: Buffer }> }[] = [];
-    const issue = () => {
-      const at = issueAt;
-      const buf = Buffer.allocUnsafe(CHUNK);
-      const p = new Promise<{ n: number; buf: Buffer }>((resolve, reject) => {
-        this.sftp.read(handle, buf, 0, CHUNK, at, (err, n) => {
-          if (err && (err as { code?: unknown }).code === 1) resolve({ n: 0, buf });
-          else if (err) reject(err);
-          else resolve({ n, buf });
+    const inflight: { at: number; len: number; p: Promise<{ n: number; buf: Buffer }> }[] = [];
+    const fill = () => {
+      while (inflight.length < WINDOW && issueAt < size) {
+        const at = issueAt;
+        const len = Math.min(CHUNK, size - at);
+        const buf = Buffer.allocUnsafe(len);
+        const p = new Promise<{ n: number; buf: Buffer }>((resolve, reject) => {
+          this.sftp.read(handle, buf, 0, len, at, (err, n) => {
+            if (err && (err as { code?: unknown }).code === 1) resolve({ n: 0, buf });
+            else if (err) reject(err);
+            else resolve({ n, buf });
+          });
         });
-      });
-      p.catch(() => {});
-      inflight.push({ at, p });
-      issueAt += CHUNK;
+        p.catch(() => {});
+        inflight.push({ at, len, p });
+        issueAt += len;
+      }
     };
-    while (!eof) {
-      while (inflight.length < WINDOW) issue();
+    fill();
+    while (inflight.length > 0) {
       const head = inflight.shift()!;
       const { n, buf } = await head.p;
       if (n > 0) {
-        await fh.write(buf, 0, n, head.at - offset + offset);
+        await fh.write(buf, 0, n, head.at);
         pos = head.at + n;
         onBytes(n);
       }
-      if (n < CHUNK) {
-        // The end, or a short answer: drop what is in flight and go on from where it stopped.
+      if (n < head.len) {
         await Promise.allSettled(inflight.map((r) => r.p));
         inflight.length = 0;
-        if (n === 0) eof = true;
+        if (n === 0) break;
         issueAt = pos;
       }
+      fill();
     }
     return pos - offset;
   }
