@@ -10,7 +10,7 @@ import nodePath from "node:path";
 import { agentArgs, agentTree, dailyLog, logLines, onSmallDisk, runAgent, spawnAgent, treeDiff } from "../helpers/agents.ts";
 import { makeSource, UNICODE_DIR, UNICODE_FILE, write, writePatterned } from "../helpers/fixtures.ts";
 import { freePort } from "../helpers/rsync-daemon.ts";
-import { startVsftpd, TEST_PASSWORD, TEST_USER, wholeSeconds, type Vsftpd } from "../helpers/remote-servers.ts";
+import { startSilentServer, startVsftpd, TEST_PASSWORD, TEST_USER, wholeSeconds, type Vsftpd } from "../helpers/remote-servers.ts";
 import { makeScratch } from "../helpers/scratch.ts";
 import { waitFor } from "../helpers/tree.ts";
 
@@ -24,17 +24,19 @@ let implicit: Vsftpd;
 let plainOnly: Vsftpd;
 let slow: Vsftpd;
 let slow2: Vsftpd;
+let single: Vsftpd;
 
 beforeAll(async () => {
   const dir = scratch.dir("ftpd");
-  [plain, implicit, plainOnly, slow, slow2] = await Promise.all([
+  [plain, implicit, plainOnly, slow, slow2, single] = await Promise.all([
     startVsftpd(dir, { tls: "explicit" }),
     startVsftpd(dir, { tls: "implicit" }),
     startVsftpd(dir, { tls: "none" }),
     startVsftpd(dir, { tls: "explicit", maxRate: 256 * 1024 }),
     startVsftpd(dir, { tls: "none", maxRate: 256 * 1024 }),
+    startVsftpd(dir, { tls: "none", maxPerIp: 1 }),
   ]);
-  for (const s of [plain, implicit, plainOnly, slow, slow2]) scratch.defer(() => s.stop());
+  for (const s of [plain, implicit, plainOnly, slow, slow2, single]) scratch.defer(() => s.stop());
 }, 30_000);
 
 function setup(jobtype: string, source: (src: string) => string, settings: object = {}) {
@@ -156,6 +158,23 @@ describe("backupagentftp", () => {
     expect(rr!.stderr).toMatch(/ECONNREFUSED/);
     expect(refused2.tree.reports("JF-")).toEqual([]);
     expect(refused2.tree.reports("JS-").length).toBe(1);
+  }, 30_000);
+
+  test.concurrent("a busy server (421) and a silent one (timeout) are RE-RUN", async () => {
+    const busy = setup("FTP", (s) => url(single, s));
+    const silent = startSilentServer();
+    scratch.defer(() => silent.stop());
+    const mute = setup("FTP", (s) => `ftp://127.0.0.1:${silent.port}${s}`, { timeout: 1 });
+    // The one session the busy server allows, held open while the agent tries.
+    const banner = Promise.withResolvers<void>();
+    const holder = await Bun.connect({ hostname: "127.0.0.1", port: single.port, socket: { data: () => banner.resolve() } });
+    scratch.defer(() => holder.end());
+    await banner.promise;
+    const [rb, rm] = await Promise.all([busy, mute].map((x) => runAgent(x.tree, FTP, agentArgs(x.tree, x.jobid))));
+    expect(rb!.exitCode).toBe(75);
+    expect(rb!.stderr).toMatch(/the server is busy or closing \(421 /);
+    expect(rm!.exitCode).toBe(75);
+    expect(rm!.stderr).toMatch(/timed out/i);
   }, 30_000);
 
   test.concurrent("a connection dropped mid-transfer is RE-RUN; the next run continues the file (REST) and completes", async () => {

@@ -11,7 +11,7 @@ import nodePath from "node:path";
 import { agentArgs, agentTree, dailyLog, logLines, runAgent, spawnAgent, treeDiff } from "../helpers/agents.ts";
 import { makeSource, UNICODE_DIR, UNICODE_FILE, write, writePatterned } from "../helpers/fixtures.ts";
 import { freePort } from "../helpers/rsync-daemon.ts";
-import { KEY_PASSPHRASE, startProxy, startSshd, TEST_PASSWORD, TEST_USER, wholeSeconds, type Sshd } from "../helpers/remote-servers.ts";
+import { KEY_PASSPHRASE, startProxy, startSilentServer, startSshd, TEST_PASSWORD, TEST_USER, wholeSeconds, type Sshd } from "../helpers/remote-servers.ts";
 import { makeScratch } from "../helpers/scratch.ts";
 import { waitFor } from "../helpers/tree.ts";
 
@@ -93,16 +93,21 @@ describe("backupagentsftp", () => {
     expect(types.stdout).toMatch(/^SFTP\s+FTP over SSH Backup\s+backupagentsftp\s+SFTP\s+yes\s+built-in$/m);
   }, 30_000);
 
-  test.concurrent("login refused, wrong passphrase, missing path: ERROR; connection refused: RE-RUN", async () => {
+  test.concurrent("login refused, wrong passphrase, missing path: ERROR; connection refused, a silent server: RE-RUN", async () => {
     const bad = setup({ password: "not-the-Password-9" }, TEST_USER);
     const pp = setup({ private_key: sshd.rootKeyWithPassphrase, passphrase: "wrong passphrase" });
     const missing = setup({ private_key: sshd.rootKey });
     const port = await freePort();
     const refused = setup({ private_key: sshd.rootKey }, "root", port);
+    const silent = startSilentServer();
+    scratch.defer(() => silent.stop());
+    const mute = setup({ private_key: sshd.rootKey, timeout: 1 }, "root", silent.port);
     const db = new (await import("bun:sqlite")).Database(missing.tree.dbFile);
     db.query("UPDATE BackupJob SET source = source || '/nothing here'").run();
     db.close();
-    const [rb, rp, rm, rr] = await Promise.all([bad, pp, missing, refused].map((x) => runAgent(x.tree, SFTP, agentArgs(x.tree, x.jobid))));
+    const [rb, rp, rm, rr, rt] = await Promise.all([bad, pp, missing, refused, mute].map((x) => runAgent(x.tree, SFTP, agentArgs(x.tree, x.jobid))));
+    expect(rt!.exitCode).toBe(75);
+    expect(rt!.stderr).toMatch(/timed out/);
     expect(rb!.exitCode).toBe(1);
     expect(rb!.stderr).toMatch(/login refused for user "cncoptest"/);
     expect(dailyLog(bad.tree, "SFTP")).not.toContain("not-the-Password-9");
@@ -155,7 +160,6 @@ describe("backupagentsftp", () => {
     db.query("UPDATE BackupJob SET source = ? WHERE jobid = ?").run(`sftp://root@127.0.0.1:${sshd.port}${src}`, jobid);
     db.close();
     const r2 = await runAgent(tree, SFTP, agentArgs(tree, jobid));
-    if (process.env.DBG) console.log(dailyLog(tree, "SFTP"));
     expect(r2.exitCode).toBe(0);
     expect(treeDiff(src, dest)).toEqual([]);
     expect(logLines(dailyLog(tree, "SFTP")).some((l) => l.startsWith(`INFO resuming big.bin at byte ${kept} of ${size}`))).toBe(true);
@@ -172,7 +176,6 @@ describe("backupagentsftp", () => {
     utimesSync(nodePath.join(src, "b.log"), 1_600_000_000, 1_600_000_000);
     const proc = spawnAgent(tree, SFTP, agentArgs(tree, jobid));
     await waitFor(() => proxy.holding || proc.exitCode !== null, 20_000, "the transfer to stall");
-    if (process.env.DBG) console.log(proc.exitCode, dailyLog(tree, "SFTP"));
     appendFileSync(nodePath.join(src, "b.log"), "more\n");
     proxy.release();
     const stderr = await new Response(proc.stderr).text();

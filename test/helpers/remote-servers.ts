@@ -182,6 +182,8 @@ export interface VsftpdOptions {
   tls: "none" | "explicit" | "implicit";
   /** Bytes per second for each session (to act mid-transfer); 0: no limit. */
   maxRate?: number;
+  /** Sessions allowed from one address (more are refused with 421). */
+  maxPerIp?: number;
 }
 
 /** A certificate for 127.0.0.1 / localhost, made once per folder. */
@@ -226,7 +228,7 @@ export async function startVsftpd(dir: string, o: VsftpdOptions): Promise<Vsftpd
       `pasv_max_port=${pasv + 99}`,
       "pasv_address=127.0.0.1",
       "max_clients=200",
-      "max_per_ip=200",
+      `max_per_ip=${o.maxPerIp ?? 200}`,
       "use_localtime=NO",
       "xferlog_enable=NO",
       `vsftpd_log_file=${nodePath.join(dir, `vsftpd-${tag}.log`)}`,
@@ -331,4 +333,10 @@ export function wholeSeconds(root: string): void {
     utimesSync(p, s, s);
   };
   walk(root);
+}
+
+/** A server that accepts connections and never says a word: a client's timeout must end the wait. */
+export function startSilentServer(): { port: number; stop(): void } {
+  const server = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  return { port: server.port, stop: () => server.stop(true) };
 }
