@@ -106,7 +106,7 @@ describe("backupagentftp", () => {
     const r = await runAgent(tree, FTP, agentArgs(tree, jobid));
     expect(r.exitCode).toBe(0);
     expect(readdirSync(dest).sort()).toEqual(["keep.txt", "local.tmp"]);
-  }, 30_000);
+  }, 60_000);
 
   test.concurrent("FTPS: explicit TLS with settings.ca_file, and implicit TLS on an ftps:// URL", async () => {
     const a = setup("FTPS", (s) => url(plain, s), { ca_file: plain.certFile });
@@ -118,7 +118,7 @@ describe("backupagentftp", () => {
     expect(treeDiff(b.src, b.dest, () => false).filter((d) => !d.includes("modification time"))).toEqual([]);
     expect(logLines(dailyLog(a.tree, "FTP")).some((l) => l.includes("explicit TLS (AUTH TLS)"))).toBe(true);
     expect(logLines(dailyLog(b.tree, "FTP")).some((l) => l.includes("implicit TLS"))).toBe(true);
-  }, 30_000);
+  }, 60_000);
 
   test.concurrent("FTPS: an untrusted certificate and a server without TLS are ERROR, never plain", async () => {
     const a = setup("FTPS", (s) => url(plain, s));
@@ -132,7 +132,7 @@ describe("backupagentftp", () => {
     expect(rb.stderr).toMatch(/refused AUTH TLS .*never falls back to plain FTP/);
     expect(existsSync(nodePath.join(b.dest, "x.txt"))).toBe(false);
     expect(a.tree.reports("JF-").map((r) => [r.body.status, String(r.body.reason).includes("certificate")])).toEqual([["ERROR", true]]);
-  }, 30_000);
+  }, 60_000);
 
   test.concurrent("login refused, missing path, an unreadable file: ERROR; connection refused: RE-RUN; the password never shown", async () => {
     const bad = setup("FTP", (s) => url(plain, s), { password: "wrong-Secret-1" });
@@ -158,7 +158,7 @@ describe("backupagentftp", () => {
     expect(rr!.stderr).toMatch(/ECONNREFUSED/);
     expect(refused2.tree.reports("JF-")).toEqual([]);
     expect(refused2.tree.reports("JS-").length).toBe(1);
-  }, 30_000);
+  }, 60_000);
 
   test.concurrent("a busy server (421) and a silent one (timeout) are RE-RUN", async () => {
     const busy = setup("FTP", (s) => url(single, s));
@@ -175,7 +175,7 @@ describe("backupagentftp", () => {
     expect(rb!.stderr).toMatch(/the server is busy or closing \(421 /);
     expect(rm!.exitCode).toBe(75);
     expect(rm!.stderr).toMatch(/timed out/i);
-  }, 30_000);
+  }, 60_000);
 
   test.concurrent("a connection dropped mid-transfer is RE-RUN; the next run continues the file (REST) and completes", async () => {
     const { tree, src, dest, jobid } = setup("FTP", (s) => url(slow, s));
@@ -187,7 +187,7 @@ describe("backupagentftp", () => {
       const p = existsSync(dest) ? readdirSync(dest).find((n) => PART_RE.test(n)) : undefined;
       return p ? statSync(nodePath.join(dest, p)).size : 0;
     };
-    await waitFor(() => partSize() >= 300 * 1024, 20_000, "part of big.bin");
+    await waitFor(() => partSize() >= 300 * 1024, 40_000, "part of big.bin");
     slow.dropSessions();
     expect(await proc.exited).toBe(75);
     const kept = partSize();
@@ -200,7 +200,7 @@ describe("backupagentftp", () => {
     expect(r.exitCode).toBe(0);
     expect(treeDiff(src, dest)).toEqual([]);
     expect(logLines(dailyLog(tree, "FTP")).some((l) => l.startsWith(`INFO resuming big.bin at byte ${kept} of ${size}`))).toBe(true);
-  }, 40_000);
+  }, 60_000);
 
   test.concurrent("a file that grows while it is fetched is RE-RUN, the rest fetched; the re-run fetches it", async () => {
     const { tree, src, dest, jobid } = setup("FTP", (s) => url(slow2, s), { parallel: 1 });
@@ -208,7 +208,7 @@ describe("backupagentftp", () => {
     writePatterned(nodePath.join(src, "b-growing.log"), 512 * 1024);
     utimesSync(nodePath.join(src, "b-growing.log"), 1_600_000_000, 1_600_000_000);
     const proc = spawnAgent(tree, FTP, agentArgs(tree, jobid));
-    await waitFor(() => existsSync(dest) && readdirSync(dest).some((n) => PART_RE.test(n)) && existsSync(nodePath.join(dest, "a-small.txt")), 20_000, "the fetch of b-growing.log");
+    await waitFor(() => existsSync(dest) && readdirSync(dest).some((n) => PART_RE.test(n)) && existsSync(nodePath.join(dest, "a-small.txt")), 40_000, "the fetch of b-growing.log");
     appendFileSync(nodePath.join(src, "b-growing.log"), "more lines\n".repeat(1000));
     const stderr = await new Response(proc.stderr).text();
     expect(stderr).toContain("changed on the server while being fetched");
@@ -216,7 +216,7 @@ describe("backupagentftp", () => {
     expect(logLines(dailyLog(tree, "FTP")).some((l) => /^WARN b-growing\.log changed on the server while being fetched/.test(l))).toBe(true);
     expect(existsSync(nodePath.join(dest, "b-growing.log"))).toBe(false);
     writeFileSync(nodePath.join(src, "c.txt"), "c\n");
-  }, 40_000);
+  }, 60_000);
 
   test.concurrent("a full destination is ERROR", async () => {
     const { tree, src, dest, jobid } = setup("FTP", (s) => url(plain, s));
@@ -224,5 +224,5 @@ describe("backupagentftp", () => {
     const r = await runAgent(tree, FTP, agentArgs(tree, jobid), { wrap: onSmallDisk(nodePath.dirname(dest), "1m") });
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/the destination is full \(no space left on the device\)/);
-  }, 30_000);
+  }, 60_000);
 });

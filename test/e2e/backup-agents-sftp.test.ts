@@ -78,7 +78,7 @@ describe("backupagentsftp", () => {
       expect(all).not.toContain(TEST_PASSWORD);
       expect(all).not.toContain(KEY_PASSPHRASE);
     }
-  }, 30_000);
+  }, 60_000);
 
   test.concurrent("cncopagent runs an SFTP job through backupagentsftp; cncopjobs -t x lists both remote agents as present", async () => {
     const { tree, src, dest, jobid } = setup({ private_key: sshd.rootKey });
@@ -91,7 +91,7 @@ describe("backupagentsftp", () => {
     expect(types.stdout).toMatch(/^FTP\s+FTP Server Backup\s+backupagentftp\s+FTP\s+yes\s+built-in$/m);
     expect(types.stdout).toMatch(/^FTPS\s+FTP over TLS Backup\s+backupagentftp\s+FTP\s+yes\s+built-in$/m);
     expect(types.stdout).toMatch(/^SFTP\s+FTP over SSH Backup\s+backupagentsftp\s+SFTP\s+yes\s+built-in$/m);
-  }, 30_000);
+  }, 60_000);
 
   test.concurrent("login refused, wrong passphrase, missing path: ERROR; connection refused, a silent server: RE-RUN", async () => {
     const bad = setup({ password: "not-the-Password-9" }, TEST_USER);
@@ -118,7 +118,7 @@ describe("backupagentsftp", () => {
     expect(rm!.stderr).toMatch(/the source folder .*nothing here does not exist/);
     expect(rr!.exitCode).toBe(75);
     expect(rr!.stderr).toMatch(/ECONNREFUSED/);
-  }, 30_000);
+  }, 60_000);
 
   test.concurrent("an unknown host key and a changed one are ERROR, with the fingerprint; nothing is fetched", async () => {
     const dir = scratch.dir("kh");
@@ -137,7 +137,7 @@ describe("backupagentsftp", () => {
     expect(rb!.exitCode).toBe(1);
     expect(rb!.stderr).toMatch(/HOST KEY MISMATCH: \[127\.0\.0\.1\]:\d+ presented ssh-ed25519 SHA256:\S+, but .* lists another key for it \(line 1: ssh-ed25519 SHA256:/);
     expect(existsSync(nodePath.join(a.dest, "f.txt")) || existsSync(nodePath.join(b.dest, "f.txt"))).toBe(false);
-  }, 30_000);
+  }, 60_000);
 
   test.concurrent("a connection cut mid-transfer is RE-RUN; the next run continues the file and completes", async () => {
     const proxy = await startProxy(sshd.port, { cutAfter: 3 * 1024 * 1024 });
@@ -163,7 +163,7 @@ describe("backupagentsftp", () => {
     expect(r2.exitCode).toBe(0);
     expect(treeDiff(src, dest)).toEqual([]);
     expect(logLines(dailyLog(tree, "SFTP")).some((l) => l.startsWith(`INFO resuming big.bin at byte ${kept} of ${size}`))).toBe(true);
-  }, 40_000);
+  }, 60_000);
 
   test.concurrent("a file changed while it is read is RE-RUN; the rest is fetched", async () => {
     const proxy = await startProxy(sshd.port, { holdAfter: 1024 * 1024 });
@@ -175,7 +175,7 @@ describe("backupagentsftp", () => {
     writePatterned(nodePath.join(src, "b.log"), 4 * 1024 * 1024);
     utimesSync(nodePath.join(src, "b.log"), 1_600_000_000, 1_600_000_000);
     const proc = spawnAgent(tree, SFTP, agentArgs(tree, jobid));
-    await waitFor(() => proxy.holding || proc.exitCode !== null, 20_000, "the transfer to stall");
+    await waitFor(() => proxy.holding || proc.exitCode !== null, 40_000, "the transfer to stall");
     appendFileSync(nodePath.join(src, "b.log"), "more\n");
     proxy.release();
     const stderr = await new Response(proc.stderr).text();
@@ -183,5 +183,5 @@ describe("backupagentsftp", () => {
     expect(stderr).toMatch(/b\.log changed on the server while being fetched/);
     expect(readFileSync(nodePath.join(dest, "a.txt"), "utf8")).toBe("a\n");
     expect(existsSync(nodePath.join(dest, "b.log"))).toBe(false);
-  }, 40_000);
+  }, 60_000);
 });

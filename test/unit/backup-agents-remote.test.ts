@@ -10,6 +10,7 @@ import { classify, RemoteError } from "../../src/backup-agents/remote/remote-err
 import { ftpErrorOf } from "../../src/backup-agents/ftp/ftp-session.ts";
 import { sftpErrorOf } from "../../src/backup-agents/sftp/sftp-session.ts";
 import { partName, PART_RE, sameMtime } from "../../src/backup-agents/remote/local-side.ts";
+import { inListWindow, parseListTime } from "../../src/backup-agents/remote/list-time.ts";
 
 const ED = "AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
 const ED2 = "AAAAC3NzaC1lZDI1NTE5AAAAILAky6vfrf/61iutAvwa21e3uJ6zQi0ioziNsWnQk2Lp";
@@ -162,5 +163,27 @@ describe("what failures mean", () => {
   test("421 says the server is busy; a certificate error says how to trust a private CA", () => {
     expect(classify(ftpErrorOf(ftp(421, "Too many users"), "login"), "x").message).toBe("login: the server is busy or closing (421 Too many users)");
     expect(classify(Object.assign(new Error("self signed"), { code: "DEPTH_ZERO_SELF_SIGNED_CERT" }), "x").message).toContain("settings.ca_file");
+  });
+});
+
+describe("LIST times", () => {
+  const now = Date.UTC(2026, 10, 30, 12, 0);
+  test.each([
+    ["Nov 30 11:15", Date.UTC(2026, 10, 30, 11, 15), 60],
+    ["Dec  1 09:00", Date.UTC(2026, 11, 1, 9, 0), 60],
+    ["Dec 24 09:00", Date.UTC(2025, 11, 24, 9, 0), 60],
+    ["Sep 13  2020", Date.UTC(2020, 8, 13), 86_400],
+    ["11-30-25  11:15PM", Date.UTC(2025, 10, 30, 23, 15), 60],
+    ["01-02-99 12:05AM", Date.UTC(1999, 0, 2, 0, 5), 60],
+  ])("%j", (raw, ms, precision) => {
+    expect(parseListTime(raw, now)).toEqual({ sec: ms / 1000, precision });
+  });
+
+  test("unknown forms give no window; the window is half-open", () => {
+    expect(parseListTime("yesterday", now)).toBeUndefined();
+    expect(parseListTime("Foo 1 10:00", now)).toBeUndefined();
+    expect(parseListTime(undefined, now)).toBeUndefined();
+    const w = { sec: 1000, precision: 60 };
+    expect([inListWindow(999, w), inListWindow(1000, w), inListWindow(1059, w), inListWindow(1060, w)]).toEqual([false, true, true, false]);
   });
 });

@@ -10,6 +10,7 @@ import { Writable } from "node:stream";
 import { Client, FileType, FTPError, type FileInfo } from "basic-ftp";
 import type { Connector, FetchResult, RemoteEntry, RemoteSession } from "../remote/remote-fs.ts";
 import { RemoteError } from "../remote/remote-errors.ts";
+import { inListWindow, parseListTime } from "../remote/list-time.ts";
 
 export interface FtpTarget {
   readonly host: string;
@@ -84,7 +85,10 @@ class FtpSession implements RemoteSession {
       const infos = await this.client.list();
       return infos
         .filter((i) => i.name !== "." && i.name !== "..")
-        .map((i) => ({ name: i.name, kind: kindOf(i), size: i.size, mtime: seconds(i.modifiedAt) }));
+        .map((i) => {
+          const mtime = seconds(i.modifiedAt);
+          return { name: i.name, kind: kindOf(i), size: i.size, mtime, listTime: mtime === undefined ? parseListTime(i.rawModifiedAt) : undefined };
+        });
     } catch (err) {
       throw ftpErrorOf(err, `listing ${dir}`);
     }
@@ -154,9 +158,15 @@ class FtpSession implements RemoteSession {
       closeSync(fd);
     }
     // The server sends what the file held when it opened it: a change while it was read
-    // shows in its time afterwards (and in the count of bytes when it shrank or grew).
-    const after = expected.mtime === undefined ? undefined : await this.mtime(path).catch(() => undefined);
-    return { bytes, size: expected.size, mtime: after };
+    // shows in its time afterwards (MDTM, also the copy's time), and in the count of
+    // bytes when it shrank. Without a time from before (a LIST server, a new file), a time
+    // outside the listing's window is checked against the size.
+    const after = await this.mtime(path).catch(() => undefined);
+    let size = expected.size;
+    if (expected.mtime === undefined && after !== undefined && expected.listTime && !inListWindow(after, expected.listTime)) {
+      size = await this.client.size(path).catch(() => expected.size);
+    }
+    return { bytes, size, mtime: after };
   }
 
   async close(): Promise<void> {

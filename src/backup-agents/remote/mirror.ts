@@ -13,6 +13,7 @@ import type { Connector, RemoteEntry, RemoteSession } from "./remote-fs.ts";
 import { remoteChild } from "./remote-url.ts";
 import { ensureLocalDir, finishPart, localNames, localStat, PART_RE, partName, resumableBytes, sameMtime, setMtime } from "./local-side.ts";
 import { MirrorState } from "./mirror-state.ts";
+import { inListWindow } from "./list-time.ts";
 
 export interface MirrorOptions {
   readonly excluder: Excluder;
@@ -198,20 +199,24 @@ export class Mirror {
     try {
       const st = localStat(t.local);
       const sameSize = st?.isFile() === true && st.size === t.entry.size;
-      if (mtime === undefined && sameSize) mtime = await session.mtime(t.remote);
-      if (sameSize && mtime !== undefined && sameMtime(st!.mtimeMs, mtime, this.o.modifyWindowSec)) {
+      // A rough listing time (FTP LIST) that holds the copy's time is taken as unchanged, as
+      // lftp does; else the exact time is asked for (MDTM).
+      const roughly = sameSize && mtime === undefined && t.entry.listTime !== undefined && inListWindow(Math.floor(st!.mtimeMs / 1000), t.entry.listTime);
+      if (mtime === undefined && sameSize && !roughly) mtime = await session.mtime(t.remote);
+      if (roughly || (sameSize && mtime !== undefined && sameMtime(st!.mtimeMs, mtime, this.o.modifyWindowSec))) {
         this.state.c.filesUnchanged++;
         log.debug(`unchanged ${t.rel}`);
         return;
       }
-      mtime ??= await session.mtime(t.remote);
+      // A part is marked with the server's time: the exact one, else the listing's.
+      const mark = mtime ?? t.entry.listTime?.sec;
       if (dryrun) {
         this.state.c.filesFetched++;
         this.state.c.bytesFetched += t.entry.size;
         this.o.say(`would fetch ${t.rel} (${t.entry.size} bytes)`);
         return;
       }
-      if (this.o.resume && session.canResume) offset = resumableBytes(part, t.entry.size, mtime);
+      if (this.o.resume && session.canResume) offset = resumableBytes(part, t.entry.size, mark);
       if (offset > 0) log.info(`resuming ${t.rel} at byte ${offset} of ${t.entry.size}`);
       const got = await session.fetch(t.remote, part, offset, { ...t.entry, mtime }, () => {});
       const total = offset + got.bytes;
@@ -227,10 +232,11 @@ export class Mirror {
       log.debug(`fetched ${t.rel} (${total} bytes${offset > 0 ? `, ${got.bytes} of them now` : ""})`);
     } catch (err) {
       const p = classify(err, t.rel);
-      if (p.kind === "transient" && !dryrun && mtime !== undefined) {
+      const mark = mtime ?? t.entry.listTime?.sec;
+      if (p.kind === "transient" && !dryrun && mark !== undefined) {
         // Keep what arrived, marked with the server's time, for the next run to continue.
         try {
-          if (localStat(part)?.isFile()) setMtime(part, mtime);
+          if (localStat(part)?.isFile()) setMtime(part, mark);
         } catch {}
       } else if (!dryrun) rmSync(part, { force: true });
       this.state.problem(this.o.abort.aborted ? { kind: "transient", message: "interrupted" } : p);

@@ -11,6 +11,8 @@ export interface RemoteEntry {
   readonly size: number;
   /** Modification time in whole seconds since the epoch, when the listing gives it exactly. */
   readonly mtime: number | undefined;
+  /** When the listing gives the time only roughly (FTP LIST): the window it lies in. */
+  readonly listTime?: { readonly sec: number; readonly precision: number };
 }
 
 export interface FetchResult {
