@@ -22,15 +22,17 @@ const PART_RE = /^\.cncop-[0-9a-f]{12}\.part$/;
 const finish = (log: string) => logLines(log).filter((l) => l.startsWith("FINISH ")).at(-1) ?? "";
 
 let sshd: Sshd;
+let kbd: Sshd;
 let knownHosts: string;
 
 beforeAll(async () => {
   const dir = scratch.dir("sshd");
   chmodSync(dir, 0o755);
-  sshd = await startSshd(dir);
+  [sshd, kbd] = await Promise.all([startSshd(dir), startSshd(dir, { keyboardOnly: true })]);
   scratch.defer(() => sshd.stop());
+  scratch.defer(() => kbd.stop());
   knownHosts = nodePath.join(dir, "known_hosts");
-  writeFileSync(knownHosts, `# test\n${sshd.knownHostsLine}\n`);
+  writeFileSync(knownHosts, `# test\n${sshd.knownHostsLine}\n${kbd.knownHostsLine}\n`);
 }, 30_000);
 
 function setup(settings: object, user = "root", port?: number) {
@@ -66,13 +68,14 @@ describe("backupagentsftp", () => {
     expect(statSync(nodePath.join(dest, "docs/report.md")).mtimeMs).toBe(1_700_000_000_000);
   }, 60_000);
 
-  test.concurrent("password login, and a key with a passphrase; secrets never in a log or an output", async () => {
+  test.concurrent("password login (also keyboard-interactive), and a key with a passphrase; secrets never in a log or an output", async () => {
     const a = setup({ password: TEST_PASSWORD }, TEST_USER);
     const b = setup({ private_key: sshd.rootKeyWithPassphrase, passphrase: KEY_PASSPHRASE });
-    for (const x of [a, b]) write(x.src, "f.txt", "data\n");
-    const [ra, rb] = await Promise.all([a, b].map((x) => runAgent(x.tree, SFTP, agentArgs(x.tree, x.jobid))));
-    expect([ra!.exitCode, rb!.exitCode]).toEqual([0, 0]);
-    for (const [x, r] of [[a, ra!], [b, rb!]] as const) {
+    const c = setup({ password: TEST_PASSWORD }, TEST_USER, kbd.port);
+    for (const x of [a, b, c]) write(x.src, "f.txt", "data\n");
+    const [ra, rb, rc] = await Promise.all([a, b, c].map((x) => runAgent(x.tree, SFTP, agentArgs(x.tree, x.jobid))));
+    expect([ra!.exitCode, rb!.exitCode, rc!.exitCode]).toEqual([0, 0, 0]);
+    for (const [x, r] of [[a, ra!], [b, rb!], [c, rc!]] as const) {
       expect(readFileSync(nodePath.join(x.dest, "f.txt"), "utf8")).toBe("data\n");
       const all = dailyLog(x.tree, "SFTP") + r.stdout + r.stderr + JSON.stringify(x.tree.reports());
       expect(all).not.toContain(TEST_PASSWORD);

@@ -127,8 +127,11 @@ export interface Sshd extends Server {
 
 export const KEY_PASSPHRASE = "correct horse battery";
 
-/** sshd -D on 127.0.0.1:<free port>, its files in `dir`. */
-export async function startSshd(dir: string): Promise<Sshd> {
+/**
+ * sshd -D on 127.0.0.1:<free port>, its files in `dir`. `keyboardOnly`: passwords only
+ * through keyboard-interactive (PAM), as many servers take them.
+ */
+export async function startSshd(dir: string, o: { keyboardOnly?: boolean } = {}): Promise<Sshd> {
   mkdirSync(dir, { recursive: true });
   mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
   ensureTestUser();
@@ -142,18 +145,16 @@ export async function startSshd(dir: string): Promise<Sshd> {
   const authorized = nodePath.join(dir, "authorized_keys");
   writeFileSync(authorized, readFileSync(`${rootKey}.pub`, "utf8") + readFileSync(`${rootKey2}.pub`, "utf8"));
   chmodSync(authorized, 0o644);
-  const conf = nodePath.join(dir, "sshd_config");
+  const conf = nodePath.join(dir, o.keyboardOnly ? "sshd_config_kbd" : "sshd_config");
   writeFileSync(
     conf,
     [
       "ListenAddress 127.0.0.1",
       `HostKey ${hostKey}`,
-      `PidFile ${nodePath.join(dir, "sshd.pid")}`,
+      `PidFile ${nodePath.join(dir, o.keyboardOnly ? "sshd-kbd.pid" : "sshd.pid")}`,
       `AuthorizedKeysFile ${authorized}`,
       "PermitRootLogin prohibit-password",
-      "PasswordAuthentication yes",
-      "KbdInteractiveAuthentication no",
-      "UsePAM no",
+      ...(o.keyboardOnly ? ["PasswordAuthentication no", "KbdInteractiveAuthentication yes", "UsePAM yes"] : ["PasswordAuthentication yes", "KbdInteractiveAuthentication no", "UsePAM no"]),
       "StrictModes no",
       "MaxStartups 100",
       "MaxSessions 50",

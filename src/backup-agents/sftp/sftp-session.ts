@@ -176,6 +176,11 @@ export function sftpConnector(t: SftpTarget): Connector {
           fail(err);
         });
         conn.on("close", () => fail(new RemoteError("transient", `${t.label}: the server closed the connection`)));
+        // Servers that take passwords only through keyboard-interactive (PAM) get the
+        // password as the answer to their hidden prompts; nothing else is answered.
+        conn.on("keyboard-interactive", (_name, _instructions, _lang, prompts, finish) => {
+          finish(prompts.map((p) => (t.password !== undefined && !p.echo ? t.password : "")));
+        });
         conn.on("ready", () => {
           conn.sftp((err, sftp) => {
             if (err) return fail(err);
@@ -190,7 +195,7 @@ export function sftpConnector(t: SftpTarget): Connector {
           password: t.password,
           privateKey: t.privateKey,
           passphrase: t.passphrase,
-          tryKeyboard: false,
+          tryKeyboard: t.password !== undefined,
           readyTimeout: t.timeoutMs,
           keepaliveInterval: Math.min(15_000, t.timeoutMs),
           keepaliveCountMax: 3,
