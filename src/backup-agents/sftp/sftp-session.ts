@@ -28,6 +28,8 @@ const CHUNK = 64 * 1024;
 /** Read requests in flight per file: CHUNK × WINDOW bytes of memory at most. */
 const WINDOW = 32;
 const S_IFMT = 0o170000;
+/** Bytes read between two hints to the garbage collector. */
+const GC_EVERY = 32 * 1024 * 1024;
 
 function kindOfMode(mode: number): RemoteEntry["kind"] {
   const t = mode & S_IFMT;
@@ -109,11 +111,15 @@ class SftpSession implements RemoteSession {
     let pos = offset;
     let issueAt = offset;
     const inflight: { at: number; len: number; p: Promise<{ n: number; buf: Buffer }> }[] = [];
+    // The blocks are reused: memory stays at WINDOW blocks per file, and the garbage
+    // collector has nothing to chase however large the file.
+    const free: Buffer[] = [];
+    let sinceGc = 0;
     const fill = () => {
       while (inflight.length < WINDOW && issueAt < size) {
         const at = issueAt;
         const len = Math.min(CHUNK, size - at);
-        const buf = Buffer.allocUnsafe(len);
+        const buf = free.pop() ?? Buffer.allocUnsafe(CHUNK);
         const p = new Promise<{ n: number; buf: Buffer }>((resolve, reject) => {
           this.sftp.read(handle, buf, 0, len, at, (err, n) => {
             if (err && (err as { code?: unknown }).code === 1) resolve({ n: 0, buf });
@@ -135,8 +141,16 @@ class SftpSession implements RemoteSession {
         for (let off = 0; off < n; ) off += writeSync(fd, buf, off, n - off, head.at + off);
         pos = head.at + n;
         onBytes(n);
+        // ssh2 allocates every packet it decrypts: let the collector catch up now and then.
+        sinceGc += n;
+        if (sinceGc >= GC_EVERY) {
+          sinceGc = 0;
+          Bun.gc(false);
+        }
       }
+      free.push(buf);
       if (n < head.len) {
+        // Drop what is still in flight (its blocks are not reused: an answer may yet arrive).
         await Promise.allSettled(inflight.map((r) => r.p));
         inflight.length = 0;
         if (n === 0) break;
