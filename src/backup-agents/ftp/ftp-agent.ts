@@ -20,7 +20,7 @@ export async function runFtpAgent(ctx: AgentContext, platform: NodeJS.Platform =
   try {
     const { settings, warnings } = readFtpSettings(job.settings);
     for (const w of warnings) log.warn(w);
-    const url = parseRemoteUrl(job.source, type === "FTP" ? ["ftp", "ftps"] : ["ftp", "ftps"]);
+    const url = parseRemoteUrl(job.source, ["ftp", "ftps"]);
     const tls = url.scheme === "ftps" ? "implicit" : type === "FTP" ? "none" : "explicit";
     const destination = resolveLocation(job.destination, "destination", ctx.paths.root, platform);
     const excluder = makeExcluder(settings.exclude, platform);

@@ -5,7 +5,7 @@
  * continue. The host key is checked against known_hosts before anything is sent.
  */
 import { closeSync, openSync, writeSync } from "node:fs";
-import { Client, type ConnectConfig, type SFTPWrapper, type Stats } from "ssh2";
+import { Client, type ConnectConfig, type ServerHostKeyAlgorithm, type SFTPWrapper, type Stats } from "ssh2";
 import type { Connector, FetchResult, RemoteEntry, RemoteSession } from "../remote/remote-fs.ts";
 import { RemoteError } from "../remote/remote-errors.ts";
 import { checkHostKey, preferredHostKeyAlgorithms } from "./known-hosts.ts";
@@ -213,7 +213,7 @@ export function sftpConnector(t: SftpTarget): Connector {
           readyTimeout: t.timeoutMs,
           keepaliveInterval: Math.min(15_000, t.timeoutMs),
           keepaliveCountMax: 3,
-          algorithms: { serverHostKey: preferredHostKeyAlgorithms(t.knownHosts.text, t.host, t.port, HOST_KEY_ALGORITHMS) as ConnectConfig["algorithms"] extends infer A ? A extends { serverHostKey?: infer S } ? S : never : never },
+          algorithms: { serverHostKey: preferredHostKeyAlgorithms(t.knownHosts.text, t.host, t.port, HOST_KEY_ALGORITHMS) as ServerHostKeyAlgorithm[] },
           hostVerifier: (key: Buffer) => {
             const v = checkHostKey(t.knownHosts.text, t.knownHosts.file, t.host, t.port, key);
             if (!v.ok) hostKeyProblem = v.message;
