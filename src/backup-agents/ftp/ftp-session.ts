@@ -47,6 +47,7 @@ function seconds(d: Date | undefined): number | undefined {
 
 /** Writes what arrives at its place in the file, synchronously: in order, and done when "finish" fires. */
 class FileSink extends Writable {
+  written = 0;
   constructor(
     private readonly fd: number,
     private pos: number,
@@ -58,6 +59,7 @@ class FileSink extends Writable {
     try {
       for (let off = 0; off < chunk.length; ) off += writeSync(this.fd, chunk, off, chunk.length - off, this.pos + off);
       this.pos += chunk.length;
+      this.written += chunk.length;
       cb();
     } catch (err) {
       cb(err as Error);
@@ -135,11 +137,6 @@ class FtpSession implements RemoteSession {
       () => undefined,
       (err: unknown) => err,
     );
-    let bytes = 0;
-    this.client.trackProgress((info) => {
-      onBytes(info.bytes - bytes);
-      bytes = info.bytes;
-    });
     try {
       await this.client.downloadTo(sink, path, offset);
       const failed = await finished;
@@ -153,7 +150,6 @@ class FtpSession implements RemoteSession {
       }
       throw ftpErrorOf(err, path);
     } finally {
-      this.client.trackProgress();
       sink.destroy();
       closeSync(fd);
     }
@@ -166,7 +162,8 @@ class FtpSession implements RemoteSession {
     if (expected.mtime === undefined && after !== undefined && expected.listTime && !inListWindow(after, expected.listTime)) {
       size = await this.client.size(path).catch(() => expected.size);
     }
-    return { bytes, size, mtime: after };
+    onBytes(sink.written);
+    return { bytes: sink.written, size, mtime: after };
   }
 
   async close(): Promise<void> {

@@ -24,9 +24,10 @@ export interface SftpTarget {
 }
 
 const HOST_KEY_ALGORITHMS = ["ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "rsa-sha2-512", "rsa-sha2-256", "ssh-rsa"];
-const CHUNK = 64 * 1024;
-/** Read requests in flight per file: CHUNK × WINDOW bytes of memory at most. */
-const WINDOW = 32;
+/** Bytes in flight per file at most (the memory a transfer holds). */
+const IN_FLIGHT = 4 * 1024 * 1024;
+/** ssh2's largest read for a server it does not know to be OpenSSH (which takes 254 KiB). */
+const SMALL_READ = 32 * 1024;
 const S_IFMT = 0o170000;
 /** Bytes read between two hints to the garbage collector. */
 const GC_EVERY = 32 * 1024 * 1024;
@@ -52,10 +53,17 @@ function call<T>(fn: (cb: (err: Error | undefined | null, v: T) => void) => void
 
 class SftpSession implements RemoteSession {
   readonly canResume = true;
+  /** One read request: as large as ssh2 sends in one piece to this server. */
+  private readonly chunk: number;
+  private readonly window: number;
   constructor(
     private readonly conn: Client,
     private readonly sftp: SFTPWrapper,
-  ) {}
+  ) {
+    const max = (sftp as unknown as { _maxReadLen?: unknown })._maxReadLen;
+    this.chunk = typeof max === "number" && max >= 1024 ? Math.min(max, 256 * 1024) : SMALL_READ;
+    this.window = Math.max(4, Math.floor(IN_FLIGHT / this.chunk));
+  }
 
   async list(dir: string): Promise<RemoteEntry[]> {
     const list = await call<{ filename: string; attrs: Stats }[]>((cb) => this.sftp.readdir(dir, cb)).catch((e) => {
@@ -103,7 +111,7 @@ class SftpSession implements RemoteSession {
   }
 
   /**
-   * Read from `offset` up to `size` (the listed size) with up to WINDOW requests in
+   * Read from `offset` up to `size` (the listed size) with up to `window` requests in
    * flight, writing each block at its place; bytes written. A short answer before `size`
    * re-asks from where it stopped; no data at all (the file shrank) ends the read.
    */
@@ -111,15 +119,15 @@ class SftpSession implements RemoteSession {
     let pos = offset;
     let issueAt = offset;
     const inflight: { at: number; len: number; p: Promise<{ n: number; buf: Buffer }> }[] = [];
-    // The blocks are reused: memory stays at WINDOW blocks per file, and the garbage
+    // The blocks are reused: memory stays at `window` blocks per file, and the garbage
     // collector has nothing to chase however large the file.
     const free: Buffer[] = [];
     let sinceGc = 0;
     const fill = () => {
-      while (inflight.length < WINDOW && issueAt < size) {
+      while (inflight.length < this.window && issueAt < size) {
         const at = issueAt;
-        const len = Math.min(CHUNK, size - at);
-        const buf = free.pop() ?? Buffer.allocUnsafe(CHUNK);
+        const len = Math.min(this.chunk, size - at);
+        const buf = free.pop() ?? Buffer.allocUnsafe(this.chunk);
         const p = new Promise<{ n: number; buf: Buffer }>((resolve, reject) => {
           this.sftp.read(handle, buf, 0, len, at, (err, n) => {
             if (err && (err as { code?: unknown }).code === 1) resolve({ n: 0, buf });
