@@ -156,7 +156,7 @@ describe("what failures mean", () => {
     [sftpErrorOf(Object.assign(new Error("Permission denied"), { code: 3 }), "x"), "failed"],
     [sftpErrorOf(Object.assign(new Error("lost"), { code: 7 }), "x"), "transient"],
     [new RemoteError("changed", "c"), "changed"],
-  ])("case %# is %s", (err, kind) => {
+  ])("case %#", (err, kind) => {
     expect(classify(err, "here").kind as string).toBe(kind);
   });
 
