@@ -8,7 +8,7 @@
 import { beforeAll, describe, expect, test } from "bun:test";
 import { appendFileSync, chmodSync, existsSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import nodePath from "node:path";
-import { agentArgs, agentTree, dailyLog, logLines, runAgent, spawnAgent, treeDiff } from "../helpers/agents.ts";
+import { agentArgs, agentTree, dailyLog, logLines, onSmallDisk, runAgent, spawnAgent, treeDiff } from "../helpers/agents.ts";
 import { makeSource, UNICODE_DIR, UNICODE_FILE, write, writePatterned } from "../helpers/fixtures.ts";
 import { freePort } from "../helpers/rsync-daemon.ts";
 import { KEY_PASSPHRASE, startProxy, startSilentServer, startSshd, TEST_PASSWORD, TEST_USER, wholeSeconds, type Sshd } from "../helpers/remote-servers.ts";
@@ -96,7 +96,7 @@ describe("backupagentsftp", () => {
     expect(types.stdout).toMatch(/^SFTP\s+FTP over SSH Backup\s+backupagentsftp\s+SFTP\s+yes\s+built-in$/m);
   }, 60_000);
 
-  test.concurrent("login refused, wrong passphrase, missing path: ERROR; connection refused, a silent server: RE-RUN", async () => {
+  test.concurrent("login refused, wrong passphrase, missing path, a full disk: ERROR; connection refused, a silent server: RE-RUN", async () => {
     const bad = setup({ password: "not-the-Password-9" }, TEST_USER);
     const pp = setup({ private_key: sshd.rootKeyWithPassphrase, passphrase: "wrong passphrase" });
     const missing = setup({ private_key: sshd.rootKey });
@@ -108,7 +108,12 @@ describe("backupagentsftp", () => {
     const db = new (await import("bun:sqlite")).Database(missing.tree.dbFile);
     db.query("UPDATE BackupJob SET source = source || '/nothing here'").run();
     db.close();
+    const full = setup({ private_key: sshd.rootKey });
+    writePatterned(nodePath.join(full.src, "big.bin"), 2 * 1024 * 1024);
     const [rb, rp, rm, rr, rt] = await Promise.all([bad, pp, missing, refused, mute].map((x) => runAgent(x.tree, SFTP, agentArgs(x.tree, x.jobid))));
+    const rf = await runAgent(full.tree, SFTP, agentArgs(full.tree, full.jobid), { wrap: onSmallDisk(nodePath.dirname(full.dest), "1m") });
+    expect(rf.exitCode).toBe(1);
+    expect(rf.stderr).toMatch(/the destination is full \(no space left on the device\)/);
     expect(rt!.exitCode).toBe(75);
     expect(rt!.stderr).toMatch(/timed out/);
     expect(rb!.exitCode).toBe(1);
