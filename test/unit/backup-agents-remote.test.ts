@@ -1,13 +1,13 @@
 /** Pure parts of the remote agents: source URLs, known_hosts, settings, names, error meanings. */
 import { describe, expect, test } from "bun:test";
 import { createHmac, randomBytes } from "node:crypto";
-import { FTPError } from "basic-ftp";
+import { FTPError, parseList } from "basic-ftp";
 import { parseRemoteUrl, RemoteUrlError, shownOf } from "../../src/backup-agents/remote/remote-url.ts";
 import { blobType, checkHostKey, fingerprint, keysFor, preferredHostKeyAlgorithms } from "../../src/backup-agents/sftp/known-hosts.ts";
 import { describeSettings, readFtpSettings, readSftpSettings } from "../../src/backup-agents/remote/remote-settings.ts";
 import { badName } from "../../src/backup-agents/remote/mirror.ts";
 import { classify, RemoteError } from "../../src/backup-agents/remote/remote-errors.ts";
-import { ftpErrorOf } from "../../src/backup-agents/ftp/ftp-session.ts";
+import { entryOf, ftpErrorOf } from "../../src/backup-agents/ftp/ftp-session.ts";
 import { sftpErrorOf } from "../../src/backup-agents/sftp/sftp-session.ts";
 import { partName, PART_RE, sameMtime } from "../../src/backup-agents/remote/local-side.ts";
 import { inListWindow, parseListTime } from "../../src/backup-agents/remote/list-time.ts";
@@ -185,5 +185,31 @@ describe("LIST times", () => {
     expect(parseListTime(undefined, now)).toBeUndefined();
     const w = { sec: 1000, precision: 60 };
     expect([inListWindow(999, w), inListWindow(1000, w), inListWindow(1059, w), inListWindow(1060, w)]).toEqual([false, true, true, false]);
+  });
+});
+
+describe("FTP listings", () => {
+  const now = Date.UTC(2026, 10, 30, 12, 0);
+  test("MLSD: exact times, kinds, sizes; no window", () => {
+    const list = parseList("type=file;size=1234;modify=20261129101112;UNIX.mode=0644; a b.txt\r\ntype=dir;modify=20250101000000; sub\r\ntype=OS.unix=symlink;modify=20250101000000; ln\r\n");
+    expect(list.map((i) => entryOf(i, now))).toEqual([
+      { name: "a b.txt", kind: "file", size: 1234, mtime: Date.UTC(2026, 10, 29, 10, 11, 12) / 1000, listTime: undefined },
+      { name: "sub", kind: "dir", size: 0, mtime: Date.UTC(2025, 0, 1) / 1000, listTime: undefined },
+      { name: "ln", kind: "link", size: 0, mtime: Date.UTC(2025, 0, 1) / 1000, listTime: undefined },
+    ]);
+  });
+
+  test("Unix and DOS LIST: windows instead of times; names with spaces and Unicode", () => {
+    const unix = parseList("-rw-r--r--    1 0        0             220 Nov 30 11:11 plain file.txt\r\ndrwxr-xr-x    2 0        0            4096 Sep 13  2020 日本語 dir\r\nlrwxrwxrwx    1 0        0               9 Nov 30 11:11 ln -> plain.txt\r\n");
+    expect(unix.map((i) => entryOf(i, now))).toEqual([
+      { name: "plain file.txt", kind: "file", size: 220, mtime: undefined, listTime: { sec: Date.UTC(2026, 10, 30, 11, 11) / 1000, precision: 60 } },
+      { name: "日本語 dir", kind: "dir", size: 4096, mtime: undefined, listTime: { sec: Date.UTC(2020, 8, 13) / 1000, precision: 86_400 } },
+      { name: "ln", kind: "link", size: 9, mtime: undefined, listTime: { sec: Date.UTC(2026, 10, 30, 11, 11) / 1000, precision: 60 } },
+    ]);
+    const dos = parseList("11-30-25  11:15PM       <DIR>          Folder\r\n11-30-25  09:05AM                 1024 data.bin\r\n");
+    expect(dos.map((i) => [i.name, entryOf(i, now).kind, entryOf(i, now).size, entryOf(i, now).listTime?.precision])).toEqual([
+      ["Folder", "dir", 0, 60],
+      ["data.bin", "file", 1024, 60],
+    ]);
   });
 });

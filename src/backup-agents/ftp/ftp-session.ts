@@ -45,6 +45,12 @@ function seconds(d: Date | undefined): number | undefined {
   return d && Number.isFinite(d.getTime()) ? Math.floor(d.getTime() / 1000) : undefined;
 }
 
+/** A listed entry: MLSD gives the exact time (`modify`), LIST a window. */
+export function entryOf(i: FileInfo, nowMs: number = Date.now()): RemoteEntry {
+  const mtime = seconds(i.modifiedAt);
+  return { name: i.name, kind: kindOf(i), size: i.size, mtime, listTime: mtime === undefined ? parseListTime(i.rawModifiedAt, nowMs) : undefined };
+}
+
 /** Writes what arrives at its place in the file, synchronously: in order, and done when "finish" fires. */
 class FileSink extends Writable {
   written = 0;
@@ -87,10 +93,7 @@ class FtpSession implements RemoteSession {
       const infos = await this.client.list();
       return infos
         .filter((i) => i.name !== "." && i.name !== "..")
-        .map((i) => {
-          const mtime = seconds(i.modifiedAt);
-          return { name: i.name, kind: kindOf(i), size: i.size, mtime, listTime: mtime === undefined ? parseListTime(i.rawModifiedAt) : undefined };
-        });
+        .map((i) => entryOf(i));
     } catch (err) {
       throw ftpErrorOf(err, `listing ${dir}`);
     }
