@@ -20,6 +20,10 @@ const MAIN = "cncopagent";
 async function compile(target: string | undefined, outfile: string): Promise<void> {
   // Bytecode: start-up without parsing the bundle (--version in ~20 ms instead of ~45 ms of CPU).
   const args = ["build", "--compile", "--minify", "--sourcemap=none", "--bytecode", "--format=esm", entry, "--outfile", outfile];
+  // ssh2's optional native helpers (cpu-features, sshcrypto.node) are left out: Bun does
+  // not load them anyway (ssh2 falls back to its JavaScript and WebAssembly code), and a
+  // Linux .node file must not end up inside a Windows or macOS build.
+  args.push("--external", "cpu-features", "--external", "*.node");
   if (target) args.push(`--target=${target}`);
   // Precompiled bytecode for this machine's build: start-up drops from ~50 ms to ~15 ms,
   // paid by every agent attempt and every program call.

@@ -16,6 +16,8 @@ export const PROGRAMS: Record<string, () => Promise<ProgramMain>> & Record<Suite
   w: async () => (await import("./programs/w.ts")).main,
   backupagentcifs: async () => (await import("./programs/backupagentcifs.ts")).main,
   backupagentrsync: async () => (await import("./programs/backupagentrsync.ts")).main,
+  backupagentftp: async () => (await import("./programs/backupagentftp.ts")).main,
+  backupagentsftp: async () => (await import("./programs/backupagentsftp.ts")).main,
 };
 
 /** The programs `bun run build` and `cncopagent --link` link beside the executable. */
