@@ -11,7 +11,7 @@ import { FAKE_AGENT, finalStates, makeWinTree, winPath, type WinTree } from "./h
 
 const scratch = makeScratch("file");
 const tree = (o?: Parameters<typeof makeWinTree>[0]): WinTree => scratch.track(makeWinTree(o));
-const OTHERS = ["cncopreporter", "cncopjobs", "w", "backupagentcifs", "backupagentrsync"];
+const OTHERS = ["cncopreporter", "cncopjobs", "w", "backupagentcifs", "backupagentrsync", "backupagentftp", "backupagentsftp"];
 
 describe("cncopagent --link", () => {
   test.concurrent("makes every <program>.exe beside cncopagent.exe, refreshes stale ones, removes old launchers, and is idempotent", async () => {
@@ -33,7 +33,7 @@ describe("cncopagent --link", () => {
 
     const again = await t.run("cncopagent", ["--link"]);
     expect(again.exitCode).toBe(0);
-    expect(again.stdout.trim().split(/\r?\n/)).toEqual([...OTHERS.map((n) => `up to date: ${t.winBin}\\${n}.exe`), `links ready beside ${t.winBin}\\cncopagent.exe: 0 created, 0 refreshed, 5 up to date`]);
+    expect(again.stdout.trim().split(/\r?\n/)).toEqual([...OTHERS.map((n) => `up to date: ${t.winBin}\\${n}.exe`), `links ready beside ${t.winBin}\\cncopagent.exe: 0 created, 0 refreshed, 7 up to date`]);
 
     // The links start their own programs; --link with a job is a usage error.
     const jobs = await t.run("cncopjobs", ["--version"]);
