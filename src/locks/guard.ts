@@ -90,7 +90,10 @@ export function guardFs(mine: GuardHolder, alive?: (p: { pid: number; start: str
       fs.renameSync(tmp, dir);
     } catch (err) {
       fs.rmSync(tmp, { recursive: true, force: true });
-      if (fs.existsSync(dir)) throw errnoError("EEXIST", `${dir} exists`);
+      // Another holder's guard was there when we renamed (it may be gone again by now:
+      // proper-lockfile then simply tries again). Windows says EPERM or EACCES for it.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOTEMPTY" || code === "EEXIST" || code === "EPERM" || code === "EACCES" || code === "EBUSY" || fs.existsSync(dir)) throw errnoError("EEXIST", `${dir} exists`);
       throw err;
     }
   };

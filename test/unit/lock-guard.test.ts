@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
 import { type GuardHolder, holderState, readHolder, selfHolder } from "../../src/locks/guard.ts";
@@ -88,6 +88,26 @@ describe("a paused holder keeps the guard", () => {
     expect(h.exitCode).toBe(0);
     expect(existsSync(`${target}.guard`)).toBe(false);
     expect(withGuard(target, "the test guard", () => 2, 300)).toBe(2);
+  });
+});
+
+describe("under contention", () => {
+  test("6 processes taking the guard 40 times each: every increment inside it counts, none fails", async () => {
+    const dir = work();
+    const target = nodePath.join(dir, "job-3");
+    const COUNT = nodePath.join(import.meta.dir, "..", "fixtures", "locks", "count-guard.ts");
+    const procs = Array.from({ length: 6 }, () => {
+      const c = spawn(process.execPath, [COUNT, target, "40"], { stdio: ["ignore", "ignore", "pipe"] });
+      children.push(c);
+      let err = "";
+      c.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+      return exited(c).then(() => ({ code: c.exitCode, err }));
+    });
+    const results = await Promise.all(procs);
+    expect(results).toEqual(new Array(6).fill({ code: 0, err: "" }));
+    expect(readFileSync(`${target}.count`, "utf8")).toBe("240");
+    // Nothing left behind: no guard, no temporary or renamed-away folder.
+    expect(readdirSync(dir).sort()).toEqual(["job-3.count"]);
   });
 });
 
