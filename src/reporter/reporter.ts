@@ -36,6 +36,8 @@ export interface ReporterSummary {
   readonly eventful: boolean;
   readonly failures: number;
   readonly interrupted: boolean;
+  /** A report was not delivered: the pass stopped on it. */
+  readonly undelivered: boolean;
 }
 
 interface Totals {
@@ -48,6 +50,7 @@ interface Totals {
   failures: number;
   stoppedBy: string | undefined;
   interrupted: boolean;
+  undelivered: boolean;
 }
 
 export function summaryText(t: Totals): string {
@@ -70,7 +73,7 @@ export async function runReporter(opts: ReporterOptions): Promise<ReporterSummar
     const waiting = scanMessages(paths.messages).length;
     const text = `no [network] url in ${config.file}: nothing sent; ${waiting} report(s) stay in ${paths.messages}`;
     log.info(text);
-    return { text, eventful: waiting > 0, failures: 0, interrupted: false };
+    return { text, eventful: waiting > 0, failures: 0, interrupted: false, undelivered: false };
   }
   if (net.apiKey !== undefined && !/^[\x21-\x7e]+$/.test(net.apiKey)) {
     // fetch would refuse every request, and the reports would wait forever without a hint.
@@ -85,7 +88,7 @@ export async function runReporter(opts: ReporterOptions): Promise<ReporterSummar
 
   const files = reporterLockFiles(paths.locks);
   requestPass(files);
-  const totals: Totals = { found: 0, sent: 0, refused: 0, expired: 0, bad: 0, left: 0, failures: 0, stoppedBy: undefined, interrupted: false };
+  const totals: Totals = { found: 0, sent: 0, refused: 0, expired: 0, bad: 0, left: 0, failures: 0, stoppedBy: undefined, interrupted: false, undelivered: false };
   const refusedNames = new Set<string>();
   let busyText: string | undefined;
   for (let round = 1; round <= MAX_PASSES; round++) {
@@ -112,12 +115,13 @@ export async function runReporter(opts: ReporterOptions): Promise<ReporterSummar
     totals.failures += r.failures;
     totals.stoppedBy = r.stoppedBy;
     totals.interrupted ||= r.interrupted;
+    totals.undelivered ||= r.undelivered;
     if (r.stoppedBy !== undefined || !passWanted(files)) break;
     log.info("another cncopreporter asked for a pass while this one ran: passing again");
   }
   totals.refused = refusedNames.size;
-  if (busyText !== undefined) return { text: busyText, eventful: true, failures: 0, interrupted: false };
+  if (busyText !== undefined) return { text: busyText, eventful: true, failures: 0, interrupted: false, undelivered: false };
   // What is in the spool now: refused, not delivered, not tried, or written meanwhile.
   totals.left = scanMessages(paths.messages).length;
-  return { text: summaryText(totals), eventful: totals.found > 0 || totals.failures > 0, failures: totals.failures, interrupted: totals.interrupted };
+  return { text: summaryText(totals), eventful: totals.found > 0 || totals.failures > 0, failures: totals.failures, interrupted: totals.interrupted, undelivered: totals.undelivered };
 }
