@@ -15,6 +15,7 @@ import { IN_FLIGHT, type PassResult, runPass } from "./pass.ts";
 import type { ReporterLog } from "./reporter-log.ts";
 import { scanMessages } from "./spool-scan.ts";
 import { removeStaleReportTemps } from "../reports/report-files.ts";
+import { removeStaleTemps } from "../install/atomic-write.ts";
 import { createFetchTransport, loadTrust, type Transport } from "./transport.ts";
 
 /** Passes one invocation runs at most while other reporters keep asking for one. */
@@ -69,6 +70,8 @@ export async function runReporter(opts: ReporterOptions): Promise<ReporterSummar
   if (leftovers.length > 0) {
     log.info(`removed ${leftovers.length} leftover temporary report file(s) of writers stopped mid-write: ${leftovers.join(", ")}`);
   }
+  const lockTemps = removeStaleTemps(paths.locks);
+  if (lockTemps.length > 0) log.info(`removed ${lockTemps.length} leftover temporary lock record file(s) of interrupted writes in ${paths.locks}: ${lockTemps.join(", ")}`);
   if (!net.url) {
     const waiting = scanMessages(paths.messages).length;
     const text = `no [network] url in ${config.file}: nothing sent; ${waiting} report(s) stay in ${paths.messages}`;
@@ -87,12 +90,22 @@ export async function runReporter(opts: ReporterOptions): Promise<ReporterSummar
   );
 
   const files = reporterLockFiles(paths.locks);
-  requestPass(files);
+  try {
+    requestPass(files);
+  } catch (err) {
+    throw new CncopError(`cannot ask for a pass: write ${files.wanted}: ${(err as Error).message}; nothing sent, the reports stay in ${paths.messages}. Check that ${paths.locks} can be written.`, EXIT.FAILED);
+  }
   const totals: Totals = { found: 0, sent: 0, refused: 0, expired: 0, bad: 0, left: 0, failures: 0, stoppedBy: undefined, interrupted: false, undelivered: false };
   const refusedNames = new Set<string>();
   let busyText: string | undefined;
   for (let round = 1; round <= MAX_PASSES; round++) {
-    const lock = acquirePassLock(files, (t) => log.info(t));
+    let lock: ReturnType<typeof acquirePassLock>;
+    try {
+      lock = acquirePassLock(files, (t) => log.info(t));
+    } catch (err) {
+      if (err instanceof CncopError) throw err;
+      throw new CncopError(`cannot take the reporter's pass lock ${files.record}: ${(err as Error).message}; nothing sent, the reports stay in ${paths.messages}`, EXIT.FAILED);
+    }
     if ("busy" in lock) {
       const o = lock.busy;
       const who = o ? `pid ${o.process.pid}, since ${o.started}` : "starting right now";

@@ -1,13 +1,14 @@
 /**
  * cncopreporter and cncopagent under real faults (issue 17): reports larger than memory
  * should hold (streamed, or moved aside over the limit), a Spool/Messages/ that cannot be
- * deleted from (a read-only bind mount as root, else permissions), report servers that
+ * deleted from (a read-only bind mount in a private mount namespace), report servers that
  * hang, reset the connection or trickle their answer, and a cncopagent run against a
  * server that never answers.
  */
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, truncateSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, truncateSync } from "node:fs";
+import { READ_ONLY, runWithFault } from "../helpers/faults.ts";
 import net from "node:net";
 import nodePath from "node:path";
 import { type Tree } from "../helpers/tree.ts";
@@ -15,7 +16,6 @@ import { makeScratch } from "../helpers/scratch.ts";
 import { HOUR_MS, networkConfig, putReport, startReportServer } from "../helpers/report-server.ts";
 
 const scratch = makeScratch("file");
-const IS_ROOT = process.getuid?.() === 0;
 
 const messagesDir = (t: Tree) => nodePath.join(t.root, "Spool", "Messages");
 const spoolNames = (t: Tree) => (existsSync(messagesDir(t)) ? readdirSync(messagesDir(t)).filter((n) => n.endsWith(".json")).sort() : []);
@@ -85,21 +85,12 @@ describe("cncopreporter: a spool it cannot delete from", () => {
     const tree = scratch.track(scratch.tree({ config: networkConfig(server.url) }));
     putReport(tree.root, "JF-a.json", { type: "jobfinished", jobid: 1 });
     putReport(tree.root, "JF-b.json", { type: "jobfinished", jobid: 2 });
-    mkdirSync(nodePath.join(tree.root, "Logs"), { recursive: true });
     const dir = messagesDir(tree);
-    if (IS_ROOT) {
-      // A read-only bind mount: root's permissions do not help there.
-      expect(Bun.spawnSync(["mount", "--bind", dir, dir]).exitCode).toBe(0);
-      scratch.defer(() => Bun.spawnSync(["umount", dir]));
-      expect(Bun.spawnSync(["mount", "-o", "remount,bind,ro", dir]).exitCode).toBe(0);
-    } else {
-      chmodSync(dir, 0o555);
-      scratch.defer(() => chmodSync(dir, 0o755));
-    }
     for (let pass = 0; pass < 2; pass++) {
-      const r = await tree.run("cncopreporter", []);
+      // A read-only bind mount: permissions would not stop root.
+      const r = await runWithFault(tree, READ_ONLY("Spool/Messages"), "cncopreporter", []);
       expect(r.exitCode).toBe(1);
-      expect(r.stderr).toContain(`cannot delete reports in ${dir} (access for writing): `);
+      expect(r.stderr).toContain(`cannot delete reports in ${dir} (access for writing): EROFS`);
       expect(r.stderr).toContain(`nothing sent, so that nothing is sent twice: the 2 report(s) stay in ${dir}`);
     }
     expect(server.received).toEqual([]);

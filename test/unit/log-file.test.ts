@@ -241,7 +241,7 @@ describe("openLogFile", () => {
     full.line("x");
     full.line("y");
     full.close();
-    expect(said).toEqual([expect.stringMatching(/^cannot write the log \/dev\/full: .*(ENOSPC|space)/i)]);
+    expect(said).toEqual([expect.stringMatching(/^cannot write the log \/dev\/full \(write\): .*(ENOSPC|space)/i)]);
   });
 });
 
