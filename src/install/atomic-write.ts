@@ -42,8 +42,10 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, opts: A
   const bytes = typeof data === "string" ? Buffer.from(data, "utf8") : data;
   let fd: number | undefined;
   let op = "open";
+  let created = false;
   try {
     fd = openSync(tmp, "wx", opts.mode ?? 0o644);
+    created = true;
     op = "write";
     let off = 0;
     while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
@@ -60,9 +62,12 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, opts: A
         closeSync(fd);
       } catch {}
     }
-    try {
-      unlinkSync(tmp);
-    } catch {}
+    // Only a file this call created: a name that was taken (EEXIST) is someone else's.
+    if (created) {
+      try {
+        unlinkSync(tmp);
+      } catch {}
+    }
     throw new FileWriteError(op, path, err, op === "rename" ? `rename ${tmp} to ${path}` : `${op} ${tmp} (for ${path})`);
   }
   fsyncDir(nodePath.dirname(path));
