@@ -7,6 +7,7 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import nodePath from "node:path";
+import { agentTree } from "../helpers/agents.ts";
 import { FULL, READ_ONLY, runWithFault } from "../helpers/faults.ts";
 import { makeScratch } from "../helpers/scratch.ts";
 import type { Tree } from "../helpers/tree.ts";
@@ -68,6 +69,25 @@ describe("cncopagent: a full or read-only Spool/", () => {
     expect(r.stderr).toContain(`cannot take the lock guard ${spool}/Work/locks/job-1.guard: EROFS`);
     expect(r.stderr).toMatch(new RegExp(`cannot write JF- report for job 1 into ${spool}/Messages: open ${spool}/Messages/\\.JF-\\S+\\.json\\.tmp \\(for ${spool}/Messages/JF-\\S+\\.json\\): EROFS.*; its content: \\{"type":"jobfinished"`));
     expect(t.caLogText()).toMatch(/job 1 'one' final state: ERROR/);
+  }, 45_000);
+});
+
+describe("an agent on a read-only Spool/Logs/", () => {
+  test.concurrent("backupagentcifs says so with the path, backs up anyway, and its log lines reach the CA log through stderr", async () => {
+    const t = scratch.track(agentTree());
+    const src = nodePath.join(t.root, "src");
+    mkdirSync(src);
+    writeFileSync(nodePath.join(src, "a.txt"), "hi");
+    t.addJob({ jobid: 1, jobtitle: "files", jobtype: "CIFS", source: src, destination: nodePath.join(t.root, "dst") });
+    for (const d of ["Logs", "Spool/Messages", "Spool/Logs", "Spool/Work/locks"]) mkdirSync(nodePath.join(t.root, d), { recursive: true });
+    const r = await runWithFault(t, READ_ONLY("Spool/Logs"), "cncopagent", ["1"]);
+    expect(r.exitCode).toBe(0);
+    expect(readFileSync(nodePath.join(t.root, "dst", "a.txt"), "utf8")).toBe("hi");
+    const ca = t.caLogText();
+    expect(ca).not.toContain("internal error");
+    expect(ca).toMatch(new RegExp(`\\[backupagentcifs#1 stderr\\] .*cannot open the log ${t.root}/Spool/Logs/CIFS-\\d{8}\\.log \\(open\\): EROFS.*; its lines go to stderr`));
+    expect(ca).toMatch(/\[backupagentcifs#1 stderr\] \d{4}-\d\d-\d\d \d\d:\d\d:\d\d FINISH job 1 'files' session \S+ state OK/);
+    expect(ca).toMatch(/job 1 'files' final state: OK/);
   }, 45_000);
 });
 
