@@ -2,8 +2,9 @@
  * Is a report one JSON object? Checked as the text streams by, in constant memory (a
  * stack of open brackets aside), so a report of any size is checked without loading it:
  * the same grammar as JSON.parse (RFC 8259), fed in chunks of decoded text. It also keeps
- * the top-level `jobid` (as written, at most MAX_CAPTURE characters), which orders the
- * reports of one job (see pass.ts), so the report never has to be parsed whole.
+ * the top-level `jobid` and `session` (as written, at most MAX_CAPTURE characters): the
+ * first orders the reports of one job (see pass.ts), the second names a run; so a large
+ * report never has to be parsed whole.
  */
 
 const MAX_CAPTURE = 64;
@@ -36,7 +37,11 @@ const enum N {
   Exp,
 }
 
-export type JsonCheck = { readonly ok: true; readonly jobid: string | undefined } | { readonly ok: false; readonly why: string };
+/** Top-level keys whose (number or string) value is kept. */
+const CAPTURED = ["jobid", "session"] as const;
+type Captured = (typeof CAPTURED)[number];
+
+export type JsonCheck = { readonly ok: true; readonly jobid: string | undefined; readonly session: string | undefined } | { readonly ok: false; readonly why: string };
 
 export class JsonObjectChecker {
   private state = S.Start;
@@ -50,9 +55,11 @@ export class JsonObjectChecker {
   private strIsKey = false;
   /** Text of the current top-level key, and of the value after a top-level "jobid". */
   private key = "";
-  private capturing: "key" | "jobid" | undefined;
-  private jobidText: string | undefined;
-  private jobidPending = false;
+  private capturing: "key" | "value" | undefined;
+  private readonly values: Partial<Record<Captured, string>> = {};
+  /** The captured key whose value comes next. */
+  private pending: Captured | undefined;
+  private valueKey: Captured | undefined;
   private valueText = "";
 
   /** Check the next piece of text; stops looking after the first error. */
@@ -71,7 +78,7 @@ export class JsonObjectChecker {
     if (this.error !== undefined) return { ok: false, why: this.error };
     if (this.state === S.Start) return { ok: false, why: "the file holds only white space" };
     if (this.state !== S.Done) return { ok: false, why: `not valid JSON (the text ends inside ${this.stack.length > 0 ? "an open object or array" : "a value"}, after ${this.pos} characters)` };
-    return { ok: true, jobid: this.jobidText };
+    return { ok: true, jobid: this.values.jobid, session: this.values.session };
   }
 
   private fail(what: string): void {
@@ -130,7 +137,7 @@ export class JsonObjectChecker {
       case S.Colon:
         if (c !== 0x3a) return this.unexpected(ch);
         this.state = S.Value;
-        this.jobidPending = this.stack.length === 1 && this.key === "jobid";
+        this.pending = this.stack.length === 1 ? CAPTURED.find((k) => k === this.key) : undefined;
         return;
       case S.After:
         if (c === 0x2c) {
@@ -145,10 +152,11 @@ export class JsonObjectChecker {
   }
 
   private startValue(c: number, ch: string): void {
-    const top = this.jobidPending;
-    this.jobidPending = false;
+    const top = this.pending;
+    this.pending = undefined;
     if (top && (c === 0x22 || c === 0x2d || (c >= 0x30 && c <= 0x39))) {
-      this.capturing = "jobid";
+      this.capturing = "value";
+      this.valueKey = top;
       this.valueText = "";
     }
     if (c === 0x7b || c === 0x5b) return this.open(c);
@@ -185,7 +193,7 @@ export class JsonObjectChecker {
   private capture(ch: string): void {
     if (this.capturing === "key") {
       if (this.key.length <= MAX_CAPTURE) this.key += ch;
-    } else if (this.capturing === "jobid" && this.valueText.length < MAX_CAPTURE) this.valueText += ch;
+    } else if (this.capturing === "value" && this.valueText.length < MAX_CAPTURE) this.valueText += ch;
   }
 
   /** Does `c` continue the number? */
@@ -239,8 +247,8 @@ export class JsonObjectChecker {
   }
 
   private valueEnded(): void {
-    if (this.capturing === "jobid") {
-      this.jobidText = this.valueText;
+    if (this.capturing === "value" && this.valueKey) {
+      this.values[this.valueKey] = this.valueText;
       this.capturing = undefined;
     }
     this.state = this.stack.length === 0 ? S.Done : S.After;

@@ -34,6 +34,8 @@ export type ReadReport =
       readonly bytes: number;
       /** The ordering key (see orderKey). */
       readonly key: string;
+      /** The report's top-level `session`, when it is a string. */
+      readonly session: string | undefined;
       /** The report parsed, when it was read whole (for the expiry line of the log). */
       readonly report: Record<string, unknown> | undefined;
     }
@@ -66,7 +68,7 @@ export function parseReport(bytes: Uint8Array): ReadReport {
     return { kind: "bad", why: `valid JSON, but not one JSON object (a report is {...})` };
   }
   const report = value as Record<string, unknown>;
-  return { kind: "ok", body, bytes: body.length, key: orderKey(report), report };
+  return { kind: "ok", body, bytes: body.length, key: orderKey(report), session: typeof report.session === "string" ? report.session : undefined, report };
 }
 
 /**
@@ -107,7 +109,7 @@ export async function checkLargeReport(path: string): Promise<ReadReport> {
     const r = checker.end();
     if (!r.ok) return { kind: "bad", why: r.why };
     const end = Math.min(pos, size);
-    return { kind: "ok", body: Bun.file(path).slice(start, end), bytes: end - start, key: keyOf(r.jobid), report: undefined };
+    return { kind: "ok", body: Bun.file(path).slice(start, end), bytes: end - start, key: keyOf(r.jobid), session: r.session, report: undefined };
   } finally {
     await fh.close().catch(() => {});
   }

@@ -80,7 +80,12 @@ describe("the streaming JSON object check", () => {
     ['{"jobidx":3}', undefined],
   ])("keeps the top-level jobid of %p", (text, jobid) => {
     const r = checkJsonObject(text);
-    expect(r).toEqual({ ok: true, jobid });
+    expect(r).toEqual({ ok: true, jobid, session: undefined });
+  });
+
+  test("keeps the top-level session, not a nested one", () => {
+    expect(checkJsonObject('{"a":{"session":"x"},"session":"0193-ab","jobid":4}')).toEqual({ ok: true, jobid: "4", session: "0193-ab" });
+    expect(checkJsonObject('{"a":{"session":"x"}}')).toEqual({ ok: true, jobid: undefined, session: undefined });
   });
 
   test("the error names where the text went wrong", () => {
