@@ -14,7 +14,8 @@
  * Nothing is sent while the folder does not let the reporter delete what it sent (a
  * read-only or unwritable `Spool/Messages/`): every pass would send the same reports again.
  */
-import { accessSync, constants, existsSync } from "node:fs";
+import { accessSync, closeSync, constants, existsSync, openSync, unlinkSync } from "node:fs";
+import nodePath from "node:path";
 import { unlink } from "node:fs/promises";
 import { errnoCode } from "../cli/errors.ts";
 import { type ReportPrefix } from "../reports/report-files.ts";
@@ -210,13 +211,37 @@ export async function runPass(opts: PassOptions): Promise<PassResult> {
   };
 }
 
-/** Can the reporter delete files in `dir` (write and search permission, not read-only)? Undefined when it can. */
-export function deleteCheck(dir: string, access: (path: string, mode: number) => void = accessSync): string | undefined {
+/**
+ * Can the reporter delete files in `dir`? Undefined when it can. POSIX: write and search
+ * permission on the folder, on a file system mounted read-write (access(2)). Windows keeps
+ * no such permission in a folder's attributes (its read-only attribute does not stop a
+ * deletion), so there a probe file is created and deleted.
+ */
+export function deleteCheck(dir: string, platform: NodeJS.Platform = process.platform, access: (path: string, mode: number) => void = accessSync): string | undefined {
+  if (platform === "win32") return probeDelete(dir);
   try {
     access(dir, constants.W_OK | constants.X_OK);
     return undefined;
   } catch (err) {
     return `cannot delete reports in ${dir} (access for writing): ${(err as Error).message}`;
+  }
+}
+
+function probeDelete(dir: string): string | undefined {
+  const probe = nodePath.join(dir, `.cncopreporter-probe-${process.pid}.tmp`);
+  try {
+    closeSync(openSync(probe, "wx"));
+  } catch (err) {
+    // A full disk still lets files be deleted; an existing probe is a killed reporter's.
+    const code = errnoCode(err);
+    if (code === "ENOSPC" || code === "EDQUOT" || code === "EEXIST") return undefined;
+    return `cannot delete reports in ${dir} (create ${probe}): ${(err as Error).message}`;
+  }
+  try {
+    unlinkSync(probe);
+    return undefined;
+  } catch (err) {
+    return `cannot delete reports in ${dir} (unlink ${probe}): ${(err as Error).message}`;
   }
 }
 
