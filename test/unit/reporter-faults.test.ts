@@ -3,7 +3,7 @@
  * delivered" (and only then), and the check that the spool can be deleted from.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
 import { parseConfigText } from "../../src/install/config.ts";
@@ -13,6 +13,7 @@ import type { RunResult } from "../../src/process/process-tree.ts";
 import { EXIT_UNDELIVERED, INVOKED_BY_ENV } from "../../src/reporter/answer.ts";
 import { invokeReporter, newReporterRunState, reporterCommand } from "../../src/reporter/invoke.ts";
 import { deleteCheck } from "../../src/reporter/pass.ts";
+import { IN_MEMORY_BYTES, readReport } from "../../src/reporter/report-file.ts";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -85,5 +86,53 @@ describe("can the reporter delete from the spool?", () => {
     expect(deleteCheck(dir, "win32")).toBeUndefined();
     expect(readdirSync(dir)).toEqual([]);
     expect(deleteCheck(nodePath.join(dir, "missing"), "win32")).toMatch(/^cannot delete reports in \S+missing \(create \S+\.cncopreporter-probe-\d+\.tmp\): ENOENT/);
+  });
+});
+
+describe("a report larger than IN_MEMORY_BYTES is checked and sent as a stream", () => {
+  const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+  function big(text: string, prefix: Buffer = Buffer.alloc(0)): { path: string; size: number } {
+    const dir = mkdtempSync(nodePath.join(os.tmpdir(), "cncop-big-"));
+    dirs.push(dir);
+    const path = nodePath.join(dir, "JS-big.json");
+    const bytes = Buffer.concat([prefix, Buffer.from(text)]);
+    writeFileSync(path, bytes);
+    return { path, size: bytes.length };
+  }
+  const pad = (n: number) => `"${"é".repeat(n)}"`; // two bytes a character: chunks cut characters
+
+  test("a whole object: the body is the file after its BOM, and jobid and session are kept", async () => {
+    const text = `{"jobid":9007199254740993,"session":"s-1","pad":[${pad(700_000)}]}`;
+    const f = big(text, BOM);
+    expect(f.size).toBeGreaterThan(IN_MEMORY_BYTES);
+    const r = await readReport(f.path, f.size);
+    if (r.kind !== "ok") throw new Error(JSON.stringify(r));
+    expect(r.report).toBeUndefined();
+    expect(r.key).toBe("job:9007199254740993");
+    expect(r.session).toBe("s-1");
+    expect(r.bytes).toBe(f.size - 3);
+    expect(await (r.body as Blob).text()).toBe(text);
+  });
+
+  test.each([
+    ["truncated", `{"jobid":1,"pad":[${pad(700_000)}`, /^not valid JSON \(the text ends inside an open object or array/],
+    ["text after the object", `{"pad":[${pad(700_000)}]} {}`, /^not valid JSON \(text after the end of the object/],
+    ["an array", `[${pad(700_000)}]`, /a report is one JSON object/],
+  ])("%s: bad", async (_what, text, why) => {
+    const f = big(text);
+    const r = await readReport(f.path, f.size);
+    expect(r).toEqual({ kind: "bad", why: expect.stringMatching(why) });
+  });
+
+  test("bytes that are not UTF-8 deep inside: bad", async () => {
+    const f = big(`{"pad":[${pad(700_000)}]}`);
+    const bytes = Buffer.from(await Bun.file(f.path).arrayBuffer());
+    bytes[1_000_001] = 0xff;
+    writeFileSync(f.path, bytes);
+    expect(await readReport(f.path, f.size)).toEqual({ kind: "bad", why: "the file is not UTF-8 text" });
+  });
+
+  test("a file that vanished is gone", async () => {
+    expect(await readReport(nodePath.join(os.tmpdir(), "cncop-no-such-report.json"), 2 * IN_MEMORY_BYTES)).toEqual({ kind: "gone" });
   });
 });
