@@ -7,7 +7,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, truncateSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, truncateSync } from "node:fs";
 import { READ_ONLY, runWithFault } from "../helpers/faults.ts";
 import net from "node:net";
 import nodePath from "node:path";
@@ -95,6 +95,22 @@ describe("cncopreporter: a spool it cannot delete from", () => {
     }
     expect(server.received).toEqual([]);
     expect(spoolNames(tree)).toEqual(["JF-a.json", "JF-b.json"]);
+  }, 30_000);
+});
+
+describe("cncopreporter: a read-only Spool/Logs/", () => {
+  test.concurrent("its log cannot be opened: said with the path, the reports are sent anyway, the log lines are on stderr", async () => {
+    const server = startReportServer({ answer: () => 200 });
+    scratch.defer(() => server.stop());
+    const tree = scratch.track(scratch.tree({ config: networkConfig(server.url) }));
+    putReport(tree.root, "JE-a.json", { type: "jobexception", jobid: 1 });
+    mkdirSync(nodePath.join(tree.root, "Spool", "Logs"), { recursive: true });
+    const r = await runWithFault(tree, READ_ONLY("Spool/Logs"), "cncopreporter", []);
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`cncopreporter: cannot open the log ${tree.root}/Spool/Logs/RP-\\d{8}\\.log \\(open\\): EROFS.*; its lines go to stderr`));
+    expect(r.stderr).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d INFO sent JF-a\.json to /m);
+    expect(server.received.map((x) => x.name)).toEqual(["JE-a.json"]);
+    expect(spoolNames(tree)).toEqual([]);
   }, 30_000);
 });
 
