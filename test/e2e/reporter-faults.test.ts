@@ -108,7 +108,7 @@ describe("cncopreporter: a read-only Spool/Logs/", () => {
     const r = await runWithFault(tree, READ_ONLY("Spool/Logs"), "cncopreporter", []);
     expect(r.exitCode).toBe(0);
     expect(r.stderr).toMatch(new RegExp(`cncopreporter: cannot open the log ${tree.root}/Spool/Logs/RP-\\d{8}\\.log \\(open\\): EROFS.*; its lines go to stderr`));
-    expect(r.stderr).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d INFO sent JF-a\.json to /m);
+    expect(r.stderr).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d INFO sent JE-a\.json to /m);
     expect(server.received.map((x) => x.name)).toEqual(["JE-a.json"]);
     expect(spoolNames(tree)).toEqual([]);
   }, 30_000);
