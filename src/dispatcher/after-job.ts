@@ -42,7 +42,7 @@ async function finishJob(outcome: JobOutcome, ctx: AfterJobContext, reporter: Re
   try {
     recordRun(paths, outcome, log.path);
   } catch (err) {
-    log.line(`cannot record the run in the history: ${(err as Error).message}`);
+    log.line(`cannot record the run in the history: ${(err as Error).message}; the run is kept in this log and its reports only (cncopjobs history will not list it)`);
   }
   await invokeReporter({ paths, config, log, debug: ctx.debug, state: reporter });
   if (!ctx.email) return;
