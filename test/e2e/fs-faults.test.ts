@@ -68,7 +68,10 @@ describe("cncopagent: a full or read-only Spool/", () => {
     const spool = `${t.root}/Spool`;
     expect(r.stderr).toContain(`cannot take the lock guard ${spool}/Work/locks/job-1.guard: EROFS`);
     expect(r.stderr).toMatch(new RegExp(`cannot write JF- report for job 1 into ${spool}/Messages: open ${spool}/Messages/\\.JF-\\S+\\.json\\.tmp \\(for ${spool}/Messages/JF-\\S+\\.json\\): EROFS.*; its content: \\{"type":"jobfinished"`));
-    expect(t.caLogText()).toMatch(/job 1 'one' final state: ERROR/);
+    const ca = t.caLogText();
+    expect(ca).toMatch(/job 1 'one' final state: ERROR/);
+    expect(ca).toContain(`cannot record the run in the history: history database ${spool}/history.db: `);
+    expect(ca).toContain("; the run is kept in this log and its reports only (cncopjobs history will not list it)");
   }, 45_000);
 });
 
