@@ -7,7 +7,10 @@ import type { Config } from "../install/config.ts";
 import type { Paths } from "../install/paths.ts";
 import { VERSION } from "../cli/version.ts";
 import { openCaLog, openDiagnosticLog } from "../logs/ca-log.ts";
-import type { FileLineLog } from "../logs/log-file.ts";
+import { FileLineLog, stderrFallback, writeFailureText } from "../logs/log-file.ts";
+import { caLogPath, diagnosticLogPath } from "../install/paths.ts";
+import { removeStaleTemps } from "../install/atomic-write.ts";
+import { removeStaleReportTemps } from "../reports/report-files.ts";
 import { afterJobHooks } from "./after-job.ts";
 import { dispatch } from "./dispatch.ts";
 import type { RunMode } from "./run-mode.ts";
@@ -35,17 +38,51 @@ function writeHeader(log: FileLineLog, o: InvocationOptions): void {
   log.line(`selected ${selected.jobs.length} job(s)${names.length ? `: ${names.join(", ")}` : ""}`);
 }
 
+/**
+ * The CA log. When `Logs/` is full or read-only the jobs still run: the failure is said
+ * once on stderr with the path, and the log's lines go on to stderr (and, under -d, to the
+ * diagnostic log as always), so the run's record is kept where cron or the journal sees it.
+ */
+function openRunLog(o: InvocationOptions, now: Date): FileLineLog {
+  const { paths, view, debug } = o;
+  const where = `its lines go to stderr from here${debug ? ` and to the diagnostic log ${diagnosticLogPath(paths, now)}` : ""}`;
+  let log: FileLineLog;
+  try {
+    log = openCaLog(paths.logs, now, (err) => view.error(`${writeFailureText(log.path, err)}; the jobs run on, and ${where}`));
+  } catch (err) {
+    const path = caLogPath(paths.logs, now);
+    view.error(`cannot create the log ${path} in ${paths.logs} (open): ${(err as Error).message}; the jobs run, and ${where.replace(" from here", "")}`);
+    log = new FileLineLog(path, null);
+  }
+  log.fallback = stderrFallback();
+  return log;
+}
+
+/** Temporary files of writes a killed run left (lock records, reports), said in the log. */
+function removeLeftovers(paths: Paths, log: FileLineLog): void {
+  for (const [dir, names] of [
+    [paths.locks, removeStaleTemps(paths.locks)],
+    [paths.messages, removeStaleReportTemps(paths.messages)],
+  ] as const) {
+    if (names.length > 0) log.line(`removed ${names.length} leftover temporary file(s) of interrupted writes in ${dir}: ${names.join(", ")}`);
+  }
+}
+
 /** Runs the selected jobs; returns the exit status. */
 export async function runInvocation(o: InvocationOptions): Promise<number> {
   const { paths, config, view, selected, mode, debug } = o;
-  let logFailed = false;
-  const log = openCaLog(paths.logs, new Date(), (err) => {
-    if (!logFailed) view.error(`cannot write the log: ${(err as Error).message}`);
-    logFailed = true;
-  });
+  const now = new Date();
+  const log = openRunLog(o, now);
   try {
-    if (debug) log.mirrors.push(openDiagnosticLog(paths, (t) => view.error(t)));
+    if (debug) {
+      try {
+        log.mirrors.push(openDiagnosticLog(paths, (t) => view.error(t), now));
+      } catch (err) {
+        view.error(`cannot open the diagnostic log ${diagnosticLogPath(paths, now)} (open): ${(err as Error).message}; the run is logged without it`);
+      }
+    }
     writeHeader(log, o);
+    removeLeftovers(paths, log);
     if (selected.jobs.length === 0 && selected.unknown.length === 0) view.info("no job matches the selection: nothing to run");
     const hooks = afterJobHooks(mode, { paths, config, log, view, debug, email: o.email });
     const result = await dispatch({ paths, config, jobs: selected.jobs, unknown: selected.unknown, debug, mode, log, view, ...hooks });

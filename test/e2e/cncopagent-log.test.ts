@@ -231,7 +231,7 @@ describe("-d: diagnostics in Spool/Logs/", () => {
     const r = await t.run("cncopagent", ["-d", "1"]);
     expect(r.exitCode).toBe(0);
     const said = r.stderr.split("\n").filter((l) => l.includes("cannot write the log"));
-    expect(said).toEqual([expect.stringMatching(/^error: cannot write the log \S+\/CAD-\d{8}\.log: .*(ENOSPC|space)/i)]);
+    expect(said).toEqual([expect.stringMatching(/^error: cannot write the log \S+\/CAD-\d{8}\.log \(write\): .*(ENOSPC|space)/i)]);
     expect(t.caLogText()).toContain("still logged");
     expect(t.caLogText()).toMatch(/final state: OK/);
   });
