@@ -12,6 +12,7 @@ import { checkField, checkSettings, defaultValues, type FieldName, type JobChang
 import { jobView } from "./render.ts";
 import { hasMaskedSecret, restoreMaskedSecrets } from "./secrets.ts";
 import { deleteJob, EMPTY_SNAPSHOT, insertJob, nextJobId, openJobsDbForWrite, readSnapshot, type Snapshot, updateJob, writeTransaction } from "./store.ts";
+import { highestRecordedJobId } from "../history/history.ts";
 import { checkImportJob, type ImportEntry, parseImportText, planImport } from "./transfer.ts";
 
 const OPTION_OF: Readonly<Record<FieldName, string>> = {
@@ -83,6 +84,7 @@ export function addCommand(ctx: AdminContext, opts: JobsOptions): number {
   const created = !existsSync(file);
   const values: JobValues = { ...defaultValues("", ""), ...changes, ...(opts.disabled ? { enabled: 0 as const } : {}) };
   values.settings = withRestoredSecrets(values.settings, undefined); // a new job has no stored secret
+  const historyHighest = highestRecordedJobId(ctx.paths);
   const db = openJobsDbForWrite(file, true);
   let jobid: number;
   try {
@@ -93,7 +95,7 @@ export function addCommand(ctx: AdminContext, opts: JobsOptions): number {
         const holder = snap.jobs.find((j) => j.jobid === wantedId);
         if (holder) throw usageError(`--id ${wantedId} is taken by ${jobLabel(holder)}; choose another id or leave --id out`);
       }
-      const id = wantedId ?? nextJobId(snap);
+      const id = wantedId ?? nextJobId(snap, historyHighest);
       return { id, added: insertJob(db, snap, id, values) };
     });
     jobid = r.id;
@@ -194,13 +196,14 @@ export async function importCommand(ctx: AdminContext, opts: JobsOptions): Promi
   // Titles and ids too, against a read-only view, before anything is opened for writing:
   // every problem at once, and no database file created for a file that is refused.
   const preview = existsSync(file) ? withReadDb(ctx, (db) => readSnapshot(db, file)) : EMPTY_SNAPSHOT;
-  errors.push(...planImport(entries, preview, opts.replace).errors);
+  const historyHighest = highestRecordedJobId(ctx.paths);
+  errors.push(...planImport(entries, preview, opts.replace, historyHighest).errors);
   if (errors.length > 0) throw validationError(`${source}: ${errors.length} problem(s); nothing was imported`, errors);
   const db = openJobsDbForWrite(file, true);
   let summary: { kind: string; jobid: number; jobtitle: string }[];
   try {
     const r = writeTransaction(db, file, true, (snap) => {
-      const plan = planImport(entries, snap, opts.replace);
+      const plan = planImport(entries, snap, opts.replace, historyHighest);
       if (plan.errors.length > 0) throw validationError(`${source}: ${plan.errors.length} problem(s); nothing was imported`, plan.errors);
       const added = new Set<string>();
       for (const a of plan.actions) {
