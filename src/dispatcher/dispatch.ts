@@ -20,6 +20,8 @@ export interface DispatchOptions {
   readonly config: Config;
   readonly jobs: readonly Job[];
   readonly unknown: readonly string[];
+  /** An unknown name's nearest title. */
+  readonly suggestions?: ReadonlyMap<string, string>;
   readonly debug: boolean;
   readonly mode: RunMode;
   readonly log: FileLineLog;
@@ -140,7 +142,8 @@ export async function dispatch(opts: DispatchOptions): Promise<DispatchResult> {
   try {
     for (const name of opts.unknown) {
       log.line(`unknown job "${name}": no job has that id or title`);
-      view.error(`unknown job "${name}": no job has that id or title (see cncopjobs for the list)`);
+      const near = opts.suggestions?.get(name);
+      view.error(`unknown job "${name}": no job has that id or title${near === undefined ? "" : `; did you mean ${JSON.stringify(near)}?`} (cncopjobs lists the jobs)`);
     }
     outcomes = await runJobs(opts, interruption);
     if (afterAll && !interruption.signal.aborted) {

@@ -67,7 +67,7 @@ function dbError(file: string, what: string): CncopError {
 /** Open the job database read-only with a busy timeout; clear errors for each failure. */
 export function openJobsDbReadOnly(file: string): Database {
   if (!existsSync(file)) {
-    throw dbError(file, "not found. Create it with `cncopjobs add ...` (which creates the SPEC schema), or copy the database from the cncop network into Config/.");
+    throw dbError(file, "not found. Create it with `cncopjobs add ...` (which creates the database), or copy the database from the cncop network into Config/.");
   }
   if (statSync(file).isDirectory()) throw dbError(file, "is a folder, not a database file.");
   let db: Database;

@@ -45,7 +45,7 @@ function removedHighest(db: Database): number {
 }
 
 function notFound(file: string): CncopError {
-  return new CncopError(`Job database ${file}: not found. Create it with \`cncopjobs add --title TITLE --type TYPE\` (which creates the SPEC schema), or copy the database from the cncop network into Config/.`, EXIT.USAGE);
+  return new CncopError(`Job database ${file}: not found. Create it with \`cncopjobs add --title TITLE --type TYPE\` (which creates the database), or copy the database from the cncop network into Config/.`, EXIT.USAGE);
 }
 
 /** A write that could not be done: nothing was changed (exit 1). */

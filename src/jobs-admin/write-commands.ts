@@ -60,7 +60,7 @@ function withRestoredSecrets(settings: Record<string, unknown>, stored: unknown)
 }
 
 function noteAdded(ctx: AdminContext, added: readonly string[]): void {
-  if (added.length > 0) ctx.stderr(`added column(s) ${added.join(", ")} to the BackupJob table (the SPEC §4 default applies to the other jobs)\n`);
+  if (added.length > 0) ctx.stderr(`added column(s) ${added.join(", ")} to the BackupJob table (the other jobs keep its default value)\n`);
 }
 
 function printJob(ctx: AdminContext, opts: JobsOptions, jobid: number): void {

@@ -4,6 +4,7 @@
  * (SQLite, the dispatcher and its view, the lock) are imported where they are first used,
  * so that `--help`, `--version` and usage errors start without them (bench/startup.bench.ts).
  */
+import { moreHelp } from "../cli/suggest.ts";
 import { findJob, selectJobs, selectionFromArgs } from "../dispatcher/selection.ts";
 import { COMMON_ARGS, type OptionArgs, type OptionValues } from "../cli/args.ts";
 import { loadConfig, isValidEmailAddress, type Config } from "../install/config.ts";
@@ -117,9 +118,9 @@ async function dispatchJobs(opts: DispatcherOptions, raw: readonly string[]): Pr
   const early = answerHelpOrVersion("cncopagent", opts, HELP);
   if (early !== undefined) return early;
   if (opts.unlock !== undefined && (opts.jobs.length > 0 || opts.alljobs || opts.type !== undefined || opts.email !== undefined || opts.dryrun)) {
-    throw usageError(`--unlock JOB takes one job and no other job selection or option (-a, -t, --email, -n, job names)\n${USAGE}`);
+    throw usageError(`--unlock JOB takes one job and no other job selection or option (-a, -t, --email, -n, job names)\n${moreHelp(USAGE)}`);
   }
-  if (opts.unlock === "") throw usageError(`--unlock needs a job id or title\n${USAGE}`);
+  if (opts.unlock === "") throw usageError(`--unlock needs a job id or title\n${moreHelp(USAGE)}`);
   const selection = opts.unlock === undefined ? selectionFromArgs(opts.jobs, opts.alljobs, opts.type) : undefined;
   const paths = resolvePaths(opts.config);
   const config = loadConfig(paths.configFile);
