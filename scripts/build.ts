@@ -1,10 +1,10 @@
 /**
  * `bun run build`: one self-contained executable for this machine in dist/, and every
- * other program of the suite beside it as a hard link to it (`cp -a dist/. <root>/Bin/`
- * is a working install). `--all` cross-compiles windows-x64, linux-arm64 and darwin-arm64
+ * other program of the suite beside it as a hard link to it, and the commented sample
+ * configuration in dist/Config/ (`dist/cncopagent --init ROOT` makes a working install). `--all` cross-compiles windows-x64, linux-arm64 and darwin-arm64
  * into dist/<target>/, with .cmd launchers on Windows, where a zip cannot carry links.
  */
-import { linkSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, linkSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import nodePath from "node:path";
 import { PROGRAM_NAMES } from "../src/cli.ts";
 
@@ -22,6 +22,12 @@ async function compile(target: string | undefined, outfile: string): Promise<voi
   else args.push("--bytecode", "--format=esm");
   const r = Bun.spawnSync([process.execPath, ...args], { cwd: repo, stdout: "inherit", stderr: "inherit" });
   if (r.exitCode !== 0) throw new Error(`bun build failed for ${target ?? "this machine"}`);
+}
+
+/** The commented sample configuration beside the programs: dist/Config/cncop3.ini. */
+function copySampleConfig(dir: string): void {
+  mkdirSync(nodePath.join(dir, "Config"), { recursive: true });
+  copyFileSync(nodePath.join(repo, "Config", "cncop3.ini"), nodePath.join(dir, "Config", "cncop3.ini"));
 }
 
 function linkAll(dir: string, exe: string): void {
@@ -48,7 +54,8 @@ async function buildHost(): Promise<void> {
   rmSync(exe, { force: true });
   await compile(undefined, exe);
   linkAll(dist, exe);
-  console.log(`built ${exe} and links: ${PROGRAM_NAMES.filter((n) => n !== MAIN).join(", ")}`);
+  copySampleConfig(dist);
+  console.log(`built ${exe} and links: ${PROGRAM_NAMES.filter((n) => n !== MAIN).join(", ")}; the sample ${nodePath.join(dist, "Config", "cncop3.ini")}`);
 }
 
 const TARGETS = [
@@ -70,6 +77,7 @@ async function buildCross(only?: string): Promise<void> {
     } else {
       linkAll(dir, exe);
     }
+    copySampleConfig(dir);
     console.log(`built ${exe}`);
   }
 }

@@ -6,6 +6,7 @@
 import nodePath from "node:path";
 import { escapeControls } from "./format/escape.ts";
 import { runProgram, type ProgramMain } from "./cli/run-program.ts";
+import { PROGRAM_NAMES, type ProgramName } from "./install/program-names.ts";
 
 export const PROGRAMS: Record<string, () => Promise<ProgramMain>> = {
   cncopagent: async () => (await import("./programs/cncopagent.ts")).main,
@@ -14,10 +15,10 @@ export const PROGRAMS: Record<string, () => Promise<ProgramMain>> = {
   w: async () => (await import("./programs/w.ts")).main,
   backupagentcifs: async () => (await import("./programs/backupagentcifs.ts")).main,
   backupagentrsync: async () => (await import("./programs/backupagentrsync.ts")).main,
-};
+} satisfies Record<ProgramName, () => Promise<ProgramMain>>;
 
 /** The programs `bun run build` links beside the executable. */
-export const PROGRAM_NAMES = Object.keys(PROGRAMS);
+export { PROGRAM_NAMES };
 
 export function programNameOf(invokedAs: string): string {
   return nodePath.basename(invokedAs.replace(/\\/g, "/")).replace(/\.(exe|cmd|bat)$/i, "").toLowerCase();

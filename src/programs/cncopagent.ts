@@ -4,7 +4,9 @@
  * (SQLite, the dispatcher and its view, the lock) are imported where they are first used,
  * so that `--help`, `--version` and usage errors start without them (bench/startup.bench.ts).
  */
+import nodePath from "node:path";
 import { moreHelp } from "../cli/suggest.ts";
+import { quoteArg } from "../process/command-line.ts";
 import { findJob, selectJobs, selectionFromArgs } from "../dispatcher/selection.ts";
 import { COMMON_ARGS, type OptionArgs, type OptionValues } from "../cli/args.ts";
 import { loadConfig, isValidEmailAddress, type Config } from "../install/config.ts";
@@ -39,6 +41,9 @@ optional arguments:
   -n, --dryrun          pass -n to the agents; run no pre/post command, send no email,
                         delete no log
   --unlock JOB          remove the lock of a job whose processes have all ended
+  --init ROOT           make a new install tree at ROOT: Bin/ (this program and its links),
+                        Config/cncop3.ini (a commented sample), an empty Config/backupjobs.db,
+                        Logs/ and Spool/; never overwrites
 
 exit status: 0 all jobs OK, 1 a job failed, 2 usage or configuration error,
 3 a job was skipped because it was already running, 130/143 interrupted.
@@ -51,6 +56,7 @@ export const DISPATCHER_ARGS = {
   email: { type: "string", valueHint: "EMAIL", multiple: true, description: "after each job, send a completion email to EMAIL" },
   dryrun: { type: "boolean", alias: ["n"], description: "pass -n to the agents; run no pre/post command, send no email" },
   unlock: { type: "string", valueHint: "JOB", description: "remove the lock of a job whose processes have all ended" },
+  init: { type: "string", valueHint: "ROOT", description: "make a new install tree at ROOT" },
 } satisfies OptionArgs;
 
 export interface DispatcherOptions {
@@ -63,6 +69,7 @@ export interface DispatcherOptions {
   readonly email: readonly string[] | undefined;
   readonly dryrun: boolean;
   readonly unlock: string | undefined;
+  readonly init: string | undefined;
   readonly jobs: readonly string[];
 }
 
@@ -102,6 +109,19 @@ export const { main, parse: parseDispatcherArgs } = defineProgram({
   run: dispatchJobs,
 });
 
+/** `--init ROOT` alone: the tree, then what to do next. */
+async function initInstall(opts: DispatcherOptions): Promise<number> {
+  if (opts.jobs.length > 0 || opts.alljobs || opts.type !== undefined || opts.email !== undefined || opts.dryrun || opts.unlock !== undefined || opts.config !== undefined) {
+    throw usageError(`--init ROOT takes no job selection and no other option\n${moreHelp(USAGE)}`);
+  }
+  const [{ initTree }, { isCompiled }, { messages }] = await Promise.all([import("../install/init-tree.ts"), import("../install/paths.ts"), import("../format/messages.ts")]);
+  const r = initTree(opts.init ?? "", { executable: isCompiled() ? process.execPath : undefined });
+  for (const line of r.done) messages.info(`made ${line}`);
+  const bin = (name: string) => quoteArg(nodePath.join(r.root, "Bin", name));
+  messages.info(`next: edit ${nodePath.join(r.root, "Config", "cncop3.ini")}; add a job: ${bin("cncopjobs")} add --title TITLE --type CIFS --source FOLDER --destination FOLDER; run it: ${bin("cncopagent")} TITLE`);
+  return EXIT.OK;
+}
+
 /**
  * `--email` needs `[mail] mail_server` (and a readable `mail_ca_file` when one is set):
  * checked before any job runs, so a refusal runs nothing and writes no log.
@@ -117,6 +137,7 @@ export function checkMailReady(opts: DispatcherOptions, config: Config, root?: s
 async function dispatchJobs(opts: DispatcherOptions, raw: readonly string[]): Promise<number> {
   const early = answerHelpOrVersion("cncopagent", opts, HELP);
   if (early !== undefined) return early;
+  if (opts.init !== undefined) return initInstall(opts);
   if (opts.unlock !== undefined && (opts.jobs.length > 0 || opts.alljobs || opts.type !== undefined || opts.email !== undefined || opts.dryrun)) {
     throw usageError(`--unlock JOB takes one job and no other job selection or option (-a, -t, --email, -n, job names)\n${moreHelp(USAGE)}`);
   }
