@@ -9,7 +9,7 @@ import type { FileLineLog } from "../logs/log-file.ts";
 import { pruneLogs } from "../logs/prune.ts";
 import { pruneHistory, recordRun } from "../history/history.ts";
 import { invokeReporter } from "../reporter/invoke.ts";
-import type { JobOutcome } from "./run-job.ts";
+import { jobLabel, type JobOutcome } from "./run-job.ts";
 import type { RunMode } from "./run-mode.ts";
 import type { View } from "./view.ts";
 
@@ -46,7 +46,7 @@ async function finishJob(outcome: JobOutcome, ctx: AfterJobContext): Promise<voi
   if (!ctx.email) return;
   // nodemailer is loaded only by runs that send mail.
   const { sendJobMail } = await import("../mail/job-mail.ts");
-  await sendJobMail(outcome, { config, recipients: ctx.email, caLogPath: log.path, log, warn: (t) => view.warn(t), root: paths.root });
+  await sendJobMail(outcome, { config, recipients: ctx.email, caLogPath: log.path, log, warn: (t) => view.warn(t), sent: (t) => view.phase(jobLabel(outcome.job), t), root: paths.root });
 }
 
 async function pruneOldRuns(ctx: AfterJobContext, signal: AbortSignal): Promise<void> {

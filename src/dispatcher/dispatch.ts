@@ -6,7 +6,7 @@ import os from "node:os";
 import type { Config } from "../install/config.ts";
 import { EXIT } from "../cli/errors.ts";
 import type { Job } from "../install/jobs-db.ts";
-import { acquireJobLock } from "../locks/job-lock.ts";
+import { acquireJobLock, liveProcesses } from "../locks/job-lock.ts";
 import { FileLineLog, type LineLog } from "../logs/log-file.ts";
 import type { Paths } from "../install/paths.ts";
 import { KILL_GRACE_MS_DEFAULT, msFromEnv } from "../process/process-tree.ts";
@@ -89,7 +89,7 @@ export function takeJobLock(paths: Paths, log: LineLog, job: Job, session: strin
   }
   if ("held" in r) return { lock: r.held };
   const o = r.busy;
-  if (o) return { heldBy: describeHeldBy({ since: new Date(o.started), session: o.session, pid: o.dispatcher.pid }) };
+  if (o) return { heldBy: describeHeldBy({ since: new Date(o.started), session: o.session, pid: o.dispatcher.pid, livePids: liveProcesses(o).map((p) => p.pid) }) };
   return { heldBy: `(its lock record in ${paths.locks} was written moments ago and cannot be read yet; run it again in a few seconds)` };
 }
 
@@ -120,6 +120,7 @@ async function runJobs(opts: DispatchOptions, interruption: Interruption): Promi
   for (const job of opts.jobs) {
     if (interruption.signal.aborted) {
       log.line(`${jobLabel(job)} not started: cncopagent was interrupted`);
+      opts.view.phase(jobLabel(job), `not started: cncopagent was interrupted by ${interruption.by()}`);
       continue;
     }
     const outcome = await runJob(job, ctx);

@@ -53,6 +53,8 @@ export async function runInvocation(o: InvocationOptions): Promise<number> {
   try {
     if (debug) log.mirrors.push(openDiagnosticLog(paths, (t) => view.error(t)));
     writeHeader(log, o);
+    // A dry run says so first, on the terminal as in the log.
+    if (mode.logNote) view.info(mode.logNote);
     if (selected.jobs.length === 0 && selected.unknown.length === 0) view.info(nothingToRun(selected.disabled ?? 0));
     const hooks = afterJobHooks(mode, { paths, config, log, view, debug, email: o.email });
     const result = await dispatch({ paths, config, jobs: selected.jobs, unknown: selected.unknown, suggestions: selected.suggestions, debug, mode, log, view, ...hooks });

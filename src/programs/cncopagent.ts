@@ -117,7 +117,9 @@ async function initInstall(opts: DispatcherOptions): Promise<number> {
   const [{ initTree }, { isCompiled }, { messages }] = await Promise.all([import("../install/init-tree.ts"), import("../install/paths.ts"), import("../format/messages.ts")]);
   const r = initTree(opts.init ?? "", { executable: isCompiled() ? process.execPath : undefined });
   for (const line of r.done) messages.info(`made ${line}`);
-  const bin = (name: string) => quoteArg(nodePath.join(r.root, "Bin", name));
+  // As the person would type it: cmd.exe and PowerShell quote with "", a POSIX shell with ''.
+  const quote = (p: string) => (process.platform !== "win32" ? quoteArg(p) : /[\s&()^%!'"]/.test(p) ? `"${p}"` : p);
+  const bin = (name: string) => quote(nodePath.join(r.root, "Bin", name));
   messages.info(`next: edit ${nodePath.join(r.root, "Config", "cncop3.ini")}; add a job: ${bin("cncopjobs")} add --title TITLE --type CIFS --source FOLDER --destination FOLDER; run it: ${bin("cncopagent")} TITLE`);
   return EXIT.OK;
 }
