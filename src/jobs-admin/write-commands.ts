@@ -9,6 +9,7 @@ import type { Job } from "../install/jobs-db.ts";
 import type { JobsOptions } from "./args.ts";
 import { type AdminContext, fieldContext, jobLabel, loadAllJobs, printJson, resolveJob, validationError, withReadDb } from "./context.ts";
 import { checkField, checkSettings, defaultValues, type FieldName, type JobChanges, type JobValues, WRITABLE_FIELDS } from "./fields.ts";
+import { jobWarnings } from "./job-checks.ts";
 import { jobView } from "./render.ts";
 import { hasMaskedSecret, restoreMaskedSecrets } from "./secrets.ts";
 import { deleteJob, EMPTY_SNAPSHOT, insertJob, nextJobId, openJobsDbForWrite, readSnapshot, type Snapshot, updateJob, writeTransaction } from "./store.ts";
@@ -63,10 +64,13 @@ function noteAdded(ctx: AdminContext, added: readonly string[]): void {
   if (added.length > 0) ctx.stderr(`added column(s) ${added.join(", ")} to the BackupJob table (the other jobs keep its default value)\n`);
 }
 
+/** The job as written: what can be told now about the night it runs (warnings), then --json. */
 function printJob(ctx: AdminContext, opts: JobsOptions, jobid: number): void {
-  if (!opts.json) return;
   const job = loadAllJobs(ctx).find((j) => j.jobid === jobid);
-  if (job) printJson(ctx, jobView(job, undefined, opts.showSecrets));
+  if (!job) return;
+  const checks = { bin: ctx.paths.bin, root: ctx.paths.root, agents: ctx.config.agents, platform: ctx.platform };
+  for (const w of jobWarnings(job, checks)) ctx.stderr(`warning: ${jobLabel(job)}: ${w}\n`);
+  if (opts.json) printJson(ctx, jobView(job, undefined, opts.showSecrets));
 }
 
 export function parseJobId(raw: string | undefined): number | undefined {
