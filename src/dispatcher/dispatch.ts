@@ -6,7 +6,8 @@ import os from "node:os";
 import type { Config } from "../install/config.ts";
 import { EXIT } from "../cli/errors.ts";
 import type { Job } from "../install/jobs-db.ts";
-import { acquireJobLock, liveProcesses } from "../locks/job-lock.ts";
+import { acquireJobLock, liveProcesses, type Liveness } from "../locks/job-lock.ts";
+import { isAlive } from "../process/proc-info.ts";
 import { FileLineLog, type LineLog } from "../logs/log-file.ts";
 import type { Paths } from "../install/paths.ts";
 import { KILL_GRACE_MS_DEFAULT, msFromEnv } from "../process/process-tree.ts";
@@ -79,6 +80,9 @@ function listenForInterruption(log: LineLog, view: View, platform = process.plat
   return { signal: controller.signal, by: () => by, stopListening: () => signals.forEach((s) => process.off(s, onSignal)) };
 }
 
+/** A recorded process counts only while it lives itself (not its group): the one to name. */
+const THE_PROCESS_ITSELF: Liveness = { alive: (p, session) => isAlive({ ...p, group: false }, process.platform, session), spawnedSince: () => false };
+
 /** The job's lock, or who holds it; an error taking it is an answer too. */
 export function takeJobLock(paths: Paths, log: LineLog, job: Job, session: string): LockAnswer {
   let r: ReturnType<typeof acquireJobLock>;
@@ -89,7 +93,7 @@ export function takeJobLock(paths: Paths, log: LineLog, job: Job, session: strin
   }
   if ("held" in r) return { lock: r.held };
   const o = r.busy;
-  if (o) return { heldBy: describeHeldBy({ since: new Date(o.started), session: o.session, pid: o.dispatcher.pid, livePids: liveProcesses(o).map((p) => p.pid) }) };
+  if (o) return { heldBy: describeHeldBy({ since: new Date(o.started), session: o.session, pid: o.dispatcher.pid, livePids: liveProcesses(o, THE_PROCESS_ITSELF).map((p) => p.pid) }) };
   return { heldBy: `(its lock record in ${paths.locks} was written moments ago and cannot be read yet; run it again in a few seconds)` };
 }
 

@@ -247,8 +247,10 @@ function excerptSuffix(out: CommandOutcome): string {
  */
 export function describeHeldBy(owner: { since: Date; session: string; pid: number; livePids?: readonly number[] }): string {
   const live = owner.livePids ?? [owner.pid];
-  const who = live.length === 0 || live.includes(owner.pid)
+  const who = live.includes(owner.pid)
     ? `pid ${owner.pid}`
-    : `pid ${live.join(", ")} still running; its cncopagent, pid ${owner.pid}, has ended`;
+    : live.length > 0
+      ? `pid ${live.join(", ")} still running; its cncopagent, pid ${owner.pid}, has ended`
+      : `its cncopagent, pid ${owner.pid}, has ended; processes it started still run`;
   return `since ${localTimestamp(owner.since)} as session ${owner.session} (${who})`;
 }
