@@ -123,12 +123,12 @@ export function foldLine(line: string, width: number): string[] {
   return out;
 }
 
-/** `10 min 00 s`, `2.0 KiB`, `1 attempt`: a number stays on the line of what it counts. */
+/** `10 min 00 s`, `2.0 KiB`, `1 attempt`, `session …6ef6101b`: a number or id stays on the line of what it counts or names. */
 function glueNumbers(words: readonly string[]): string[] {
   const out: string[] = [];
   for (const w of words) {
     const last = out.at(-1);
-    if (last !== undefined && /(^|\s)\d+(\.\d+)?$/.test(last)) out[out.length - 1] = `${last} ${w}`;
+    if (last !== undefined && /(^|\s)(\d+(\.\d+)?|session)$/.test(last)) out[out.length - 1] = `${last} ${w}`;
     else out.push(w);
   }
   return out;
