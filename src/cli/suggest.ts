@@ -60,7 +60,12 @@ export function programOfUsage(usage: string): string {
   return /^usage:\s+(\S+)/.exec(usage)?.[1] ?? "the program";
 }
 
-/** The second line of every usage error: the help has the rest. */
+/**
+ * What follows the first line of every usage error: the usage line when it is one line
+ * (scripts and people know it from argparse), never a longer synopsis, then where the rest
+ * is.
+ */
 export function moreHelp(usage: string): string {
-  return `Try '${programOfUsage(usage)} --help' for more information.`;
+  const tryHelp = `Try '${programOfUsage(usage)} --help' for more information.`;
+  return usage.includes("\n") ? tryHelp : `${usage}\n${tryHelp}`;
 }

@@ -124,5 +124,15 @@ describe("--init on Windows (wine)", () => {
     const db = new Database(nodePath.join(base, "cncop", "Config", "backupjobs.db"), { readonly: true });
     expect(db.query("SELECT count(*) AS n FROM BackupJob").get()).toEqual({ n: 0 });
     db.close();
+    // And the install runs a job, as on Linux: through the .exe links --init made.
+    const win = (p: string) => `Z:${p.replace(/\//g, "\\")}`;
+    mkdirSync(nodePath.join(base, "data"));
+    writeFileSync(nodePath.join(base, "data", "f.txt"), "win");
+    const bin = nodePath.join(base, "cncop", "Bin");
+    const add = await run(["wine", win(nodePath.join(bin, "cncopjobs.exe")), "add", "--title", "W", "--type", "CIFS", "--source", win(nodePath.join(base, "data")), "--destination", win(nodePath.join(base, "dst"))], env);
+    expect(add.exitCode).toBe(0);
+    const job = await run(["wine", win(nodePath.join(bin, "cncopagent.exe")), "W"], env);
+    expect(job.stderr).toContain("job 1 'W': OK");
+    expect(readFileSync(nodePath.join(base, "dst", "f.txt"), "utf8")).toBe("win");
   }, E2E_TIMEOUT_MS);
 });

@@ -72,8 +72,13 @@ describe("did you mean", () => {
       const r = await t.run(program, args);
       // An agent's every failure is its ERROR status, 1 (SPEC §9); the programs' usage errors are 2.
       expect(r.exitCode).toBe(program.startsWith("backupagent") ? 1 : 2);
-      const commands = first.includes("unknown command") ? "Commands: list, show, add, set, remove, enable, disable, export, import, history. " : "";
-      expect(r.stderr).toBe(`${first}\n${commands}Try '${program} --help' for more information.\n`);
+      const lines = r.stderr.split("\n");
+      expect(lines[0]).toBe(first);
+      // After the wrong word: a one-line usage at most (cncopjobs has a longer one: not shown), then where the rest is.
+      expect(lines.at(-2)).toEndWith(`Try '${program} --help' for more information.`);
+      expect(lines.length).toBeLessThanOrEqual(4);
+      if (program === "cncopjobs") expect(r.stderr).not.toContain("usage:");
+      else expect(lines[1]).toStartWith(`usage: ${program} `);
     }, E2E_TIMEOUT_MS);
   }
 

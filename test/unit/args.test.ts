@@ -73,7 +73,7 @@ describe("usage errors", () => {
   }
 
   test("an unknown option ends with where the help is", () => {
-    expect(argsErrorOf(["--bogus"]).message).toBe("unknown option --bogus\nTry 'cncopagent --help' for more information.");
+    expect(argsErrorOf(["--bogus"]).message).toBe(`unknown option --bogus\n${USAGE}\nTry 'cncopagent --help' for more information.`);
   });
 });
 
@@ -98,15 +98,15 @@ describe("parseOptions with the shared options", () => {
   }
 
   const errors: [string[], string][] = [
-    [["--c", "x"], "unknown option --c\nTry 'x --help' for more information."],
-    [["--no-debug"], "unknown option --no-debug\nTry 'x --help' for more information."],
-    [["--?"], "unknown option --?\nTry 'x --help' for more information."],
-    [["-d=1"], "unknown option -=\nTry 'x --help' for more information."],
-    [["--help=yes"], "option --help takes no value\nTry 'x --help' for more information."],
-    [["-dc"], "option -c needs a value\nTry 'x --help' for more information."],
-    [["-c", ""], "option -c needs a file name\nTry 'x --help' for more information."],
-    [["--config="], "option -c needs a file name\nTry 'x --help' for more information."],
-    [["-c", "", "--bogus"], "unknown option --bogus\nTry 'x --help' for more information."],
+    [["--c", "x"], "unknown option --c\nusage: x\nTry 'x --help' for more information."],
+    [["--no-debug"], "unknown option --no-debug\nusage: x\nTry 'x --help' for more information."],
+    [["--?"], "unknown option --?\nusage: x\nTry 'x --help' for more information."],
+    [["-d=1"], "unknown option -=\nusage: x\nTry 'x --help' for more information."],
+    [["--help=yes"], "option --help takes no value\nusage: x\nTry 'x --help' for more information."],
+    [["-dc"], "option -c needs a value\nusage: x\nTry 'x --help' for more information."],
+    [["-c", ""], "option -c needs a file name\nusage: x\nTry 'x --help' for more information."],
+    [["--config="], "option -c needs a file name\nusage: x\nTry 'x --help' for more information."],
+    [["-c", "", "--bogus"], "unknown option --bogus\nusage: x\nTry 'x --help' for more information."],
   ];
   for (const [args, message] of errors) {
     test(`${JSON.stringify(args)} is a usage error`, () => {
@@ -130,10 +130,10 @@ describe("strictOptions: a citty command's run sees exactly parseOptions' values
   });
 
   test.each([
-    [["--bogus"], `unknown option --bogus\nTry 'cncopagent --help' for more information.`],
-    [["-a", "--showSecrets"], `unknown option --showSecrets\nTry 'cncopagent --help' for more information.`],
-    [["-a", "--no-dryrun"], `unknown option --no-dryrun; did you mean --dryrun?\nTry 'cncopagent --help' for more information.`],
-    [["-c", ""], `option -c needs a file name\nTry 'cncopagent --help' for more information.`],
+    [["--bogus"], `unknown option --bogus\n${USAGE}\nTry 'cncopagent --help' for more information.`],
+    [["-a", "--showSecrets"], `unknown option --showSecrets\n${USAGE}\nTry 'cncopagent --help' for more information.`],
+    [["-a", "--no-dryrun"], `unknown option --no-dryrun; did you mean --dryrun?\n${USAGE}\nTry 'cncopagent --help' for more information.`],
+    [["-c", ""], `option -c needs a file name\n${USAGE}\nTry 'cncopagent --help' for more information.`],
   ])("%j is a usage error", async (args, message) => {
     const err = await runWith(args).then(
       () => undefined,
@@ -164,7 +164,7 @@ describe("did you mean", () => {
     expect([editDistance("maxretires", "maxretries"), editDistance("abc", "abc"), editDistance("", "ab"), editDistance("kitten", "sitting")]).toEqual([1, 0, 2, 3]);
   });
   test("parseOptions names the nearest option, also for a long option typed with one dash", () => {
-    expect(argsErrorOf(["--alljob"]).message).toBe("unknown option --alljob; did you mean --alljobs?\nTry 'cncopagent --help' for more information.");
+    expect(argsErrorOf(["--alljob"]).message).toBe(`unknown option --alljob; did you mean --alljobs?\n${USAGE}\nTry 'cncopagent --help' for more information.`);
     expect(argsErrorOf(["-alljobs"]).message).toStartWith("unknown option -alljobs; did you mean --alljobs?");
     expect(argsErrorOf(["--dryrn", "1"]).message).toStartWith("unknown option --dryrn; did you mean --dryrun?");
   });
