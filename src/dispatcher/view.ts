@@ -33,6 +33,8 @@ export const JOB_WORDS = {
   attempt: (n: number, max: number) => `attempt ${n} of ${max}`,
   waiting: (seconds: number, rerun: number) => `waiting ${seconds} s before re-run ${rerun}`,
   ended: (status: string, reason: string, ms: number) => `${status}${reason ? ` (${reason})` : ""} after ${formatDuration(ms)}`,
+  /** A job that never started: one sentence, `job 12 'Payroll' is already running since ..., skipped`. */
+  skipped: (reason: string) => ` is ${reason}, skipped`,
 };
 
 export interface ViewOptions {
@@ -94,7 +96,7 @@ class PlainView implements View {
     this.out(`${label}: ${text}`);
   }
   jobEnded(label: string, status: string, reason: string, durationMs: number) {
-    this.out(`${label}: ${JOB_WORDS.ended(status, reason, durationMs)}`);
+    this.out(status === "SKIPPED" ? `${label}${JOB_WORDS.skipped(reason)}` : `${label}: ${JOB_WORDS.ended(status, reason, durationMs)}`);
   }
   info(t: string) {
     this.say.info(t);
@@ -165,7 +167,8 @@ class TerminalView implements View {
     this.clearLine();
     this.live = undefined;
     const [style, mark] = END_MARK[status] ?? FAILED_MARK;
-    this.write(`${this.paint(style, `${mark} ${label}: ${status}`)}${JOB_WORDS.ended("", reason, durationMs)}\n`);
+    if (status === "SKIPPED") this.write(`${this.paint(style, `${mark} ${label}`)}${JOB_WORDS.skipped(reason)}\n`);
+    else this.write(`${this.paint(style, `${mark} ${label}: ${status}`)}${JOB_WORDS.ended("", reason, durationMs)}\n`);
   }
   info(t: string) {
     this.above(() => this.say.info(t));

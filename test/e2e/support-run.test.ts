@@ -99,7 +99,7 @@ describe("one line per phase, the same words everywhere", () => {
     writeFileSync(go, "");
     expect(second.exitCode).toBe(3);
     expect(second.stderr).not.toContain("started");
-    expect(second.stderr).toMatch(new RegExp(`^job 1 'Long': SKIPPED \\(already running since .* as session \\S+ \\(pid ${agentPid} still running; its cncopagent, pid ${first.pid}, has ended\\)\\) after `, "m"));
+    expect(second.stderr).toMatch(new RegExp(`^job 1 'Long' is already running since .* as session \\S+ \\(pid ${agentPid} still running; its cncopagent, pid ${first.pid}, has ended\\), skipped\n$`));
     await waitFor(() => processGone(Number(agentPid)), 15_000, "the agent to end");
   }, E2E_TIMEOUT_MS);
 
