@@ -251,6 +251,6 @@ export function describeHeldBy(owner: { since: Date; session: string; pid: numbe
     ? `pid ${owner.pid}`
     : live.length > 0
       ? `pid ${live.join(", ")} still running; its cncopagent, pid ${owner.pid}, has ended`
-      : `its cncopagent, pid ${owner.pid}, has ended; processes it started still run`;
+      : `its cncopagent, pid ${owner.pid}, has ended; a process of its run still runs`;
   return `since ${localTimestamp(owner.since)} as session ${owner.session} (${who})`;
 }

@@ -8,7 +8,7 @@ import { describe, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import nodePath from "node:path";
 import { agentTree } from "../helpers/agents.ts";
-import { collect, FAKE_CONFIG, mark, processGone, readMarker, waitForFileSh, waitForMarker } from "../helpers/fake.ts";
+import { collect, FAKE_CONFIG, mark, processGone, readMarker, recordedPids, waitForFileSh, waitForMarker } from "../helpers/fake.ts";
 import { makeScratch } from "../helpers/scratch.ts";
 import { startSmtp } from "../helpers/smtp.ts";
 import { type Tree, waitFor } from "../helpers/tree.ts";
@@ -92,13 +92,14 @@ describe("one line per phase, the same words everywhere", () => {
     t.addJob({ jobtitle: "Long", jobtype: "FAKE" });
     const first = t.spawn("cncopagent", ["Long"]);
     const [agentPid] = await waitForMarker(t, "agent");
+    await waitFor(() => recordedPids(t, 1).includes(Number(agentPid)), 15_000, "the lock record to list the agent");
     // The dispatcher dies (SIGKILL, no clean-up); its agent lives on.
     first.kill("SIGKILL");
     await first.exited;
     const second = await t.run("cncopagent", ["Long"]);
     writeFileSync(go, "");
     expect(second.exitCode).toBe(3);
-    expect(second.stderr).not.toContain("started");
+    expect(second.stderr).not.toContain(": started");
     expect(second.stderr).toMatch(new RegExp(`^job 1 'Long' is already running since .* as session \\S+ \\(pid ${agentPid} still running; its cncopagent, pid ${first.pid}, has ended\\), skipped\n$`));
     await waitFor(() => processGone(Number(agentPid)), 15_000, "the agent to end");
   }, E2E_TIMEOUT_MS);

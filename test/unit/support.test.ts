@@ -51,7 +51,7 @@ describe("who holds a job", () => {
     [[31786], "(pid 31786)"],
     [[31786, 31790], "(pid 31786)"],
     [[31790], "(pid 31790 still running; its cncopagent, pid 31786, has ended)"],
-    [[], "(its cncopagent, pid 31786, has ended; processes it started still run)"],
+    [[], "(its cncopagent, pid 31786, has ended; a process of its run still runs)"],
   ])("live %p", (livePids, who) => {
     expect(describeHeldBy({ since, session: "S", pid: 31786, livePids })).toBe(`since 2026-11-30 07:00:00 as session S ${who}`);
   });
