@@ -108,7 +108,7 @@ export function visibleLength(line: string): number {
 export function foldLine(line: string, width: number): string[] {
   if (visibleLength(line) <= width) return [line];
   const lead = /^ */.exec(line)![0].length;
-  const indent = " ".repeat(Math.min(lead > 0 ? INDENT.length : 2, Math.floor(width / 2)));
+  const indent = " ".repeat(Math.min(lead > 0 ? INDENT.length : lastColumnOf(line.replace(SGR, "")), Math.floor(width / 2)));
   const out: string[] = [];
   let current = "";
   for (const word of glueNumbers(line.slice(lead).split(" "))) {
@@ -132,4 +132,11 @@ function glueNumbers(words: readonly string[]): string[] {
     else out.push(w);
   }
   return out;
+}
+
+/** Where the last column of a table row starts (after its last run of 2+ spaces); 2 for prose. */
+function lastColumnOf(line: string): number {
+  let at = 2;
+  for (const m of line.matchAll(/ {2,}(?=\S)/g)) at = m.index + m[0].length;
+  return at;
 }
