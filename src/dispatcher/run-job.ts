@@ -110,7 +110,7 @@ export async function runJob(job: Job, ctx: JobRunContext): Promise<JobOutcome> 
   const answer: LockAnswer | { lock: undefined } = plan.mode.takesLock ? ctx.lock(job, session) : { lock: undefined };
   const lock = "lock" in answer ? answer.lock : undefined;
   const run: JobRun = { plan, ctx, reports, hooks: lock && spawnHooks(lock), started, attempts: [], outputTail: [], deadlineMs: undefined };
-  // A skipped job is never "started": its one line says SKIPPED and why.
+  // A skipped job is never "started": its one line says it was skipped, and why.
   if ("heldBy" in answer) return endRun(run, "SKIPPED", `already running ${answer.heldBy}`);
   ctx.view.jobStarted(plan.label, session);
   if ("error" in answer) return refuseWithoutLock(run, answer.error);
