@@ -13,7 +13,7 @@ import { CncopError, EXIT, errorMessage } from "../cli/errors.ts";
 import { writeFileAtomic } from "./atomic-write.ts";
 import { BACKUPJOB_SCHEMA } from "./jobs-db.ts";
 import { makePaths } from "./paths.ts";
-import { MAIN_PROGRAM, PROGRAM_NAMES } from "./program-names.ts";
+import { MAIN_PROGRAM, SUITE_PROGRAMS } from "../cli/program-names.ts";
 
 export { SAMPLE_CONFIG };
 
@@ -35,7 +35,7 @@ const initError = (message: string) => new CncopError(message, EXIT.USAGE);
 /** The files --init writes in Bin/: the executable first, then its links. */
 function binFiles(bin: string, platform: NodeJS.Platform): string[] {
   const ext = platform === "win32" ? ".exe" : "";
-  return [MAIN_PROGRAM, ...PROGRAM_NAMES.filter((n) => n !== MAIN_PROGRAM)].map((n) => nodePath.join(bin, n + ext));
+  return [MAIN_PROGRAM, ...SUITE_PROGRAMS.filter((n) => n !== MAIN_PROGRAM)].map((n) => nodePath.join(bin, n + ext));
 }
 
 export function initTree(target: string, opts: InitOptions): InitResult {
