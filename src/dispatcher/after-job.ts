@@ -10,7 +10,7 @@ import { pruneLogs } from "../logs/prune.ts";
 import { pruneHistory, recordRun } from "../history/history.ts";
 import { invokeReporter, newReporterRunState, type ReporterRunState } from "../reporter/invoke.ts";
 import { consoleClosed } from "../process/signals.ts";
-import type { JobOutcome } from "./run-job.ts";
+import { jobLabel, type JobOutcome } from "./run-job.ts";
 import type { RunMode } from "./run-mode.ts";
 import type { View } from "./view.ts";
 
@@ -54,7 +54,7 @@ async function finishJob(outcome: JobOutcome, ctx: AfterJobContext, reporter: Re
   if (!ctx.email) return;
   // nodemailer is loaded only by runs that send mail.
   const { sendJobMail } = await import("../mail/job-mail.ts");
-  await sendJobMail(outcome, { config, recipients: ctx.email, caLogPath: log.path, log, warn: (t) => view.warn(t), root: paths.root });
+  await sendJobMail(outcome, { config, recipients: ctx.email, caLogPath: log.path, log, warn: (t) => view.warn(t), sent: (t) => view.phase(jobLabel(outcome.job), t), root: paths.root });
 }
 
 async function pruneOldRuns(ctx: AfterJobContext, signal: AbortSignal): Promise<void> {

@@ -6,6 +6,7 @@ import os from "node:os";
 import type { Config } from "../install/config.ts";
 import type { Paths } from "../install/paths.ts";
 import { VERSION } from "../cli/version.ts";
+import { formatCommandLine } from "../process/command-line.ts";
 import { openCaLog, openDiagnosticLog } from "../logs/ca-log.ts";
 import { FileLineLog, stderrFallback, writeFailureText } from "../logs/log-file.ts";
 import { caLogPath, diagnosticLogPath } from "../install/paths.ts";
@@ -29,9 +30,15 @@ export interface InvocationOptions {
   readonly argv: readonly string[];
 }
 
+function nothingToRun(disabled: number): string {
+  if (disabled === 0) return "no job matches the selection: nothing to run";
+  const them = disabled === 1 ? "the 1 job that matches is disabled" : `the ${disabled} jobs that match are disabled`;
+  return `nothing to run: ${them} (cncopjobs enable JOB turns one on; a job named on the command line runs even when disabled)`;
+}
+
 function writeHeader(log: FileLineLog, o: InvocationOptions): void {
   const { paths, config, selected } = o;
-  log.line(`cncopagent ${VERSION} started: pid ${process.pid}, host ${os.hostname()}, root ${paths.root}, config ${paths.configFile}, arguments: ${o.argv.join(" ")}`);
+  log.line(`cncopagent ${VERSION} started: pid ${process.pid}, host ${os.hostname()}, root ${paths.root}, config ${paths.configFile}, arguments: ${formatCommandLine(o.argv)}`);
   for (const w of config.warnings) log.line(`warning: ${w}`);
   if (o.mode.logNote) log.line(o.mode.logNote);
   const names = selected.jobs.map((j) => `${j.jobid} '${j.jobtitle}' (${j.jobtype})`);
@@ -83,9 +90,11 @@ export async function runInvocation(o: InvocationOptions): Promise<number> {
     }
     writeHeader(log, o);
     removeLeftovers(paths, log);
-    if (selected.jobs.length === 0 && selected.unknown.length === 0) view.info("no job matches the selection: nothing to run");
+    // A dry run says so first, on the terminal as in the log.
+    if (mode.logNote) view.info(mode.logNote);
+    if (selected.jobs.length === 0 && selected.unknown.length === 0) view.info(nothingToRun(selected.disabled ?? 0));
     const hooks = afterJobHooks(mode, { paths, config, log, view, debug, email: o.email });
-    const result = await dispatch({ paths, config, jobs: selected.jobs, unknown: selected.unknown, debug, mode, log, view, ...hooks });
+    const result = await dispatch({ paths, config, jobs: selected.jobs, unknown: selected.unknown, suggestions: selected.suggestions, debug, mode, log, view, ...hooks });
     return result.exitCode;
   } finally {
     view.close();

@@ -3,6 +3,7 @@
  * network (SPEC §6). Exit status 0 whenever the pass ran, the network being down
  * included; 1 for its own failures; 2 for usage and configuration errors.
  */
+import { moreHelp } from "../cli/suggest.ts";
 import { COMMON_ARGS, type OptionValues } from "../cli/args.ts";
 import { loadConfig } from "../install/config.ts";
 import { EXIT, usageError } from "../cli/errors.ts";
@@ -47,7 +48,7 @@ export interface ReporterArgs {
 }
 
 function reporterArgsOf({ _: positionals, ...values }: OptionValues<typeof COMMON_ARGS>): ReporterArgs {
-  if (positionals.length > 0) throw usageError(`unexpected argument "${positionals[0]}"\n${USAGE}`);
+  if (positionals.length > 0) throw usageError(`unexpected argument "${positionals[0]}"\n${moreHelp(USAGE)}`);
   return values;
 }
 
