@@ -28,7 +28,7 @@ describe("cncopagent: a full or read-only Logs/", () => {
     const r = await runWithFault(t, FULL("Logs"), "cncopagent", ["1"]);
     expect(r.exitCode).toBe(0);
     const said = r.stderr.split("\n").filter((l) => l.includes("cannot write the log"));
-    expect(said).toEqual([expect.stringMatching(new RegExp(`^error: cannot write the log ${t.root}/Logs/CA-[-\\d_]+\\.log \\(write\\): ENOSPC.*; the jobs run on, and its lines go to stderr from here$`))]);
+    expect(said).toEqual([expect.stringMatching(new RegExp(`^cncopagent: error: cannot write the log ${t.root}/Logs/CA-[-\\d_]+\\.log \\(write\\): ENOSPC.*; the jobs run on, and its lines go to stderr from here$`))]);
     expect(r.stderr).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[backupagentcifs#1 stdout\] hello from the agent$/m);
     expect(r.stderr).toMatch(/job 1 'one' final state: OK/);
     expect(r.stderr).toMatch(/cncopagent finished: exit status 0/);
@@ -38,7 +38,7 @@ describe("cncopagent: a full or read-only Logs/", () => {
     const t = treeWithJob();
     const r = await runWithFault(t, READ_ONLY("Logs"), "cncopagent", ["1"]);
     expect(r.exitCode).toBe(0);
-    expect(r.stderr).toMatch(new RegExp(`^error: cannot create the log ${t.root}/Logs/CA-[-\\d_]+\\.log in ${t.root}/Logs \\(open\\): EROFS.*; the jobs run, and its lines go to stderr$`, "m"));
+    expect(r.stderr).toMatch(new RegExp(`^cncopagent: error: cannot create the log ${t.root}/Logs/CA-[-\\d_]+\\.log in ${t.root}/Logs \\(open\\): EROFS.*; the jobs run, and its lines go to stderr$`, "m"));
     expect(r.stderr).toContain("[backupagentcifs#1 stdout] hello from the agent");
     expect(r.stderr).toMatch(/job 1 'one' final state: OK/);
     expect(r.stderr).not.toContain("internal error");
