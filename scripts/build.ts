@@ -1,14 +1,15 @@
 /**
  * `bun run build`: one self-contained executable for this machine in dist/, and every
- * other program of the suite beside it as a hard link to it (`cp -a dist/. <root>/Bin/`
- * is a working install). `--all` cross-compiles windows-x64 (Bun's baseline target: no
+ * other program of the suite beside it as a hard link to it, and the commented sample
+ * configuration in dist/Config/ (`dist/cncopagent --init ROOT` makes a working install;
+ * `cp -a dist/. <root>/Bin/` puts the programs in place too). `--all` cross-compiles windows-x64 (Bun's baseline target: no
  * AVX2 needed), linux-arm64 and darwin-arm64 into dist/<target>/; `--target=<name>` builds
  * one of them. Windows gets `cncopagent.exe` alone: a zip cannot carry hard links, and a
  * `.cmd` launcher would let cmd.exe re-parse every argument (`&`, `%`, `^`) and ask
  * "Terminate batch job?" on Ctrl-C; `cncopagent --link` makes the `<program>.exe` links
  * once installed (docs/windows.md).
  */
-import { linkSync, mkdirSync, rmSync } from "node:fs";
+import { copyFileSync, linkSync, mkdirSync, rmSync } from "node:fs";
 import nodePath from "node:path";
 import { PROGRAM_NAMES } from "../src/cli.ts";
 
@@ -32,6 +33,12 @@ async function compile(target: string | undefined, outfile: string): Promise<voi
   if (r.exitCode !== 0) throw new Error(`bun build failed for ${target ?? "this machine"}`);
 }
 
+/** The commented sample configuration beside the programs: dist/Config/cncop3.ini. */
+function copySampleConfig(dir: string): void {
+  mkdirSync(nodePath.join(dir, "Config"), { recursive: true });
+  copyFileSync(nodePath.join(repo, "Config", "cncop3.ini"), nodePath.join(dir, "Config", "cncop3.ini"));
+}
+
 function linkAll(dir: string, exe: string): void {
   for (const name of PROGRAM_NAMES) {
     if (name === MAIN) continue;
@@ -47,7 +54,8 @@ async function buildHost(): Promise<void> {
   rmSync(exe, { force: true });
   await compile(undefined, exe);
   linkAll(dist, exe);
-  console.log(`built ${exe} and links: ${PROGRAM_NAMES.filter((n) => n !== MAIN).join(", ")}`);
+  copySampleConfig(dist);
+  console.log(`built ${exe} and links: ${PROGRAM_NAMES.filter((n) => n !== MAIN).join(", ")}; the sample ${nodePath.join(dist, "Config", "cncop3.ini")}`);
 }
 
 const TARGETS = [
@@ -65,6 +73,7 @@ async function buildCross(only?: string): Promise<void> {
     const exe = nodePath.join(dir, t.windows ? `${MAIN}.exe` : MAIN);
     await compile(t.target, exe);
     if (!t.windows) linkAll(dir, exe);
+    copySampleConfig(dir);
     console.log(`built ${exe}`);
   }
 }

@@ -3,6 +3,7 @@
  * strictly: an unknown option, a missing value or anything but one whole-number jobid is
  * a usage error (the agent then exits 1, ERROR).
  */
+import { moreHelp } from "../cli/suggest.ts";
 import { COMMON_ARGS, parseOptions, type OptionArgs } from "../cli/args.ts";
 import { usageError } from "../cli/errors.ts";
 
@@ -50,9 +51,9 @@ export function parseBackupAgentArgs(name: string, raw: readonly string[]): Agen
   const usage = agentUsage(name);
   const { _: positionals, ...values } = parseOptions(raw, ARGS, usage);
   if (values.help || values.version) return { ...values, jobid: 0 };
-  if (positionals.length === 0) throw usageError(`a jobid is required\n${usage}`);
-  if (positionals.length > 1) throw usageError(`exactly one jobid is expected, got ${positionals.length}: ${positionals.join(" ")}\n${usage}`);
+  if (positionals.length === 0) throw usageError(`a jobid is required\n${moreHelp(usage)}`);
+  if (positionals.length > 1) throw usageError(`exactly one jobid is expected, got ${positionals.length}: ${positionals.join(" ")}\n${moreHelp(usage)}`);
   const id = positionals[0]!;
-  if (!/^\d{1,15}$/.test(id)) throw usageError(`jobid "${id}" is not a whole number\n${usage}`);
+  if (!/^\d{1,15}$/.test(id)) throw usageError(`jobid "${id}" is not a whole number\n${moreHelp(usage)}`);
   return { ...values, jobid: Number(id) };
 }

@@ -9,7 +9,7 @@
  */
 import { dailyLogPath } from "../install/paths.ts";
 import { LevelLog } from "../logs/level-log.ts";
-import { openLogFile } from "../logs/log-file.ts";
+import { FileLineLog, openLogFile, stderrFallback } from "../logs/log-file.ts";
 import { escapeControls } from "../format/escape.ts";
 import { messages } from "../format/messages.ts";
 import { type FinishState } from "../reports/finish-state.ts";
@@ -97,8 +97,19 @@ export class AgentLog {
   }
 }
 
+/**
+ * A full or read-only disk must not stop a backup: the failure is said once on stderr with
+ * the path, and the log's lines go on to stderr, which cncopagent keeps in its CA log.
+ */
 export function openAgentLog(spoolLogs: string, prefix: string, opts: AgentLogOptions, now: Date = new Date()): AgentLog {
-  // A full disk must not stop a backup: the log says it once on stderr and we go on.
-  const file = openLogFile(dailyLogPath(spoolLogs, prefix, now), (t) => messages.fail(t));
+  const path = dailyLogPath(spoolLogs, prefix, now);
+  let file: FileLineLog;
+  try {
+    file = openLogFile(path, (t) => messages.fail(`${t}; its lines go to stderr from here`));
+  } catch (err) {
+    messages.fail(`cannot open the log ${path} (open): ${(err as Error).message}; its lines go to stderr`);
+    file = new FileLineLog(path, null);
+  }
+  file.fallback = stderrFallback();
   return new AgentLog(new LevelLog(file, opts.debug), opts.echo);
 }

@@ -87,7 +87,8 @@ export async function runAgent(def: AgentDefinition, raw: readonly string[], dep
   const out = deps.stdout ?? ((t: string) => void process.stdout.write(t));
   const err = deps.stderr ?? ((t: string) => void process.stderr.write(t));
   const fail = (message: string) => {
-    err(`${def.name}: ${escapeControls(message)}\n`);
+    // Our own messages keep their line breaks (a usage error's second line); each line escaped.
+    err(`${def.name}: ${message.split("\n").map(escapeControls).join("\n")}\n`);
     return AGENT_EXIT.ERROR;
   };
 

@@ -10,6 +10,7 @@
 import { parseArgs } from "node:util";
 import { defineCittyPlugin, type BooleanArgDef, type CommandContext, type StringArgDef } from "citty";
 import { usageError } from "./errors.ts";
+import { didYouMean, moreHelp, suggest } from "./suggest.ts";
 
 interface StringExtras {
   /** Keep every value of a repeated option, in order; citty keeps the last. */
@@ -59,6 +60,21 @@ function tokenize(raw: readonly string[], args: OptionArgs) {
 }
 
 /**
+ * `unknown option --alljob; did you mean --alljobs?`. A long option typed with one dash
+ * (`-alljobs`) reaches here as its first unknown letter: the whole word is what was meant.
+ */
+function unknownOption(name: string, word: string, spellings: Iterable<string>): string {
+  const known = [...spellings];
+  const long = known.filter((s) => s.startsWith("--"));
+  if (/^-[^-]{2,}/.test(word)) {
+    const dashed = `-${word.replace(/=.*$/, "")}`;
+    const meant = long.find((s) => s === dashed) ?? suggest(dashed, long);
+    if (meant) return `unknown option ${word}; did you mean ${meant}?`;
+  }
+  return `unknown option ${name}${didYouMean(name, name.startsWith("--") ? long : known)}`;
+}
+
+/**
  * Parse `raw` against `args`: an unknown option, a string option without its value or a
  * boolean one given a value is a usage error naming it, followed by `usage`.
  */
@@ -71,22 +87,23 @@ export function parseOptions<T extends OptionArgs>(raw: readonly string[], args:
   const values: Record<string, boolean | string | string[] | undefined> = {};
   for (const [name, arg] of Object.entries(args)) values[name] = arg.default ?? (arg.type === "boolean" ? false : undefined);
   const positionals: string[] = [];
+  const tail = moreHelp(usage);
   for (const t of tokenize(raw, args)) {
     if (t.kind === "positional") positionals.push(t.value);
     if (t.kind !== "option") continue;
     const known = spellings.get(t.rawName);
-    if (!known) throw usageError(`unknown option ${t.rawName}\n${usage}`);
+    if (!known) throw usageError(`${unknownOption(t.rawName, raw[t.index] ?? t.rawName, spellings.keys())}\n${tail}`);
     const [name, arg] = known;
     if (arg.type === "boolean") {
-      if (t.inlineValue) throw usageError(`option ${t.rawName} takes no value\n${usage}`);
+      if (t.inlineValue) throw usageError(`option ${t.rawName} takes no value\n${tail}`);
       values[name] = true;
     } else {
-      if (t.value === undefined) throw usageError(`option ${t.rawName} needs a value\n${usage}`);
+      if (t.value === undefined) throw usageError(`option ${t.rawName} needs a value\n${tail}`);
       values[name] = arg.multiple ? [...((values[name] as string[] | undefined) ?? []), t.value] : t.value;
     }
   }
   for (const [name, arg] of Object.entries(args)) {
-    if (arg.type === "string" && arg.whenEmpty !== undefined && values[name] === "") throw usageError(`${arg.whenEmpty}\n${usage}`);
+    if (arg.type === "string" && arg.whenEmpty !== undefined && values[name] === "") throw usageError(`${arg.whenEmpty}\n${tail}`);
   }
   return { ...values, _: positionals } as OptionValues<T>;
 }

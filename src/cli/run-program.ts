@@ -5,7 +5,7 @@
 import { defineCommand, runCommand, type ArgsDef, type CommandDef } from "citty";
 import { parseOptions, strictOptions, valuesOf, type OptionArgs, type OptionValues } from "./args.ts";
 import { CncopError, EXIT } from "./errors.ts";
-import { messages } from "../format/messages.ts";
+import { messages, speakAs } from "../format/messages.ts";
 import { VERSION } from "./version.ts";
 
 /** A program's entry: takes its arguments, returns its exit status. */
@@ -55,10 +55,11 @@ export function debugRequested(args: readonly string[]): boolean {
 
 export async function runProgram(name: string, args: string[], main: ProgramMain): Promise<void> {
   const debug = debugRequested(args);
+  speakAs(name);
   try {
     process.exitCode = await main(args);
   } catch (err) {
-    const say = messages.withTag(name);
+    const say = messages;
     // Our messages keep their own line breaks (a usage line, a list of problems).
     const lines = (text: string) => text.split("\n") as [string, ...string[]];
     if (err instanceof CncopError) {

@@ -8,9 +8,9 @@ import type { Paths } from "../install/paths.ts";
 import type { FileLineLog } from "../logs/log-file.ts";
 import { pruneLogs } from "../logs/prune.ts";
 import { pruneHistory, recordRun } from "../history/history.ts";
-import { invokeReporter } from "../reporter/invoke.ts";
+import { invokeReporter, newReporterRunState, type ReporterRunState } from "../reporter/invoke.ts";
 import { consoleClosed } from "../process/signals.ts";
-import type { JobOutcome } from "./run-job.ts";
+import { jobLabel, type JobOutcome } from "./run-job.ts";
 import type { RunMode } from "./run-mode.ts";
 import type { View } from "./view.ts";
 
@@ -30,29 +30,31 @@ export interface AfterJobHooks {
 }
 
 export function afterJobHooks(mode: RunMode, ctx: AfterJobContext): AfterJobHooks {
+  // One per run: after a "not delivered", the later jobs of the run do not call the reporter.
+  const reporter = newReporterRunState();
   return {
-    afterJob: mode.afterJob ? (outcome) => finishJob(outcome, ctx) : undefined,
+    afterJob: mode.afterJob ? (outcome) => finishJob(outcome, ctx, reporter) : undefined,
     afterAll: mode.pruning ? (_outcomes, signal) => pruneOldRuns(ctx, signal) : undefined,
   };
 }
 
-async function finishJob(outcome: JobOutcome, ctx: AfterJobContext): Promise<void> {
+async function finishJob(outcome: JobOutcome, ctx: AfterJobContext, reporter: ReporterRunState): Promise<void> {
   const { paths, config, log, view } = ctx;
   try {
     recordRun(paths, outcome, log.path);
   } catch (err) {
-    log.line(`cannot record the run in the history: ${(err as Error).message}`);
+    log.line(`cannot record the run in the history: ${(err as Error).message}; the run is kept in this log and its reports only (cncopjobs history will not list it)`);
   }
   if (outcome.interrupted && consoleClosed(outcome.interruptedBy)) {
     // Windows ends cncopagent within seconds of a console close: the reports wait in the spool.
     log.line(`the console was closed: cncopreporter${ctx.email ? " and the mail" : ""} are left for the next run; the reports stay in ${paths.messages}`);
     return;
   }
-  await invokeReporter({ paths, config, log, debug: ctx.debug });
+  await invokeReporter({ paths, config, log, debug: ctx.debug, state: reporter });
   if (!ctx.email) return;
   // nodemailer is loaded only by runs that send mail.
   const { sendJobMail } = await import("../mail/job-mail.ts");
-  await sendJobMail(outcome, { config, recipients: ctx.email, caLogPath: log.path, log, warn: (t) => view.warn(t), root: paths.root });
+  await sendJobMail(outcome, { config, recipients: ctx.email, caLogPath: log.path, log, warn: (t) => view.warn(t), sent: (t) => view.phase(jobLabel(outcome.job), t), root: paths.root });
 }
 
 async function pruneOldRuns(ctx: AfterJobContext, signal: AbortSignal): Promise<void> {

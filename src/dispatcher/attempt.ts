@@ -47,10 +47,28 @@ export interface AttemptRun {
   readonly results: RunResult[];
   /** The last lines of the agents' output, for mail. */
   readonly tail: string[];
+  /** Each agent's own summary of the attempt (its last `<agent>: job N '...': STATE: words` line). */
+  readonly summaries: readonly { readonly agent: string; readonly words: string }[];
+}
+
+/**
+ * The words of an agent's summary line (`backupagentcifs: job 1 'Docs': OK: dry run: would
+ * copy 1 (4 bytes), ...` gives `dry run: would copy 1 (4 bytes), ...`), from its output's
+ * last lines; undefined when it printed none.
+ */
+export function agentSummaryOf(agent: string, jobid: number, lines: readonly string[]): string | undefined {
+  const head = `${agent}: job ${jobid} '`;
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i]!;
+    if (!line.startsWith(head)) continue;
+    const m = /': (?:OK|ERROR|RE-RUN): (.*)$/.exec(line.slice(head.length - 1));
+    if (m) return m[1];
+  }
+  return undefined;
 }
 
 /** Attempt `n` of a plan: every agent started together, stopped at `deadlineMs`. */
-export async function runAttempt(n: number, plan: Pick<JobPlan, "agents" | "env" | "label" | "rules">, deadlineMs: number | undefined, ctx: AttemptContext): Promise<AttemptRun> {
+export async function runAttempt(n: number, plan: Pick<JobPlan, "agents" | "env" | "label" | "rules" | "job">, deadlineMs: number | undefined, ctx: AttemptContext): Promise<AttemptRun> {
   const { label } = plan;
   const agents = plan.agents ?? [];
   const attemptEnv = { ...plan.env, CNCOP_ATTEMPT: String(n) };
@@ -95,5 +113,9 @@ export async function runAttempt(n: number, plan: Pick<JobPlan, "agents" | "env"
     verdict,
     results,
     tail,
+    summaries: agents.flatMap((a, i) => {
+      const words = agentSummaryOf(a.agent, plan.job.jobid, sinks[i]!.out.tail());
+      return words === undefined ? [] : [{ agent: a.agent, words }];
+    }),
   };
 }

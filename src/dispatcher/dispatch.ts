@@ -6,7 +6,8 @@ import os from "node:os";
 import type { Config } from "../install/config.ts";
 import { EXIT } from "../cli/errors.ts";
 import type { Job } from "../install/jobs-db.ts";
-import { acquireJobLock } from "../locks/job-lock.ts";
+import { acquireJobLock, liveProcesses, type Liveness } from "../locks/job-lock.ts";
+import { isAlive } from "../process/proc-info.ts";
 import { FileLineLog, type LineLog } from "../logs/log-file.ts";
 import type { Paths } from "../install/paths.ts";
 import { KILL_GRACE_MS_DEFAULT, msFromEnv } from "../process/process-tree.ts";
@@ -22,6 +23,8 @@ export interface DispatchOptions {
   readonly config: Config;
   readonly jobs: readonly Job[];
   readonly unknown: readonly string[];
+  /** An unknown name's nearest title. */
+  readonly suggestions?: ReadonlyMap<string, string>;
   readonly debug: boolean;
   readonly mode: RunMode;
   readonly log: FileLineLog;
@@ -79,6 +82,9 @@ function listenForInterruption(log: LineLog, view: View, platform = process.plat
   return { signal: controller.signal, by: () => by, stopListening: () => signals.forEach((s) => process.off(s, onSignal)) };
 }
 
+/** A recorded process counts only while it lives itself (not its group): the one to name. */
+const THE_PROCESS_ITSELF: Liveness = { alive: (p, session) => isAlive({ ...p, group: false }, process.platform, session), spawnedSince: () => false };
+
 /** The job's lock, or who holds it; an error taking it is an answer too. */
 export function takeJobLock(paths: Paths, log: LineLog, job: Job, session: string): LockAnswer {
   let r: ReturnType<typeof acquireJobLock>;
@@ -89,7 +95,7 @@ export function takeJobLock(paths: Paths, log: LineLog, job: Job, session: strin
   }
   if ("held" in r) return { lock: r.held };
   const o = r.busy;
-  if (o) return { heldBy: describeHeldBy({ since: new Date(o.started), session: o.session, pid: o.dispatcher.pid }) };
+  if (o) return { heldBy: describeHeldBy({ since: new Date(o.started), session: o.session, pid: o.dispatcher.pid, livePids: liveProcesses(o, THE_PROCESS_ITSELF).map((p) => p.pid) }) };
   return { heldBy: `(its lock record in ${paths.locks} was written moments ago and cannot be read yet; run it again in a few seconds)` };
 }
 
@@ -120,6 +126,7 @@ async function runJobs(opts: DispatchOptions, interruption: Interruption): Promi
   for (const job of opts.jobs) {
     if (interruption.signal.aborted) {
       log.line(`${jobLabel(job)} not started: cncopagent was interrupted`);
+      opts.view.phase(jobLabel(job), `not started: cncopagent was interrupted by ${interruption.by()}`);
       continue;
     }
     const outcome = await runJob(job, ctx);
@@ -158,7 +165,8 @@ export async function dispatch(opts: DispatchOptions): Promise<DispatchResult> {
   try {
     for (const name of opts.unknown) {
       log.line(`unknown job "${name}": no job has that id or title`);
-      view.error(`unknown job "${name}": no job has that id or title (see cncopjobs for the list)`);
+      const near = opts.suggestions?.get(name);
+      view.error(`unknown job "${name}": no job has that id or title${near === undefined ? "" : `; did you mean ${JSON.stringify(near)}?`} (cncopjobs lists the jobs)`);
     }
     outcomes = await runJobs(opts, interruption);
     if (afterAll && !interruption.signal.aborted) {

@@ -13,6 +13,7 @@ import { stopLeftovers } from "../process/process-tree.ts";
 import { CONSOLE_CLOSE_POST_SEC, consoleClosed } from "../process/signals.ts";
 import { utf8Excerpt } from "../reports/report-files.ts";
 import { formatDuration, localTimestamp } from "../format/time.ts";
+import { formatCommandLine } from "../process/command-line.ts";
 import { type CommandOutcome, type PlannedCommand, runCommand, STDERR_EXCERPT_BYTES } from "./commands.ts";
 import { type AgentExit, type AttemptDetail, runAttempt, type SpawnHooks } from "./attempt.ts";
 import { describeCommand, type JobPlan, jobLabel, planJob } from "./plan.ts";
@@ -111,15 +112,13 @@ export async function runJob(job: Job, ctx: JobRunContext): Promise<JobOutcome> 
   const session = newSessionId();
   const plan = planJob(job, { paths: ctx.paths, config: ctx.config, debug: ctx.debug, mode: ctx.mode, session, logPath: ctx.log.path });
   ctx.log.line(`${plan.label} (${job.jobtype}): session ${session}`);
-  ctx.view.jobStarted(plan.label, session);
   const reports = createReportSink(ctx.paths.messages, job, session, ctx.log, (t) => ctx.view.error(t), ctx.hostname, plan.mode.reports);
   const answer: LockAnswer | { lock: undefined } = plan.mode.takesLock ? ctx.lock(job, session) : { lock: undefined };
   const lock = "lock" in answer ? answer.lock : undefined;
   const run: JobRun = { plan, ctx, reports, hooks: lock && spawnHooks(lock), started, attempts: [], outputTail: [], deadlineMs: undefined };
-  if ("heldBy" in answer) {
-    ctx.view.warn(`${plan.label} is already running ${answer.heldBy}, skipped`);
-    return endRun(run, "SKIPPED", `already running ${answer.heldBy}`);
-  }
+  // A skipped job is never "started": its one line says it was skipped, and why.
+  if ("heldBy" in answer) return endRun(run, "SKIPPED", `already running ${answer.heldBy}`);
+  ctx.view.jobStarted(plan.label, session);
   if ("error" in answer) return refuseWithoutLock(run, answer.error);
   // Awaited inside the try: the lock is released only after the post command and the
   // reports are done.
@@ -170,10 +169,11 @@ async function performCommand(run: JobRun, command: PlannedCommand | undefined, 
   if (!command) return undefined;
   if (plan.mode.commands === "describe") {
     const text = describeCommand(command);
-    ctx.log.line(text);
-    ctx.view.info(`${plan.label}: ${text}`);
+    ctx.log.line(`${plan.label}: ${text}`);
+    ctx.view.phase(plan.label, text);
     return undefined;
   }
+  ctx.view.phase(plan.label, `${command.kind}: ${command.prepared.ok ? formatCommandLine(command.prepared.argv) : JSON.stringify(command.line)}`);
   let timeoutSec = plan.commandTimeoutSec;
   if (consoleClosed(ctx.abort.reason, ctx.platform) && timeoutSec > CONSOLE_CLOSE_POST_SEC) {
     timeoutSec = CONSOLE_CLOSE_POST_SEC;
@@ -193,7 +193,11 @@ async function performAttempt(run: JobRun, step: Extract<Step, { do: "attempt" }
   // maxruntime counts from the start of the first attempt.
   if (step.n === 1) run.deadlineMs = deadlineOf(now(), plan.rules.maxruntimeSec);
   ctx.view.attempt(plan.label, step.n, step.maxAttempts);
+  const dry = plan.mode.agentsGetDryRunFlag;
+  if (dry) for (const agent of plan.agents ?? []) ctx.view.phase(plan.label, `dry run: runs ${formatCommandLine(agent.argv)}`);
   const a = await runAttempt(step.n, plan, run.deadlineMs, { root: ctx.paths.root, log: ctx.log, abort: ctx.abort, graceMs: ctx.graceMs, hooks: run.hooks });
+  // A dry run's point is the agent's account of what it would do: shown, not only logged.
+  if (dry) for (const s of a.summaries) ctx.view.phase(plan.label, `${s.agent}: ${s.words}`);
   run.attempts.push(a.detail);
   run.outputTail = a.tail;
   const attempt = { n: step.n, verdict: a.verdict, results: a.results, exitcode: a.detail.exitcode };
@@ -253,6 +257,16 @@ function excerptSuffix(out: CommandOutcome): string {
   return `; stderr: ${utf8Excerpt(out.stderrHead, STDERR_EXCERPT_BYTES)}`;
 }
 
-export function describeHeldBy(owner: { since: Date; session: string; pid: number }): string {
-  return `since ${localTimestamp(owner.since)} as session ${owner.session} (pid ${owner.pid})`;
+/**
+ * Who holds a job: the live process to look at. When the dispatcher that started the run
+ * has died but a child of it (an agent, a prerun) still runs, that child is named.
+ */
+export function describeHeldBy(owner: { since: Date; session: string; pid: number; livePids?: readonly number[] }): string {
+  const live = owner.livePids ?? [owner.pid];
+  const who = live.includes(owner.pid)
+    ? `pid ${owner.pid}`
+    : live.length > 0
+      ? `pid ${live.join(", ")} still running; its cncopagent, pid ${owner.pid}, has ended`
+      : `its cncopagent, pid ${owner.pid}, has ended; a process of its run still runs`;
+  return `since ${localTimestamp(owner.since)} as session ${owner.session} (${who})`;
 }

@@ -7,6 +7,7 @@ import type { Role } from "../install/config.ts";
 import { usageError } from "../cli/errors.ts";
 import type { Job } from "../install/jobs-db.ts";
 import { isPushType } from "../install/job-types.ts";
+import { suggest } from "../cli/suggest.ts";
 
 export type Selection =
   | { readonly kind: "named"; readonly names: readonly string[] }
@@ -17,6 +18,10 @@ export interface SelectionResult {
   readonly jobs: readonly Job[];
   /** Named jobs that match no job. */
   readonly unknown: readonly string[];
+  /** For an unknown name, the title it is nearest to ("did you mean"). */
+  readonly suggestions?: ReadonlyMap<string, string>;
+  /** Jobs left out only because they are disabled (--alljobs, --type). */
+  readonly disabled?: number;
 }
 
 /** Exactly one of job names, --alljobs, --type; else a usage error. */
@@ -61,12 +66,13 @@ export function findJob(jobs: readonly Job[], name: string): Job | undefined {
 export function selectJobs(jobs: readonly Job[], selection: Selection, role: Role, knownTypes: readonly string[]): SelectionResult {
   switch (selection.kind) {
     case "all":
-      return { jobs: orderJobs(jobs.filter((j) => j.enabled), role), unknown: [] };
+      return { jobs: orderJobs(jobs.filter((j) => j.enabled), role), unknown: [], disabled: jobs.filter((j) => !j.enabled).length };
     case "type": {
       if (!knownTypes.includes(selection.type)) {
         throw usageError(`Unknown job type "${selection.type}". Known types: ${knownTypes.join(", ")}.`);
       }
-      return { jobs: orderJobs(jobs.filter((j) => j.enabled && j.jobtype === selection.type), role), unknown: [] };
+      const ofType = jobs.filter((j) => j.jobtype === selection.type);
+      return { jobs: orderJobs(ofType.filter((j) => j.enabled), role), unknown: [], disabled: ofType.filter((j) => !j.enabled).length };
     }
     case "named": {
       const out: Job[] = [];
@@ -80,7 +86,12 @@ export function selectJobs(jobs: readonly Job[], selection: Selection, role: Rol
           out.push(job);
         }
       }
-      return { jobs: out, unknown };
+      const suggestions = new Map<string, string>();
+      for (const name of unknown) {
+        const near = suggest(name, jobs.map((j) => j.jobtitle));
+        if (near !== undefined) suggestions.set(name, near);
+      }
+      return { jobs: out, unknown, suggestions };
     }
   }
 }

@@ -15,12 +15,27 @@ export interface View {
   jobStarted(label: string, session: string): void;
   attempt(label: string, attempt: number, maxAttempts: number): void;
   waiting(label: string, seconds: number, rerun: number): void;
+  /** What the job is doing besides an attempt: its prerun, post command, mail. */
+  phase(label: string, text: string): void;
   jobEnded(label: string, status: string, reason: string, durationMs: number): void;
   info(text: string): void;
   warn(text: string): void;
   error(text: string): void;
   close(): void;
 }
+
+/**
+ * The words of each job line, the same in the live view and in plain output, so that what
+ * support staff read on a terminal is what the scheduler's captured output says.
+ */
+export const JOB_WORDS = {
+  started: (session: string) => `started, session ${session}`,
+  attempt: (n: number, max: number) => `attempt ${n} of ${max}`,
+  waiting: (seconds: number, rerun: number) => `waiting ${seconds} s before re-run ${rerun}`,
+  ended: (status: string, reason: string, ms: number) => `${status}${reason ? ` (${reason})` : ""} after ${formatDuration(ms)}`,
+  /** A job that never started: one sentence, `job 12 'Payroll' is already running since ..., skipped`. */
+  skipped: (reason: string) => ` is ${reason}, skipped`,
+};
 
 export interface ViewOptions {
   /** A terminal: the live line. Default: stderr is a TTY and TERM is not `dumb`. */
@@ -51,6 +66,7 @@ function escaping(view: View): View {
     jobStarted: (label, session) => view.jobStarted(e(label), e(session)),
     attempt: (label, attempt, max) => view.attempt(e(label), attempt, max),
     waiting: (label, seconds, rerun) => view.waiting(e(label), seconds, rerun),
+    phase: (label, text) => view.phase(e(label), e(text)),
     jobEnded: (label, status, reason, ms) => view.jobEnded(e(label), e(status), e(reason), ms),
     info: (t) => view.info(t),
     warn: (t) => view.warn(t),
@@ -68,16 +84,19 @@ class PlainView implements View {
     this.write(`${t}\n`);
   }
   jobStarted(label: string, session: string) {
-    this.out(`${label}: started, session ${session}`);
+    this.out(`${label}: ${JOB_WORDS.started(session)}`);
   }
   attempt(label: string, attempt: number, maxAttempts: number) {
-    this.out(`${label}: attempt ${attempt} of at most ${maxAttempts}`);
+    this.out(`${label}: ${JOB_WORDS.attempt(attempt, maxAttempts)}`);
   }
   waiting(label: string, seconds: number, rerun: number) {
-    this.out(`${label}: re-run ${rerun} in ${seconds} s`);
+    this.out(`${label}: ${JOB_WORDS.waiting(seconds, rerun)}`);
+  }
+  phase(label: string, text: string) {
+    this.out(`${label}: ${text}`);
   }
   jobEnded(label: string, status: string, reason: string, durationMs: number) {
-    this.out(`${label}: ${status}${reason ? ` (${reason})` : ""} after ${formatDuration(durationMs)}`);
+    this.out(status === "SKIPPED" ? `${label}${JOB_WORDS.skipped(reason)}` : `${label}: ${JOB_WORDS.ended(status, reason, durationMs)}`);
   }
   info(t: string) {
     this.say.info(t);
@@ -112,8 +131,8 @@ class TerminalView implements View {
     if (!this.live) return;
     const l = this.live;
     const elapsed = formatDuration(this.now() - l.since);
-    // Before its first attempt (prerun, lock) a job shows no attempt number.
-    const attempt = l.attempt > 0 ? `attempt ${l.attempt}/${l.max} · ` : "";
+    // Before its first attempt (prerun) a job shows no attempt number.
+    const attempt = l.attempt > 0 ? `${JOB_WORDS.attempt(l.attempt, l.max)} · ` : "";
     this.write(`${ERASE_LINE}${this.paint("warn", "▶")} ${l.label} ${this.paint("dim", `${attempt}${elapsed}${l.note ? ` · ${l.note}` : ""}`)}`);
   }
   /** A line printed above the live line, which is then drawn again. */
@@ -124,7 +143,7 @@ class TerminalView implements View {
   }
 
   jobStarted(label: string, session: string) {
-    this.above(() => this.write(`${this.paint("dim", `${label}: session ${session}`)}\n`));
+    this.above(() => this.write(`${this.paint("dim", `${label}: ${JOB_WORDS.started(session)}`)}\n`));
     this.live = { label, attempt: 0, max: 0, since: this.now(), note: "" };
     this.timer ??= setInterval(() => this.draw(), 1000);
     this.timer.unref?.();
@@ -135,14 +154,21 @@ class TerminalView implements View {
     this.draw();
   }
   waiting(_label: string, seconds: number, rerun: number) {
-    if (this.live) this.live.note = `re-run ${rerun} in ${seconds} s`;
+    if (this.live) this.live.note = JOB_WORDS.waiting(seconds, rerun);
+    this.draw();
+  }
+  /** The live line shows the phase (prerun, post command); the line above keeps it. */
+  phase(label: string, text: string) {
+    this.above(() => this.write(`${this.paint("dim", `${label}: ${text}`)}\n`));
+    if (this.live) this.live.note = text.replace(/:.*$/, "");
     this.draw();
   }
   jobEnded(label: string, status: string, reason: string, durationMs: number) {
     this.clearLine();
     this.live = undefined;
     const [style, mark] = END_MARK[status] ?? FAILED_MARK;
-    this.write(`${this.paint(style, `${mark} ${label} ${status}`)}${reason && status !== "OK" ? ` (${reason})` : ""} ${this.paint("dim", formatDuration(durationMs))}\n`);
+    if (status === "SKIPPED") this.write(`${this.paint(style, `${mark} ${label}`)}${JOB_WORDS.skipped(reason)}\n`);
+    else this.write(`${this.paint(style, `${mark} ${label}: ${status}`)}${JOB_WORDS.ended("", reason, durationMs)}\n`);
   }
   info(t: string) {
     this.above(() => this.say.info(t));

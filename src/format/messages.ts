@@ -35,11 +35,11 @@ export function formatMessage(type: LogType, tag: string, args: readonly unknown
   return `${head}${args.map((a) => escapeControls(String(a))).join("\n")}\n`;
 }
 
-export function plainReporter(paintFor: (stream: MessageStream) => Paint): ConsolaReporter {
+export function plainReporter(paintFor: (stream: MessageStream) => Paint, defaultTag: () => string = () => ""): ConsolaReporter {
   return {
     log(logObj, ctx) {
       const stream = (logObj.type === "log" ? ctx.options.stdout : ctx.options.stderr) as MessageStream;
-      stream.write(formatMessage(logObj.type, logObj.tag, logObj.args, paintFor(stream)));
+      stream.write(formatMessage(logObj.type, logObj.tag || defaultTag(), logObj.args, paintFor(stream)));
     },
   };
 }
@@ -49,6 +49,8 @@ export interface MessagesOptions {
   readonly stderr?: MessageStream;
   /** How a stream is painted. Default: the scheme's colours when shouldColour() says so. */
   readonly paintFor?: (stream: MessageStream) => Paint;
+  /** The tag of an untagged message (the process's messages: its program's name). */
+  readonly defaultTag?: () => string;
 }
 
 export function createMessages(opts: MessagesOptions = {}): Messages {
@@ -59,9 +61,18 @@ export function createMessages(opts: MessagesOptions = {}): Messages {
     throttleMin: Number.POSITIVE_INFINITY,
     stdout: (opts.stdout ?? process.stdout) as NodeJS.WriteStream,
     stderr: (opts.stderr ?? process.stderr) as NodeJS.WriteStream,
-    reporters: [plainReporter(opts.paintFor ?? ((s) => makePaint(shouldColour(s.isTTY))))],
+    reporters: [plainReporter(opts.paintFor ?? ((s) => makePaint(shouldColour(s.isTTY))), opts.defaultTag)],
   });
 }
 
 /** The process's messages, on its stdout and stderr. */
-export const messages: Messages = createMessages();
+let speaker = "";
+export const messages: Messages = createMessages({ defaultTag: () => speaker });
+
+/**
+ * Every message of this process is `<program>: ...` from here on: one voice for each
+ * program, whether the message comes from its own code or from a shared module.
+ */
+export function speakAs(program: string): void {
+  speaker = program;
+}

@@ -189,3 +189,8 @@ export function lastRuns(paths: Paths): Map<number, HistoryRun> {
     return new Map(rows.map((r) => [Number(r.jobid), rowToRun(r)]));
   });
 }
+
+/** The highest job id the history has a run of (0 for none): such an id is never given to a new job. */
+export function highestRecordedJobId(paths: Paths): number {
+  return withReader(paths, 0, (db) => Number((db.query(`SELECT MAX(jobid) AS high FROM ${HISTORY_TABLE}`).get() as { high: unknown }).high ?? 0) || 0);
+}

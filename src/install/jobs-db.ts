@@ -24,6 +24,8 @@ export interface Job {
   readonly settings: Readonly<Record<string, unknown>>;
   /** What is wrong with this row; a job with problems ends as ERROR without running. */
   readonly problems: readonly string[];
+  /** The values as stored where they are invalid (the fields above then hold the default). */
+  readonly stored?: Readonly<Record<string, unknown>>;
 }
 
 /** What a missing column or a NULL means (SPEC §4); the schema's DEFAULTs say the same. */
@@ -67,7 +69,7 @@ function dbError(file: string, what: string): CncopError {
 /** Open the job database read-only with a busy timeout; clear errors for each failure. */
 export function openJobsDbReadOnly(file: string): Database {
   if (!existsSync(file)) {
-    throw dbError(file, "not found. Create it with `cncopjobs add ...` (which creates the SPEC schema), or copy the database from the cncop network into Config/.");
+    throw dbError(file, "not found. Create it with `cncopjobs add ...` (which creates the database), or copy the database from the cncop network into Config/.");
   }
   if (statSync(file).isDirectory()) throw dbError(file, "is a folder, not a database file.");
   let db: Database;
@@ -110,12 +112,13 @@ function columnsOf(db: Database, file: string): Set<string> {
 
 type Row = Record<string, unknown>;
 
-function intValue(row: Row, col: string, dflt: number, min: number, max: number, problems: string[]): number {
+function intValue(row: Row, col: string, dflt: number, min: number, max: number, problems: string[], stored: Record<string, unknown>): number {
   const v = row[col];
   if (v === null || v === undefined || v === "") return dflt;
   const n = typeof v === "number" ? v : typeof v === "bigint" ? Number(v) : typeof v === "string" && /^-?\d+$/.test(v.trim()) ? Number(v) : NaN;
   if (!Number.isInteger(n) || n < min || n > max) {
-    problems.push(`${col} = ${JSON.stringify(v)} is not a whole number from ${min} to ${max}`);
+    problems.push(`${col} = ${JSON.stringify(typeof v === "bigint" ? String(v) : v)} is not a whole number from ${min} to ${max}`);
+    stored[col] = typeof v === "bigint" ? String(v) : v;
     return dflt;
   }
   return n;
@@ -131,6 +134,7 @@ function textValue(row: Row, col: string): string | undefined {
 /** Turn one row into a Job; problems are recorded rather than thrown. */
 export function rowToJob(row: Row): Job {
   const problems: string[] = [];
+  const stored: Record<string, unknown> = {};
   const jobid = Number(row.jobid);
   const jobtitle = String(row.jobtitle ?? "");
   const jobtype = String(row.jobtype ?? "").trim().toUpperCase();
@@ -153,9 +157,9 @@ export function rowToJob(row: Row): Job {
     jobtitle,
     jobtype,
     enabled,
-    maxretries: intValue(row, "maxretries", JOB_DEFAULTS.maxretries, 0, MAX_RETRIES, problems),
-    retrydelay: intValue(row, "retrydelay", JOB_DEFAULTS.retrydelay, 0, MAX_SECONDS, problems),
-    maxruntime: intValue(row, "maxruntime", JOB_DEFAULTS.maxruntime, 0, MAX_SECONDS, problems),
+    maxretries: intValue(row, "maxretries", JOB_DEFAULTS.maxretries, 0, MAX_RETRIES, problems, stored),
+    retrydelay: intValue(row, "retrydelay", JOB_DEFAULTS.retrydelay, 0, MAX_SECONDS, problems, stored),
+    maxruntime: intValue(row, "maxruntime", JOB_DEFAULTS.maxruntime, 0, MAX_SECONDS, problems, stored),
     prerun: textValue(row, "prerun"),
     postsuccess: textValue(row, "postsuccess"),
     postfailure: textValue(row, "postfailure"),
@@ -163,6 +167,7 @@ export function rowToJob(row: Row): Job {
     destination: textValue(row, "destination"),
     settings: Object.freeze(settings),
     problems: Object.freeze(problems),
+    ...(Object.keys(stored).length > 0 ? { stored: Object.freeze(stored) } : {}),
   });
 }
 

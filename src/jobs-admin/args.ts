@@ -3,6 +3,7 @@
  * jobs table), its arguments, and the options that apply to it; an option given to a
  * command it does not apply to is a usage error rather than silently ignored.
  */
+import { didYouMean, moreHelp } from "../cli/suggest.ts";
 import { defineCommand, runCommand, type CommandContext } from "citty";
 import { COMMON_ARGS, strictOptions, valuesOf, type OptionArgs, type OptionValues } from "../cli/args.ts";
 import { usageError } from "../cli/errors.ts";
@@ -29,8 +30,8 @@ commands:
   -t x, --type x        every job type with its agent(s), their log prefixes, and whether
                         each agent is in Bin/ (-t TYPE: that type only)
   show JOB              every column of one job and its last run
-  add                   add a job (--title and --type required); creates the database
-                        with the SPEC schema when there is none
+  add                   add a job (--title and --type required); creates an empty job
+                        database first when there is none
   set JOB               change the columns given as options
   remove JOB...         delete job(s); their run history is kept
   enable JOB...         enabled = 1: run by --alljobs and --type
@@ -164,13 +165,14 @@ function commandOf(word: string | undefined, typeGiven: boolean): Command {
   const name = word.toLowerCase();
   if (Object.hasOwn(SUBCOMMANDS, name)) return name as Command;
   const listed = Object.entries(SUBCOMMANDS).filter(([, c]: [string, Subcommand]) => !c.hidden).map(([n]) => n);
-  throw usageError(`unknown command "${word}". Commands: ${listed.join(", ")} (see cncopjobs --help)`);
+  throw usageError(`unknown command "${word}"${didYouMean(word, listed)}\nCommands: ${listed.join(", ")}. ${moreHelp(USAGE)}`);
 }
 
 function scheduleActionOf(word: string | undefined): ScheduleAction {
   if (word === undefined) return "list";
   if (isScheduleAction(word.toLowerCase())) return word.toLowerCase() as ScheduleAction;
-  throw usageError(`unknown schedule action "${word}". Actions: ${Object.keys(SCHEDULE_ACTIONS).join(", ")} (see cncopjobs --help)`);
+  const actions = Object.keys(SCHEDULE_ACTIONS);
+  throw usageError(`unknown schedule action "${word}"${didYouMean(word, actions)}\nActions: ${actions.join(", ")}. ${moreHelp(USAGE)}`);
 }
 
 /** An option the command does not take, or too few or too many arguments, is a usage error. */
@@ -178,13 +180,13 @@ function checkFits(command: Command, given: readonly string[], targets: readonly
   const spec: Subcommand = action ? { ...SCHEDULE_ACTIONS[action], label: `schedule ${action}` } : SUBCOMMANDS[command];
   const wrong = given.filter((k) => !Object.hasOwn(COMMON_ARGS, k) && !Object.hasOwn(spec.options, k));
   if (wrong.length > 0) {
-    throw usageError(`${wrong.map((w) => `--${w}`).join(", ")} ${wrong.length > 1 ? "do" : "does"} not apply to ${spec.label ?? command}\n${USAGE}`);
+    throw usageError(`${wrong.map((w) => `--${w}`).join(", ")} ${wrong.length > 1 ? "do" : "does"} not apply to ${spec.label ?? command}\n${moreHelp(USAGE)}`);
   }
   const shape = spec.operands;
   const min = shape === "" || shape.startsWith("[") ? 0 : 1;
   const max = shape === "" ? 0 : shape.endsWith("...") || shape.endsWith("...]") ? Infinity : 1;
   if (targets.length < min || targets.length > max) {
-    throw usageError(`${spec.label ?? command} takes ${shape || "no arguments"}${targets.length > max ? `, not ${targets.map((t) => JSON.stringify(t)).join(" ")}` : ""}\n${USAGE}`);
+    throw usageError(`${spec.label ?? command} takes ${shape || "no arguments"}${targets.length > max ? `, not ${targets.map((t) => JSON.stringify(t)).join(" ")}` : ""}\n${moreHelp(USAGE)}`);
   }
 }
 

@@ -4,6 +4,7 @@ import os from "node:os";
 import { findJob } from "../dispatcher/selection.ts";
 import type { Config } from "../install/config.ts";
 import { usageError } from "../cli/errors.ts";
+import { didYouMean } from "../cli/suggest.ts";
 import { knownJobTypes } from "../install/job-types.ts";
 import { readJobs, type Job } from "../install/jobs-db.ts";
 import type { Paths } from "../install/paths.ts";
@@ -42,7 +43,7 @@ export function jobLabel(job: Pick<Job, "jobid" | "jobtitle">): string {
 /** The id-or-title rule of cncopagent; an unknown name is a usage error. */
 export function resolveJob(jobs: readonly Job[], name: string): Job {
   const job = findJob(jobs, name);
-  if (!job) throw usageError(`unknown job "${name}": no job has that id or title (cncopjobs lists them)`);
+  if (!job) throw usageError(`unknown job "${name}": no job has that id or title${didYouMean(name, jobs.map((j) => j.jobtitle), true)} (cncopjobs lists them)`);
   return job;
 }
 

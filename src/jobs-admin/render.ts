@@ -64,6 +64,7 @@ export function jobView(job: Job, lastRun: HistoryRun | undefined, showSecrets: 
     destination: job.destination ?? null,
     settings: showSecrets ? job.settings : maskSecrets(job.settings),
     problems: job.problems,
+    ...(job.stored ? { stored: job.stored } : {}),
     lastRun: lastRunView(lastRun),
   };
 }
@@ -79,6 +80,13 @@ export function longLocal(iso: string): string {
   return Number.isNaN(d.getTime()) ? iso : localTimestamp(d);
 }
 
+/** A column as stored when its value is invalid (`-5 (!)`): never a default the job does not have. */
+function storedOr(v: JobView, column: string, shown: string): string {
+  if (!v.stored || !(column in v.stored)) return shown;
+  const raw = v.stored[column];
+  return `${typeof raw === "string" ? JSON.stringify(raw) : String(raw)} (!)`;
+}
+
 /** The jobs table: id, title, type, enabled, retries, last run (when, state, duration), and when a schedule runs it next. */
 export function renderJobsTable(views: readonly (JobView & { readonly nextRun?: string | null })[], withNextRun = false): string {
   const rows = views.map((v) => [
@@ -86,7 +94,7 @@ export function renderJobsTable(views: readonly (JobView & { readonly nextRun?: 
     v.problems.length > 0 ? `${v.jobtitle} (!)` : v.jobtitle,
     v.jobtype,
     v.enabled ? "yes" : "no",
-    String(v.maxretries),
+    storedOr(v, "maxretries", String(v.maxretries)),
     v.lastRun ? shortLocal(v.lastRun.started) : "never",
     v.lastRun?.status ?? "-",
     v.lastRun ? formatDuration(v.lastRun.durationMs) : "-",
@@ -107,9 +115,9 @@ export function renderJobBlock(v: JobView, agents: string): string {
     ["jobtitle", v.jobtitle],
     ["jobtype", agents ? `${v.jobtype} (${agents})` : v.jobtype],
     ["enabled", v.enabled ? "yes" : "no (skipped by --alljobs and --type; still runs when named)"],
-    ["maxretries", String(v.maxretries)],
-    ["retrydelay", `${v.retrydelay} s (doubling for each further re-run, at most 3600 s)`],
-    ["maxruntime", v.maxruntime === 0 ? "0 (no limit)" : `${v.maxruntime} s`],
+    ["maxretries", storedOr(v, "maxretries", String(v.maxretries))],
+    ["retrydelay", storedOr(v, "retrydelay", `${v.retrydelay} s (doubling for each further re-run, at most 3600 s)`)],
+    ["maxruntime", storedOr(v, "maxruntime", v.maxruntime === 0 ? "0 (no limit)" : `${v.maxruntime} s`)],
     ["prerun", orNone(v.prerun)],
     ["postsuccess", orNone(v.postsuccess)],
     ["postfailure", orNone(v.postfailure)],

@@ -25,13 +25,27 @@ export interface Snapshot {
   readonly rows: readonly Row[];
   /** The same rows as cncopagent sees them. */
   readonly jobs: readonly Job[];
+  /** The highest job id ever used in this database: in the table or by a removed job. */
+  readonly highestId: number;
 }
 
 /** The view of a database that does not exist yet. */
-export const EMPTY_SNAPSHOT: Snapshot = Object.freeze({ columns: new Set<string>(), rows: [], jobs: [] });
+export const EMPTY_SNAPSHOT: Snapshot = Object.freeze({ columns: new Set<string>(), rows: [], jobs: [], highestId: 0 });
+
+/**
+ * The suite's own table (SPEC §4 allows it, never requires it): the highest job id a removed
+ * job had, so that a new job never gets the id, and with it the history, of a removed one.
+ */
+const USED_IDS_TABLE = "cncop_used_jobids";
+
+function removedHighest(db: Database): number {
+  const has = db.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(USED_IDS_TABLE);
+  if (!has) return 0;
+  return Number((db.query(`SELECT MAX(high) AS high FROM ${USED_IDS_TABLE}`).get() as { high: unknown }).high ?? 0) || 0;
+}
 
 function notFound(file: string): CncopError {
-  return new CncopError(`Job database ${file}: not found. Create it with \`cncopjobs add --title TITLE --type TYPE\` (which creates the SPEC schema), or copy the database from the cncop network into Config/.`, EXIT.USAGE);
+  return new CncopError(`Job database ${file}: not found. Create it with \`cncopjobs add --title TITLE --type TYPE\` (which creates the database), or copy the database from the cncop network into Config/.`, EXIT.USAGE);
 }
 
 /** A write that could not be done: nothing was changed (exit 1). */
@@ -95,7 +109,8 @@ export function readSnapshot(db: Database, file: string): Snapshot {
   readJobs(db, file); // the dispatcher's checks: table present, required columns
   const columns = tableColumns(db);
   const rows = readRows(db, columns);
-  return { columns, rows, jobs: rows.map(rowToJob) };
+  const tableHighest = rows.reduce((m: number, r) => Math.max(m, Number(r.jobid) || 0), 0);
+  return { columns, rows, jobs: rows.map(rowToJob), highestId: Math.max(tableHighest, removedHighest(db)) };
 }
 
 /**
@@ -142,8 +157,12 @@ function prepareColumns(db: Database, columns: Set<string>, changes: JobChanges)
   return { write, added };
 }
 
-export function nextJobId(snap: Snapshot): number {
-  return snap.rows.reduce((m, r) => Math.max(m, Number(r.jobid) || 0), 0) + 1;
+/**
+ * SPEC §4: one more than the highest id ever used, in the table (removed jobs included) or
+ * in the run history (`historyHighest`), so a new job never inherits another job's history.
+ */
+export function nextJobId(snap: Snapshot, historyHighest = 0): number {
+  return Math.max(snap.highestId, historyHighest) + 1;
 }
 
 export function insertJob(db: Database, snap: Snapshot, jobid: number, values: JobValues): string[] {
@@ -164,4 +183,6 @@ export function updateJob(db: Database, snap: Snapshot, jobid: number, changes: 
 
 export function deleteJob(db: Database, jobid: number): void {
   db.query("DELETE FROM BackupJob WHERE jobid = ?").run(jobid);
+  db.exec(`CREATE TABLE IF NOT EXISTS ${USED_IDS_TABLE} (high INTEGER NOT NULL)`);
+  db.query(`INSERT INTO ${USED_IDS_TABLE} (high) SELECT ? WHERE ? > (SELECT COALESCE(MAX(high), 0) FROM ${USED_IDS_TABLE})`).run(jobid, jobid);
 }

@@ -10,7 +10,7 @@ import { JOB_DEFAULTS } from "../install/jobs-db.ts";
 import { usageError } from "../cli/errors.ts";
 import { checkField, checkInt, checkSettings, defaultValues, type FieldContext, INT_FIELDS, type JobValues, WRITABLE_FIELDS } from "./fields.ts";
 import { hasMaskedSecret, maskSecrets, restoreMaskedSecrets } from "./secrets.ts";
-import type { Row, Snapshot } from "./store.ts";
+import { nextJobId, type Row, type Snapshot } from "./store.ts";
 
 export const EXPORT_FORMAT = "cncop3-jobs";
 export const EXPORT_VERSION = 1;
@@ -106,7 +106,7 @@ function parseSettingsOf(row: Row | undefined): unknown {
 }
 
 /** Titles and ids against each other and the database; masked secrets restored or refused. */
-export function planImport(entries: readonly ImportEntry[], snap: Snapshot, replace: boolean): { actions: ImportAction[]; errors: string[] } {
+export function planImport(entries: readonly ImportEntry[], snap: Snapshot, replace: boolean, historyHighest = 0): { actions: ImportAction[]; errors: string[] } {
   const errors: string[] = [];
   const byTitle = new Map<string, ImportEntry>();
   const fileIds = new Map<number, ImportEntry>();
@@ -123,7 +123,7 @@ export function planImport(entries: readonly ImportEntry[], snap: Snapshot, repl
   }
   const existingByTitle = new Map(snap.jobs.map((j) => [j.jobtitle.toLowerCase(), j]));
   const usedIds = new Set(snap.jobs.map((j) => j.jobid));
-  let next = Math.max(0, ...usedIds, ...fileIds.keys()) + 1;
+  let next = Math.max(nextJobId(snap, historyHighest) - 1, ...fileIds.keys()) + 1;
   const actions: ImportAction[] = [];
   for (const e of entries) {
     const existing = existingByTitle.get(e.values.jobtitle.toLowerCase());

@@ -9,9 +9,11 @@ import type { Job } from "../install/jobs-db.ts";
 import type { JobsOptions } from "./args.ts";
 import { type AdminContext, fieldContext, jobLabel, loadAllJobs, printJson, resolveJob, validationError, withReadDb } from "./context.ts";
 import { checkField, checkSettings, defaultValues, type FieldName, type JobChanges, type JobValues, WRITABLE_FIELDS } from "./fields.ts";
+import { jobWarnings } from "./job-checks.ts";
 import { jobView } from "./render.ts";
 import { hasMaskedSecret, restoreMaskedSecrets } from "./secrets.ts";
 import { deleteJob, EMPTY_SNAPSHOT, insertJob, nextJobId, openJobsDbForWrite, readSnapshot, type Snapshot, updateJob, writeTransaction } from "./store.ts";
+import { highestRecordedJobId } from "../history/history.ts";
 import { checkImportJob, type ImportEntry, parseImportText, planImport } from "./transfer.ts";
 
 const OPTION_OF: Readonly<Record<FieldName, string>> = {
@@ -59,13 +61,16 @@ function withRestoredSecrets(settings: Record<string, unknown>, stored: unknown)
 }
 
 function noteAdded(ctx: AdminContext, added: readonly string[]): void {
-  if (added.length > 0) ctx.stderr(`added column(s) ${added.join(", ")} to the BackupJob table (the SPEC §4 default applies to the other jobs)\n`);
+  if (added.length > 0) ctx.stderr(`added column(s) ${added.join(", ")} to the BackupJob table (the other jobs keep its default value)\n`);
 }
 
+/** The job as written: what can be told now about the night it runs (warnings), then --json. */
 function printJob(ctx: AdminContext, opts: JobsOptions, jobid: number): void {
-  if (!opts.json) return;
   const job = loadAllJobs(ctx).find((j) => j.jobid === jobid);
-  if (job) printJson(ctx, jobView(job, undefined, opts.showSecrets));
+  if (!job) return;
+  const checks = { bin: ctx.paths.bin, root: ctx.paths.root, agents: ctx.config.agents, platform: ctx.platform };
+  for (const w of jobWarnings(job, checks)) ctx.stderr(`warning: ${jobLabel(job)}: ${w}\n`);
+  if (opts.json) printJson(ctx, jobView(job, undefined, opts.showSecrets));
 }
 
 export function parseJobId(raw: string | undefined): number | undefined {
@@ -83,6 +88,7 @@ export function addCommand(ctx: AdminContext, opts: JobsOptions): number {
   const created = !existsSync(file);
   const values: JobValues = { ...defaultValues("", ""), ...changes, ...(opts.disabled ? { enabled: 0 as const } : {}) };
   values.settings = withRestoredSecrets(values.settings, undefined); // a new job has no stored secret
+  const historyHighest = highestRecordedJobId(ctx.paths);
   const db = openJobsDbForWrite(file, true);
   let jobid: number;
   try {
@@ -93,7 +99,7 @@ export function addCommand(ctx: AdminContext, opts: JobsOptions): number {
         const holder = snap.jobs.find((j) => j.jobid === wantedId);
         if (holder) throw usageError(`--id ${wantedId} is taken by ${jobLabel(holder)}; choose another id or leave --id out`);
       }
-      const id = wantedId ?? nextJobId(snap);
+      const id = wantedId ?? nextJobId(snap, historyHighest);
       return { id, added: insertJob(db, snap, id, values) };
     });
     jobid = r.id;
@@ -194,13 +200,14 @@ export async function importCommand(ctx: AdminContext, opts: JobsOptions): Promi
   // Titles and ids too, against a read-only view, before anything is opened for writing:
   // every problem at once, and no database file created for a file that is refused.
   const preview = existsSync(file) ? withReadDb(ctx, (db) => readSnapshot(db, file)) : EMPTY_SNAPSHOT;
-  errors.push(...planImport(entries, preview, opts.replace).errors);
+  const historyHighest = highestRecordedJobId(ctx.paths);
+  errors.push(...planImport(entries, preview, opts.replace, historyHighest).errors);
   if (errors.length > 0) throw validationError(`${source}: ${errors.length} problem(s); nothing was imported`, errors);
   const db = openJobsDbForWrite(file, true);
   let summary: { kind: string; jobid: number; jobtitle: string }[];
   try {
     const r = writeTransaction(db, file, true, (snap) => {
-      const plan = planImport(entries, snap, opts.replace);
+      const plan = planImport(entries, snap, opts.replace, historyHighest);
       if (plan.errors.length > 0) throw validationError(`${source}: ${plan.errors.length} problem(s); nothing was imported`, plan.errors);
       const added = new Set<string>();
       for (const a of plan.actions) {

@@ -143,18 +143,30 @@ function acquireIn(files: LockFiles, opts: AcquireOptions): LockResult {
     };
     writeFileAtomic(files.record, JSON.stringify(owner));
     heldHere.add(owner.token);
-    return { held: makeHeld(files, owner) };
+    return { held: makeHeld(files, owner, log) };
   });
 }
 
-function makeHeld(files: LockFiles, owner: LockOwner): HeldLock {
+function makeHeld(files: LockFiles, owner: LockOwner, log: (text: string) => void): HeldLock {
   let released = false;
   let spawning = 0;
-  // Only the owner writes its record while it lives, so no guard is needed here.
+  let saveFailed = false;
+  // Only the owner writes its record while it lives, so no guard is needed here. A failed
+  // update (full disk) leaves the previous record whole, which still holds the lock; it
+  // is said once, and the next update tries again.
   const save = () => {
     try {
       writeFileAtomic(files.record, JSON.stringify(owner));
-    } catch {}
+      if (saveFailed) log(`lock of job ${owner.jobid}: the lock record ${files.record} is up to date again`);
+      saveFailed = false;
+    } catch (err) {
+      if (!saveFailed) {
+        log(
+          `lock of job ${owner.jobid}: cannot update the lock record: ${(err as Error).message}; the record written before is kept (it holds the lock, but does not list the processes started since: should this run be killed, a second run could start while they live)`,
+        );
+      }
+      saveFailed = true;
+    }
   };
   const spawnEnded = () => {
     spawning = Math.max(0, spawning - 1);

@@ -9,6 +9,10 @@
  * line is carried at most MAX_LINE_BYTES before it is written as a line of its own.
  * Writes are synchronous, so a crash loses nothing already written and a fast child is
  * slowed by the log's pace rather than growing our memory.
+ *
+ * A log that cannot be written (full disk, read-only folder) is said once, and from then
+ * on its lines go to the log's `fallback` when it has one (cncopagent's: stderr), so a
+ * run's record is kept somewhere rather than lost without a word.
  */
 import { closeSync, openSync, writeSync } from "node:fs";
 import { lineFormatter } from "./line-format.ts";
@@ -47,28 +51,39 @@ export class FileLineLog implements LineLog {
   private failed = false;
   /** Other logs that receive every line too, child output included (the -d diagnostic log). */
   readonly mirrors: LineLog[] = [];
+  /** Where the lines go once the file cannot be written (they are complete log lines). */
+  fallback: ((buf: Uint8Array) => void) | undefined;
 
+  /** `fd` null: the file could not be created; every line goes to the fallback. */
   constructor(
     readonly path: string,
-    fd?: number,
+    fd?: number | null,
     now: () => number = Date.now,
     private readonly onError: (err: unknown) => void = () => {},
   ) {
-    this.fd = fd ?? openSync(path, "a", 0o644);
+    this.fd = fd === null ? undefined : (fd ?? openSync(path, "a", 0o644));
+    this.failed = fd === null;
     this.ts = new TimestampCache(now);
+  }
+
+  /** Does the file itself still receive the lines? */
+  get writing(): boolean {
+    return !this.failed;
   }
 
   /** Write timestamped bytes as they are, here and into every file mirror. */
   writeRaw(buf: Uint8Array): void {
     for (const m of this.mirrors) if (m instanceof FileLineLog) m.writeRaw(buf);
-    if (this.fd === undefined || this.failed) return;
+    if (this.failed) return this.fallback?.(buf);
+    if (this.fd === undefined) return;
+    let off = 0;
     try {
-      let off = 0;
       while (off < buf.length) off += writeSync(this.fd, buf, off, buf.length - off);
     } catch (err) {
       // A full disk must not crash a backup: report once, keep running.
       this.failed = true;
       this.onError(err);
+      this.fallback?.(buf.subarray(off));
     }
   }
 
@@ -92,9 +107,28 @@ export class FileLineLog implements LineLog {
   }
 }
 
-/** What a person is told when a log cannot be written: the file, and the system's words. */
+/** What a person is told when a log cannot be written: the file, the operation, and the system's words. */
 export function writeFailureText(path: string, err: unknown): string {
-  return `cannot write the log ${path}: ${(err as Error).message}`;
+  return `cannot write the log ${path} (write): ${(err as Error).message}`;
+}
+
+/**
+ * A fallback that writes log lines to stderr: as they are into a pipe or file (cron's
+ * mail, the journal), with control characters escaped on a terminal. A closed stderr
+ * loses them without disturbing the run.
+ */
+export function stderrFallback(isTty = process.stderr.isTTY === true, fd = 2): (buf: Uint8Array) => void {
+  let closed = false;
+  return (buf) => {
+    if (closed) return;
+    const out = isTty ? encoder.encode(decoder.decode(buf).split("\n").map(escapeControls).join("\n")) : buf;
+    try {
+      let off = 0;
+      while (off < out.length) off += writeSync(fd, out, off, out.length - off);
+    } catch {
+      closed = true;
+    }
+  };
 }
 
 /** Open a log for appending; its first write failure is said through `say` (once). */

@@ -95,6 +95,8 @@ export interface JobMailOptions {
   readonly log: LineLog;
   /** Shown on stderr when a send fails. */
   readonly warn: (text: string) => void;
+  /** Told when the message was accepted (`email sent to ...`), so a person sees it went. */
+  readonly sent?: (text: string) => void;
   /** The install root: `mail_ca_file` is relative to it. */
   readonly root: string;
   readonly hostname?: string;
@@ -125,6 +127,7 @@ export async function sendJobMail(outcome: JobOutcome, opts: JobMailOptions): Pr
     const d = await deliver(message, settings, opts.createTransport);
     const answer = redactSecrets(d.response, mail.user, mail.password);
     opts.log.line(`${label}: mail sent to ${d.accepted.join(", ")} in ${((Date.now() - started) / 1000).toFixed(1)} s (server: ${answer})`);
+    if (d.accepted.length > 0) opts.sent?.(`email sent to ${d.accepted.join(", ")}`);
     for (const r of d.rejected) fail(`recipient refused by ${settings.host}:${settings.port}: ${r.answer}`, r.address);
   } catch (err) {
     fail(describeMailError(err, settings));

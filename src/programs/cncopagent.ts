@@ -4,6 +4,9 @@
  * (SQLite, the dispatcher and its view, the lock) are imported where they are first used,
  * so that `--help`, `--version` and usage errors start without them (bench/startup.bench.ts).
  */
+import nodePath from "node:path";
+import { moreHelp } from "../cli/suggest.ts";
+import { quoteArg } from "../process/command-line.ts";
 import { findJob, selectJobs, selectionFromArgs } from "../dispatcher/selection.ts";
 import { COMMON_ARGS, type OptionArgs, type OptionValues } from "../cli/args.ts";
 import { loadConfig, isValidEmailAddress, type Config } from "../install/config.ts";
@@ -38,6 +41,9 @@ optional arguments:
   -n, --dryrun          pass -n to the agents; run no pre/post command, send no email,
                         delete no log
   --unlock JOB          remove the lock of a job whose processes have all ended
+  --init ROOT           make a new install tree at ROOT: Bin/ (this program and its links),
+                        Config/cncop3.ini (a commented sample), an empty Config/backupjobs.db,
+                        Logs/ and Spool/; never overwrites
   --link                make (or refresh) every other program of the suite beside this
                         executable as a hard link to it (Windows: <program>.exe), and
                         remove old .cmd launchers; prints what it did
@@ -53,6 +59,7 @@ export const DISPATCHER_ARGS = {
   email: { type: "string", valueHint: "EMAIL", multiple: true, description: "after each job, send a completion email to EMAIL" },
   dryrun: { type: "boolean", alias: ["n"], description: "pass -n to the agents; run no pre/post command, send no email" },
   unlock: { type: "string", valueHint: "JOB", description: "remove the lock of a job whose processes have all ended" },
+  init: { type: "string", valueHint: "ROOT", description: "make a new install tree at ROOT" },
   link: { type: "boolean", description: "make or refresh the other programs beside this executable as hard links to it" },
 } satisfies OptionArgs;
 
@@ -66,6 +73,7 @@ export interface DispatcherOptions {
   readonly email: readonly string[] | undefined;
   readonly dryrun: boolean;
   readonly unlock: string | undefined;
+  readonly init: string | undefined;
   readonly link: boolean;
   readonly jobs: readonly string[];
 }
@@ -106,6 +114,21 @@ export const { main, parse: parseDispatcherArgs } = defineProgram({
   run: dispatchJobs,
 });
 
+/** `--init ROOT` alone: the tree, then what to do next. */
+async function initInstall(opts: DispatcherOptions): Promise<number> {
+  if (opts.jobs.length > 0 || opts.alljobs || opts.type !== undefined || opts.email !== undefined || opts.dryrun || opts.unlock !== undefined || opts.config !== undefined || opts.link) {
+    throw usageError(`--init ROOT takes no job selection and no other option\n${moreHelp(USAGE)}`);
+  }
+  const [{ initTree }, { isCompiled }, { messages }] = await Promise.all([import("../install/init-tree.ts"), import("../install/paths.ts"), import("../format/messages.ts")]);
+  const r = initTree(opts.init ?? "", { executable: isCompiled() ? process.execPath : undefined });
+  for (const line of r.done) messages.info(`made ${line}`);
+  // As the person would type it: cmd.exe and PowerShell quote with "", a POSIX shell with ''.
+  const quote = (p: string) => (process.platform !== "win32" ? quoteArg(p) : /[\s&()^%!'"]/.test(p) ? `"${p}"` : p);
+  const bin = (name: string) => quote(nodePath.join(r.root, "Bin", name));
+  messages.info(`next: edit ${nodePath.join(r.root, "Config", "cncop3.ini")}; add a job: ${bin("cncopjobs")} add --title TITLE --type CIFS --source FOLDER --destination FOLDER; run it: ${bin("cncopagent")} TITLE`);
+  return EXIT.OK;
+}
+
 /**
  * `--email` needs `[mail] mail_server` (and a readable `mail_ca_file` when one is set):
  * checked before any job runs, so a refusal runs nothing and writes no log.
@@ -121,7 +144,7 @@ export function checkMailReady(opts: DispatcherOptions, config: Config, root?: s
 /** `--link`: needs no config or database (a fresh unpack has neither yet). */
 async function linkBesideExecutable(opts: DispatcherOptions): Promise<number> {
   if (opts.jobs.length > 0 || opts.alljobs || opts.type !== undefined || opts.email !== undefined || opts.dryrun || opts.unlock !== undefined || opts.config !== undefined || opts.debug) {
-    throw usageError(`--link takes no other option and no job\n${USAGE}`);
+    throw usageError(`--link takes no other option and no job\n${moreHelp(USAGE)}`);
   }
   const exe = process.execPath;
   const base = exe.replace(/\\/g, "/").split("/").pop()!.replace(/\.exe$/i, "").toLowerCase();
@@ -138,11 +161,12 @@ async function linkBesideExecutable(opts: DispatcherOptions): Promise<number> {
 async function dispatchJobs(opts: DispatcherOptions, raw: readonly string[]): Promise<number> {
   const early = answerHelpOrVersion("cncopagent", opts, HELP);
   if (early !== undefined) return early;
+  if (opts.init !== undefined) return initInstall(opts);
   if (opts.link) return linkBesideExecutable(opts);
   if (opts.unlock !== undefined && (opts.jobs.length > 0 || opts.alljobs || opts.type !== undefined || opts.email !== undefined || opts.dryrun)) {
-    throw usageError(`--unlock JOB takes one job and no other job selection or option (-a, -t, --email, -n, job names)\n${USAGE}`);
+    throw usageError(`--unlock JOB takes one job and no other job selection or option (-a, -t, --email, -n, job names)\n${moreHelp(USAGE)}`);
   }
-  if (opts.unlock === "") throw usageError(`--unlock needs a job id or title\n${USAGE}`);
+  if (opts.unlock === "") throw usageError(`--unlock needs a job id or title\n${moreHelp(USAGE)}`);
   const selection = opts.unlock === undefined ? selectionFromArgs(opts.jobs, opts.alljobs, opts.type) : undefined;
   const paths = resolvePaths(opts.config);
   const config = loadConfig(paths.configFile);

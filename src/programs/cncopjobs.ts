@@ -35,7 +35,7 @@ async function runJobsCommand(opts: JobsOptions): Promise<number> {
   const paths = resolvePaths(opts.config);
   const config = loadConfig(paths.configFile);
   // Each note is one line that may quote a title, a path or a database error: shown escaped.
-  const stderr = (t: string) => void process.stderr.write(`${escapeControls(t.replace(/\n$/, ""))}\n`);
+  const stderr = (t: string) => void process.stderr.write(`cncopjobs: ${escapeControls(t.replace(/\n$/, ""))}\n`);
   for (const w of config.warnings) messages.warn(w);
   const ctx: AdminContext = { paths, config, stdout: (t) => void process.stdout.write(t), stderr };
   return COMMANDS[opts.command](ctx, opts);

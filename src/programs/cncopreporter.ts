@@ -3,6 +3,7 @@
  * network (SPEC §6). Exit status 0 whenever the pass ran, the network being down
  * included; 1 for its own failures; 2 for usage and configuration errors.
  */
+import { moreHelp } from "../cli/suggest.ts";
 import { COMMON_ARGS, type OptionValues } from "../cli/args.ts";
 import { loadConfig } from "../install/config.ts";
 import { EXIT, usageError } from "../cli/errors.ts";
@@ -10,6 +11,7 @@ import { ensureTree, resolvePaths } from "../install/paths.ts";
 import { stopSignals } from "../process/signals.ts";
 import { VERSION } from "../cli/version.ts";
 import { runReporter } from "../reporter/reporter.ts";
+import { EXIT_UNDELIVERED, INVOKED_BY_ENV } from "../reporter/answer.ts";
 import { openReporterLog } from "../reporter/reporter-log.ts";
 import { answerHelpOrVersion, defineProgram } from "../cli/run-program.ts";
 import { messages } from "../format/messages.ts";
@@ -34,7 +36,8 @@ optional arguments:
 
 exit status: 0 the pass ran (also when the network is down or another reporter is
 running), 1 a failure of the reporter itself, 2 usage or configuration error,
-130/143 interrupted.
+130/143 interrupted; 75 a report was not delivered, only when run by cncopagent
+(CNCOP_REPORTER_INVOKED_BY=cncopagent), which then skips its later calls of the run.
 `;
 
 export interface ReporterArgs {
@@ -45,7 +48,7 @@ export interface ReporterArgs {
 }
 
 function reporterArgsOf({ _: positionals, ...values }: OptionValues<typeof COMMON_ARGS>): ReporterArgs {
-  if (positionals.length > 0) throw usageError(`unexpected argument "${positionals[0]}"\n${USAGE}`);
+  if (positionals.length > 0) throw usageError(`unexpected argument "${positionals[0]}"\n${moreHelp(USAGE)}`);
   return values;
 }
 
@@ -83,6 +86,8 @@ async function runReporterPass(opts: ReporterArgs): Promise<number> {
     log.info(`cncopreporter finished: ${summary.text}`);
     if (summary.eventful) say.log(summary.text);
     if (summary.interrupted) return controller.signal.reason === "SIGINT" ? EXIT.SIGINT : EXIT.SIGTERM;
+    // cncopagent's call: tell it, so that the later jobs of its run do not wait on the network too.
+    if (summary.undelivered && process.env[INVOKED_BY_ENV] === "cncopagent") return EXIT_UNDELIVERED;
     return summary.failures > 0 ? EXIT.FAILED : EXIT.OK;
   } catch (err) {
     log.error(`cncopreporter stopped: ${(err as Error).message}`, false);

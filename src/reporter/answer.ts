@@ -8,6 +8,11 @@
  */
 import { isAtLeastAsOld } from "../format/time.ts";
 
+/** Set in the reporter's environment by cncopagent: exit EXIT_UNDELIVERED when a report was not delivered. */
+export const INVOKED_BY_ENV = "CNCOP_REPORTER_INVOKED_BY";
+/** The reporter's exit status, under INVOKED_BY_ENV, when its pass stopped on a "not delivered" (EX_TEMPFAIL). */
+export const EXIT_UNDELIVERED = 75;
+
 export type Verdict = "accepted" | "refused" | "undelivered";
 
 /** A report expires this long after it was written (its file's mtime). */

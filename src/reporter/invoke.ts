@@ -3,6 +3,11 @@
  * leave at once. The reporter runs as a child with a time limit; its output and outcome
  * go to the CA log, and nothing it does changes the job's state. Without `[network] url`
  * it is not started at all: the reports stay in the spool, at no cost to a long run.
+ *
+ * Once a call of a run could not deliver (the reporter says so with EXIT_UNDELIVERED, or
+ * ran out of its time limit), the later calls of that run are not made: a hanging or
+ * unreachable report service costs one `timeout`, not one per job. The reports wait in
+ * the spool for the next run or a scheduled reporter.
  */
 import { existsSync, statSync } from "node:fs";
 import nodePath from "node:path";
@@ -12,17 +17,29 @@ import type { LineLog } from "../logs/log-file.ts";
 import { isCompiled, type Paths } from "../install/paths.ts";
 import { runProcess, type RunResult, type RunSpec } from "../process/process-tree.ts";
 import { formatDuration } from "../format/time.ts";
+import { EXIT_UNDELIVERED, INVOKED_BY_ENV } from "./answer.ts";
 import { exitStatusText } from "../process/exit-status.ts";
 
 export const REPORTER = "cncopreporter";
 /** Between SIGTERM (the reporter stops sending and awaits its answers) and SIGKILL. */
 export const INVOKE_GRACE_MS = 10_000;
 
+/** What the calls of one cncopagent run know: the first "not delivered", once seen. */
+export interface ReporterRunState {
+  undelivered: string | undefined;
+}
+
+export function newReporterRunState(): ReporterRunState {
+  return { undelivered: undefined };
+}
+
 export interface InvokeReporterOptions {
   readonly paths: Paths;
   readonly config: Config;
   readonly log: LineLog;
   readonly debug: boolean;
+  /** Shared by the calls of one run; without it every call runs. */
+  readonly state?: ReporterRunState;
 }
 
 export interface ReporterCommand {
@@ -66,7 +83,7 @@ export function defaultInputs(): CommandInputs {
  */
 export function reporterCommand(paths: Paths, debug: boolean, inp: CommandInputs): ReporterCommand {
   const args = [...(debug ? ["-d"] : []), "-c", paths.configFile];
-  const env: Record<string, string | undefined> = { ...inp.env, CNCOP_HOME: paths.root };
+  const env: Record<string, string | undefined> = { ...inp.env, CNCOP_HOME: paths.root, [INVOKED_BY_ENV]: "cncopagent" };
   delete env.CNCOP_PROGRAM;
   if (!inp.compiled) return { argv: [inp.execPath, inp.cliPath, REPORTER, ...args], env };
   const p = inp.platform === "win32" ? nodePath.win32 : nodePath.posix;
@@ -85,6 +102,7 @@ export function describeOutcome(r: RunResult, limitMs: number): string {
   if (r.spawnError !== undefined) return `${REPORTER} could not be started (${r.spawnError}); the reports stay in the spool`;
   if (r.timedOut) return `${REPORTER} was stopped after the time limit of ${formatDuration(limitMs)}; the reports it did not send stay in the spool`;
   if (r.signal) return `${REPORTER} was killed by ${r.signal} after ${after}`;
+  if (r.exitCode === EXIT_UNDELIVERED) return `${REPORTER} exited with status ${exitStatusText(r.exitCode)} after ${after}: a report was not delivered`;
   return `${REPORTER} exited with status ${exitStatusText(r.exitCode)} after ${after}`;
 }
 
@@ -101,6 +119,10 @@ export async function invokeReporter(opts: InvokeReporterOptions, deps: InvokeDe
     log.line(`${REPORTER} not run: no [network] url in ${config.file}; the reports stay in ${paths.messages}`);
     return;
   }
+  if (opts.state?.undelivered !== undefined) {
+    log.line(`${REPORTER} not run: ${opts.state.undelivered}; the reports stay in ${paths.messages} for the next run or a scheduled ${REPORTER}`);
+    return;
+  }
   try {
     const cmd = deps.command ?? reporterCommand(paths, opts.debug, defaultInputs());
     const limitMs = deps.timeLimitMs ?? reporterTimeLimitMs(config);
@@ -115,6 +137,9 @@ export async function invokeReporter(opts: InvokeReporterOptions, deps: InvokeDe
       stderr: log.sink(`[${REPORTER} stderr]`),
     });
     log.line(describeOutcome(result, limitMs));
+    if (opts.state && (result.timedOut || result.exitCode === EXIT_UNDELIVERED)) {
+      opts.state.undelivered = `a report was not delivered earlier in this run (${REPORTER} ${result.timedOut ? "ran out of its time limit" : `exited with status ${EXIT_UNDELIVERED}`} at ${new Date().toISOString()})`;
+    }
   } catch (err) {
     log.line(`${REPORTER} could not be run: ${(err as Error).message}; the reports stay in the spool`);
   }

@@ -11,13 +11,17 @@
  *    time, oldest first, so a receiver sees a job's runs in the order they happened;
  *  - after a "not delivered" answer nothing new is sent: the requests in flight get their
  *    answers, and the rest waits for the next pass.
+ * Nothing is sent while the folder does not let the reporter delete what it sent (a
+ * read-only or unwritable `Spool/Messages/`): every pass would send the same reports again.
  */
-import { existsSync } from "node:fs";
+import { accessSync, closeSync, constants, existsSync, openSync, unlinkSync } from "node:fs";
+import nodePath from "node:path";
 import { unlink } from "node:fs/promises";
 import { errnoCode } from "../cli/errors.ts";
 import { type ReportPrefix } from "../reports/report-files.ts";
 import { describeResult, formatAge, isReportExpired, REPORT_KEEP_DAYS, REPORT_KEEP_MS, verdictOf } from "./answer.ts";
-import { moveAside, orderKey, readReport } from "./report-file.ts";
+import { formatBytes } from "../format/bytes.ts";
+import { MAX_REPORT_BYTES, moveAside, readReport, type ReportBody } from "./report-file.ts";
 import type { ReporterLog } from "./reporter-log.ts";
 import { endpointUrl, scanMessages, type SpoolEntry } from "./spool-scan.ts";
 import type { Transport } from "./transport.ts";
@@ -51,6 +55,8 @@ export interface PassResult {
   readonly bad: number;
   /** Reports this pass did not deliver (refused, not delivered, or not tried). */
   readonly left: number;
+  /** A report was not delivered (the pass stopped on it). */
+  readonly undelivered: boolean;
   /** Why the pass stopped early: the first "not delivered" answer, or the signal. */
   readonly stoppedBy: string | undefined;
   readonly interrupted: boolean;
@@ -88,9 +94,16 @@ export async function runPass(opts: PassOptions): Promise<PassResult> {
   let failures = 0;
   const refused: string[] = [];
   let stoppedBy: string | undefined;
+  let undelivered = false;
   const stopped = () => stoppedBy !== undefined || opts.stop?.aborted === true;
 
   if (entries.length > 0) log.info(`${entries.length} report(s) to send: ${countByPrefix(entries)}`);
+  const cannotDelete = entries.length > 0 ? deleteCheck(opts.messagesDir) : undefined;
+  if (cannotDelete !== undefined) {
+    log.error(`${cannotDelete}; nothing sent, so that nothing is sent twice: the ${entries.length} report(s) stay in ${opts.messagesDir}. Make that folder writable for this user.`);
+    const none = { found: entries.length, sent: 0, refused: [], expired: 0, bad: 0, left: entries.length, undelivered: false, interrupted: false, failures: 1 };
+    return { ...none, stoppedBy: cannotDelete };
+  }
 
   const removeFile = async (e: SpoolEntry, what: string): Promise<boolean> => {
     try {
@@ -104,11 +117,11 @@ export async function runPass(opts: PassOptions): Promise<PassResult> {
     }
   };
 
-  const sendOne = async (e: SpoolEntry, body: Uint8Array, report: Record<string, unknown>): Promise<void> => {
+  const sendOne = async (e: SpoolEntry, body: ReportBody, bytes: number, report: Record<string, unknown> | undefined): Promise<void> => {
     const url = endpointUrl(opts.baseUrl, e.prefix);
     const result = await transport.send(url, body, e.name);
     const answer = describeResult(result);
-    log.debug(`POST ${url} ${e.name} (${body.length} bytes): ${answer} after ${Math.round(result.ms)} ms`);
+    log.debug(`POST ${url} ${e.name} (${bytes} bytes): ${answer} after ${Math.round(result.ms)} ms`);
     const verdict = verdictOf(result);
     if (verdict === "accepted") {
       if (await removeFile(e, "accepted")) {
@@ -119,15 +132,27 @@ export async function runPass(opts: PassOptions): Promise<PassResult> {
       const age = now() - e.mtimeMs;
       if (isReportExpired(e.mtimeMs, now())) {
         if (await removeFile(e, "expired")) expired++;
-        log.warn(`expired ${e.name}: refused by ${url} (${answer}) and written ${formatAge(age)} ago, more than ${REPORT_KEEP_DAYS} days: deleted; its content: ${JSON.stringify(report)}`);
+        log.warn(`expired ${e.name}: refused by ${url} (${answer}) and written ${formatAge(age)} ago, more than ${REPORT_KEEP_DAYS} days: deleted; ${contentForLog(report, bytes)}`);
       } else {
         refused.push(e.name);
         const until = new Date(e.mtimeMs + REPORT_KEEP_MS).toISOString();
         log.warn(`refused ${e.name} by ${url}: ${answer}; kept and tried again on later runs until it expires at ${until}`);
       }
     } else {
+      undelivered = true;
       stoppedBy ??= `${e.name} was not delivered to ${url}: ${answer}`;
       log.warn(`not delivered ${e.name} to ${url}: ${answer}; the report stays, and the pass stops`);
+    }
+  };
+
+  const moveBad = (e: SpoolEntry, why: string): void => {
+    try {
+      const to = moveAside(opts.messagesDir, opts.badDir, e.name, existsSync);
+      bad++;
+      log.error(`bad report ${e.name}: ${why}; never sent, moved to ${to}`);
+    } catch (err) {
+      failures++;
+      log.error(`bad report ${e.name}: ${why}; cannot move it to ${opts.badDir} (rename): ${(err as Error).message}; it stays in ${opts.messagesDir}`);
     }
   };
 
@@ -138,7 +163,11 @@ export async function runPass(opts: PassOptions): Promise<PassResult> {
     const width = group.length > (opts.sequentialUpTo ?? SEQUENTIAL_UP_TO) ? limit : 1;
     for (const e of group) {
       if (stopped()) break;
-      const r = await readReport(e.path);
+      if (e.size > MAX_REPORT_BYTES) {
+        moveBad(e, `${formatBytes(e.size)} (${e.size} bytes) is over the limit of ${formatBytes(MAX_REPORT_BYTES)} for a report`);
+        continue;
+      }
+      const r = await readReport(e.path, e.size);
       if (r.kind === "gone") {
         gone++;
         log.debug(`${e.name} is gone (sent by another reporter, or removed)`);
@@ -150,21 +179,14 @@ export async function runPass(opts: PassOptions): Promise<PassResult> {
         continue;
       }
       if (r.kind === "bad") {
-        try {
-          const to = moveAside(opts.messagesDir, opts.badDir, e.name, existsSync);
-          bad++;
-          log.error(`bad report ${e.name}: ${r.why}; never sent, moved to ${to}`);
-        } catch (err) {
-          failures++;
-          log.error(`bad report ${e.name}: ${r.why}; cannot move it aside: ${(err as Error).message}`);
-        }
+        moveBad(e, r.why);
         continue;
       }
-      const key = orderKey(r.report);
+      const key = r.key;
       while (active.size >= width || busyKeys.has(key)) await Promise.race(active);
       if (stopped()) break;
       busyKeys.add(key);
-      const p: Promise<void> = sendOne(e, r.body, r.report).finally(() => {
+      const p: Promise<void> = sendOne(e, r.body, r.bytes, r.report).finally(() => {
         active.delete(p);
         busyKeys.delete(key);
       });
@@ -182,8 +204,49 @@ export async function runPass(opts: PassOptions): Promise<PassResult> {
     expired,
     bad,
     left: Math.max(0, entries.length - sent - expired - bad - gone),
+    undelivered,
     stoppedBy,
     interrupted,
     failures,
   };
+}
+
+/**
+ * Can the reporter delete files in `dir`? Undefined when it can. POSIX: write and search
+ * permission on the folder, on a file system mounted read-write (access(2)). Windows keeps
+ * no such permission in a folder's attributes (its read-only attribute does not stop a
+ * deletion), so there a probe file is created and deleted.
+ */
+export function deleteCheck(dir: string, platform: NodeJS.Platform = process.platform, access: (path: string, mode: number) => void = accessSync): string | undefined {
+  if (platform === "win32") return probeDelete(dir);
+  try {
+    access(dir, constants.W_OK | constants.X_OK);
+    return undefined;
+  } catch (err) {
+    return `cannot delete reports in ${dir} (access for writing): ${(err as Error).message}`;
+  }
+}
+
+function probeDelete(dir: string): string | undefined {
+  const probe = nodePath.join(dir, `.cncopreporter-probe-${process.pid}.tmp`);
+  try {
+    closeSync(openSync(probe, "wx"));
+  } catch (err) {
+    // A full disk still lets files be deleted; an existing probe is a killed reporter's.
+    const code = errnoCode(err);
+    if (code === "ENOSPC" || code === "EDQUOT" || code === "EEXIST") return undefined;
+    return `cannot delete reports in ${dir} (create ${probe}): ${(err as Error).message}`;
+  }
+  try {
+    unlinkSync(probe);
+    return undefined;
+  } catch (err) {
+    return `cannot delete reports in ${dir} (unlink ${probe}): ${(err as Error).message}`;
+  }
+}
+
+/** An expired report's content for the log line: the report as one line of JSON, when it was read whole. */
+function contentForLog(report: Record<string, unknown> | undefined, bytes: number): string {
+  if (report) return `its content: ${JSON.stringify(report)}`;
+  return `its content (${bytes} bytes) is too large to be copied into the log`;
 }

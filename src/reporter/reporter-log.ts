@@ -4,9 +4,8 @@
  * `-d` adds DEBUG lines and echoes every line on stderr; without it only errors reach
  * stderr. The echo goes through the suite's messages (format/messages.ts).
  */
-import { CncopError, EXIT } from "../cli/errors.ts";
 import { LevelLog, type Level } from "../logs/level-log.ts";
-import { openLogFile, type FileLineLog, type LineLog } from "../logs/log-file.ts";
+import { FileLineLog, openLogFile, stderrFallback, type LineLog } from "../logs/log-file.ts";
 import { type Paths, reporterLogPath } from "../install/paths.ts";
 import { messages, type Messages } from "../format/messages.ts";
 
@@ -57,13 +56,20 @@ export function levelled(log: LineLog, debugging: boolean, echo: Echo): Reporter
   };
 }
 
+/**
+ * A log that cannot be opened or written (read-only or full `Spool/Logs/`) does not stop
+ * the reports: it is said once with its path, and its lines go on to stderr (cron's mail,
+ * the journal, or cncopagent's CA log when cncopagent ran it).
+ */
 export function openReporterLog(paths: Paths, debugging: boolean, say: Messages = messages, now: Date = new Date()): ReporterLog {
   const path = reporterLogPath(paths, now);
   let file: FileLineLog;
   try {
-    file = openLogFile(path, (t) => say.withTag(PROGRAM).fail(t));
+    file = openLogFile(path, (t) => say.withTag(PROGRAM).fail(`${t}; its lines go to stderr from here`));
   } catch (err) {
-    throw new CncopError(`cannot open the log ${path}: ${(err as Error).message}. Check the permissions of ${paths.spoolLogs}.`, EXIT.FAILED);
+    say.withTag(PROGRAM).fail(`cannot open the log ${path} (open): ${(err as Error).message}; its lines go to stderr. Check the permissions of ${paths.spoolLogs}.`);
+    file = new FileLineLog(path, null);
   }
+  file.fallback = stderrFallback();
   return levelled(file, debugging, echoOn(say));
 }

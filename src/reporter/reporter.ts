@@ -15,6 +15,7 @@ import { IN_FLIGHT, type PassResult, runPass } from "./pass.ts";
 import type { ReporterLog } from "./reporter-log.ts";
 import { scanMessages } from "./spool-scan.ts";
 import { removeStaleReportTemps } from "../reports/report-files.ts";
+import { removeStaleTemps } from "../install/atomic-write.ts";
 import { createFetchTransport, loadTrust, type Transport } from "./transport.ts";
 
 /** Passes one invocation runs at most while other reporters keep asking for one. */
@@ -36,6 +37,8 @@ export interface ReporterSummary {
   readonly eventful: boolean;
   readonly failures: number;
   readonly interrupted: boolean;
+  /** A report was not delivered: the pass stopped on it. */
+  readonly undelivered: boolean;
 }
 
 interface Totals {
@@ -48,6 +51,7 @@ interface Totals {
   failures: number;
   stoppedBy: string | undefined;
   interrupted: boolean;
+  undelivered: boolean;
 }
 
 export function summaryText(t: Totals): string {
@@ -66,11 +70,13 @@ export async function runReporter(opts: ReporterOptions): Promise<ReporterSummar
   if (leftovers.length > 0) {
     log.info(`removed ${leftovers.length} leftover temporary report file(s) of writers stopped mid-write: ${leftovers.join(", ")}`);
   }
+  const lockTemps = removeStaleTemps(paths.locks);
+  if (lockTemps.length > 0) log.info(`removed ${lockTemps.length} leftover temporary lock record file(s) of interrupted writes in ${paths.locks}: ${lockTemps.join(", ")}`);
   if (!net.url) {
     const waiting = scanMessages(paths.messages).length;
     const text = `no [network] url in ${config.file}: nothing sent; ${waiting} report(s) stay in ${paths.messages}`;
     log.info(text);
-    return { text, eventful: waiting > 0, failures: 0, interrupted: false };
+    return { text, eventful: waiting > 0, failures: 0, interrupted: false, undelivered: false };
   }
   if (net.apiKey !== undefined && !/^[\x21-\x7e]+$/.test(net.apiKey)) {
     // fetch would refuse every request, and the reports would wait forever without a hint.
@@ -84,12 +90,22 @@ export async function runReporter(opts: ReporterOptions): Promise<ReporterSummar
   );
 
   const files = reporterLockFiles(paths.locks);
-  requestPass(files);
-  const totals: Totals = { found: 0, sent: 0, refused: 0, expired: 0, bad: 0, left: 0, failures: 0, stoppedBy: undefined, interrupted: false };
+  try {
+    requestPass(files);
+  } catch (err) {
+    throw new CncopError(`cannot ask for a pass: write ${files.wanted}: ${(err as Error).message}; nothing sent, the reports stay in ${paths.messages}. Check that ${paths.locks} can be written.`, EXIT.FAILED);
+  }
+  const totals: Totals = { found: 0, sent: 0, refused: 0, expired: 0, bad: 0, left: 0, failures: 0, stoppedBy: undefined, interrupted: false, undelivered: false };
   const refusedNames = new Set<string>();
   let busyText: string | undefined;
   for (let round = 1; round <= MAX_PASSES; round++) {
-    const lock = acquirePassLock(files, (t) => log.info(t));
+    let lock: ReturnType<typeof acquirePassLock>;
+    try {
+      lock = acquirePassLock(files, (t) => log.info(t));
+    } catch (err) {
+      if (err instanceof CncopError) throw err;
+      throw new CncopError(`cannot take the reporter's pass lock ${files.record}: ${(err as Error).message}; nothing sent, the reports stay in ${paths.messages}`, EXIT.FAILED);
+    }
     if ("busy" in lock) {
       const o = lock.busy;
       const who = o ? `pid ${o.process.pid}, since ${o.started}` : "starting right now";
@@ -112,12 +128,13 @@ export async function runReporter(opts: ReporterOptions): Promise<ReporterSummar
     totals.failures += r.failures;
     totals.stoppedBy = r.stoppedBy;
     totals.interrupted ||= r.interrupted;
+    totals.undelivered ||= r.undelivered;
     if (r.stoppedBy !== undefined || !passWanted(files)) break;
     log.info("another cncopreporter asked for a pass while this one ran: passing again");
   }
   totals.refused = refusedNames.size;
-  if (busyText !== undefined) return { text: busyText, eventful: true, failures: 0, interrupted: false };
+  if (busyText !== undefined) return { text: busyText, eventful: true, failures: 0, interrupted: false, undelivered: false };
   // What is in the spool now: refused, not delivered, not tried, or written meanwhile.
   totals.left = scanMessages(paths.messages).length;
-  return { text: summaryText(totals), eventful: totals.found > 0 || totals.failures > 0, failures: totals.failures, interrupted: totals.interrupted };
+  return { text: summaryText(totals), eventful: totals.found > 0 || totals.failures > 0, failures: totals.failures, interrupted: totals.interrupted, undelivered: totals.undelivered };
 }

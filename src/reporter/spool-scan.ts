@@ -20,6 +20,8 @@ export interface SpoolEntry {
   readonly prefix: ReportPrefix;
   /** When it was written (epoch ms). */
   readonly mtimeMs: number;
+  /** Its size in bytes. */
+  readonly size: number;
 }
 
 export function prefixOf(name: string): ReportPrefix | undefined {
@@ -57,7 +59,8 @@ export function scanMessages(dir: string): SpoolEntry[] {
     if (!prefix || !d.isFile()) continue;
     const path = nodePath.join(dir, d.name);
     try {
-      entries.push({ name: d.name, path, prefix, mtimeMs: statSync(path).mtimeMs });
+      const st = statSync(path);
+      entries.push({ name: d.name, path, prefix, mtimeMs: st.mtimeMs, size: st.size });
     } catch {
       // Sent and deleted by another reporter in the meantime.
     }

@@ -9,12 +9,13 @@ import { readFileSync } from "node:fs";
 import tls from "node:tls";
 import { CncopError, EXIT } from "../cli/errors.ts";
 import type { SendResult } from "./answer.ts";
+import type { ReportBody } from "./report-file.ts";
 
 /** How much of an answer's body is kept for the log; the rest is not read. */
 export const MAX_ANSWER_BYTES = 16 * 1024;
 
 export interface Transport {
-  send(url: string, body: Uint8Array, reportName: string): Promise<SendResult>;
+  send(url: string, body: ReportBody, reportName: string): Promise<SendResult>;
 }
 
 export interface FetchTransportOptions {

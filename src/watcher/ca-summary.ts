@@ -176,7 +176,8 @@ export class CaSummariser {
       return;
     }
     m = JOB_NOTE_RE.exec(text);
-    if (m) {
+    // A dry run's "would run" lines describe, they are no error.
+    if (m && !m[2]!.startsWith("dry run: ")) {
       // Why a run could not start (unknown type, missing agent, maxruntime...): worth showing.
       const r = this.open.get(Number(m[1]));
       if (r) {

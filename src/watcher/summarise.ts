@@ -13,7 +13,7 @@ import type { LogFile } from "./catalog.ts";
 import type { Paint } from "../format/terminal.ts";
 import { forEachLine } from "./lines.ts";
 import { settleOpenRuns, stateCounts, type RunningCheck, type RunSummary } from "./run-model.ts";
-import { renderInvocation, renderLines, renderRun, timeOf } from "./summary-render.ts";
+import { foldLine, renderInvocation, renderLines, renderRun, timeOf } from "./summary-render.ts";
 
 export interface DaySummaryInput {
   readonly prefix: string;
@@ -23,6 +23,8 @@ export interface DaySummaryInput {
   readonly files: readonly LogFile[];
   readonly isRunning: RunningCheck;
   readonly paint: Paint;
+  /** Fold lines to this many columns, with short session ids; undefined: `--wide`, as is. */
+  readonly width?: number;
 }
 
 /** A run with no final state is RUNNING when its job's lock is held by a live run of that session. */
@@ -47,13 +49,24 @@ function readable(file: LogFile, feed: (line: string) => void, skip?: (buf: Buff
   }
 }
 
+/** The day's totals: real runs by state, dry runs apart (they back nothing up). */
 function header(input: DaySummaryInput, files: string, runs: readonly RunSummary[]): string[] {
-  const counts = runs.length ? `: ${stateCounts(runs)}` : "";
+  const real = runs.filter((r) => !r.dryRun);
+  const dry = runs.length - real.length;
+  const counts = real.length ? `: ${stateCounts(real)}` : "";
+  const dryNote = dry > 0 ? `; ${dry} dry run${dry === 1 ? "" : "s"}` : "";
   return [
     input.paint("bold", `${input.prefix}: ${input.what}`),
-    `${input.day}: ${files}, ${runs.length} run${runs.length === 1 ? "" : "s"}${counts}`,
+    `${input.day}: ${files}, ${real.length} run${real.length === 1 ? "" : "s"}${counts}${dryNote}`,
     "",
   ];
+}
+
+/** The summary as printed: folded to the width unless wide. */
+function layOut(input: DaySummaryInput, lines: readonly string[]): string {
+  const { width } = input;
+  const text = width === undefined ? lines : lines.flatMap((l) => l.split("\n")).flatMap((l) => foldLine(l, width));
+  return text.join("\n").trimEnd();
 }
 
 export function summariseDay(input: DaySummaryInput): string {
@@ -72,11 +85,11 @@ export function summariseDay(input: DaySummaryInput): string {
       settleOpenRuns(s.runs(), input.isRunning);
       allRuns.push(...s.runs());
       if (s.invocations.length === 0) body.push(`${paint("bold", f.name)}: ${paint("dim", "empty")}`);
-      for (const inv of s.invocations) body.push(...renderInvocation(f.name, inv, paint));
+      for (const inv of s.invocations) body.push(...renderInvocation(f.name, inv, paint, input.width === undefined));
       body.push("");
     }
     const what = files.length === 1 ? files[0]!.name : `${files.length} logs`;
-    return [...header(input, what, allRuns), ...body].join("\n").trimEnd();
+    return layOut(input, [...header(input, what, allRuns), ...body]);
   }
   for (const f of files) {
     const s = new AgentLogSummariser();
@@ -88,7 +101,7 @@ export function summariseDay(input: DaySummaryInput): string {
     settleOpenRuns(s.runs, input.isRunning);
     allRuns.push(...s.runs);
     body.push(`${paint("bold", f.name)}: ${s.lines} line${s.lines === 1 ? "" : "s"}${s.first ? ` from ${timeOf(s.first)} to ${timeOf(s.last)}` : ""}`);
-    for (const r of s.runs) body.push(...renderRun(r, paint));
+    for (const r of s.runs) body.push(...renderRun(r, paint, input.width === undefined));
     if (s.runs.length === 0) body.push(`  ${paint("dim", "no agent run (no START line) in this log")}`);
     if (s.outside.count > 0) {
       body.push(`  errors and warnings outside any run:`);
@@ -96,5 +109,5 @@ export function summariseDay(input: DaySummaryInput): string {
     }
     body.push("");
   }
-  return [...header(input, files.map((f) => nodePath.basename(f.path)).join(", "), allRuns), ...body].join("\n").trimEnd();
+  return layOut(input, [...header(input, files.map((f) => nodePath.basename(f.path)).join(", "), allRuns), ...body]);
 }

@@ -40,10 +40,19 @@ function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
 
-export function renderRun(r: RunSummary, paint: Paint): string[] {
+/**
+ * A session id as the summary shows it: its last 8 characters (`…6ef6101b`), the random end
+ * of a UUIDv7 (its start is the time, shared by the runs of a night), enough to find the
+ * run in the logs; `--wide` shows it whole.
+ */
+export function shortSession(session: string): string {
+  return session.length <= 12 ? session : `…${session.slice(-8)}`;
+}
+
+export function renderRun(r: RunSummary, paint: Paint, wide = true): string[] {
   const state = r.state ?? "UNFINISHED";
   const parts: string[] = [`job ${r.jobid} '${r.title}'${r.jobtype ? ` (${r.jobtype})` : ""}`];
-  if (r.session) parts.push(`session ${r.session}`);
+  if (r.session) parts.push(`session ${wide ? r.session : shortSession(r.session)}`);
   if (r.attempts > 0) {
     const states = r.attemptStates.length > 1 ? ` (${r.attemptStates.join(", ")})` : "";
     parts.push(`${plural(r.attempts, "attempt")}${states}`);
@@ -68,7 +77,7 @@ export function renderLines(lines: BoundedLines, paint: Paint, tone?: Tone): str
   return out;
 }
 
-export function renderInvocation(name: string, inv: InvocationSummary, paint: Paint): string[] {
+export function renderInvocation(name: string, inv: InvocationSummary, paint: Paint, wide = true): string[] {
   const bits = [`cncopagent started ${timeOf(inv.start)}`];
   if (inv.pid !== undefined) bits.push(`pid ${inv.pid}`);
   if (inv.args !== undefined) bits.push(`arguments: ${inv.args.trim() === "" ? "(none)" : inv.args.trim()}`);
@@ -77,8 +86,57 @@ export function renderInvocation(name: string, inv: InvocationSummary, paint: Pa
     ? paint(inv.exitStatus === 0 ? "ok" : inv.exitStatus === 3 ? "warn" : "error", inv.finished)
     : "no finish line yet (still running, or it was killed)";
   const out = [`${paint("bold", name)}: ${bits.join(", ")}; ${end}`];
-  for (const r of inv.runs) out.push(...renderRun(r, paint));
+  for (const r of inv.runs) out.push(...renderRun(r, paint, wide));
   if (inv.runs.length === 0) out.push(`  ${paint("dim", "no job run")}`);
   if (inv.notes.count > 0) out.push(...renderLines(inv.notes, paint));
   return out;
+}
+
+// Our own colours only: data in a summary is escaped before it gets here.
+const SGR = /\x1b\[[0-9;]*m/g;
+
+/** Columns a line takes on a terminal: its characters without our colour sequences. */
+export function visibleLength(line: string): number {
+  return [...line.replace(SGR, "")].length;
+}
+
+/**
+ * A line folded at spaces to `width` columns; continuation lines are indented to the
+ * line's text (where the job or message begins), so a narrow terminal keeps the layout.
+ * A single word longer than the width stays whole.
+ */
+export function foldLine(line: string, width: number): string[] {
+  if (visibleLength(line) <= width) return [line];
+  const lead = /^ */.exec(line)![0].length;
+  const indent = " ".repeat(Math.min(lead > 0 ? INDENT.length : lastColumnOf(line.replace(SGR, "")), Math.floor(width / 2)));
+  const out: string[] = [];
+  let current = "";
+  for (const word of glueNumbers(line.slice(lead).split(" "))) {
+    const head = out.length === 0 ? " ".repeat(lead) : indent;
+    const next = current === "" ? `${head}${word}` : `${current} ${word}`;
+    if (current !== "" && visibleLength(next) > width) {
+      out.push(current);
+      current = `${indent}${word}`;
+    } else current = next;
+  }
+  if (current !== "") out.push(current);
+  return out;
+}
+
+/** `10 min 00 s`, `2.0 KiB`, `1 attempt`, `session …6ef6101b`: a number or id stays on the line of what it counts or names. */
+function glueNumbers(words: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const w of words) {
+    const last = out.at(-1);
+    if (last !== undefined && /(^|\s)(\d+(\.\d+)?|session)$/.test(last)) out[out.length - 1] = `${last} ${w}`;
+    else out.push(w);
+  }
+  return out;
+}
+
+/** Where the last column of a table row starts (after its last run of 2+ spaces); 2 for prose. */
+function lastColumnOf(line: string): number {
+  let at = 2;
+  for (const m of line.matchAll(/ {2,}(?=\S)/g)) at = m.index + m[0].length;
+  return at;
 }

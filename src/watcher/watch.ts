@@ -24,6 +24,8 @@ export interface WatchOptions {
   readonly follow: boolean;
   readonly pager: boolean;
   readonly prefix: string | undefined;
+  /** Whole session ids and lines as long as they are; else folded to the terminal (80 columns off one). */
+  readonly wide?: boolean;
 }
 
 export interface WatchIo {
@@ -94,7 +96,7 @@ export async function runWatcher(opts: WatchOptions, io: WatchIo = defaultIo()):
     return EXIT.FAILED;
   }
   io.stdout.write(
-    `${summariseDay({ prefix, what: describePrefix(prefix, agents), day: pick.day, files: pick.files, isRunning: lockRunningCheck(paths), paint })}\n`,
+    `${summariseDay({ prefix, what: describePrefix(prefix, agents), day: pick.day, files: pick.files, isRunning: lockRunningCheck(paths), paint, width: opts.wide ? undefined : widthOf(io.stdout) })}\n`,
   );
   return EXIT.OK;
 }
@@ -186,4 +188,9 @@ function writeText(out: NodeJS.WriteStream, text: string, signal: AbortSignal): 
     out.once("drain", done);
     signal.addEventListener("abort", done, { once: true });
   });
+}
+
+/** The columns of the terminal w prints to; 80 when it is not one (a pipe, a file, an SSH log). */
+export function widthOf(stdout: { readonly isTTY?: boolean; readonly columns?: number }): number {
+  return stdout.isTTY && stdout.columns && stdout.columns >= 40 ? stdout.columns : 80;
 }

@@ -134,17 +134,17 @@ exit 0`,
 describe("agent lookup: Bin/ only", () => {
   test.concurrent("an agent on PATH or in the working folder but not in Bin/ is missing: ERROR", async () => {
     const t = tree();
-    t.addJob({ jobid: 1, jobtitle: "a", jobtype: "SFTP" });
+    t.addJob({ jobid: 1, jobtitle: "a", jobtype: "MSSQL" });
     const elsewhere = nodePath.join(t.root, "elsewhere");
     mkdirSync(elsewhere);
-    for (const p of [nodePath.join(elsewhere, "backupagentsftp"), nodePath.join(t.root, "backupagentsftp")]) {
+    for (const p of [nodePath.join(elsewhere, "backupagentmssql"), nodePath.join(t.root, "backupagentmssql")]) {
       writeFileSync(p, `#!/bin/sh\ntouch "$CNCOP_HOME/ran-outside-bin"\n`);
       chmodSync(p, 0o755);
     }
     const r = await t.run("cncopagent", ["1"], { env: { PATH: `${elsewhere}:${process.env.PATH}` } });
     expect(r.exitCode).toBe(1);
     expect(existsSync(nodePath.join(t.root, "ran-outside-bin"))).toBe(false);
-    expect(t.caLogText()).toMatch(/final state: ERROR \(.*backupagentsftp.*not found/);
+    expect(t.caLogText()).toMatch(/final state: ERROR \(.*backupagentmssql.*not found/);
   });
 
   test.concurrent("[agents] overrides a built-in type and adds a new one", async () => {

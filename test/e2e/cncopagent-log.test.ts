@@ -231,7 +231,7 @@ describe("-d: diagnostics in Spool/Logs/", () => {
     const r = await t.run("cncopagent", ["-d", "1"]);
     expect(r.exitCode).toBe(0);
     const said = r.stderr.split("\n").filter((l) => l.includes("cannot write the log"));
-    expect(said).toEqual([expect.stringMatching(/^error: cannot write the log \S+\/CAD-\d{8}\.log: .*(ENOSPC|space)/i)]);
+    expect(said).toEqual([expect.stringMatching(/^cncopagent: error: cannot write the log \S+\/CAD-\d{8}\.log \(write\): .*(ENOSPC|space)/i)]);
     expect(t.caLogText()).toContain("still logged");
     expect(t.caLogText()).toMatch(/final state: OK/);
   });
@@ -279,10 +279,9 @@ describe("what a person sees", () => {
     const [out, , code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
     expect(code).toBe(0);
     expect(out).toContain("\r\x1b[2K");
-    expect(out).toContain("\x1b[32m✔ job 1 'Terminal job' OK\x1b[39m");
-    expect(out).toMatch(/Terminal job.*attempt 1\/4/);
-    expect(out).toMatch(/attempt 1\/4 · \d+ ms/);
-    expect(out).toMatch(/✔ job 1 'Terminal job' OK/);
-    expect(out).not.toMatch(/attempt 1\/1\b/);
+    expect(out).toContain("\x1b[32m✔ job 1 'Terminal job': OK\x1b[39m (completed) after ");
+    expect(out).toMatch(/Terminal job.*attempt 1 of 4/);
+    expect(out).toMatch(/attempt 1 of 4 · \d+ ms/);
+    expect(out).not.toMatch(/attempt 1 of 1\b/);
   });
 });

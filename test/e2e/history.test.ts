@@ -74,7 +74,7 @@ describe("run history", () => {
 
     expect((await history(t, "--limit", "1")).map((r) => r.jobtitle)).toEqual(["Flaky"]);
     const none = await t.run("cncopjobs", ["history", "Slow"]);
-    expect([none.exitCode, none.stdout, none.stderr]).toEqual([0, "", "no runs of job 4 'Slow' recorded (cncopagent records each run; history is kept for days_of_logs days)\n"]);
+    expect([none.exitCode, none.stdout, none.stderr]).toEqual([0, "", "cncopjobs: no runs of job 4 'Slow' recorded (cncopagent records each run; history is kept for days_of_logs days)\n"]);
     const dry = await t.run("cncopagent", ["-n", "Good"]);
     expect(dry.exitCode).toBe(0);
     expect((await history(t)).length).toBe(3);

@@ -71,19 +71,26 @@ describe("cncopagent and cncopreporter", () => {
     expect(spool(tree)).toEqual([]);
   });
 
-  test("network down: the job's state is unchanged and its reports stay for the next run", async () => {
+  test("network down: the jobs' states are unchanged, their reports stay, and the later jobs do not call the reporter", async () => {
     const server = startReportServer();
     server.stop();
     const tree = setup(server.url);
     fakeAgent(tree, 0);
-    const id = tree.addJob({ jobtitle: "Docs", jobtype: "TESTJOB" });
-    const r = await tree.run("cncopagent", [String(id)]);
+    const a = tree.addJob({ jobtitle: "Docs", jobtype: "TESTJOB" });
+    const b = tree.addJob({ jobtitle: "Mail", jobtype: "TESTJOB" });
+    const r = await tree.run("cncopagent", [String(a), String(b)]);
     expect(r.exitCode).toBe(0);
-    expect(spool(tree)).toHaveLength(2);
+    expect(spool(tree)).toHaveLength(4);
     const ca = tree.caLogText();
-    expect(ca).toContain("final state: OK");
-    expect(ca).toMatch(/cncopreporter exited with status 0 after /);
+    expect(ca.match(/final state: OK/g)).toHaveLength(2);
+    expect(ca.match(/cncopreporter: run: /g)).toHaveLength(1);
+    expect(ca).toMatch(/cncopreporter exited with status 75 after .*: a report was not delivered/);
     expect(ca).toContain("stopped: JS-");
+    expect(ca).toMatch(/cncopreporter not run: a report was not delivered earlier in this run \(cncopreporter exited with status 75 at .*\); the reports stay in /);
+    // Run on its own (a scheduler), the reporter still exits 0 when the network is down.
+    const alone = await tree.run("cncopreporter", [], { env: { CNCOP_REPORTER_INVOKED_BY: "" } });
+    expect(alone.exitCode).toBe(0);
+    expect(alone.stdout).toContain("4 left in the spool; stopped: ");
   });
 
   test("without [network] url the reporter is not started; --alljobs runs on and nothing is lost", async () => {

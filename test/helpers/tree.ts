@@ -4,7 +4,7 @@
  * when CNCOP_BIN names a folder holding it (e.g. CNCOP_BIN=dist).
  */
 import { Database } from "bun:sqlite";
-import { chmodSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
 import { BACKUPJOB_SCHEMA } from "../../src/install/jobs-db.ts";
@@ -81,6 +81,7 @@ export function makeTree(opts: MakeTreeOptions = {}): Tree {
   if (COMPILED_BIN) {
     for (const name of readdirSync(COMPILED_BIN)) {
       const from = nodePath.join(COMPILED_BIN, name);
+      if (statSync(from).isDirectory()) continue; // dist/Config/, cross-built targets
       try {
         linkSync(from, nodePath.join(bin, name));
       } catch {

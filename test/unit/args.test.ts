@@ -3,6 +3,7 @@ import { describe, expect, test } from "bun:test";
 import { defineCommand, runCommand } from "citty";
 import { COMMON_ARGS, parseOptions, strictOptions } from "../../src/cli/args.ts";
 import { CncopError, EXIT } from "../../src/cli/errors.ts";
+import { editDistance, suggest } from "../../src/cli/suggest.ts";
 import { DISPATCHER_ARGS, parseDispatcherArgs, USAGE } from "../../src/programs/cncopagent.ts";
 import { usageErrorOf } from "../helpers/errors.ts";
 
@@ -71,8 +72,8 @@ describe("usage errors", () => {
     });
   }
 
-  test("an unknown option shows the usage line", () => {
-    expect(argsErrorOf(["--bogus"]).message).toContain(USAGE_LINE);
+  test("an unknown option ends with where the help is", () => {
+    expect(argsErrorOf(["--bogus"]).message).toBe(`unknown option --bogus\n${USAGE}\nTry 'cncopagent --help' for more information.`);
   });
 });
 
@@ -97,15 +98,15 @@ describe("parseOptions with the shared options", () => {
   }
 
   const errors: [string[], string][] = [
-    [["--c", "x"], "unknown option --c\nusage: x"],
-    [["--no-debug"], "unknown option --no-debug\nusage: x"],
-    [["--?"], "unknown option --?\nusage: x"],
-    [["-d=1"], "unknown option -=\nusage: x"],
-    [["--help=yes"], "option --help takes no value\nusage: x"],
-    [["-dc"], "option -c needs a value\nusage: x"],
-    [["-c", ""], "option -c needs a file name\nusage: x"],
-    [["--config="], "option -c needs a file name\nusage: x"],
-    [["-c", "", "--bogus"], "unknown option --bogus\nusage: x"],
+    [["--c", "x"], "unknown option --c\nusage: x\nTry 'x --help' for more information."],
+    [["--no-debug"], "unknown option --no-debug\nusage: x\nTry 'x --help' for more information."],
+    [["--?"], "unknown option --?\nusage: x\nTry 'x --help' for more information."],
+    [["-d=1"], "unknown option -=\nusage: x\nTry 'x --help' for more information."],
+    [["--help=yes"], "option --help takes no value\nusage: x\nTry 'x --help' for more information."],
+    [["-dc"], "option -c needs a value\nusage: x\nTry 'x --help' for more information."],
+    [["-c", ""], "option -c needs a file name\nusage: x\nTry 'x --help' for more information."],
+    [["--config="], "option -c needs a file name\nusage: x\nTry 'x --help' for more information."],
+    [["-c", "", "--bogus"], "unknown option --bogus\nusage: x\nTry 'x --help' for more information."],
   ];
   for (const [args, message] of errors) {
     test(`${JSON.stringify(args)} is a usage error`, () => {
@@ -129,10 +130,10 @@ describe("strictOptions: a citty command's run sees exactly parseOptions' values
   });
 
   test.each([
-    [["--bogus"], `unknown option --bogus\n${USAGE}`],
-    [["-a", "--showSecrets"], `unknown option --showSecrets\n${USAGE}`],
-    [["-a", "--no-dryrun"], `unknown option --no-dryrun\n${USAGE}`],
-    [["-c", ""], `option -c needs a file name\n${USAGE}`],
+    [["--bogus"], `unknown option --bogus\n${USAGE}\nTry 'cncopagent --help' for more information.`],
+    [["-a", "--showSecrets"], `unknown option --showSecrets\n${USAGE}\nTry 'cncopagent --help' for more information.`],
+    [["-a", "--no-dryrun"], `unknown option --no-dryrun; did you mean --dryrun?\n${USAGE}\nTry 'cncopagent --help' for more information.`],
+    [["-c", ""], `option -c needs a file name\n${USAGE}\nTry 'cncopagent --help' for more information.`],
   ])("%j is a usage error", async (args, message) => {
     const err = await runWith(args).then(
       () => undefined,
@@ -140,5 +141,31 @@ describe("strictOptions: a citty command's run sees exactly parseOptions' values
     );
     expect(err).toBeInstanceOf(CncopError);
     expect([(err as CncopError).exitCode, (err as CncopError).message]).toEqual([EXIT.USAGE, message]);
+  });
+});
+
+describe("did you mean", () => {
+  const long = ["--alljobs", "--type", "--dryrun", "--debug", "--config", "--email", "--help", "--version"];
+  test.each([
+    ["--alljob", long, "--alljobs"],
+    ["--all", long, "--alljobs"],
+    ["--ALLJOBS", long, undefined], // same word: nothing to suggest
+    ["--maxretires", ["--maxretries", "--retrydelay", "--maxruntime"], "--maxretries"],
+    ["--dbug", long, "--debug"],
+    ["--zzzzzz", long, undefined],
+    ["-x", ["-a", "-n"], undefined],
+    ["lst", ["list", "show", "add", "set", "remove"], "list"],
+    ["shedule", ["list", "schedule", "set"], "schedule"],
+    ["demo fils", ["Demo files", "Slow one"], "Demo files"],
+  ] as const)("%p → %p", (word, candidates, expected) => {
+    expect(suggest(word, candidates)).toBe(expected);
+  });
+  test("edit distance counts a swap of neighbours as one step", () => {
+    expect([editDistance("maxretires", "maxretries"), editDistance("abc", "abc"), editDistance("", "ab"), editDistance("kitten", "sitting")]).toEqual([1, 0, 2, 3]);
+  });
+  test("parseOptions names the nearest option, also for a long option typed with one dash", () => {
+    expect(argsErrorOf(["--alljob"]).message).toBe(`unknown option --alljob; did you mean --alljobs?\n${USAGE}\nTry 'cncopagent --help' for more information.`);
+    expect(argsErrorOf(["-alljobs"]).message).toStartWith("unknown option -alljobs; did you mean --alljobs?");
+    expect(argsErrorOf(["--dryrn", "1"]).message).toStartWith("unknown option --dryrn; did you mean --dryrun?");
   });
 });

@@ -1,6 +1,6 @@
 /** One executable, many programs: the name picks the program. */
 import { describe, expect, test } from "bun:test";
-import { pickProgram, programNameOf, PROGRAM_NAMES } from "../../src/cli.ts";
+import { pickProgram, programNameOf, PROGRAM_NAMES, PROGRAMS } from "../../src/cli.ts";
 
 describe("programNameOf", () => {
   const cases: [string, string][] = [
@@ -39,7 +39,9 @@ describe("pickProgram", () => {
   }
 
   test("the suite's programs", () => {
-    for (const p of ["cncopagent", "cncopreporter", "cncopjobs", "w"]) expect(PROGRAM_NAMES).toContain(p);
+    for (const p of ["cncopagent", "cncopreporter", "cncopjobs", "w"]) expect(PROGRAM_NAMES as readonly string[]).toContain(p);
+    // One list: what the build links and --init installs is what cli.ts can start.
+    expect(Object.keys(PROGRAMS)).toEqual([...PROGRAM_NAMES]);
   });
 });
 

@@ -119,7 +119,7 @@ describe("secrets", () => {
 });
 
 function snapshotOf(rows: Record<string, unknown>[]): Snapshot {
-  return { columns: new Set(Object.keys(rows[0] ?? {})), rows, jobs: rows.map(rowToJob) };
+  return { columns: new Set(Object.keys(rows[0] ?? {})), rows, jobs: rows.map(rowToJob), highestId: rows.reduce((m, r) => Math.max(m, Number(r.jobid) || 0), 0) };
 }
 
 describe("import", () => {

@@ -4,11 +4,11 @@
  * a full disk survived and said once; level words.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
 import { LevelLog } from "../../src/logs/level-log.ts";
-import { FileLineLog, MAX_LINE_BYTES, openLogFile, writeFailureText } from "../../src/logs/log-file.ts";
+import { FileLineLog, MAX_LINE_BYTES, openLogFile, stderrFallback, writeFailureText } from "../../src/logs/log-file.ts";
 import { localTimestamp, TimestampCache } from "../../src/format/time.ts";
 
 const dir = mkdtempSync(nodePath.join(os.tmpdir(), "cncop-logfile-"));
@@ -241,7 +241,40 @@ describe("openLogFile", () => {
     full.line("x");
     full.line("y");
     full.close();
-    expect(said).toEqual([expect.stringMatching(/^cannot write the log \/dev\/full: .*(ENOSPC|space)/i)]);
+    expect(said).toEqual([expect.stringMatching(/^cannot write the log \/dev\/full \(write\): .*(ENOSPC|space)/i)]);
+  });
+
+  test("after a write failure, every line (child output too) goes to the fallback, from the line that failed on", () => {
+    const kept: string[] = [];
+    const said: string[] = [];
+    const full = new FileLineLog("/dev/full", openSync("/dev/full", "w"), () => T0, (e) => said.push(writeFailureText("/dev/full", e)));
+    full.fallback = (buf) => kept.push(new TextDecoder().decode(buf));
+    full.line("first");
+    const sink = full.sink("[agent stdout]");
+    sink.write(new TextEncoder().encode("out 1\nout 2\n"));
+    full.close();
+    expect(said).toHaveLength(1);
+    expect(full.writing).toBe(false);
+    expect(kept.join("")).toBe(`${TS} first\n${TS} [agent stdout] out 1\n${TS} [agent stdout] out 2\n`);
+  });
+
+  test("a log that could not be created (fd null) writes every line to its fallback", () => {
+    const kept: string[] = [];
+    const log = new FileLineLog(nodePath.join(dir, "never-created.log"), null, () => T0);
+    log.fallback = (buf) => kept.push(new TextDecoder().decode(buf));
+    log.line("a\x1b[31mb");
+    expect(kept).toEqual([`${TS} a\\x1b[31mb\n`]);
+  });
+
+  test("the stderr fallback escapes control characters of child output on a terminal only", () => {
+    const path = nodePath.join(dir, `fallback-${n++}.txt`);
+    const bytes = new TextEncoder().encode("t [x] \x1b[2Jclear\ttab\n");
+    for (const tty of [false, true]) {
+      const fd = openSync(path, "w");
+      stderrFallback(tty, fd)(bytes);
+      closeSync(fd);
+      expect(readFileSync(path, "utf8")).toBe(tty ? "t [x] \\x1b[2Jclear\\ttab\n" : "t [x] \x1b[2Jclear\ttab\n");
+    }
   });
 });
 

@@ -166,7 +166,7 @@ describe("report files", () => {
   ])("%s", (_what, bytes, kind) => {
     const r = parseReport(bytes);
     expect(r.kind).toBe(kind as "ok" | "bad");
-    if (r.kind === "ok") expect(new TextDecoder().decode(r.body)).toBe('{"a":1}');
+    if (r.kind === "ok") expect(new TextDecoder().decode(r.body as Uint8Array)).toBe('{"a":1}');
   });
 
   test.each([

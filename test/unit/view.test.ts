@@ -46,9 +46,9 @@ describe("without a terminal", () => {
   test("title, session, attempts, re-run wait and final state with reason", () => {
     expect(text).toContain("job 7 'Daily files'");
     expect(text).toContain("SESSION-1");
-    expect(text).toMatch(/attempt 1 of at most 4/);
-    expect(text).toMatch(/attempt 2 of at most 4/);
-    expect(text).toMatch(/re-run 1 in 60 s/);
+    expect(text).toMatch(/attempt 1 of 4/);
+    expect(text).toMatch(/attempt 2 of 4/);
+    expect(text).toMatch(/waiting 60 s before re-run 1/);
     expect(text).toMatch(/job 7 'Daily files': ERROR \(agent exited with status 1\) after 1 min 08 s/);
     expect(text).toMatch(/job 8 'Web': OK .*after 900 ms/);
   });
@@ -59,14 +59,14 @@ describe("on a terminal", () => {
 
   test("a live line with title, attempt and elapsed time, redrawn in place", () => {
     expect(text).toContain("\r\x1b[2K");
-    expect(text).toMatch(/job 7 'Daily files'.*attempt 1\/4/);
-    expect(text).toMatch(/job 7 'Daily files'.*attempt 2\/4 · 2\.5 s/);
-    expect(text).toContain("re-run 1 in 60 s");
+    expect(text).toMatch(/job 7 'Daily files'.*attempt 1 of 4/);
+    expect(text).toMatch(/job 7 'Daily files'.*attempt 2 of 4 · 2\.5 s/);
+    expect(text).toContain("waiting 60 s before re-run 1");
   });
 
   test("the final state in colour, with the reason of a failure", () => {
-    expect(text).toContain("<error>✖ job 7 'Daily files' ERROR</error> (agent exited with status 1) <dim>1 min 08 s</dim>\n");
-    expect(text).toContain("<ok>✔ job 8 'Web' OK</ok> <dim>900 ms</dim>\n");
+    expect(text).toContain("<error>✖ job 7 'Daily files': ERROR</error> (agent exited with status 1) after 1 min 08 s\n");
+    expect(text).toContain("<ok>✔ job 8 'Web': OK</ok> (completed) after 900 ms\n");
   });
 
   test("before its first attempt a job shows no attempt number", () => {
@@ -139,5 +139,31 @@ describe("titles and messages are data: control characters shown escaped", () =>
     expect(text).toContain("agent said\\nbye");
     // Left: the view's own line ends and, on a terminal, its erase of the live line.
     expect(text.replaceAll("\r\x1b[2K", "")).not.toMatch(/[\x00-\x09\x0b-\x1f\x7f-\x9f]/);
+  });
+});
+
+describe("one set of words", () => {
+  test("the live view's lines say what the plain lines say (marks and colours aside)", () => {
+    const plain = run(false).split("\n").filter((l) => l !== "");
+    const live = run(true)
+      .split("\n")
+      .map((l) => l.replace(/^[\s\S]*\r\x1b\[2K/, "").replace(/<\/?[a-z]+>/g, "").replace(/^[✔✖–] /, ""))
+      .filter((l) => l !== "");
+    // Every line the terminal keeps is a plain line, word for word.
+    for (const l of live) expect(plain).toContain(l);
+    expect(live).toContain("job 7 'Daily files': ERROR (agent exited with status 1) after 1 min 08 s");
+  });
+
+  test("a phase (prerun, post command, mail) is a line in both, and the live line names it", () => {
+    for (const tty of [false, true]) {
+      const out: string[] = [];
+      const view = viewInto(out, { tty, now: () => 0 });
+      view.jobStarted("job 1 'x'", "S");
+      view.phase("job 1 'x'", "prerun: /r/Bin/dump.sh --all");
+      const text = out.join("");
+      expect(text).toContain("job 1 'x': prerun: /r/Bin/dump.sh --all\n");
+      if (tty) expect(out.at(-1)).toMatch(/job 1 'x'.*prerun/);
+      view.close();
+    }
   });
 });

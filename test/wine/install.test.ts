@@ -6,12 +6,13 @@
 import { describe, expect, test } from "bun:test";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import nodePath from "node:path";
+import { SUITE_PROGRAMS } from "../../src/cli/program-names.ts";
 import { makeScratch } from "../helpers/scratch.ts";
 import { FAKE_AGENT, finalStates, makeWinTree, winPath, type WinTree } from "./helpers.ts";
 
 const scratch = makeScratch("file");
 const tree = (o?: Parameters<typeof makeWinTree>[0]): WinTree => scratch.track(makeWinTree(o));
-const OTHERS = ["cncopreporter", "cncopjobs", "w", "backupagentcifs", "backupagentrsync", "backupagentftp", "backupagentsftp"];
+const OTHERS = SUITE_PROGRAMS.filter((n) => n !== "cncopagent");
 
 describe("cncopagent --link", () => {
   test.concurrent("makes every <program>.exe beside cncopagent.exe, refreshes stale ones, removes old launchers, and is idempotent", async () => {
@@ -26,10 +27,10 @@ describe("cncopagent --link", () => {
     expect(lines).toContain(`created: ${t.winBin}\\w.exe`);
     expect(lines).toContain(`refreshed: ${t.winBin}\\cncopjobs.exe (was another file of ${statSync(FAKE_AGENT).size} bytes)`);
     expect(lines).toContain(`removed launcher: ${t.winBin}\\w.cmd`);
-    expect(lines.at(-1)).toBe(`links ready beside ${t.winBin}\\cncopagent.exe: 4 created, 1 refreshed, 0 up to date, 1 old launcher(s) removed`);
+    expect(lines.at(-1)).toBe(`links ready beside ${t.winBin}\\cncopagent.exe: ${OTHERS.length - 1} created, 1 refreshed, 0 up to date, 1 old launcher(s) removed`);
     const ino = statSync(nodePath.join(t.bin, "cncopagent.exe")).ino;
     for (const n of OTHERS) expect({ n, ino: statSync(nodePath.join(t.bin, `${n}.exe`)).ino }).toEqual({ n, ino });
-    expect(readdirSync(t.bin).sort()).toEqual(["backupagentcifs.exe", "backupagentrsync.exe", "cncopagent.exe", "cncopjobs.exe", "cncopreporter.exe", "mine.cmd", "w.exe"]);
+    expect(readdirSync(t.bin).sort()).toEqual([...SUITE_PROGRAMS.map((n) => `${n}.exe`), "mine.cmd"].sort());
 
     const again = await t.run("cncopagent", ["--link"]);
     expect(again.exitCode).toBe(0);

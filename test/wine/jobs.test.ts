@@ -40,8 +40,8 @@ describe("single instance and maxruntime", () => {
 
   test.concurrent("maxruntime ends a job as ERROR (timed out) with a JE and a JF report", async () => {
     const t = tree({ config: crlf(["[agents]", "SLOWJOB = slow"]) });
-    // The agent would sleep 10 s; maxruntime is 2 s. (Stopping its tree under Wine is issue 15's:
-    // Wine's taskkill has no /T, so only the ERROR (timed out) ending is checked here.)
+    // The agent would sleep 10 s; maxruntime is 2 s. (That its whole tree is stopped, through
+    // a job object, is tree.test.ts's.)
     t.fake("slow.exe", ["sleep=10000"]);
     const id = t.addJob({ jobtitle: "Too slow", jobtype: "SLOWJOB", maxruntime: 2, maxretries: 3, retrydelay: 0 });
     const r = await t.run("cncopagent", [String(id)], { env: { CNCOP_KILL_GRACE_MS: "1000" } });
@@ -51,7 +51,10 @@ describe("single instance and maxruntime", () => {
     expect(jf).toEqual([expect.objectContaining({ jobid: id, status: "ERROR", reason: expect.stringContaining("timed out after 2 s") })]);
     expect(jf[0]!.attempts).toHaveLength(1);
     expect(t.reports("JE-").map((x) => [x.body.source, x.body.jobid])).toEqual([["agent", id]]);
-    expect(t.calls()).toHaveLength(1);
+    // One attempt started, no re-run after the timeout (on a loaded machine the fake may be
+    // stopped before it has written its record: the CA log says what was started).
+    expect(t.caLogText().match(/: attempt \d+: run: /g)).toHaveLength(1);
+    expect(t.calls().length).toBeLessThanOrEqual(1);
   });
 });
 

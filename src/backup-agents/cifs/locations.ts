@@ -28,7 +28,7 @@ const MOUNT_HINT =
 export function resolveLocation(text: string | undefined, what: "source" | "destination", root: string, platform: NodeJS.Platform): string {
   const p = pathApi(platform);
   const raw = (text ?? "").trim();
-  if (raw === "") throw new LocationError(`the job has no ${what}: set the ${what} column to a folder`);
+  if (raw === "") throw new LocationError(`the job has no ${what}: give it one with cncopjobs set JOB --${what} FOLDER`);
   if (/[\0\r\n]/.test(raw)) throw new LocationError(`the ${what} ${JSON.stringify(raw)} holds a line break or NUL`);
   if (/^smb:\/\//i.test(raw) || /^cifs:\/\//i.test(raw)) {
     throw new LocationError(`the ${what} ${raw} is a URL; ${platform === "win32" ? "write it as a UNC path: \\\\server\\share\\folder" : MOUNT_HINT}`);

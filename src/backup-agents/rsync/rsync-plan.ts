@@ -51,7 +51,7 @@ export function readRsyncSettings(raw: Readonly<Record<string, unknown>>): { set
   const r = readSettings(raw, SCHEMA, RSYNC_DEFAULTS);
   for (const o of r.settings.options) {
     if (!o.startsWith("-")) {
-      throw new SettingsError(`settings.options: ${JSON.stringify(o)} is not an option; give values joined to their option (["--max-size=1G"]); source and destination are the job's own columns`);
+      throw new SettingsError(`settings.options: ${JSON.stringify(o)} is not an option; give values joined to their option (["--max-size=1G"]); source and destination are set with cncopjobs set JOB --source, --destination`);
     }
     if (/^--(daemon|server|sender|config)(=|$)/.test(o)) throw new SettingsError(`settings.options: ${JSON.stringify(o)} cannot be used by the agent`);
   }

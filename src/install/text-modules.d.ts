@@ -1,0 +1,5 @@
+/** Files bundled as text (`import x from "file.ini" with { type: "text" }`). */
+declare module "*.ini" {
+  const text: string;
+  export default text;
+}
