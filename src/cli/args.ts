@@ -75,18 +75,18 @@ export function parseOptions<T extends OptionArgs>(raw: readonly string[], args:
     if (t.kind === "positional") positionals.push(t.value);
     if (t.kind !== "option") continue;
     const known = spellings.get(t.rawName);
-    if (!known) throw usageError(`unknown option ${t.rawName}\n${usage}`);
+    if (!known) throw usageError(`unknown option ${t.rawName}`, usage);
     const [name, arg] = known;
     if (arg.type === "boolean") {
-      if (t.inlineValue) throw usageError(`option ${t.rawName} takes no value\n${usage}`);
+      if (t.inlineValue) throw usageError(`option ${t.rawName} takes no value`, usage);
       values[name] = true;
     } else {
-      if (t.value === undefined) throw usageError(`option ${t.rawName} needs a value\n${usage}`);
+      if (t.value === undefined) throw usageError(`option ${t.rawName} needs a value`, usage);
       values[name] = arg.multiple ? [...((values[name] as string[] | undefined) ?? []), t.value] : t.value;
     }
   }
   for (const [name, arg] of Object.entries(args)) {
-    if (arg.type === "string" && arg.whenEmpty !== undefined && values[name] === "") throw usageError(`${arg.whenEmpty}\n${usage}`);
+    if (arg.type === "string" && arg.whenEmpty !== undefined && values[name] === "") throw usageError(`${arg.whenEmpty}`, usage);
   }
   return { ...values, _: positionals } as OptionValues<T>;
 }

@@ -7,7 +7,7 @@ import { runProcess, type RunResult } from "../process/process-tree.ts";
 import type { AttemptRecord } from "../reports/report-files.ts";
 import { formatCommandLine } from "../process/command-line.ts";
 import { formatDuration, isoUtc } from "../format/time.ts";
-import type { JobPlan } from "./plan.ts";
+import { type JobPlan, lookUpAgent } from "./plan.ts";
 import { stateOf, type StateVerdict, worstOf } from "./states.ts";
 
 export interface AgentExit {
@@ -47,6 +47,12 @@ export interface AttemptRun {
   readonly tail: string[];
 }
 
+/** The result of an agent that was not started. */
+function notStarted(argv: readonly string[], why: string): RunResult {
+  const at = new Date();
+  return { argv, pid: undefined, exitCode: null, signal: null, timedOut: false, interrupted: false, spawnError: why, started: at, finished: at, durationMs: 0 };
+}
+
 /** Attempt `n` of a plan: every agent started together, stopped at `deadlineMs`. */
 export async function runAttempt(n: number, plan: Pick<JobPlan, "agents" | "env" | "label" | "rules">, deadlineMs: number | undefined, ctx: AttemptContext): Promise<AttemptRun> {
   const { label } = plan;
@@ -55,9 +61,18 @@ export async function runAttempt(n: number, plan: Pick<JobPlan, "agents" | "env"
   const sinks = agents.map((a) => ({ out: ctx.log.sink(`[${a.agent}#${n} stdout]`), err: ctx.log.sink(`[${a.agent}#${n} stderr]`) }));
   const results = await Promise.all(
     agents.map((a, i) => {
-      ctx.log.line(`${label}: attempt ${n}: run: ${formatCommandLine(a.argv)}`);
+      // Looked up and checked again now: Bin/ may have changed since the plan (a prerun,
+      // an earlier attempt, an administrator). What was checked is what starts.
+      const now = lookUpAgent(a.agent, a.confineTo);
+      if (now.file === undefined) {
+        const why = now.refused ?? `not found in ${a.confineTo.bin}`;
+        ctx.log.line(`${label}: attempt ${n}: agent ${a.agent} refused: ${why}`);
+        return Promise.resolve(notStarted(a.argv, `refused: ${why}`));
+      }
+      ctx.log.line(`${label}: attempt ${n}: run: ${formatCommandLine(a.argv)}${now.file !== a.argv[0] ? ` (the file started: ${now.file})` : ""}`);
       return runProcess({
         argv: a.argv,
+        file: now.file,
         cwd: ctx.root,
         env: attemptEnv,
         deadline: deadlineMs,

@@ -8,6 +8,7 @@ import { confineProgram, type ConfineFs, realFs } from "../process/confine.ts";
 import type { LineLog, StreamSink } from "../logs/log-file.ts";
 import { runProcess, type RunResult } from "../process/process-tree.ts";
 import { concatBytes, copyBytes } from "../format/bytes.ts";
+import { maskText } from "../format/secrets.ts";
 
 export type CommandKind = "prerun" | "postsuccess" | "postfailure";
 
@@ -51,7 +52,8 @@ export interface PrepareContext {
   readonly comspec?: string | undefined;
 }
 
-export type PreparedCommand = { ok: true; argv: string[]; verbatim: boolean } | { ok: false; reason: string };
+/** `file` is the checked real path that is started; argv[0] is the program as named in Bin/. */
+export type PreparedCommand = { ok: true; argv: string[]; file: string; verbatim: boolean } | { ok: false; reason: string };
 
 /** A pre/post command as it will be started, or why it is refused; nothing has run. */
 export interface PlannedCommand {
@@ -89,13 +91,14 @@ export function prepareCommand(commandLine: string, ctx: PrepareContext): Prepar
   if (!confined.ok) return { ok: false, reason: confined.reason };
   if (platform === "win32" && isBatchFile(confined.program)) {
     try {
-      return { ok: true, argv: cmdExeArgv(confined.program, args, ctx.comspec ?? windowsCmdExe()), verbatim: true };
+      const argv = cmdExeArgv(confined.real, args, ctx.comspec ?? windowsCmdExe());
+      return { ok: true, argv, file: argv[0]!, verbatim: true };
     } catch (err) {
       if (err instanceof CommandLineError) return { ok: false, reason: err.message };
       throw err;
     }
   }
-  return { ok: true, argv: [confined.program, ...args], verbatim: false };
+  return { ok: true, argv: [confined.program, ...args], file: confined.real, verbatim: false };
 }
 
 function headKeeper(inner: StreamSink, keep: number): { sink: StreamSink; head: () => Uint8Array } {
@@ -140,10 +143,12 @@ export async function runCommand(command: PlannedCommand, extraEnv: Readonly<Rec
     ctx.log.line(`${kind}: refused ${JSON.stringify(commandLine)}: ${prepared.reason}`);
     return { kind, commandLine, ok: false, refused: prepared.reason, result: undefined, stderrHead: new Uint8Array(0), description: `refused: ${prepared.reason}` };
   }
-  ctx.log.line(`${kind}: run: ${formatCommandLine(prepared.argv)}`);
+  const real = prepared.file !== prepared.argv[0] && !prepared.verbatim ? ` (the file started: ${prepared.file})` : "";
+  ctx.log.line(`${kind}: run: ${maskText(formatCommandLine(prepared.argv))}${real}`);
   const err = headKeeper(ctx.log.sink(`[${kind} stderr]`), STDERR_KEEP_BYTES);
   const result = await runProcess({
     argv: prepared.argv,
+    file: prepared.file,
     cwd: ctx.root,
     env: { ...command.env, ...extraEnv },
     deadline: Date.now() + ctx.timeoutSec * 1000,

@@ -10,7 +10,7 @@ import type { Job } from "../install/jobs-db.ts";
 import { agentsForType, knownJobTypes, NO_JOBID_AGENT } from "../install/job-types.ts";
 import type { Paths } from "../install/paths.ts";
 import { formatCommandLine } from "../process/command-line.ts";
-import { type ConfineFs, realFs } from "../process/confine.ts";
+import { type ConfineFs, confineFound, realFs } from "../process/confine.ts";
 import { type CommandKind, type PlannedCommand, prepareCommand } from "./commands.ts";
 import type { RunRules } from "./next-step.ts";
 import type { RunMode } from "./run-mode.ts";
@@ -19,9 +19,34 @@ export const WINDOWS_EXTENSIONS = [".exe", ".cmd", ".bat"] as const;
 
 export interface AgentStep {
   readonly agent: string;
-  /** Resolved program in Bin/, or undefined when missing. */
+  /** Resolved program in Bin/, or undefined when missing or refused. */
   readonly program: string | undefined;
+  /** Its real path, checked to lie inside the real path of Bin/: the file started. */
+  readonly file: string | undefined;
+  /** Why it is refused: its real path lies outside Bin/. */
+  readonly refused: string | undefined;
   readonly argv: readonly string[];
+  /** Where it must lie: looked up and checked again just before each start. */
+  readonly confineTo: AgentConfinement;
+}
+
+export interface AgentConfinement {
+  readonly bin: string;
+  readonly platform: NodeJS.Platform;
+  readonly fs: ConfineFs;
+}
+
+export type AgentLookup = { program: string; file: string; refused: undefined } | { program: undefined; file: undefined; refused: string | undefined };
+
+/**
+ * An agent looked up in Bin/ and checked like a pre/post command: its real path must lie
+ * inside the real path of Bin/, and that real path is the file started.
+ */
+export function lookUpAgent(agent: string, where: AgentConfinement): AgentLookup {
+  const found = findInBin(where.bin, agent, where.platform, where.fs.isFile);
+  if (found === undefined) return { program: undefined, file: undefined, refused: undefined };
+  const c = confineFound(found, where.bin, where.platform, where.fs, `an agent must be a program inside ${where.bin}`);
+  return c.ok ? { program: found, file: c.real, refused: undefined } : { program: undefined, file: undefined, refused: c.reason };
 }
 
 export interface JobPlan {
@@ -103,11 +128,11 @@ export function jobEnv(job: Job, ctx: Pick<PlanContext, "paths" | "debug" | "ses
 }
 
 function planAgents(job: Job, ctx: PlanContext, platform: NodeJS.Platform): AgentStep[] | undefined {
-  const isFile = (ctx.fs ?? realFs).isFile;
+  const confineTo: AgentConfinement = { bin: ctx.paths.bin, platform, fs: ctx.fs ?? realFs };
   return agentsForType(job.jobtype, ctx.config.agents)?.map((agent) => {
-    const program = findInBin(ctx.paths.bin, agent, platform, isFile);
+    const { program, file, refused } = lookUpAgent(agent, confineTo);
     const shown = program ?? (platform === "win32" ? nodePath.win32 : nodePath.posix).join(ctx.paths.bin, agent);
-    return { agent, program, argv: agentArgv(shown, agent, ctx.paths.configFile, job.jobid, ctx.debug, ctx.mode.agentsGetDryRunFlag) };
+    return { agent, program, file, refused, confineTo, argv: agentArgv(shown, agent, ctx.paths.configFile, job.jobid, ctx.debug, ctx.mode.agentsGetDryRunFlag) };
   });
 }
 
@@ -134,6 +159,8 @@ function problemOf(job: Job, agents: readonly AgentStep[] | undefined, config: C
 }
 
 function missingAgentsOf(agents: readonly AgentStep[] | undefined, bin: string): string | undefined {
+  const refused = (agents ?? []).filter((a) => a.refused !== undefined);
+  if (refused.length > 0) return refused.map((a) => `agent ${a.agent} refused: ${a.refused}`).join("; ");
   const missing = (agents ?? []).filter((a) => a.program === undefined);
   return missing.length > 0 ? `agent ${missing.map((m) => m.agent).join(" and ")} not found in ${bin}` : undefined;
 }

@@ -164,13 +164,13 @@ function checkFits(command: Command, given: readonly string[], targets: readonly
   const spec: Subcommand = SUBCOMMANDS[command];
   const wrong = given.filter((k) => !Object.hasOwn(COMMON_ARGS, k) && !Object.hasOwn(spec.options, k));
   if (wrong.length > 0) {
-    throw usageError(`${wrong.map((w) => `--${w}`).join(", ")} ${wrong.length > 1 ? "do" : "does"} not apply to ${spec.label ?? command}\n${USAGE}`);
+    throw usageError(`${wrong.map((w) => `--${w}`).join(", ")} ${wrong.length > 1 ? "do" : "does"} not apply to ${spec.label ?? command}`, USAGE);
   }
   const shape = spec.operands;
   const min = shape === "" || shape.startsWith("[") ? 0 : 1;
   const max = shape === "" ? 0 : shape.endsWith("...") ? Infinity : 1;
   if (targets.length < min || targets.length > max) {
-    throw usageError(`${command} takes ${shape || "no arguments"}${targets.length > max ? `, not ${targets.map((t) => JSON.stringify(t)).join(" ")}` : ""}\n${USAGE}`);
+    throw usageError(`${command} takes ${shape || "no arguments"}${targets.length > max ? `, not ${targets.map((t) => JSON.stringify(t)).join(" ")}` : ""}`, USAGE);
   }
 }
 

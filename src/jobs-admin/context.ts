@@ -3,7 +3,7 @@ import type { Database } from "bun:sqlite";
 import os from "node:os";
 import { findJob } from "../dispatcher/selection.ts";
 import type { Config } from "../install/config.ts";
-import { usageError } from "../cli/errors.ts";
+import { CncopError, EXIT, usageError } from "../cli/errors.ts";
 import { knownJobTypes } from "../install/job-types.ts";
 import { readJobs, type Job } from "../install/jobs-db.ts";
 import type { Paths } from "../install/paths.ts";
@@ -62,5 +62,5 @@ export function withReadDb<T>(ctx: AdminContext, fn: (db: Database) => T): T {
 
 /** Several messages as one usage error (exit 2). */
 export function validationError(title: string, errors: readonly string[]): Error {
-  return usageError(`${title}:\n${errors.map((e) => `  - ${e}`).join("\n")}`);
+  return new CncopError(`${title}:`, EXIT.USAGE, errors.map((e) => `  - ${e}`));
 }

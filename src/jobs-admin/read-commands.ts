@@ -10,7 +10,7 @@ import { type HistoryRun, lastRuns, readHistory } from "../history/history.ts";
 import type { JobsOptions } from "./args.ts";
 import { type AdminContext, hostnameOf, jobLabel, loadAllJobs, printJson, resolveJob, withReadDb } from "./context.ts";
 import { jobView, renderHistoryTable, renderJobBlock, renderJobsTable } from "./render.ts";
-import { hasMaskedSecret } from "./secrets.ts";
+import { hasMaskedSecret } from "../format/secrets.ts";
 import { readRows, tableColumns } from "./store.ts";
 import { exportDocument, exportJob } from "./transfer.ts";
 import { listJobTypes, missingAgents, renderTypesTable } from "./types-list.ts";

@@ -9,7 +9,7 @@ import type { Job } from "../install/jobs-db.ts";
 import { escapeControls } from "../format/escape.ts";
 import { formatDuration, localTimestamp } from "../format/time.ts";
 import type { HistoryAttempt, HistoryRun } from "../history/history.ts";
-import { maskSecrets } from "./secrets.ts";
+import { maskSecrets } from "../format/secrets.ts";
 
 /** Columns padded to their widest cell, shown escaped; `right` columns aligned right. Trailing blanks trimmed. */
 export function renderTable(headers: readonly string[], data: readonly (readonly string[])[], right: readonly number[] = []): string {

@@ -9,7 +9,7 @@ import type { Job } from "../install/jobs-db.ts";
 import { JOB_DEFAULTS } from "../install/jobs-db.ts";
 import { usageError } from "../cli/errors.ts";
 import { checkField, checkInt, checkSettings, defaultValues, type FieldContext, INT_FIELDS, type JobValues, WRITABLE_FIELDS } from "./fields.ts";
-import { hasMaskedSecret, maskSecrets, restoreMaskedSecrets } from "./secrets.ts";
+import { hasMaskedSecret, maskSecrets, restoreMaskedSecrets } from "../format/secrets.ts";
 import type { Row, Snapshot } from "./store.ts";
 
 export const EXPORT_FORMAT = "cncop3-jobs";

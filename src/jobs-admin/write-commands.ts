@@ -10,7 +10,7 @@ import type { JobsOptions } from "./args.ts";
 import { type AdminContext, fieldContext, jobLabel, loadAllJobs, printJson, resolveJob, validationError, withReadDb } from "./context.ts";
 import { checkField, checkSettings, defaultValues, type FieldName, type JobChanges, type JobValues, WRITABLE_FIELDS } from "./fields.ts";
 import { jobView } from "./render.ts";
-import { hasMaskedSecret, restoreMaskedSecrets } from "./secrets.ts";
+import { hasMaskedSecret, restoreMaskedSecrets } from "../format/secrets.ts";
 import { deleteJob, EMPTY_SNAPSHOT, insertJob, nextJobId, openJobsDbForWrite, readSnapshot, type Snapshot, updateJob, writeTransaction } from "./store.ts";
 import { checkImportJob, type ImportEntry, parseImportText, planImport } from "./transfer.ts";
 

@@ -13,6 +13,7 @@
 import { closeSync, openSync, writeSync } from "node:fs";
 import { lineFormatter } from "./line-format.ts";
 import { escapeControls } from "../format/escape.ts";
+import { maskText } from "../format/secrets.ts";
 import { concatBytes, copyBytes } from "../format/bytes.ts";
 import { TimestampCache } from "../format/time.ts";
 
@@ -73,7 +74,7 @@ export class FileLineLog implements LineLog {
   }
 
   line(text: string): void {
-    this.writeRaw(encoder.encode(`${this.ts.current().text} ${escapeControls(text)}\n`));
+    this.writeRaw(encoder.encode(`${this.ts.current().text} ${escapeControls(maskText(text))}\n`));
     for (const m of this.mirrors) if (!(m instanceof FileLineLog)) m.line(text);
   }
 

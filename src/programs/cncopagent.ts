@@ -117,9 +117,9 @@ async function dispatchJobs(opts: DispatcherOptions, raw: readonly string[]): Pr
   const early = answerHelpOrVersion("cncopagent", opts, HELP);
   if (early !== undefined) return early;
   if (opts.unlock !== undefined && (opts.jobs.length > 0 || opts.alljobs || opts.type !== undefined || opts.email !== undefined || opts.dryrun)) {
-    throw usageError(`--unlock JOB takes one job and no other job selection or option (-a, -t, --email, -n, job names)\n${USAGE}`);
+    throw usageError(`--unlock JOB takes one job and no other job selection or option (-a, -t, --email, -n, job names)`, USAGE);
   }
-  if (opts.unlock === "") throw usageError(`--unlock needs a job id or title\n${USAGE}`);
+  if (opts.unlock === "") throw usageError(`--unlock needs a job id or title`, USAGE);
   const selection = opts.unlock === undefined ? selectionFromArgs(opts.jobs, opts.alljobs, opts.type) : undefined;
   const paths = resolvePaths(opts.config);
   const config = loadConfig(paths.configFile);

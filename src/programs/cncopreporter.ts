@@ -45,7 +45,7 @@ export interface ReporterArgs {
 }
 
 function reporterArgsOf({ _: positionals, ...values }: OptionValues<typeof COMMON_ARGS>): ReporterArgs {
-  if (positionals.length > 0) throw usageError(`unexpected argument "${positionals[0]}"\n${USAGE}`);
+  if (positionals.length > 0) throw usageError(`unexpected argument "${positionals[0]}"`, USAGE);
   return values;
 }
 

@@ -45,15 +45,15 @@ const ARGS = {
 export type WOptions = WatchOptions & { readonly help: boolean; readonly version: boolean };
 
 function wOptionsOf({ _: positionals, help, version, config, daysago, follow, pager }: OptionValues<typeof ARGS>): WOptions {
-  if (!/^\d{1,6}$/.test(daysago)) throw usageError(`--daysago needs a whole number of days (0 or more), not ${JSON.stringify(daysago)}\n${USAGE}`);
+  if (!/^\d{1,6}$/.test(daysago)) throw usageError(`--daysago needs a whole number of days (0 or more), not ${JSON.stringify(daysago)}`, USAGE);
   const daysAgo = Number(daysago);
-  if (positionals.length > 1) throw usageError(`one PREFIX at most, got ${positionals.join(" ")}\n${USAGE}`);
+  if (positionals.length > 1) throw usageError(`one PREFIX at most, got ${positionals.join(" ")}`, USAGE);
   const prefix = positionals[0];
   if (prefix !== undefined && !/^[A-Za-z][A-Za-z0-9]{1,9}$/.test(prefix)) {
-    throw usageError(`${JSON.stringify(prefix)} is not a log prefix (letters and digits, such as CA or CIFS)\n${USAGE}`);
+    throw usageError(`${JSON.stringify(prefix)} is not a log prefix (letters and digits, such as CA or CIFS)`, USAGE);
   }
-  if (follow && pager) throw usageError(`-f and -p cannot be combined: follow in the terminal, or page a day's log\n${USAGE}`);
-  if (follow && daysAgo > 0) throw usageError(`-f follows the newest log; --daysago ${daysAgo} names an earlier day, which is no longer written\n${USAGE}`);
+  if (follow && pager) throw usageError(`-f and -p cannot be combined: follow in the terminal, or page a day's log`, USAGE);
+  if (follow && daysAgo > 0) throw usageError(`-f follows the newest log; --daysago ${daysAgo} names an earlier day, which is no longer written`, USAGE);
   return { help, version, config, daysAgo, follow, pager, prefix };
 }
 

@@ -1,0 +1,110 @@
+/**
+ * The one masking rule for secrets (SPEC §4, docs/security.md "Masking"): every log,
+ * terminal output, report and cncopjobs view shows a secret as `***`.
+ *
+ * - A key whose name contains pass, pwd, secret, token, key, credential, private, auth,
+ *   bearer or cookie (any case, at any depth of `settings`) holds a secret.
+ * - URL user information: `scheme://user:PW@host` is shown as `scheme://user:***@host`.
+ * - In free text and command lines: options that take a password (`--password=PW`,
+ *   `--password PW`, `sshpass -p PW`, `curl -u user:PW`, `smbclient -U user%PW`),
+ *   assignments to a secret name (`MYSQL_PWD=PW`, `api_key = PW`, JSON
+ *   `"password": "PW"`) and `Bearer PW`.
+ *
+ * cncopjobs shows such a value as `***` unless `--show-secrets`; a `***` given back (in
+ * `set --settings` or an import) means "keep the secret stored now" and is refused where
+ * there is none.
+ */
+
+const SECRET_WORDS = "pass|pwd|secret|token|key|credential|private|auth|bearer|cookie";
+export const SECRET_KEY_RE = new RegExp(SECRET_WORDS, "i");
+export const MASK = "***";
+
+/** A value in a command line: quoted as formatCommandLine quotes, or one word. */
+const VALUE = `('[^']*'|"[^"]*"|[^\\s'"]+)`;
+const TEXT_RULES: readonly [RegExp, string][] = [
+  // scheme://user:PW@host
+  [/([A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s/@:'"]*):[^\s/@'"]*@/g, `$1:${MASK}@`],
+  // sshpass -p PW, sshpass -pPW (after other sshpass options)
+  [new RegExp(`(\\bsshpass(?:\\s+-[a-oq-zA-Z]\\S*)*\\s+-p\\s*)${VALUE}`, "g"), `$1${MASK}`],
+  // --password=PW, --password PW, --api-key PW, -password PW
+  [new RegExp(`((?:^|\\s|['"])--?[A-Za-z0-9_-]*(?:${SECRET_WORDS})[A-Za-z0-9_-]*)(=|\\s+)(?!-)${VALUE}`, "gi"), `$1$2${MASK}`],
+  // curl -u user:PW, --user user:PW, smbclient -U user%PW
+  [new RegExp(`((?:^|\\s)(?:-u|-U|--user)(?:=|\\s+)['"]?[^\\s:%'"]+)([:%])${VALUE}`, "g"), `$1$2${MASK}`],
+  // NAME=PW, NAME = PW, where the name is a secret's
+  [new RegExp(`(\\b[A-Za-z0-9_.]*(?:${SECRET_WORDS})[A-Za-z0-9_.]*\\s*=\\s*)(?![*]{3})${VALUE}`, "gi"), `$1${MASK}`],
+  // "password": "PW" (JSON)
+  [new RegExp(`("[^"]*(?:${SECRET_WORDS})[^"]*"\\s*:\\s*)"(?:[^"\\\\]|\\\\.)*"`, "gi"), `$1"${MASK}"`],
+  // Authorization: Bearer PW
+  [/(\bBearer\s+)[^\s'"]+/gi, `$1${MASK}`],
+];
+const MAYBE_SECRET_RE = new RegExp(`://|${SECRET_WORDS}|-u|-U|--user`, "i");
+
+/**
+ * Free text (a log line, a message, a command line, a URL) with every secret it shows by
+ * the rules above replaced by `***`; the same string when there is none.
+ */
+export function maskText(text: string): string {
+  if (!MAYBE_SECRET_RE.test(text)) return text;
+  let out = text;
+  for (const [re, to] of TEXT_RULES) out = out.replace(re, to);
+  return out;
+}
+
+/** A URL (or any text) with the password of its user information shown as `***`. */
+export function maskUrl(text: string): string {
+  return text.replace(TEXT_RULES[0]![0], TEXT_RULES[0]![1]);
+}
+
+export function isSecretKey(name: string): boolean {
+  return SECRET_KEY_RE.test(name);
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+function hasValue(v: unknown): boolean {
+  return v !== null && v !== undefined && v !== "";
+}
+
+/** A copy with every secret value replaced by `***` (empty values stay visible as empty). */
+export function maskSecrets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(maskSecrets);
+  if (!isPlainObject(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = isSecretKey(k) && hasValue(v) ? MASK : maskSecrets(v);
+  return out;
+}
+
+/** Does the value hold a `***` under a secret key? */
+export function hasMaskedSecret(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(hasMaskedSecret);
+  if (!isPlainObject(value)) return false;
+  return Object.entries(value).some(([k, v]) => (isSecretKey(k) && v === MASK) || hasMaskedSecret(v));
+}
+
+export type RestoreResult = { ok: true; value: unknown } | { ok: false; paths: string[] };
+
+/**
+ * Put back the stored secret for every `***` under a secret key, matching by key path;
+ * the paths that have no stored secret are returned as errors.
+ */
+export function restoreMaskedSecrets(given: unknown, stored: unknown, at = "settings"): RestoreResult {
+  const missing: string[] = [];
+  const walk = (g: unknown, s: unknown, path: string): unknown => {
+    if (Array.isArray(g)) return g.map((item, i) => walk(item, Array.isArray(s) ? s[i] : undefined, `${path}[${i}]`));
+    if (!isPlainObject(g)) return g;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(g)) {
+      const old = isPlainObject(s) ? s[k] : undefined;
+      const here = `${path}.${k}`;
+      if (isSecretKey(k) && v === MASK) {
+        if (hasValue(old) && old !== MASK) out[k] = old;
+        else missing.push(here);
+      } else out[k] = walk(v, old, here);
+    }
+    return out;
+  };
+  const value = walk(given, stored, at);
+  return missing.length > 0 ? { ok: false, paths: missing } : { ok: true, value };
+}
