@@ -99,6 +99,6 @@ export class AgentLog {
 
 export function openAgentLog(spoolLogs: string, prefix: string, opts: AgentLogOptions, now: Date = new Date()): AgentLog {
   // A full disk must not stop a backup: the log says it once on stderr and we go on.
-  const file = openLogFile(dailyLogPath(spoolLogs, prefix, now), (t) => messages.fail(t));
+  const file = openLogFile(dailyLogPath(spoolLogs, prefix, now), (t) => messages.fail(t), Date.now, 0o600);
   return new AgentLog(new LevelLog(file, opts.debug), opts.echo);
 }

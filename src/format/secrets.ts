@@ -108,3 +108,15 @@ export function restoreMaskedSecrets(given: unknown, stored: unknown, at = "sett
   const value = walk(given, stored, at);
   return missing.length > 0 ? { ok: false, paths: missing } : { ok: true, value };
 }
+
+/** The text fields of a job that may hold a secret (a URL's password, a command's option). */
+export const MASKED_JOB_FIELDS = ["prerun", "postsuccess", "postfailure", "source", "destination"] as const;
+
+/**
+ * A masked text given back (an export read back in): the stored text it was made from,
+ * when masking the stored one gives exactly it; else the text as given.
+ */
+export function restoreMaskedText(given: string | null | undefined, stored: string | null | undefined): string | null | undefined {
+  if (typeof given !== "string" || !given.includes(MASK) || typeof stored !== "string") return given;
+  return maskText(stored) === given ? stored : given;
+}

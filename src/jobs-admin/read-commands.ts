@@ -10,7 +10,7 @@ import { type HistoryRun, lastRuns, readHistory } from "../history/history.ts";
 import type { JobsOptions } from "./args.ts";
 import { type AdminContext, hostnameOf, jobLabel, loadAllJobs, printJson, resolveJob, withReadDb } from "./context.ts";
 import { jobView, renderHistoryTable, renderJobBlock, renderJobsTable } from "./render.ts";
-import { hasMaskedSecret } from "../format/secrets.ts";
+import { hasMaskedSecret, MASK, MASKED_JOB_FIELDS } from "../format/secrets.ts";
 import { readRows, tableColumns } from "./store.ts";
 import { exportDocument, exportJob } from "./transfer.ts";
 import { listJobTypes, missingAgents, renderTypesTable } from "./types-list.ts";
@@ -85,7 +85,7 @@ export function exportCommand(ctx: AdminContext, opts: JobsOptions): number {
     ctx.stderr(`exported ${exported.length} job(s) to ${target} (with their secrets: keep the file safe)\n`);
   } else {
     ctx.stdout(text);
-    if (exported.some((j) => hasMaskedSecret(j.settings))) ctx.stderr("secrets are shown as ***: export to a FILE, or add --show-secrets, for a complete copy\n");
+    if (exported.some((j) => hasMaskedSecret(j.settings) || MASKED_JOB_FIELDS.some((f) => typeof j[f] === "string" && (j[f] as string).includes(MASK)))) ctx.stderr("secrets are shown as ***: export to a FILE, or add --show-secrets, for a complete copy\n");
   }
   return EXIT.OK;
 }

@@ -54,8 +54,10 @@ export class FileLineLog implements LineLog {
     fd?: number,
     now: () => number = Date.now,
     private readonly onError: (err: unknown) => void = () => {},
+    mode = 0o644,
   ) {
-    this.fd = fd ?? openSync(path, "a", 0o644);
+    // The mode counts only when the file is new: an existing log keeps its own.
+    this.fd = fd ?? openSync(path, "a", mode);
     this.ts = new TimestampCache(now);
   }
 
@@ -99,8 +101,12 @@ export function writeFailureText(path: string, err: unknown): string {
 }
 
 /** Open a log for appending; its first write failure is said through `say` (once). */
-export function openLogFile(path: string, say: (text: string) => void, now: () => number = Date.now): FileLineLog {
-  return new FileLineLog(path, undefined, now, (err) => say(writeFailureText(path, err)));
+/**
+ * Open a log for appending. `mode` applies to a new file: 0600 for logs that can name
+ * URLs and hosts of remote systems (the RP log, the agents' daily logs), 0644 otherwise.
+ */
+export function openLogFile(path: string, say: (text: string) => void, now: () => number = Date.now, mode = 0o644): FileLineLog {
+  return new FileLineLog(path, undefined, now, (err) => say(writeFailureText(path, err)), mode);
 }
 
 /** Lines kept for tail() are cut to this many bytes. */

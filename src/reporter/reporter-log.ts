@@ -61,7 +61,7 @@ export function openReporterLog(paths: Paths, debugging: boolean, say: Messages 
   const path = reporterLogPath(paths, now);
   let file: FileLineLog;
   try {
-    file = openLogFile(path, (t) => say.withTag(PROGRAM).fail(t));
+    file = openLogFile(path, (t) => say.withTag(PROGRAM).fail(t), Date.now, 0o600);
   } catch (err) {
     throw new CncopError(`cannot open the log ${path}: ${(err as Error).message}. Check the permissions of ${paths.spoolLogs}.`, EXIT.FAILED);
   }

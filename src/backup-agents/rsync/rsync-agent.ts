@@ -96,6 +96,9 @@ export async function runRsyncAgent(ctx: AgentContext): Promise<AgentResult> {
     if (err instanceof SettingsError || err instanceof EndpointError) return earlyResult("ERROR", err.message);
     throw err;
   }
+  // The password rsync gets (settings.password, or the one the URL held) is never shown.
+  const given = password;
+  password = plan.env.RSYNC_PASSWORD !== ctx.env.RSYNC_PASSWORD ? plan.env.RSYNC_PASSWORD : password;
   const redact = redactor(password);
   if (plan.destination.kind === "local" && !ctx.dryrun) {
     try {
@@ -105,6 +108,7 @@ export async function runRsyncAgent(ctx: AgentContext): Promise<AgentResult> {
     }
   }
   log.info(`run: ${redact(formatCommandLine(plan.argv))}${plan.env.RSYNC_PASSWORD !== undefined && password !== undefined ? " (password in RSYNC_PASSWORD)" : ""}`);
+  void given;
   const stats = emptyStats();
   const tail: string[] = [];
   const exit = await runRsync(ctx, plan, stats, tail, redact);
