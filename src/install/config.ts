@@ -7,6 +7,7 @@
  */
 import { readFileSync, statSync } from "node:fs";
 import os from "node:os";
+import { maskUrl } from "../format/secrets.ts";
 import { echoed, MAX_CONFIG_BYTES, type RawSections, scanIniLines } from "./ini-lines.ts";
 import { CncopError, EXIT, errnoCode } from "../cli/errors.ts";
 import { isValidJobTypeName, isValidAgentName } from "./job-types.ts";
@@ -181,6 +182,15 @@ export function parseConfigText(text: string, file: string, hostname = os.hostna
     }
     if (!ok) throw r.bad("network", "url", url, "expected an http:// or https:// URL such as https://reports.example.com/api");
   }
+  const apiKey = r.get("network", "api_key");
+  if (url !== undefined && apiKey !== undefined && /^http:/i.test(url)) {
+    warnings.push(`${file}: [network] url is plain http:// (${echoed(maskUrl(url))}): the api_key travels in clear text with every report. Use an https:// URL.`);
+  }
+  if (user !== undefined && security === "none") {
+    warnings.push(`${file}: [mail] mail_security = none with mail_user set: the SMTP password travels in clear text. Use starttls or tls.`);
+  } else if (user !== undefined && security === undefined) {
+    warnings.push(`${file}: [mail] mail_user is set and mail_security is not: a server that does not offer STARTTLS gets the password in clear text. Set mail_security = starttls (or tls).`);
+  }
   const caFile = r.get("network", "ca_file");
   const networkTimeout = r.int("network", "timeout", DEFAULT_NETWORK_TIMEOUT_SEC, 1, 3600);
 
@@ -191,7 +201,7 @@ export function parseConfigText(text: string, file: string, hostname = os.hostna
     commandTimeoutSec,
     agents: Object.freeze(agents),
     mail: Object.freeze({ server, port, security, user, password, from, caFile: mailCaFile, timeoutSec: mailTimeout }),
-    network: Object.freeze({ url: url?.replace(/\/+$/, ""), apiKey: r.get("network", "api_key"), caFile, timeoutSec: networkTimeout }),
+    network: Object.freeze({ url: url?.replace(/\/+$/, ""), apiKey, caFile, timeoutSec: networkTimeout }),
     warnings: Object.freeze(warnings),
   });
 }

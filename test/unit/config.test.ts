@@ -271,3 +271,23 @@ describe("loadConfig", () => {
     cleanup();
   });
 });
+
+describe("warnings when a secret would travel in clear text", () => {
+  test("an api_key with a plain http:// url", () => {
+    const c = parse("[network]\nurl = http://bob:pw@reports.example/api\napi_key = k1\n");
+    expect(c.warnings).toEqual([`${FILE}: [network] url is plain http:// (http://bob:***@reports.example/api): the api_key travels in clear text with every report. Use an https:// URL.`]);
+  });
+  test("https, or http without a key: no warning", () => {
+    expect(parse("[network]\nurl = https://r.example\napi_key = k1\n").warnings).toEqual([]);
+    expect(parse("[network]\nurl = http://r.example\n").warnings).toEqual([]);
+  });
+  test("SMTP authentication with mail_security = none, or unset", () => {
+    expect(parse("[mail]\nmail_server = m\nmail_user = u\nmail_password = p\nmail_security = none\n").warnings).toEqual([`${FILE}: [mail] mail_security = none with mail_user set: the SMTP password travels in clear text. Use starttls or tls.`]);
+    expect(parse("[mail]\nmail_server = m\nmail_user = u\nmail_password = p\n").warnings[0]).toMatch(/mail_security is not: a server that does not offer STARTTLS gets the password in clear text/);
+  });
+  test("SMTP authentication over starttls or tls, or no authentication: no warning", () => {
+    expect(parse("[mail]\nmail_server = m\nmail_user = u\nmail_password = p\nmail_security = starttls\n").warnings).toEqual([]);
+    expect(parse("[mail]\nmail_server = m\nmail_user = u\nmail_password = p\nmail_security = tls\n").warnings).toEqual([]);
+    expect(parse("[mail]\nmail_server = m\nmail_security = none\n").warnings).toEqual([]);
+  });
+});
