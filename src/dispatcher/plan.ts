@@ -119,8 +119,9 @@ export function jobEnv(job: Job, ctx: Pick<PlanContext, "paths" | "debug" | "ses
   env.CNCOP_HOME = ctx.paths.root;
   env.CNCOP_CONFIG = ctx.paths.configFile;
   env.CNCOP_JOBID = String(job.jobid);
-  env.CNCOP_JOBTITLE = job.jobtitle;
-  env.CNCOP_JOBTYPE = job.jobtype;
+  // An environment cannot carry a NUL: a title holding one (hostile data) gets it as \x00.
+  env.CNCOP_JOBTITLE = job.jobtitle.replaceAll("\0", "\\x00");
+  env.CNCOP_JOBTYPE = job.jobtype.replaceAll("\0", "\\x00");
   env.CNCOP_SESSION = ctx.session;
   env.CNCOP_ATTEMPT = String(attempt);
   if (ctx.debug) env.CNCOP_DEBUG = "1";

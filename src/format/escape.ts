@@ -5,14 +5,19 @@
  * `\n`, `\r`, `\t`, and `\xHH` for the others (C0, DEL, the C1 range U+0080-U+009F), so
  * an ESC starting a colour or OSC sequence is shown as `\x1b` and does nothing.
  *
+ * The bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069)
+ * are shown as `\u202e` and so on: they reorder everything after them on the line, so a
+ * title could make "ERROR" read as something else ("Trojan Source").
+ *
  * Everything else is kept, backslashes included: the escaping is for reading, not
  * reversible, and lines that never held a control character keep their exact bytes.
- * Bidirectional marks and U+2028/U+2029 are kept too: they cannot end a line for `w` or
- * move a terminal's cursor. docs/log-formats.md "Escaping" says the same for readers.
+ * The plain bidirectional marks (U+200E, U+200F) and U+2028/U+2029 are kept: they
+ * reorder nothing, cannot end a line for `w` or move a terminal's cursor.
+ * docs/log-formats.md "Escaping" says the same for readers.
  */
 
-const CONTROL_RE = /[\x00-\x1f\x7f-\x9f]/;
-const CONTROLS_RE = /[\x00-\x1f\x7f-\x9f]/g;
+const CONTROL_RE = /[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/;
+const CONTROLS_RE = /[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
 
 const NAMED: Record<number, string> = { 0x09: "\\t", 0x0a: "\\n", 0x0d: "\\r" };
 
@@ -22,5 +27,8 @@ const ESCAPES: readonly string[] = Array.from({ length: 0xa0 }, (_, c) => NAMED[
 /** The text with its control characters escaped; the same string when it has none. */
 export function escapeControls(text: string): string {
   if (!CONTROL_RE.test(text)) return text;
-  return text.replace(CONTROLS_RE, (c) => ESCAPES[c.charCodeAt(0)]!);
+  return text.replace(CONTROLS_RE, (c) => {
+    const code = c.charCodeAt(0);
+    return code < 0xa0 ? ESCAPES[code]! : `\\u${code.toString(16)}`;
+  });
 }
