@@ -4,6 +4,7 @@
  */
 import type { LineLog } from "../logs/log-file.ts";
 import { runProcess, type RunResult } from "../process/process-tree.ts";
+import { redactingSink } from "../logs/redact-sink.ts";
 import type { AttemptRecord } from "../reports/report-files.ts";
 import { formatCommandLine } from "../process/command-line.ts";
 import { formatDuration, isoUtc } from "../format/time.ts";
@@ -54,11 +55,12 @@ function notStarted(argv: readonly string[], why: string): RunResult {
 }
 
 /** Attempt `n` of a plan: every agent started together, stopped at `deadlineMs`. */
-export async function runAttempt(n: number, plan: Pick<JobPlan, "agents" | "env" | "label" | "rules">, deadlineMs: number | undefined, ctx: AttemptContext): Promise<AttemptRun> {
+export async function runAttempt(n: number, plan: Pick<JobPlan, "agents" | "env" | "label" | "rules"> & { readonly secrets?: readonly string[] }, deadlineMs: number | undefined, ctx: AttemptContext): Promise<AttemptRun> {
   const { label } = plan;
   const agents = plan.agents ?? [];
   const attemptEnv = { ...plan.env, CNCOP_ATTEMPT: String(n) };
-  const sinks = agents.map((a) => ({ out: ctx.log.sink(`[${a.agent}#${n} stdout]`), err: ctx.log.sink(`[${a.agent}#${n} stderr]`) }));
+  const secrets = plan.secrets ?? [];
+  const sinks = agents.map((a) => ({ out: redactingSink(ctx.log.sink(`[${a.agent}#${n} stdout]`), secrets), err: redactingSink(ctx.log.sink(`[${a.agent}#${n} stderr]`), secrets) }));
   const results = await Promise.all(
     agents.map((a, i) => {
       // Looked up and checked again now: Bin/ may have changed since the plan (a prerun,

@@ -9,6 +9,7 @@ import type { LineLog, StreamSink } from "../logs/log-file.ts";
 import { runProcess, type RunResult } from "../process/process-tree.ts";
 import { concatBytes, copyBytes } from "../format/bytes.ts";
 import { maskText } from "../format/secrets.ts";
+import { redactingSink } from "../logs/redact-sink.ts";
 
 export type CommandKind = "prerun" | "postsuccess" | "postfailure";
 
@@ -65,6 +66,8 @@ export interface PlannedCommand {
   readonly confineTo: PrepareContext;
   /** The job environment, CNCOP_LOG, and CNCOP_STATUS for post commands. */
   readonly env: Readonly<Record<string, string>>;
+  /** The job's secrets: shown as *** in the command's output. */
+  readonly secrets?: readonly string[] | undefined;
 }
 
 /**
@@ -146,6 +149,7 @@ export async function runCommand(command: PlannedCommand, extraEnv: Readonly<Rec
   const real = prepared.file !== prepared.argv[0] && !prepared.verbatim ? ` (the file started: ${prepared.file})` : "";
   ctx.log.line(`${kind}: run: ${maskText(formatCommandLine(prepared.argv))}${real}`);
   const err = headKeeper(ctx.log.sink(`[${kind} stderr]`), STDERR_KEEP_BYTES);
+  const secrets = command.secrets ?? [];
   const result = await runProcess({
     argv: prepared.argv,
     file: prepared.file,
@@ -154,8 +158,8 @@ export async function runCommand(command: PlannedCommand, extraEnv: Readonly<Rec
     deadline: Date.now() + ctx.timeoutSec * 1000,
     graceMs: ctx.graceMs,
     abort: ctx.abort,
-    stdout: ctx.log.sink(`[${kind} stdout]`),
-    stderr: err.sink,
+    stdout: redactingSink(ctx.log.sink(`[${kind} stdout]`), secrets),
+    stderr: redactingSink(err.sink, secrets),
     beforeSpawn: ctx.beforeSpawn,
     onSpawn: ctx.onSpawn,
     onSpawnFailed: ctx.onSpawnFailed,

@@ -14,6 +14,7 @@ import { type ConfineFs, confineFound, realFs } from "../process/confine.ts";
 import { type CommandKind, type PlannedCommand, prepareCommand } from "./commands.ts";
 import type { RunRules } from "./next-step.ts";
 import type { RunMode } from "./run-mode.ts";
+import { jobSecrets } from "../format/secrets.ts";
 
 export const WINDOWS_EXTENSIONS = [".exe", ".cmd", ".bat"] as const;
 
@@ -63,6 +64,8 @@ export interface JobPlan {
   readonly commandTimeoutSec: number;
   /** What decides the next step: re-runs, maxruntime, and what stops the job early. */
   readonly rules: RunRules;
+  /** The job's secrets (format/secrets.ts jobSecrets): shown as *** in its children's output. */
+  readonly secrets: readonly string[];
 }
 
 export interface PlanContext {
@@ -139,7 +142,7 @@ function planAgents(job: Job, ctx: PlanContext, platform: NodeJS.Platform): Agen
 
 const STATUS_OF_POST = { prerun: undefined, postsuccess: "OK", postfailure: "ERROR" } as const;
 
-function planCommands(job: Job, ctx: PlanContext, env: Readonly<Record<string, string>>, platform: NodeJS.Platform): JobPlan["commands"] {
+function planCommands(job: Job, ctx: PlanContext, env: Readonly<Record<string, string>>, platform: NodeJS.Platform, secrets: readonly string[]): JobPlan["commands"] {
   const commands: Partial<Record<CommandKind, PlannedCommand>> = {};
   const prepareCtx = { bin: ctx.paths.bin, platform, fs: ctx.fs, comspec: ctx.comspec };
   for (const kind of ["prerun", "postsuccess", "postfailure"] as const) {
@@ -147,7 +150,7 @@ function planCommands(job: Job, ctx: PlanContext, env: Readonly<Record<string, s
     if (!line) continue;
     const status = STATUS_OF_POST[kind];
     const commandEnv = { ...env, CNCOP_LOG: ctx.logPath, ...(status ? { CNCOP_STATUS: status } : {}) };
-    commands[kind] = { kind, line, prepared: prepareCommand(line, prepareCtx), confineTo: prepareCtx, env: commandEnv };
+    commands[kind] = { kind, line, prepared: prepareCommand(line, prepareCtx), confineTo: prepareCtx, env: commandEnv, secrets };
   }
   return commands;
 }
@@ -170,7 +173,8 @@ export function planJob(job: Job, ctx: PlanContext): JobPlan {
   const platform = ctx.platform ?? process.platform;
   const agents = planAgents(job, ctx, platform);
   const env = jobEnv(job, ctx);
-  const commands = planCommands(job, ctx, env, platform);
+  const secrets = jobSecrets(job);
+  const commands = planCommands(job, ctx, env, platform, secrets);
   return {
     job,
     label: jobLabel(job),
@@ -180,6 +184,7 @@ export function planJob(job: Job, ctx: PlanContext): JobPlan {
     env,
     commands,
     commandTimeoutSec: ctx.config.commandTimeoutSec,
+    secrets,
     rules: {
       problem: problemOf(job, agents, ctx.config),
       hasPrerun: commands.prerun !== undefined,

@@ -21,21 +21,26 @@ export const MASK = "***";
 
 /** A value in a command line: quoted as formatCommandLine quotes, or one word. */
 const VALUE = `('[^']*'|"[^"]*"|[^\\s'"]+)`;
-const TEXT_RULES: readonly [RegExp, string][] = [
+/**
+ * Each rule matches what stays (group 1) and the secret (group 2). Every rule starts
+ * where a run of its characters starts (a lookbehind, a blank, a literal), and its
+ * repetitions are bounded, so a 1 MB line costs linear time, not quadratic.
+ */
+const TEXT_RULES: readonly RegExp[] = [
   // scheme://user:PW@host
-  [/([A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s/@:'"]*):[^\s/@'"]*@/g, `$1:${MASK}@`],
+  /(?<![A-Za-z0-9+.-])([A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s/@:'"]*:)([^\s/@'"]*)(?=@)/g,
   // sshpass -p PW, sshpass -pPW (after other sshpass options)
-  [new RegExp(`(\\bsshpass(?:\\s+-[a-oq-zA-Z]\\S*)*\\s+-p\\s*)${VALUE}`, "g"), `$1${MASK}`],
+  new RegExp(`(\\bsshpass(?:\\s+-[a-oq-zA-Z]\\S*){0,6}\\s+-p\\s*)${VALUE}`, "g"),
   // --password=PW, --password PW, --api-key PW, -password PW
-  [new RegExp(`((?:^|\\s|['"])--?[A-Za-z0-9_-]*(?:${SECRET_WORDS})[A-Za-z0-9_-]*)(=|\\s+)(?!-)${VALUE}`, "gi"), `$1$2${MASK}`],
+  new RegExp(`((?:^|\\s|['"])--?[A-Za-z0-9_-]*(?:${SECRET_WORDS})[A-Za-z0-9_-]*(?:=|\\s+))(?!-)${VALUE}`, "gi"),
   // curl -u user:PW, --user user:PW, smbclient -U user%PW
-  [new RegExp(`((?:^|\\s)(?:-u|-U|--user)(?:=|\\s+)['"]?[^\\s:%'"]+)([:%])${VALUE}`, "g"), `$1$2${MASK}`],
+  new RegExp(`((?:^|\\s)(?:-u|-U|--user)(?:=|\\s+)['"]?[^\\s:%'"]+[:%])${VALUE}`, "g"),
   // NAME=PW, NAME = PW, where the name is a secret's
-  [new RegExp(`(\\b[A-Za-z0-9_.]*(?:${SECRET_WORDS})[A-Za-z0-9_.]*\\s*=\\s*)(?![*]{3})${VALUE}`, "gi"), `$1${MASK}`],
+  new RegExp(`((?<![A-Za-z0-9_.])[A-Za-z0-9_.]*(?:${SECRET_WORDS})[A-Za-z0-9_.]*\\s*=\\s*)(?![*]{3})${VALUE}`, "gi"),
   // "password": "PW" (JSON)
-  [new RegExp(`("[^"]*(?:${SECRET_WORDS})[^"]*"\\s*:\\s*)"(?:[^"\\\\]|\\\\.)*"`, "gi"), `$1"${MASK}"`],
+  new RegExp(`("[^"]*(?:${SECRET_WORDS})[^"]*"\\s*:\\s*")((?:[^"\\\\]|\\\\.)*)(?=")`, "gi"),
   // Authorization: Bearer PW
-  [/(\bBearer\s+)[^\s'"]+/gi, `$1${MASK}`],
+  /(\bBearer\s+)([^\s'"]+)/gi,
 ];
 const MAYBE_SECRET_RE = new RegExp(`://|${SECRET_WORDS}|-u|-U|--user`, "i");
 
@@ -46,13 +51,26 @@ const MAYBE_SECRET_RE = new RegExp(`://|${SECRET_WORDS}|-u|-U|--user`, "i");
 export function maskText(text: string): string {
   if (!MAYBE_SECRET_RE.test(text)) return text;
   let out = text;
-  for (const [re, to] of TEXT_RULES) out = out.replace(re, to);
+  for (const re of TEXT_RULES) out = out.replace(re, `$1${MASK}`);
   return out;
+}
+
+/** The secrets that maskText would hide in `text`, quotes taken off. */
+export function secretsIn(text: string): string[] {
+  if (!MAYBE_SECRET_RE.test(text)) return [];
+  const found: string[] = [];
+  for (const re of TEXT_RULES) {
+    for (const m of text.matchAll(re)) {
+      const v = m[2] ?? "";
+      found.push(/^(['"]).*\1$/s.test(v) ? v.slice(1, -1) : v);
+    }
+  }
+  return found.filter((v) => v !== "" && v !== MASK);
 }
 
 /** A URL (or any text) with the password of its user information shown as `***`. */
 export function maskUrl(text: string): string {
-  return text.replace(TEXT_RULES[0]![0], TEXT_RULES[0]![1]);
+  return text.replace(TEXT_RULES[0]!, `$1${MASK}`);
 }
 
 export function isSecretKey(name: string): boolean {
@@ -119,4 +137,31 @@ export const MASKED_JOB_FIELDS = ["prerun", "postsuccess", "postfailure", "sourc
 export function restoreMaskedText(given: string | null | undefined, stored: string | null | undefined): string | null | undefined {
   if (typeof given !== "string" || !given.includes(MASK) || typeof stored !== "string") return given;
   return maskText(stored) === given ? stored : given;
+}
+
+/**
+ * The secrets a job is known to hold: every value under a secret key of its settings,
+ * and what maskText hides in its source, destination and pre/post command lines (with
+ * a URL's percent-encoding undone too). Its children's output is cleaned of them.
+ */
+export function jobSecrets(job: { readonly settings: unknown } & Partial<Record<(typeof MASKED_JOB_FIELDS)[number], string | null | undefined>>): string[] {
+  const found: string[] = [];
+  const walk = (v: unknown, secret: boolean) => {
+    if (Array.isArray(v)) v.forEach((x) => walk(x, secret));
+    else if (isPlainObject(v)) for (const [k, x] of Object.entries(v)) walk(x, secret || isSecretKey(k));
+    else if (secret && (typeof v === "string" || typeof v === "number") && String(v) !== MASK) found.push(String(v));
+  };
+  walk(job.settings, false);
+  for (const f of MASKED_JOB_FIELDS) {
+    const text = job[f];
+    if (typeof text !== "string") continue;
+    for (const s of secretsIn(text)) {
+      found.push(s);
+      try {
+        const decoded = decodeURIComponent(s);
+        if (decoded !== s) found.push(decoded);
+      } catch {}
+    }
+  }
+  return [...new Set(found)].filter((s) => s.length >= 3);
 }
