@@ -42,3 +42,14 @@ export function escapeControls(text: string): string {
   for (const c of present) out = out.replaceAll(String.fromCharCode(c), c < 0xa0 ? ESCAPES[c]! : `\\u${c.toString(16)}`);
   return out;
 }
+
+const JSON_UNSAFE_RE = /[\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * JSON for a terminal or a pipe: JSON.stringify escapes the C0 controls, and this escapes
+ * DEL, the C1 range and the bidi overrides too (as `\u007f` ...), so that no string value
+ * can drive a terminal. The result parses to the same value.
+ */
+export function jsonText(value: unknown, indent?: number): string {
+  return JSON.stringify(value, null, indent).replace(JSON_UNSAFE_RE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}

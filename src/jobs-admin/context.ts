@@ -1,4 +1,5 @@
 /** What every cncopjobs command receives: the tree, the config, and where output goes. */
+import { jsonText } from "../format/escape.ts";
 import type { Database } from "bun:sqlite";
 import os from "node:os";
 import { findJob } from "../dispatcher/selection.ts";
@@ -32,7 +33,7 @@ export function fieldContext(ctx: AdminContext): FieldContext {
 }
 
 export function printJson(ctx: AdminContext, value: unknown): void {
-  ctx.stdout(`${JSON.stringify(value, null, 2)}\n`);
+  ctx.stdout(`${jsonText(value, 2)}\n`);
 }
 
 export function jobLabel(job: Pick<Job, "jobid" | "jobtitle">): string {

@@ -1,4 +1,5 @@
 /** The commands that only read: the jobs table, -t, show, export, history. */
+import { jsonText } from "../format/escape.ts";
 import { existsSync } from "node:fs";
 import nodePath from "node:path";
 import { findJob } from "../dispatcher/selection.ts";
@@ -79,7 +80,7 @@ export function exportCommand(ctx: AdminContext, opts: JobsOptions): number {
     return readRows(db, tableColumns(db)).map((row) => exportJob(row, rowToJob(row), showSecrets));
   });
   const doc = exportDocument(exported, hostnameOf(ctx), ctx.now?.() ?? new Date());
-  const text = `${JSON.stringify(doc, null, 2)}\n`;
+  const text = `${jsonText(doc, 2)}\n`;
   if (toFile) {
     writePrivateFile(nodePath.resolve(target), text);
     ctx.stderr(`exported ${exported.length} job(s) to ${target} (with their secrets: keep the file safe)\n`);
