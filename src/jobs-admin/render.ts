@@ -6,7 +6,7 @@
  * drives the terminal; --json keeps the values exact (JSON escapes them its own way).
  */
 import type { Job } from "../install/jobs-db.ts";
-import { escapeControls, jsonText } from "../format/escape.ts";
+import { escapeControls } from "../format/escape.ts";
 import { formatDuration, localTimestamp } from "../format/time.ts";
 import type { HistoryAttempt, HistoryRun } from "../history/history.ts";
 import { maskSecrets, maskText } from "../format/secrets.ts";
@@ -119,7 +119,7 @@ export function renderJobBlock(v: JobView, agents: string): string {
     ["postfailure", orNone(v.postfailure)],
     ["source", orNone(v.source)],
     ["destination", orNone(v.destination)],
-    ["settings", jsonText(v.settings)],
+    ["settings", JSON.stringify(v.settings)],
   ];
   const r = v.lastRun;
   lines.push(["last run", r ? `${longLocal(r.started)}: ${r.status} (${r.reason}) after ${formatDuration(r.durationMs)}, session ${r.session}` : "never (no run in the history)"]);
