@@ -65,7 +65,7 @@ export function secretsIn(text: string): string[] {
       found.push(/^(['"]).*\1$/s.test(v) ? v.slice(1, -1) : v);
     }
   }
-  return found.filter((v) => v !== "" && v !== MASK);
+  return [...new Set(found)].filter((v) => v !== "" && v !== MASK);
 }
 
 /** A URL (or any text) with the password of its user information shown as `***`. */
