@@ -179,6 +179,25 @@ describe("files that hold secrets", () => {
   });
 });
 
+describe("a line break in an argument never starts a line of an error message", () => {
+  const FORGED = "x\nerror: forged\r\x1b[2K";
+  test.concurrent.each([
+    ["cncopagent", [FORGED]],
+    ["cncopreporter", [FORGED]],
+    ["cncopjobs", ["show", FORGED]],
+    ["w", ["--daysago", FORGED]],
+    ["backupagentcifs", ["-c", "Config/cncop3.ini", FORGED]],
+  ] as const)("%s", async (program, args) => {
+    const tree = scratch.tree({ config: FAKE_CONFIG() });
+    if (program === "backupagentcifs") tree.script("unused", "exit 0");
+    const r = await tree.run(program, [...args]);
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stderr).toMatch(/x\\nerror: forged\\r\\(x1b|u001b)\[2K/);
+    expect(r.stderr.split("\n").filter((l) => l.startsWith("error: forged"))).toEqual([]);
+    expectSafe(program, r);
+  });
+});
+
 describe("the ini rules of SPEC §3, end to end", () => {
   test.concurrent.each([
     ["a quoted value with a comment is the whole value", '[network]\nurl = https://127.0.0.1:9/api\napi_key = "k#Ey;42xyz" ; key from the portal\n', 0, /^no jobs in /],
