@@ -85,9 +85,14 @@ function hasValue(v: unknown): boolean {
   return v !== null && v !== undefined && v !== "";
 }
 
-/** A copy with every secret value replaced by `***` (empty values stay visible as empty). */
+/**
+ * A copy with every secret value replaced by `***` (empty values stay visible as empty),
+ * and every other string masked by maskText.
+ */
 export function maskSecrets(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(maskSecrets);
+  // A string under any key may still show one (`"ssh": "sshpass -p PW ssh"`).
+  if (typeof value === "string") return maskText(value);
   if (!isPlainObject(value)) return value;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) out[k] = isSecretKey(k) && hasValue(v) ? MASK : maskSecrets(v);
@@ -111,6 +116,8 @@ export function restoreMaskedSecrets(given: unknown, stored: unknown, at = "sett
   const missing: string[] = [];
   const walk = (g: unknown, s: unknown, path: string): unknown => {
     if (Array.isArray(g)) return g.map((item, i) => walk(item, Array.isArray(s) ? s[i] : undefined, `${path}[${i}]`));
+    // A string that maskText made from the stored one (`sshpass -p *** ssh`): the stored one.
+    if (typeof g === "string") return restoreMaskedText(g, typeof s === "string" ? s : undefined);
     if (!isPlainObject(g)) return g;
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(g)) {
@@ -150,6 +157,7 @@ export function jobSecrets(job: { readonly settings: unknown } & Partial<Record<
     if (Array.isArray(v)) v.forEach((x) => walk(x, secret));
     else if (isPlainObject(v)) for (const [k, x] of Object.entries(v)) walk(x, secret || isSecretKey(k));
     else if (secret && (typeof v === "string" || typeof v === "number") && String(v) !== MASK) found.push(String(v));
+    else if (typeof v === "string") found.push(...secretsIn(v));
   };
   walk(job.settings, false);
   for (const f of MASKED_JOB_FIELDS) {

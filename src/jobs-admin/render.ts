@@ -44,7 +44,8 @@ export type JobView = Omit<Job, OptionalText | "settings"> & {
 
 export function lastRunView(run: HistoryRun | undefined): LastRunView | null {
   if (!run) return null;
-  return { session: run.session, started: run.started, finished: run.finished, durationMs: run.durationMs, status: run.status, reason: run.reason };
+  // Masked here too: rows written before the history masked its reasons.
+  return { session: run.session, started: run.started, finished: run.finished, durationMs: run.durationMs, status: run.status, reason: maskText(run.reason) };
 }
 
 /** A text field as shown: secrets in it (a URL's password, --password=...) as *** unless asked for. */
@@ -142,7 +143,7 @@ export function renderHistoryTable(runs: readonly HistoryRun[]): string {
     r.status,
     formatDuration(r.durationMs),
     attemptsSummary(r.attempts),
-    r.reason,
+    maskText(r.reason),
     r.caLog ? r.caLog.replace(/^.*[\\/]/, "") : "-",
   ]);
   return renderTable(["STARTED", "ID", "TITLE", "STATE", "DURATION", "EXITS", "REASON", "LOG"], rows, [1]);

@@ -69,6 +69,17 @@ describe("the secrets of a job", () => {
   });
 });
 
+describe("settings: strings under any key are masked by the text rules too", () => {
+  test("sshpass -p and a URL password inside an ordinary option; given back, the stored value", async () => {
+    const { maskSecrets, restoreMaskedSecrets } = await import("../../src/format/secrets.ts");
+    const stored = { ssh: "sshpass -p PW ssh -l bob", mirror: "https://u:PW2@m/x", n: 3 };
+    const shown = maskSecrets(stored);
+    expect(shown).toEqual({ ssh: "sshpass -p *** ssh -l bob", mirror: "https://u:***@m/x", n: 3 });
+    expect(restoreMaskedSecrets(shown, stored)).toEqual({ ok: true, value: stored });
+    expect(jobSecrets({ settings: stored })).toEqual(["PW", "PW2"].filter((x) => x.length >= 3));
+  });
+});
+
 describe("redactingSink: a child's output cleaned of the job's secrets", () => {
   function collect(): StreamSink & { text: () => string; ended: boolean } {
     const parts: Uint8Array[] = [];
