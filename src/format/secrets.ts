@@ -99,9 +99,10 @@ export function maskSecrets(value: unknown): unknown {
   return out;
 }
 
-/** Does the value hold a `***` under a secret key? */
+/** Does the value hold a `***` under a secret key, or a string masked by the text rules? */
 export function hasMaskedSecret(value: unknown): boolean {
   if (Array.isArray(value)) return value.some(hasMaskedSecret);
+  if (typeof value === "string") return value.includes(MASK) && maskText(value) === value;
   if (!isPlainObject(value)) return false;
   return Object.entries(value).some(([k, v]) => (isSecretKey(k) && v === MASK) || hasMaskedSecret(v));
 }

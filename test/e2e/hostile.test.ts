@@ -158,6 +158,9 @@ describe("secrets never leave the job database and the configuration", () => {
     }
     const leaks = texts.flatMap(([where, text]) => SECRETS.filter((s) => text.includes(s)).map((s) => `${s} in ${where}`));
     expect(leaks).toEqual([]);
+    // A masked source given back, as `show` printed it, keeps the stored password.
+    expect((await tree.run("cncopjobs", ["set", "1", "--source", "rsync://bob:***@127.0.0.1/mod/"])).exitCode).toBe(0);
+    expect((await tree.run("cncopjobs", ["--show-secrets", "--json", "show", "1"])).stdout).toContain('"source": "rsync://bob:PW1-url@127.0.0.1/mod/"');
     // The files that can name them are the owner's alone.
     const logs = readdirSync(nodePath.join(tree.root, "Spool", "Logs"));
     for (const f of [...logs.filter((n) => /^(RSYNC|RP)-/.test(n)).map((n) => `Spool/Logs/${n}`), "Spool/history.db"]) {
