@@ -131,7 +131,7 @@ describe("hostile titles, sources and messages through every program that prints
 describe("secrets never leave the job database and the configuration", () => {
   const SECRETS = ["PW1-url", "PW2-auth", "PW3-bearer", "PW4-cookie", "PW5-password", "PW6-option", "PW7-sshpass", "PW8-token", "PW9-rp-url", "PW10-api-key"];
 
-  test("in outputs, logs, reports, history and rsync's argv they are ***", async () => {
+  test.concurrent("in outputs, logs, reports, history and rsync's argv they are ***", async () => {
     // The reporter's URL names a user and password and goes over plain http://, to a closed port.
     const tree = scratch.track(agentTree({ config: `${FAKE_CONFIG()}\n[network]\nurl = http://rp:PW9-rp-url@127.0.0.1:9/api\napi_key = PW10-api-key\ntimeout = 2\n` }));
     // A stand-in for rsync that records its argv and the password it was given.
@@ -170,7 +170,7 @@ describe("secrets never leave the job database and the configuration", () => {
 });
 
 describe("files that hold secrets", () => {
-  test("cncopjobs add creates the job database and its -wal and -shm 0600; an existing database keeps its mode", async () => {
+  test.concurrent("cncopjobs add creates the job database and its -wal and -shm 0600; an existing database keeps its mode", async () => {
     const tree = scratch.tree({ config: FAKE_CONFIG(), createDb: false });
     const r = await tree.run("cncopjobs", ["add", "--title", "Nightly", "--type", "FAKE", "--settings", '{"password":"x"}']);
     expect(r.exitCode).toBe(0);
