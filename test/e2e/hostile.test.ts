@@ -9,7 +9,7 @@
  * happened, and no secret appears in any output, log, report, history or argv.
  */
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import nodePath from "node:path";
 import { FAKE_CONFIG } from "../helpers/fake.ts";
 import { agentTree } from "../helpers/agents.ts";
@@ -166,6 +166,24 @@ describe("secrets never leave the job database and the configuration", () => {
     for (const f of [...logs.filter((n) => /^(RSYNC|RP)-/.test(n)).map((n) => `Spool/Logs/${n}`), "Spool/history.db"]) {
       expect({ f, mode: (statSync(nodePath.join(tree.root, f)).mode & 0o777).toString(8) }).toEqual({ f, mode: "600" });
     }
+  });
+});
+
+describe("nothing outside Bin/ runs", () => {
+  test.concurrent("an agent in Bin/ that is a link to a program outside is refused: ERROR, a JE report, nothing run", async () => {
+    const tree = scratch.tree({ config: FAKE_CONFIG() });
+    const outside = scratch.dir("outside");
+    writeFileSync(nodePath.join(outside, "evil"), `#!/bin/sh\ntouch "${outside}/ran"\n`);
+    chmodSync(nodePath.join(outside, "evil"), 0o755);
+    symlinkSync(nodePath.join(outside, "evil"), nodePath.join(tree.bin, "fakeagent"));
+    tree.addJob({ jobtitle: "Linked", jobtype: "FAKE", maxretries: 2 });
+    const r = await tree.run("cncopagent", ["1"]);
+    expect(r.exitCode).toBe(1);
+    expect(existsSync(nodePath.join(outside, "ran"))).toBe(false);
+    expect(tree.caLogText()).toMatch(/job 1 'Linked' final state: ERROR \(agent fakeagent refused: .*fakeagent resolves to .*evil, outside .*Bin: an agent must be a program inside .*Bin\)/);
+    const je = tree.reports("JE-");
+    expect(je).toHaveLength(1);
+    expect(je[0]!.body).toMatchObject({ type: "jobexception", source: "agent", exitcode: null, message: expect.stringMatching(/^agent fakeagent refused: .*outside/) });
   });
 });
 
