@@ -128,12 +128,12 @@ export function parseConfigText(text: string, file: string, hostname = os.hostna
   for (const [section, keys] of Object.entries(raw)) {
     const known = KNOWN_KEYS[section];
     if (known === undefined) {
-      warnings.push(`${file}: unknown section [${section}] ignored (known: ${Object.keys(KNOWN_KEYS).join(", ")}).`);
+      warnings.push(`${file}: unknown section [${echoed(section)}] ignored (known: ${Object.keys(KNOWN_KEYS).join(", ")}).`);
       continue;
     }
     if (known === null) continue;
     for (const key of Object.keys(keys)) {
-      if (!known.includes(key)) warnings.push(`${file}: unknown key [${section}] ${key} ignored (known: ${known.join(", ")}).`);
+      if (!known.includes(key)) warnings.push(`${file}: unknown key [${section}] ${echoed(key)} ignored (known: ${known.join(", ")}).`);
     }
   }
 

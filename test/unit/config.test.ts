@@ -291,3 +291,10 @@ describe("warnings when a secret would travel in clear text", () => {
     expect(parse("[mail]\nmail_server = m\nmail_security = none\n").warnings).toEqual([]);
   });
 });
+
+test("unknown key and section names are quoted cut too", () => {
+  const w = parse(`[${"s".repeat(5000)}]\nx = 1\n[defaults]\n${"k".repeat(5000)} = 1\n`).warnings;
+  expect(w).toHaveLength(2);
+  for (const line of w) expect(line.length).toBeLessThan(400);
+  expect(w[1]).toContain("(5000 characters)");
+});
