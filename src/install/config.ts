@@ -83,7 +83,7 @@ class Reader {
   }
 
   bad(section: string, key: string, value: string, allowed: string): CncopError {
-    return new CncopError(`${this.file}: [${section}] ${key} = "${echoed(value)}" is not valid: ${allowed}.`, EXIT.USAGE);
+    return new CncopError(`${this.file}: [${section}] ${echoed(key)} = "${echoed(value)}" is not valid: ${allowed}.`, EXIT.USAGE);
   }
 
   int(section: string, key: string, dflt: number, min: number, max: number): number {
