@@ -97,8 +97,7 @@ export async function runRsyncAgent(ctx: AgentContext): Promise<AgentResult> {
     throw err;
   }
   // The password rsync gets (settings.password, or the one the URL held) is never shown.
-  const given = password;
-  password = plan.env.RSYNC_PASSWORD !== ctx.env.RSYNC_PASSWORD ? plan.env.RSYNC_PASSWORD : password;
+  if (plan.env.RSYNC_PASSWORD !== ctx.env.RSYNC_PASSWORD) password = plan.env.RSYNC_PASSWORD;
   const redact = redactor(password);
   if (plan.destination.kind === "local" && !ctx.dryrun) {
     try {
@@ -108,7 +107,6 @@ export async function runRsyncAgent(ctx: AgentContext): Promise<AgentResult> {
     }
   }
   log.info(`run: ${redact(formatCommandLine(plan.argv))}${plan.env.RSYNC_PASSWORD !== undefined && password !== undefined ? " (password in RSYNC_PASSWORD)" : ""}`);
-  void given;
   const stats = emptyStats();
   const tail: string[] = [];
   const exit = await runRsync(ctx, plan, stats, tail, redact);
