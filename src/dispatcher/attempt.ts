@@ -5,9 +5,11 @@
 import type { LineLog } from "../logs/log-file.ts";
 import { runProcess, type RunResult } from "../process/process-tree.ts";
 import { redactingSink } from "../logs/redact-sink.ts";
+import { exitStatusText } from "../process/exit-status.ts";
 import type { AttemptRecord } from "../reports/report-files.ts";
 import { formatCommandLine } from "../process/command-line.ts";
 import { formatDuration, isoUtc } from "../format/time.ts";
+import { agentLaunch } from "./agent-launch.ts";
 import { type JobPlan, lookUpAgent } from "./plan.ts";
 import { stateOf, type StateVerdict, worstOf } from "./states.ts";
 
@@ -71,10 +73,16 @@ export async function runAttempt(n: number, plan: Pick<JobPlan, "agents" | "env"
         ctx.log.line(`${label}: attempt ${n}: agent ${a.agent} refused: ${why}`);
         return Promise.resolve(notStarted(a.argv, `refused: ${why}`));
       }
-      ctx.log.line(`${label}: attempt ${n}: run: ${formatCommandLine(a.argv)}${now.file !== a.argv[0] ? ` (the file started: ${now.file})` : ""}`);
+      // On Windows a .cmd/.bat agent runs through cmd.exe, every argument quoted
+      // (agent-launch.ts), given the checked real path; any other agent is started from it.
+      const launch = agentLaunch([now.file, ...a.argv.slice(1)], process.platform);
+      const batch = launch.ok && launch.verbatim;
+      const argv = batch ? launch.argv : a.argv;
+      const file = batch ? undefined : now.file;
+      ctx.log.line(`${label}: attempt ${n}: run: ${formatCommandLine(argv)}${file !== undefined && file !== argv[0] ? ` (the file started: ${file})` : ""}`);
       return runProcess({
-        argv: a.argv,
-        file: now.file,
+        argv,
+        file,
         cwd: ctx.root,
         env: attemptEnv,
         deadline: deadlineMs,
@@ -82,6 +90,10 @@ export async function runAttempt(n: number, plan: Pick<JobPlan, "agents" | "env"
         abort: ctx.abort,
         stdout: sinks[i]!.out,
         stderr: sinks[i]!.err,
+        // Every agent of the attempt is stopped together: the whole session is theirs.
+        session: (attemptEnv as Record<string, string | undefined>).CNCOP_SESSION,
+        log: (text: string) => ctx.log.line(`${label}: attempt ${n}: ${a.agent}: ${text}`),
+        verbatim: batch,
         ...ctx.hooks,
       });
     }),
@@ -90,7 +102,7 @@ export async function runAttempt(n: number, plan: Pick<JobPlan, "agents" | "env"
   const exits: AgentExit[] = results.map((r, i) => ({ agent: agents[i]!.agent, exitcode: r.exitCode, signal: r.signal, state: verdicts[i]!.state, reason: verdicts[i]!.reason }));
   results.forEach((r, i) => {
     const v = verdicts[i]!;
-    const how = r.spawnError !== undefined && r.pid === undefined ? `could not be started (${r.spawnError})` : r.signal ? `was killed by ${r.signal}` : `exited with status ${r.exitCode}`;
+    const how = r.spawnError !== undefined && r.pid === undefined ? `could not be started (${r.spawnError})` : r.signal ? `was killed by ${r.signal}` : `exited with status ${exitStatusText(r.exitCode)}`;
     ctx.log.line(`${label}: attempt ${n}: ${agents[i]!.agent} ${how} after ${formatDuration(r.durationMs)}: ${v.state}${r.timedOut ? " (timed out)" : ""}${r.interrupted ? " (interrupted)" : ""}`);
   });
   const verdict = worstOf(verdicts);

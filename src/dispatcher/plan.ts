@@ -10,7 +10,8 @@ import type { Job } from "../install/jobs-db.ts";
 import { agentsForType, knownJobTypes, NO_JOBID_AGENT } from "../install/job-types.ts";
 import type { Paths } from "../install/paths.ts";
 import { formatCommandLine } from "../process/command-line.ts";
-import { type ConfineFs, confineFound, realFs } from "../process/confine.ts";
+import { type ConfineFs, confineFound, lexicalRefusal, realFs } from "../process/confine.ts";
+import { agentLaunch } from "./agent-launch.ts";
 import { type CommandKind, type PlannedCommand, prepareCommand } from "./commands.ts";
 import type { RunRules } from "./next-step.ts";
 import type { RunMode } from "./run-mode.ts";
@@ -24,8 +25,12 @@ export interface AgentStep {
   readonly program: string | undefined;
   /** Its real path, checked to lie inside the real path of Bin/: the file started. */
   readonly file: string | undefined;
-  /** Why it is refused: its real path lies outside Bin/. */
+  /**
+   * Why it is refused: its real path lies outside Bin/ (then `program` is undefined), or,
+   * present, it cannot be started (a batch file given what cmd.exe would re-parse).
+   */
   readonly refused: string | undefined;
+  /** `<program> [-d] -c <config> [-n] <jobid>`; on Windows a .cmd/.bat agent is started through cmd.exe (agent-launch.ts). */
   readonly argv: readonly string[];
   /** Where it must lie: looked up and checked again just before each start. */
   readonly confineTo: AgentConfinement;
@@ -96,6 +101,9 @@ export function findInBin(bin: string, name: string, platform: NodeJS.Platform =
   const p = platform === "win32" ? nodePath.win32 : nodePath.posix;
   if (name.includes("/") || name.includes("\\") || name === "." || name === "..") return undefined;
   if (platform === "win32") {
+    // Windows spellings that name something else than a file of Bin\: a stream (x.exe:s), a
+    // device (NUL, COM1), a name Windows trims (a trailing dot or space).
+    if (lexicalRefusal(name, bin, "win32") !== undefined) return undefined;
     const lower = name.toLowerCase();
     const candidates = WINDOWS_EXTENSIONS.some((e) => lower.endsWith(e)) ? [name] : WINDOWS_EXTENSIONS.map((e) => name + e);
     return candidates.map((c) => p.join(bin, c)).find(isFile);
@@ -136,7 +144,10 @@ function planAgents(job: Job, ctx: PlanContext, platform: NodeJS.Platform): Agen
   return agentsForType(job.jobtype, ctx.config.agents)?.map((agent) => {
     const { program, file, refused } = lookUpAgent(agent, confineTo);
     const shown = program ?? (platform === "win32" ? nodePath.win32 : nodePath.posix).join(ctx.paths.bin, agent);
-    return { agent, program, file, refused, confineTo, argv: agentArgv(shown, agent, ctx.paths.configFile, job.jobid, ctx.debug, ctx.mode.agentsGetDryRunFlag) };
+    const argv = agentArgv(shown, agent, ctx.paths.configFile, job.jobid, ctx.debug, ctx.mode.agentsGetDryRunFlag);
+    if (program === undefined) return { agent, program, file, refused, confineTo, argv };
+    const launch = agentLaunch(argv, platform, ctx.comspec);
+    return { agent, program, file, refused: launch.ok ? undefined : launch.reason, confineTo, argv };
   });
 }
 
@@ -163,10 +174,14 @@ function problemOf(job: Job, agents: readonly AgentStep[] | undefined, config: C
 }
 
 function missingAgentsOf(agents: readonly AgentStep[] | undefined, bin: string): string | undefined {
-  const refused = (agents ?? []).filter((a) => a.refused !== undefined);
-  if (refused.length > 0) return refused.map((a) => `agent ${a.agent} refused: ${a.refused}`).join("; ");
-  const missing = (agents ?? []).filter((a) => a.program === undefined);
-  return missing.length > 0 ? `agent ${missing.map((m) => m.agent).join(" and ")} not found in ${bin}` : undefined;
+  const list = agents ?? [];
+  // Linked outside Bin/: refused, whatever else is wrong.
+  const outside = list.filter((a) => a.program === undefined && a.refused !== undefined);
+  if (outside.length > 0) return outside.map((a) => `agent ${a.agent} refused: ${a.refused}`).join("; ");
+  const missing = list.filter((a) => a.program === undefined);
+  if (missing.length > 0) return `agent ${missing.map((m) => m.agent).join(" and ")} not found in ${bin}`;
+  const refused = list.find((a) => a.refused !== undefined);
+  return refused ? `agent ${refused.agent} could not be started: ${refused.refused}` : undefined;
 }
 
 export function planJob(job: Job, ctx: PlanContext): JobPlan {
