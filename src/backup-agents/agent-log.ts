@@ -105,7 +105,8 @@ export function openAgentLog(spoolLogs: string, prefix: string, opts: AgentLogOp
   const path = dailyLogPath(spoolLogs, prefix, now);
   let file: FileLineLog;
   try {
-    file = openLogFile(path, (t) => messages.fail(`${t}; its lines go to stderr from here`));
+    // 0600 when new: an agent's log can name URLs and hosts of remote systems.
+    file = openLogFile(path, (t) => messages.fail(`${t}; its lines go to stderr from here`), Date.now, 0o600);
   } catch (err) {
     messages.fail(`cannot open the log ${path} (open): ${(err as Error).message}; its lines go to stderr`);
     file = new FileLineLog(path, null);

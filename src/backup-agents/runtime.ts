@@ -86,9 +86,9 @@ export async function runAgent(def: AgentDefinition, raw: readonly string[], dep
   const env = deps.env ?? process.env;
   const out = deps.stdout ?? ((t: string) => void process.stdout.write(t));
   const err = deps.stderr ?? ((t: string) => void process.stderr.write(t));
-  const fail = (message: string) => {
-    // Our own messages keep their line breaks (a usage error's second line); each line escaped.
-    err(`${def.name}: ${message.split("\n").map(escapeControls).join("\n")}\n`);
+  /** One escaped line per line of ours: the message, then a usage error's usage lines. */
+  const fail = (message: string, detail: readonly string[] = []) => {
+    err(`${def.name}: ${escapeControls(message)}\n${detail.map((l) => `${escapeControls(l)}\n`).join("")}`);
     return AGENT_EXIT.ERROR;
   };
 
@@ -107,7 +107,7 @@ export async function runAgent(def: AgentDefinition, raw: readonly string[], dep
     paths = resolvePaths(args.config, env as NodeJS.ProcessEnv);
     ensureTree(paths);
   } catch (e) {
-    return fail(e instanceof CncopError ? e.message : `internal error: ${errorMessage(e)}`);
+    return e instanceof CncopError ? fail(e.lines[0], e.lines.slice(1)) : fail(`internal error: ${errorMessage(e)}`);
   }
 
   const debug = args.debug || env.CNCOP_DEBUG === "1";
