@@ -23,6 +23,7 @@ import { type AgentResult, earlyResult } from "./agent-result.ts";
 import { AGENT_EXIT, exitCodeOf } from "../reports/finish-state.ts";
 import { priorAttempts } from "./prior-attempts.ts";
 import { escapeControls } from "../format/escape.ts";
+import { jobSecrets } from "../format/secrets.ts";
 
 export interface AgentContext {
   readonly name: string;
@@ -120,6 +121,7 @@ export async function runAgent(def: AgentDefinition, raw: readonly string[], dep
       log.error(`${def.name}: ${problem}`);
       return AGENT_EXIT.ERROR;
     }
+    log.hideSecrets(jobSecrets(job));
     const { session, attempt } = sessionOf(env, job.jobid);
     const id = { jobid: job.jobid, jobtitle: job.jobtitle, session };
     log.start(id, attempt, args.dryrun);
