@@ -51,9 +51,9 @@ export function parseBackupAgentArgs(name: string, raw: readonly string[]): Agen
   const usage = agentUsage(name);
   const { _: positionals, ...values } = parseOptions(raw, ARGS, usage);
   if (values.help || values.version) return { ...values, jobid: 0 };
-  if (positionals.length === 0) throw usageError(`a jobid is required\n${moreHelp(usage)}`);
-  if (positionals.length > 1) throw usageError(`exactly one jobid is expected, got ${positionals.length}: ${positionals.join(" ")}\n${moreHelp(usage)}`);
+  if (positionals.length === 0) throw usageError(`a jobid is required`, moreHelp(usage));
+  if (positionals.length > 1) throw usageError(`exactly one jobid is expected, got ${positionals.length}: ${positionals.join(" ")}`, moreHelp(usage));
   const id = positionals[0]!;
-  if (!/^\d{1,15}$/.test(id)) throw usageError(`jobid "${id}" is not a whole number\n${moreHelp(usage)}`);
+  if (!/^\d{1,15}$/.test(id)) throw usageError(`jobid "${id}" is not a whole number`, moreHelp(usage));
   return { ...values, jobid: Number(id) };
 }

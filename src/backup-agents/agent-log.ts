@@ -12,6 +12,7 @@ import { LevelLog } from "../logs/level-log.ts";
 import { FileLineLog, openLogFile, stderrFallback } from "../logs/log-file.ts";
 import { escapeControls } from "../format/escape.ts";
 import { messages } from "../format/messages.ts";
+import { MASK, maskText } from "../format/secrets.ts";
 import { type FinishState } from "../reports/finish-state.ts";
 
 /** `'Bob''s files'`: a title in quotes with `'` doubled, its control characters escaped. */
@@ -49,6 +50,8 @@ export interface AgentLogOptions {
 export class AgentLog {
   errors = 0;
   warnings = 0;
+  /** The job's own secrets, longest first: shown as `***` in every line (see hideSecrets). */
+  private secrets: readonly string[] = [];
 
   constructor(
     private readonly file: LevelLog,
@@ -72,24 +75,42 @@ export class AgentLog {
     this.file.line(finishLine(id, state, files, bytes, durationMs));
   }
 
+  /**
+   * From now on the job's secrets (format/secrets.ts jobSecrets: its settings' passwords,
+   * its URLs' passwords) are `***` in every line, whatever quotes them: a server's reply,
+   * a library's error. The log writer's maskText hides what looks like a secret; this
+   * hides what is known to be one.
+   */
+  hideSecrets(secrets: readonly string[]): void {
+    this.secrets = [...new Set(secrets)].filter((s) => s.length >= 3).sort((a, b) => b.length - a.length);
+  }
+
+  private clean(message: string): string {
+    let out = message;
+    for (const s of this.secrets) if (out.includes(s)) out = out.split(s).join(MASK);
+    return out;
+  }
+
   error(message: string): void {
+    const text = this.clean(message);
     this.errors++;
-    this.file.write("ERROR", message);
-    this.echo?.(`ERROR ${escapeControls(message)}`);
+    this.file.write("ERROR", text);
+    this.echo?.(`ERROR ${escapeControls(maskText(text))}`);
   }
 
   warn(message: string): void {
+    const text = this.clean(message);
     this.warnings++;
-    this.file.write("WARN", message);
-    this.echo?.(`WARN ${escapeControls(message)}`);
+    this.file.write("WARN", text);
+    this.echo?.(`WARN ${escapeControls(maskText(text))}`);
   }
 
   info(message: string): void {
-    this.file.write("INFO", message);
+    this.file.write("INFO", this.clean(message));
   }
 
   debug(message: string): void {
-    this.file.write("DEBUG", message);
+    this.file.write("DEBUG", this.clean(message));
   }
 
   close(): void {
@@ -105,7 +126,8 @@ export function openAgentLog(spoolLogs: string, prefix: string, opts: AgentLogOp
   const path = dailyLogPath(spoolLogs, prefix, now);
   let file: FileLineLog;
   try {
-    file = openLogFile(path, (t) => messages.fail(`${t}; its lines go to stderr from here`));
+    // 0600 when new: an agent's log can name URLs and hosts of remote systems.
+    file = openLogFile(path, (t) => messages.fail(`${t}; its lines go to stderr from here`), Date.now, 0o600);
   } catch (err) {
     messages.fail(`cannot open the log ${path} (open): ${(err as Error).message}; its lines go to stderr`);
     file = new FileLineLog(path, null);

@@ -5,6 +5,7 @@
  * the next attempt writes it, or cncopagent does when no re-run is left. A dry run
  * writes no report. docs/agents.md documents every field.
  */
+import { maskUrl } from "../format/secrets.ts";
 import type { JobFinishedReport, AttemptRecord, JobIdentity } from "../reports/report-files.ts";
 import { reportBase } from "../reports/report-files.ts";
 import { isoUtc } from "../format/time.ts";
@@ -54,7 +55,7 @@ export interface RunFacts {
 
 /** `user:secret@host` in a URL becomes `user:***@host`: a report never carries a secret. */
 export function redactUrlPassword(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^/@:\s]*):[^/@\s]*@/gi, "$1:***@");
+  return maskUrl(text);
 }
 
 export function statisticsReport(facts: RunFacts, result: AgentResult): JobStatisticsReport {

@@ -23,6 +23,7 @@ import { type AgentResult, earlyResult } from "./agent-result.ts";
 import { AGENT_EXIT, exitCodeOf } from "../reports/finish-state.ts";
 import { priorAttempts } from "./prior-attempts.ts";
 import { escapeControls } from "../format/escape.ts";
+import { jobSecrets } from "../format/secrets.ts";
 
 export interface AgentContext {
   readonly name: string;
@@ -86,9 +87,9 @@ export async function runAgent(def: AgentDefinition, raw: readonly string[], dep
   const env = deps.env ?? process.env;
   const out = deps.stdout ?? ((t: string) => void process.stdout.write(t));
   const err = deps.stderr ?? ((t: string) => void process.stderr.write(t));
-  const fail = (message: string) => {
-    // Our own messages keep their line breaks (a usage error's second line); each line escaped.
-    err(`${def.name}: ${message.split("\n").map(escapeControls).join("\n")}\n`);
+  /** One escaped line per line of ours: the message, then a usage error's usage lines. */
+  const fail = (message: string, detail: readonly string[] = []) => {
+    err(`${def.name}: ${escapeControls(message)}\n${detail.map((l) => `${escapeControls(l)}\n`).join("")}`);
     return AGENT_EXIT.ERROR;
   };
 
@@ -107,7 +108,7 @@ export async function runAgent(def: AgentDefinition, raw: readonly string[], dep
     paths = resolvePaths(args.config, env as NodeJS.ProcessEnv);
     ensureTree(paths);
   } catch (e) {
-    return fail(e instanceof CncopError ? e.message : `internal error: ${errorMessage(e)}`);
+    return e instanceof CncopError ? fail(e.lines[0], e.lines.slice(1)) : fail(`internal error: ${errorMessage(e)}`);
   }
 
   const debug = args.debug || env.CNCOP_DEBUG === "1";
@@ -120,6 +121,7 @@ export async function runAgent(def: AgentDefinition, raw: readonly string[], dep
       log.error(`${def.name}: ${problem}`);
       return AGENT_EXIT.ERROR;
     }
+    log.hideSecrets(jobSecrets(job));
     const { session, attempt } = sessionOf(env, job.jobid);
     const id = { jobid: job.jobid, jobtitle: job.jobtitle, session };
     log.start(id, attempt, args.dryrun);

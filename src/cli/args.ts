@@ -92,18 +92,18 @@ export function parseOptions<T extends OptionArgs>(raw: readonly string[], args:
     if (t.kind === "positional") positionals.push(t.value);
     if (t.kind !== "option") continue;
     const known = spellings.get(t.rawName);
-    if (!known) throw usageError(`${unknownOption(t.rawName, raw[t.index] ?? t.rawName, spellings.keys())}\n${tail}`);
+    if (!known) throw usageError(unknownOption(t.rawName, raw[t.index] ?? t.rawName, spellings.keys()), tail);
     const [name, arg] = known;
     if (arg.type === "boolean") {
-      if (t.inlineValue) throw usageError(`option ${t.rawName} takes no value\n${tail}`);
+      if (t.inlineValue) throw usageError(`option ${t.rawName} takes no value`, tail);
       values[name] = true;
     } else {
-      if (t.value === undefined) throw usageError(`option ${t.rawName} needs a value\n${tail}`);
+      if (t.value === undefined) throw usageError(`option ${t.rawName} needs a value`, tail);
       values[name] = arg.multiple ? [...((values[name] as string[] | undefined) ?? []), t.value] : t.value;
     }
   }
   for (const [name, arg] of Object.entries(args)) {
-    if (arg.type === "string" && arg.whenEmpty !== undefined && values[name] === "") throw usageError(`${arg.whenEmpty}\n${tail}`);
+    if (arg.type === "string" && arg.whenEmpty !== undefined && values[name] === "") throw usageError(arg.whenEmpty, tail);
   }
   return { ...values, _: positionals } as OptionValues<T>;
 }

@@ -14,16 +14,25 @@ export const EXIT = {
  */
 export class CncopError extends Error {
   readonly exitCode: number;
-  constructor(message: string, exitCode: number = EXIT.USAGE) {
-    super(message);
+  /**
+   * The lines printed: the message as one line (a line break in data it quotes is shown
+   * escaped, never as a new line), then the detail lines of our own (a usage line, a list).
+   */
+  readonly lines: readonly [string, ...string[]];
+  constructor(message: string, exitCode: number = EXIT.USAGE, detail: readonly string[] = []) {
+    super([message, ...detail].join("\n"));
     this.name = "CncopError";
     this.exitCode = exitCode;
+    this.lines = [message, ...detail];
   }
 }
 
-/** A usage or configuration error (exit 2). */
-export function usageError(message: string): CncopError {
-  return new CncopError(message, EXIT.USAGE);
+/**
+ * A usage or configuration error (exit 2); `usage` (the program's usage text, ours) is
+ * printed after the message, one line per line of it.
+ */
+export function usageError(message: string, usage?: string): CncopError {
+  return new CncopError(message, EXIT.USAGE, usage === undefined ? [] : usage.split("\n"));
 }
 
 export function errorMessage(err: unknown): string {

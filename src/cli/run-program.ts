@@ -60,10 +60,11 @@ export async function runProgram(name: string, args: string[], main: ProgramMain
     process.exitCode = await main(args);
   } catch (err) {
     const say = messages;
-    // Our messages keep their own line breaks (a usage line, a list of problems).
+    // A stack trace is ours: one line per frame. A message is one line (data in it shown
+    // escaped), followed by the detail lines of our own (a usage line, a list of problems).
     const lines = (text: string) => text.split("\n") as [string, ...string[]];
     if (err instanceof CncopError) {
-      say.fail(...lines(err.message));
+      say.fail(...err.lines);
       if (debug && err.stack) messages.debug(...lines(err.stack));
       process.exitCode = err.exitCode;
     } else {

@@ -4,12 +4,13 @@
  */
 import type { LineLog } from "../logs/log-file.ts";
 import { runProcess, type RunResult } from "../process/process-tree.ts";
+import { redactingSink } from "../logs/redact-sink.ts";
 import { exitStatusText } from "../process/exit-status.ts";
 import type { AttemptRecord } from "../reports/report-files.ts";
 import { formatCommandLine } from "../process/command-line.ts";
 import { formatDuration, isoUtc } from "../format/time.ts";
 import { agentLaunch } from "./agent-launch.ts";
-import type { JobPlan } from "./plan.ts";
+import { type JobPlan, lookUpAgent } from "./plan.ts";
 import { stateOf, type StateVerdict, worstOf } from "./states.ts";
 
 export interface AgentExit {
@@ -67,20 +68,43 @@ export function agentSummaryOf(agent: string, jobid: number, lines: readonly str
   return undefined;
 }
 
+/** The result of an agent that was not started. */
+function notStarted(argv: readonly string[], why: string): RunResult {
+  const at = new Date();
+  return { argv, pid: undefined, exitCode: null, signal: null, timedOut: false, interrupted: false, spawnError: why, started: at, finished: at, durationMs: 0 };
+}
+
 /** Attempt `n` of a plan: every agent started together, stopped at `deadlineMs`. */
-export async function runAttempt(n: number, plan: Pick<JobPlan, "agents" | "env" | "label" | "rules" | "job">, deadlineMs: number | undefined, ctx: AttemptContext): Promise<AttemptRun> {
+export async function runAttempt(n: number, plan: Pick<JobPlan, "agents" | "env" | "label" | "rules" | "job"> & { readonly secrets?: readonly string[] }, deadlineMs: number | undefined, ctx: AttemptContext): Promise<AttemptRun> {
   const { label } = plan;
   const agents = plan.agents ?? [];
   const attemptEnv = { ...plan.env, CNCOP_ATTEMPT: String(n) };
-  const sinks = agents.map((a) => ({ out: ctx.log.sink(`[${a.agent}#${n} stdout]`), err: ctx.log.sink(`[${a.agent}#${n} stderr]`) }));
+  const secrets = plan.secrets ?? [];
+  const sinks = agents.map((a) => ({ out: redactingSink(ctx.log.sink(`[${a.agent}#${n} stdout]`), secrets), err: redactingSink(ctx.log.sink(`[${a.agent}#${n} stderr]`), secrets) }));
   const results = await Promise.all(
     agents.map((a, i) => {
-      // On Windows a .cmd/.bat agent runs through cmd.exe, every argument quoted (agent-launch.ts).
-      const launch = agentLaunch(a.argv, process.platform);
-      const argv = launch.ok ? launch.argv : a.argv;
-      ctx.log.line(`${label}: attempt ${n}: run: ${formatCommandLine(argv)}`);
+      // Looked up and checked again now: Bin/ may have changed since the plan (a prerun,
+      // an earlier attempt, an administrator). What was checked is what starts.
+      const now = lookUpAgent(a.agent, a.confineTo);
+      if (now.file === undefined) {
+        const why = now.refused ?? `not found in ${a.confineTo.bin}`;
+        ctx.log.line(`${label}: attempt ${n}: agent ${a.agent} refused: ${why}`);
+        return Promise.resolve(notStarted(a.argv, `refused: ${why}`));
+      }
+      // On Windows a .cmd/.bat agent runs through cmd.exe, every argument quoted
+      // (agent-launch.ts), given the checked real path; any other agent is started from it.
+      const launch = agentLaunch([now.file, ...a.argv.slice(1)], process.platform);
+      if (!launch.ok) {
+        ctx.log.line(`${label}: attempt ${n}: agent ${a.agent} refused: ${launch.reason}`);
+        return Promise.resolve(notStarted(a.argv, `refused: ${launch.reason}`));
+      }
+      const batch = launch.verbatim;
+      const argv = batch ? launch.argv : a.argv;
+      const file = batch ? undefined : now.file;
+      ctx.log.line(`${label}: attempt ${n}: run: ${formatCommandLine(argv)}${file !== undefined && file !== argv[0] ? ` (the file started: ${file})` : ""}`);
       return runProcess({
         argv,
+        file,
         cwd: ctx.root,
         env: attemptEnv,
         deadline: deadlineMs,
@@ -91,7 +115,7 @@ export async function runAttempt(n: number, plan: Pick<JobPlan, "agents" | "env"
         // Every agent of the attempt is stopped together: the whole session is theirs.
         session: (attemptEnv as Record<string, string | undefined>).CNCOP_SESSION,
         log: (text: string) => ctx.log.line(`${label}: attempt ${n}: ${a.agent}: ${text}`),
-        verbatim: launch.ok && launch.verbatim,
+        verbatim: batch,
         ...ctx.hooks,
       });
     }),

@@ -9,6 +9,8 @@ import type { LineLog, StreamSink } from "../logs/log-file.ts";
 import { runProcess, type RunResult } from "../process/process-tree.ts";
 import { exitStatusText } from "../process/exit-status.ts";
 import { concatBytes, copyBytes } from "../format/bytes.ts";
+import { maskText } from "../format/secrets.ts";
+import { redactingSink } from "../logs/redact-sink.ts";
 
 export type CommandKind = "prerun" | "postsuccess" | "postfailure";
 
@@ -52,7 +54,8 @@ export interface PrepareContext {
   readonly comspec?: string | undefined;
 }
 
-export type PreparedCommand = { ok: true; argv: string[]; verbatim: boolean } | { ok: false; reason: string };
+/** `file` is the checked real path that is started; argv[0] is the program as named in Bin/. */
+export type PreparedCommand = { ok: true; argv: string[]; file: string; verbatim: boolean } | { ok: false; reason: string };
 
 /** A pre/post command as it will be started, or why it is refused; nothing has run. */
 export interface PlannedCommand {
@@ -64,6 +67,8 @@ export interface PlannedCommand {
   readonly confineTo: PrepareContext;
   /** The job environment, CNCOP_LOG, and CNCOP_STATUS for post commands. */
   readonly env: Readonly<Record<string, string>>;
+  /** The job's secrets: shown as *** in the command's output. */
+  readonly secrets?: readonly string[] | undefined;
 }
 
 export { windowsCmdExe } from "../process/command-line.ts";
@@ -83,13 +88,14 @@ export function prepareCommand(commandLine: string, ctx: PrepareContext): Prepar
   if (!confined.ok) return { ok: false, reason: confined.reason };
   if (platform === "win32" && isBatchFile(confined.program)) {
     try {
-      return { ok: true, argv: cmdExeArgv(confined.program, args, ctx.comspec ?? windowsCmdExe()), verbatim: true };
+      const argv = cmdExeArgv(confined.real, args, ctx.comspec ?? windowsCmdExe());
+      return { ok: true, argv, file: argv[0]!, verbatim: true };
     } catch (err) {
       if (err instanceof CommandLineError) return { ok: false, reason: err.message };
       throw err;
     }
   }
-  return { ok: true, argv: [confined.program, ...args], verbatim: false };
+  return { ok: true, argv: [confined.program, ...args], file: confined.real, verbatim: false };
 }
 
 function headKeeper(inner: StreamSink, keep: number): { sink: StreamSink; head: () => Uint8Array } {
@@ -134,17 +140,20 @@ export async function runCommand(command: PlannedCommand, extraEnv: Readonly<Rec
     ctx.log.line(`${kind}: refused ${JSON.stringify(commandLine)}: ${prepared.reason}`);
     return { kind, commandLine, ok: false, refused: prepared.reason, result: undefined, stderrHead: new Uint8Array(0), description: `refused: ${prepared.reason}` };
   }
-  ctx.log.line(`${kind}: run: ${formatCommandLine(prepared.argv)}`);
+  const real = prepared.file !== prepared.argv[0] && !prepared.verbatim ? ` (the file started: ${prepared.file})` : "";
+  ctx.log.line(`${kind}: run: ${maskText(formatCommandLine(prepared.argv))}${real}`);
   const err = headKeeper(ctx.log.sink(`[${kind} stderr]`), STDERR_KEEP_BYTES);
+  const secrets = command.secrets ?? [];
   const result = await runProcess({
     argv: prepared.argv,
+    file: prepared.file,
     cwd: ctx.root,
     env: { ...command.env, ...extraEnv },
     deadline: Date.now() + ctx.timeoutSec * 1000,
     graceMs: ctx.graceMs,
     abort: ctx.abort,
-    stdout: ctx.log.sink(`[${kind} stdout]`),
-    stderr: err.sink,
+    stdout: redactingSink(ctx.log.sink(`[${kind} stdout]`), secrets),
+    stderr: redactingSink(err.sink, secrets),
     beforeSpawn: ctx.beforeSpawn,
     onSpawn: ctx.onSpawn,
     onSpawnFailed: ctx.onSpawnFailed,

@@ -78,7 +78,7 @@ const interrupted = (signal: string, when = "") => fail(`interrupted by ${signal
 function beforeAgents(rules: RunRules, interruptedBy: string | undefined): Step {
   if (interruptedBy !== undefined) return interrupted(interruptedBy, " before the agent started");
   if (rules.missingAgents !== undefined) {
-    const message = `${rules.missingAgents}; install the agent program there or change the job type`;
+    const message = rules.missingAgents.includes(" refused: ") ? rules.missingAgents : `${rules.missingAgents}; install the agent program there or change the job type`;
     return fail(rules.missingAgents, true, { logReason: true, exception: { source: "agent", exitcode: null, message } });
   }
   return { do: "attempt", n: 1, maxAttempts: rules.maxretries + 1 };

@@ -10,22 +10,49 @@ import type { Job } from "../install/jobs-db.ts";
 import { agentsForType, knownJobTypes, NO_JOBID_AGENT } from "../install/job-types.ts";
 import type { Paths } from "../install/paths.ts";
 import { formatCommandLine } from "../process/command-line.ts";
-import { type ConfineFs, lexicalRefusal, realFs } from "../process/confine.ts";
+import { type ConfineFs, confineFound, lexicalRefusal, realFs } from "../process/confine.ts";
 import { agentLaunch } from "./agent-launch.ts";
 import { type CommandKind, type PlannedCommand, prepareCommand } from "./commands.ts";
 import type { RunRules } from "./next-step.ts";
 import type { RunMode } from "./run-mode.ts";
+import { jobSecrets } from "../format/secrets.ts";
 
 export const WINDOWS_EXTENSIONS = [".exe", ".cmd", ".bat"] as const;
 
 export interface AgentStep {
   readonly agent: string;
-  /** Resolved program in Bin/, or undefined when missing. */
+  /** Resolved program in Bin/, or undefined when missing or refused. */
   readonly program: string | undefined;
+  /** Its real path, checked to lie inside the real path of Bin/: the file started. */
+  readonly file: string | undefined;
+  /**
+   * Why it is refused: its real path lies outside Bin/ (then `program` is undefined), or,
+   * present, it cannot be started (a batch file given what cmd.exe would re-parse).
+   */
+  readonly refused: string | undefined;
   /** `<program> [-d] -c <config> [-n] <jobid>`; on Windows a .cmd/.bat agent is started through cmd.exe (agent-launch.ts). */
   readonly argv: readonly string[];
-  /** Why the agent, present, cannot be started (a batch file given what cmd.exe would re-parse). */
-  readonly refused?: string;
+  /** Where it must lie: looked up and checked again just before each start. */
+  readonly confineTo: AgentConfinement;
+}
+
+export interface AgentConfinement {
+  readonly bin: string;
+  readonly platform: NodeJS.Platform;
+  readonly fs: ConfineFs;
+}
+
+export type AgentLookup = { program: string; file: string; refused: undefined } | { program: undefined; file: undefined; refused: string | undefined };
+
+/**
+ * An agent looked up in Bin/ and checked like a pre/post command: its real path must lie
+ * inside the real path of Bin/, and that real path is the file started.
+ */
+export function lookUpAgent(agent: string, where: AgentConfinement): AgentLookup {
+  const found = findInBin(where.bin, agent, where.platform, where.fs.isFile);
+  if (found === undefined) return { program: undefined, file: undefined, refused: undefined };
+  const c = confineFound(found, where.bin, where.platform, where.fs, `an agent must be a program inside ${where.bin}`);
+  return c.ok ? { program: found, file: c.real, refused: undefined } : { program: undefined, file: undefined, refused: c.reason };
 }
 
 export interface JobPlan {
@@ -42,6 +69,8 @@ export interface JobPlan {
   readonly commandTimeoutSec: number;
   /** What decides the next step: re-runs, maxruntime, and what stops the job early. */
   readonly rules: RunRules;
+  /** The job's secrets (format/secrets.ts jobSecrets): shown as *** in its children's output. */
+  readonly secrets: readonly string[];
 }
 
 export interface PlanContext {
@@ -101,8 +130,9 @@ export function jobEnv(job: Job, ctx: Pick<PlanContext, "paths" | "debug" | "ses
   env.CNCOP_HOME = ctx.paths.root;
   env.CNCOP_CONFIG = ctx.paths.configFile;
   env.CNCOP_JOBID = String(job.jobid);
-  env.CNCOP_JOBTITLE = job.jobtitle;
-  env.CNCOP_JOBTYPE = job.jobtype;
+  // An environment cannot carry a NUL: a title holding one (hostile data) gets it as \x00.
+  env.CNCOP_JOBTITLE = job.jobtitle.replaceAll("\0", "\\x00");
+  env.CNCOP_JOBTYPE = job.jobtype.replaceAll("\0", "\\x00");
   env.CNCOP_SESSION = ctx.session;
   env.CNCOP_ATTEMPT = String(attempt);
   if (ctx.debug) env.CNCOP_DEBUG = "1";
@@ -110,20 +140,20 @@ export function jobEnv(job: Job, ctx: Pick<PlanContext, "paths" | "debug" | "ses
 }
 
 function planAgents(job: Job, ctx: PlanContext, platform: NodeJS.Platform): AgentStep[] | undefined {
-  const isFile = (ctx.fs ?? realFs).isFile;
+  const confineTo: AgentConfinement = { bin: ctx.paths.bin, platform, fs: ctx.fs ?? realFs };
   return agentsForType(job.jobtype, ctx.config.agents)?.map((agent) => {
-    const program = findInBin(ctx.paths.bin, agent, platform, isFile);
+    const { program, file, refused } = lookUpAgent(agent, confineTo);
     const shown = program ?? (platform === "win32" ? nodePath.win32 : nodePath.posix).join(ctx.paths.bin, agent);
     const argv = agentArgv(shown, agent, ctx.paths.configFile, job.jobid, ctx.debug, ctx.mode.agentsGetDryRunFlag);
-    if (program === undefined) return { agent, program, argv };
+    if (program === undefined) return { agent, program, file, refused, confineTo, argv };
     const launch = agentLaunch(argv, platform, ctx.comspec);
-    return launch.ok ? { agent, program, argv } : { agent, program, argv, refused: launch.reason };
+    return { agent, program, file, refused: launch.ok ? undefined : launch.reason, confineTo, argv };
   });
 }
 
 const STATUS_OF_POST = { prerun: undefined, postsuccess: "OK", postfailure: "ERROR" } as const;
 
-function planCommands(job: Job, ctx: PlanContext, env: Readonly<Record<string, string>>, platform: NodeJS.Platform): JobPlan["commands"] {
+function planCommands(job: Job, ctx: PlanContext, env: Readonly<Record<string, string>>, platform: NodeJS.Platform, secrets: readonly string[]): JobPlan["commands"] {
   const commands: Partial<Record<CommandKind, PlannedCommand>> = {};
   const prepareCtx = { bin: ctx.paths.bin, platform, fs: ctx.fs, comspec: ctx.comspec };
   for (const kind of ["prerun", "postsuccess", "postfailure"] as const) {
@@ -131,7 +161,7 @@ function planCommands(job: Job, ctx: PlanContext, env: Readonly<Record<string, s
     if (!line) continue;
     const status = STATUS_OF_POST[kind];
     const commandEnv = { ...env, CNCOP_LOG: ctx.logPath, ...(status ? { CNCOP_STATUS: status } : {}) };
-    commands[kind] = { kind, line, prepared: prepareCommand(line, prepareCtx), confineTo: prepareCtx, env: commandEnv };
+    commands[kind] = { kind, line, prepared: prepareCommand(line, prepareCtx), confineTo: prepareCtx, env: commandEnv, secrets };
   }
   return commands;
 }
@@ -144,9 +174,13 @@ function problemOf(job: Job, agents: readonly AgentStep[] | undefined, config: C
 }
 
 function missingAgentsOf(agents: readonly AgentStep[] | undefined, bin: string): string | undefined {
-  const missing = (agents ?? []).filter((a) => a.program === undefined);
+  const list = agents ?? [];
+  // Linked outside Bin/: refused, whatever else is wrong.
+  const outside = list.filter((a) => a.program === undefined && a.refused !== undefined);
+  if (outside.length > 0) return outside.map((a) => `agent ${a.agent} refused: ${a.refused}`).join("; ");
+  const missing = list.filter((a) => a.program === undefined);
   if (missing.length > 0) return `agent ${missing.map((m) => m.agent).join(" and ")} not found in ${bin}`;
-  const refused = (agents ?? []).find((a) => a.refused !== undefined);
+  const refused = list.find((a) => a.refused !== undefined);
   return refused ? `agent ${refused.agent} could not be started: ${refused.refused}` : undefined;
 }
 
@@ -154,7 +188,8 @@ export function planJob(job: Job, ctx: PlanContext): JobPlan {
   const platform = ctx.platform ?? process.platform;
   const agents = planAgents(job, ctx, platform);
   const env = jobEnv(job, ctx);
-  const commands = planCommands(job, ctx, env, platform);
+  const secrets = jobSecrets(job);
+  const commands = planCommands(job, ctx, env, platform, secrets);
   return {
     job,
     label: jobLabel(job),
@@ -164,6 +199,7 @@ export function planJob(job: Job, ctx: PlanContext): JobPlan {
     env,
     commands,
     commandTimeoutSec: ctx.config.commandTimeoutSec,
+    secrets,
     rules: {
       problem: problemOf(job, agents, ctx.config),
       hasPrerun: commands.prerun !== undefined,

@@ -7,6 +7,7 @@
  * the live line.
  */
 import { escapeControls } from "../format/escape.ts";
+import { maskText } from "../format/secrets.ts";
 import { messages as processMessages, type Messages } from "../format/messages.ts";
 import { ERASE_LINE, isTerminal, makePaint, shouldColour, type Paint, type Style } from "../format/terminal.ts";
 import { formatDuration } from "../format/time.ts";
@@ -61,7 +62,8 @@ export function createView(opts: ViewOptions = {}): View {
 
 /** The view with the texts it draws itself escaped; messages are escaped by their reporter. */
 function escaping(view: View): View {
-  const e = escapeControls;
+  // The one masking and the one escaping of data, as every other writer does.
+  const e = (text: string) => escapeControls(maskText(text));
   return {
     jobStarted: (label, session) => view.jobStarted(e(label), e(session)),
     attempt: (label, attempt, max) => view.attempt(e(label), attempt, max),

@@ -12,6 +12,7 @@
  */
 import { createConsola, LogLevels, type ConsolaInstance, type ConsolaReporter, type LogType } from "consola/core";
 import { escapeControls } from "./escape.ts";
+import { maskText } from "./secrets.ts";
 import { makePaint, shouldColour, type Paint, type Style } from "./terminal.ts";
 
 export type Messages = ConsolaInstance;
@@ -32,7 +33,7 @@ const LABELS: Partial<Record<LogType, [Style, string]>> = {
 export function formatMessage(type: LogType, tag: string, args: readonly unknown[], paint: Paint): string {
   const label = LABELS[type];
   const head = `${tag ? `${tag}: ` : ""}${label ? `${paint(label[0], label[1])} ` : ""}`;
-  return `${head}${args.map((a) => escapeControls(String(a))).join("\n")}\n`;
+  return `${head}${args.map((a) => escapeControls(maskText(String(a)))).join("\n")}\n`;
 }
 
 export function plainReporter(paintFor: (stream: MessageStream) => Paint, defaultTag: () => string = () => ""): ConsolaReporter {

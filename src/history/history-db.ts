@@ -4,6 +4,7 @@
  * writer), a short busy timeout (cncopagent must never wait long), and schema migrations
  * numbered by `PRAGMA user_version`.
  */
+import { ensurePrivateFile } from "../install/private-file.ts";
 import { Database } from "bun:sqlite";
 import { existsSync, mkdirSync } from "node:fs";
 import nodePath from "node:path";
@@ -63,6 +64,7 @@ export function openHistoryForWrite(paths: Pick<Paths, "history">, busyTimeoutMs
   mkdirSync(nodePath.dirname(file), { recursive: true });
   let db: Database | undefined;
   try {
+    ensurePrivateFile(file);
     db = new Database(file, { create: true });
     db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
     const mode = (db.query("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode;

@@ -3,6 +3,7 @@
  * prunes runs older than `days_of_logs` with the logs; cncopjobs reads it. Dry runs are
  * not recorded (cncopagent does not call recordRun for them).
  */
+import { maskText } from "../format/secrets.ts";
 import type { Database } from "bun:sqlite";
 import { existsSync } from "node:fs";
 import os from "node:os";
@@ -83,7 +84,7 @@ export function insertRun(paths: Paths, run: HistoryRun): void {
     db.query(
       `INSERT OR REPLACE INTO ${HISTORY_TABLE} (session, jobid, jobtitle, jobtype, hostname, started, finished, duration_ms, status, reason, interrupted, attempts, calog)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(run.session, run.jobid, run.jobtitle, run.jobtype, run.hostname, run.started, run.finished, run.durationMs, run.status, run.reason, run.interrupted ? 1 : 0, JSON.stringify(run.attempts), run.caLog);
+    ).run(run.session, run.jobid, run.jobtitle, run.jobtype, run.hostname, run.started, run.finished, run.durationMs, run.status, maskText(run.reason), run.interrupted ? 1 : 0, JSON.stringify(run.attempts), run.caLog);
   } catch (err) {
     throw historyError(paths.history, err);
   } finally {

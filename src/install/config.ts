@@ -1,14 +1,14 @@
 /**
- * `Config/cncop3.ini` (SPEC §3): the ini text is parsed with `ini`, after a line scan
- * that refuses anything that is not a section header, `key = value`, a comment or a blank
- * line. Every value is then coerced and validated into one frozen, typed object.
- *
- * `ini` cuts an unquoted value at `#` or `;`: such values must be quoted
- * (`mail_password = "p#ss;word"`).
+ * `Config/cncop3.ini` (SPEC §3): read line by line as strictly as Python's configparser
+ * (scanIniLines: a malformed line, a key or section given twice, a `#`/`;` inside an
+ * unquoted value are errors naming the line), quoted values unquoted by `ini`, files over
+ * 1 MiB refused before they are read. Every value is then coerced and validated into one
+ * frozen, typed object; values quoted in messages are cut to MAX_ECHO_CHARS.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import os from "node:os";
-import ini from "ini";
+import { maskUrl } from "../format/secrets.ts";
+import { echoed, MAX_CONFIG_BYTES, type RawSections, scanIniLines } from "./ini-lines.ts";
 import { CncopError, EXIT, errnoCode } from "../cli/errors.ts";
 import { isValidJobTypeName, isValidAgentName } from "./job-types.ts";
 
@@ -66,50 +66,9 @@ const KNOWN_KEYS: Record<string, readonly string[] | null> = {
   network: ["url", "api_key", "ca_file", "timeout"],
 };
 
-type RawSections = Record<string, Record<string, string>>;
-
-/** Refuse malformed lines; returns the sections and keys with their line numbers. */
-export function scanIniLines(text: string, file: string): void {
-  const lines = text.replace(/^\uFEFF/, "").split(/\r?\n/);
-  lines.forEach((line, i) => {
-    const t = line.trim();
-    if (t === "" || t.startsWith(";") || t.startsWith("#")) return;
-    if (t.startsWith("[")) {
-      if (/^\[[^\[\]]+\]\s*([;#].*)?$/.test(t)) return;
-      throw new CncopError(
-        `${file}, line ${i + 1}: "${t}" is not a valid section header. Write it as [name], e.g. [mail].`,
-        EXIT.USAGE,
-      );
-    }
-    if (/^[^=\[\]]*[^\s=\[\]][^=\[\]]*=/.test(t)) return;
-    throw new CncopError(
-      `${file}, line ${i + 1}: "${t}" is not a section header, "key = value", a comment or a blank line.`,
-      EXIT.USAGE,
-    );
-  });
-}
 
 export function parseIniText(text: string, file: string): RawSections {
-  scanIniLines(text, file);
-  const decoded = ini.decode(text.replace(/^\uFEFF/, "")) as Record<string, unknown>;
-  const out: RawSections = {};
-  for (const [key, value] of Object.entries(decoded)) {
-    if (value !== null && typeof value === "object" && !Array.isArray(value)) {
-      const section = (out[key.toLowerCase()] ??= {});
-      for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-        if (v !== null && typeof v === "object") {
-          throw new CncopError(`${file}: [${key}] ${k}: nested sections and arrays are not supported.`, EXIT.USAGE);
-        }
-        section[k.trim()] = String(v).trim();
-      }
-    } else {
-      throw new CncopError(
-        `${file}: key "${key}" stands before any section header. Put it under [defaults], [agents], [mail] or [network].`,
-        EXIT.USAGE,
-      );
-    }
-  }
-  return out;
+  return scanIniLines(text, file);
 }
 
 class Reader {
@@ -124,7 +83,7 @@ class Reader {
   }
 
   bad(section: string, key: string, value: string, allowed: string): CncopError {
-    return new CncopError(`${this.file}: [${section}] ${key} = "${value}" is not valid: ${allowed}.`, EXIT.USAGE);
+    return new CncopError(`${this.file}: [${section}] ${echoed(key)} = "${echoed(value)}" is not valid: ${allowed}.`, EXIT.USAGE);
   }
 
   int(section: string, key: string, dflt: number, min: number, max: number): number {
@@ -169,12 +128,12 @@ export function parseConfigText(text: string, file: string, hostname = os.hostna
   for (const [section, keys] of Object.entries(raw)) {
     const known = KNOWN_KEYS[section];
     if (known === undefined) {
-      warnings.push(`${file}: unknown section [${section}] ignored (known: ${Object.keys(KNOWN_KEYS).join(", ")}).`);
+      warnings.push(`${file}: unknown section [${echoed(section)}] ignored (known: ${Object.keys(KNOWN_KEYS).join(", ")}).`);
       continue;
     }
     if (known === null) continue;
     for (const key of Object.keys(keys)) {
-      if (!known.includes(key)) warnings.push(`${file}: unknown key [${section}] ${key} ignored (known: ${known.join(", ")}).`);
+      if (!known.includes(key)) warnings.push(`${file}: unknown key [${section}] ${echoed(key)} ignored (known: ${known.join(", ")}).`);
     }
   }
 
@@ -223,6 +182,15 @@ export function parseConfigText(text: string, file: string, hostname = os.hostna
     }
     if (!ok) throw r.bad("network", "url", url, "expected an http:// or https:// URL such as https://reports.example.com/api");
   }
+  const apiKey = r.get("network", "api_key");
+  if (url !== undefined && apiKey !== undefined && /^http:/i.test(url)) {
+    warnings.push(`${file}: [network] url is plain http:// (${echoed(maskUrl(url))}): the api_key travels in clear text with every report. Use an https:// URL.`);
+  }
+  if (user !== undefined && security === "none") {
+    warnings.push(`${file}: [mail] mail_security = none with mail_user set: the SMTP password travels in clear text. Use starttls or tls.`);
+  } else if (user !== undefined && security === undefined) {
+    warnings.push(`${file}: [mail] mail_user is set and mail_security is not: a server that does not offer STARTTLS gets the password in clear text. Set mail_security = starttls (or tls).`);
+  }
   const caFile = r.get("network", "ca_file");
   const networkTimeout = r.int("network", "timeout", DEFAULT_NETWORK_TIMEOUT_SEC, 1, 3600);
 
@@ -233,7 +201,7 @@ export function parseConfigText(text: string, file: string, hostname = os.hostna
     commandTimeoutSec,
     agents: Object.freeze(agents),
     mail: Object.freeze({ server, port, security, user, password, from, caFile: mailCaFile, timeoutSec: mailTimeout }),
-    network: Object.freeze({ url: url?.replace(/\/+$/, ""), apiKey: r.get("network", "api_key"), caFile, timeoutSec: networkTimeout }),
+    network: Object.freeze({ url: url?.replace(/\/+$/, ""), apiKey, caFile, timeoutSec: networkTimeout }),
     warnings: Object.freeze(warnings),
   });
 }
@@ -242,8 +210,15 @@ export function parseConfigText(text: string, file: string, hostname = os.hostna
 export function loadConfig(file: string, hostname = os.hostname()): Config {
   let text: string;
   try {
+    // Refused before it is read: a huge file must not take the memory of its size.
+    const size = statSync(file).size;
+    if (size > MAX_CONFIG_BYTES) {
+      throw new CncopError(`Configuration file ${file} is ${size} bytes: a configuration file over 1 MiB (${MAX_CONFIG_BYTES} bytes) is refused.`, EXIT.USAGE);
+    }
     text = readFileSync(file, "utf8");
+    if (Buffer.byteLength(text) > MAX_CONFIG_BYTES) throw new CncopError(`Configuration file ${file} grew over 1 MiB while it was read: refused.`, EXIT.USAGE);
   } catch (err) {
+    if (err instanceof CncopError) throw err;
     const code = errnoCode(err);
     if (code === "ENOENT") {
       throw new CncopError(
@@ -257,3 +232,4 @@ export function loadConfig(file: string, hostname = os.hostname()): Config {
   if (text.includes("\u0000")) throw new CncopError(`Configuration file ${file} is not a text file (it contains NUL bytes).`, EXIT.USAGE);
   return parseConfigText(text, file, hostname);
 }
+export { echoed, MAX_CONFIG_BYTES, MAX_ECHO_CHARS, scanIniLines } from "./ini-lines.ts";

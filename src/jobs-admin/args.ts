@@ -165,14 +165,14 @@ function commandOf(word: string | undefined, typeGiven: boolean): Command {
   const name = word.toLowerCase();
   if (Object.hasOwn(SUBCOMMANDS, name)) return name as Command;
   const listed = Object.entries(SUBCOMMANDS).filter(([, c]: [string, Subcommand]) => !c.hidden).map(([n]) => n);
-  throw usageError(`unknown command "${word}"${didYouMean(word, listed)}\nCommands: ${listed.join(", ")}. ${moreHelp(USAGE)}`);
+  throw usageError(`unknown command "${word}"${didYouMean(word, listed)}`, `Commands: ${listed.join(", ")}. ${moreHelp(USAGE)}`);
 }
 
 function scheduleActionOf(word: string | undefined): ScheduleAction {
   if (word === undefined) return "list";
   if (isScheduleAction(word.toLowerCase())) return word.toLowerCase() as ScheduleAction;
   const actions = Object.keys(SCHEDULE_ACTIONS);
-  throw usageError(`unknown schedule action "${word}"${didYouMean(word, actions)}\nActions: ${actions.join(", ")}. ${moreHelp(USAGE)}`);
+  throw usageError(`unknown schedule action "${word}"${didYouMean(word, actions)}`, `Actions: ${actions.join(", ")}. ${moreHelp(USAGE)}`);
 }
 
 /** An option the command does not take, or too few or too many arguments, is a usage error. */
@@ -180,13 +180,13 @@ function checkFits(command: Command, given: readonly string[], targets: readonly
   const spec: Subcommand = action ? { ...SCHEDULE_ACTIONS[action], label: `schedule ${action}` } : SUBCOMMANDS[command];
   const wrong = given.filter((k) => !Object.hasOwn(COMMON_ARGS, k) && !Object.hasOwn(spec.options, k));
   if (wrong.length > 0) {
-    throw usageError(`${wrong.map((w) => `--${w}`).join(", ")} ${wrong.length > 1 ? "do" : "does"} not apply to ${spec.label ?? command}\n${moreHelp(USAGE)}`);
+    throw usageError(`${wrong.map((w) => `--${w}`).join(", ")} ${wrong.length > 1 ? "do" : "does"} not apply to ${spec.label ?? command}`, moreHelp(USAGE));
   }
   const shape = spec.operands;
   const min = shape === "" || shape.startsWith("[") ? 0 : 1;
   const max = shape === "" ? 0 : shape.endsWith("...") || shape.endsWith("...]") ? Infinity : 1;
   if (targets.length < min || targets.length > max) {
-    throw usageError(`${spec.label ?? command} takes ${shape || "no arguments"}${targets.length > max ? `, not ${targets.map((t) => JSON.stringify(t)).join(" ")}` : ""}\n${moreHelp(USAGE)}`);
+    throw usageError(`${spec.label ?? command} takes ${shape || "no arguments"}${targets.length > max ? `, not ${targets.map((t) => JSON.stringify(t)).join(" ")}` : ""}`, moreHelp(USAGE));
   }
 }
 

@@ -1,9 +1,10 @@
 /** What every cncopjobs command receives: the tree, the config, and where output goes. */
+import { jsonText } from "../format/escape.ts";
 import type { Database } from "bun:sqlite";
 import os from "node:os";
 import { findJob } from "../dispatcher/selection.ts";
 import type { Config } from "../install/config.ts";
-import { usageError } from "../cli/errors.ts";
+import { CncopError, EXIT, usageError } from "../cli/errors.ts";
 import { didYouMean } from "../cli/suggest.ts";
 import { knownJobTypes } from "../install/job-types.ts";
 import { readJobs, type Job } from "../install/jobs-db.ts";
@@ -33,7 +34,7 @@ export function fieldContext(ctx: AdminContext): FieldContext {
 }
 
 export function printJson(ctx: AdminContext, value: unknown): void {
-  ctx.stdout(`${JSON.stringify(value, null, 2)}\n`);
+  ctx.stdout(`${jsonText(value, 2)}\n`);
 }
 
 export function jobLabel(job: Pick<Job, "jobid" | "jobtitle">): string {
@@ -63,5 +64,5 @@ export function withReadDb<T>(ctx: AdminContext, fn: (db: Database) => T): T {
 
 /** Several messages as one usage error (exit 2). */
 export function validationError(title: string, errors: readonly string[]): Error {
-  return usageError(`${title}:\n${errors.map((e) => `  - ${e}`).join("\n")}`);
+  return new CncopError(`${title}:`, EXIT.USAGE, errors.map((e) => `  - ${e}`));
 }

@@ -1,4 +1,5 @@
 /** The commands that only read: the jobs table, -t, show, export, history. */
+import { jsonText } from "../format/escape.ts";
 import { existsSync } from "node:fs";
 import nodePath from "node:path";
 import { findJob } from "../dispatcher/selection.ts";
@@ -12,7 +13,7 @@ import type { JobsOptions } from "./args.ts";
 import { type AdminContext, hostnameOf, jobLabel, loadAllJobs, printJson, resolveJob, withReadDb } from "./context.ts";
 import { jobView, renderHistoryTable, renderJobBlock, renderJobsTable } from "./render.ts";
 import { readNextRuns } from "./schedule/next-runs.ts";
-import { hasMaskedSecret } from "./secrets.ts";
+import { hasMaskedSecret, MASK, MASKED_JOB_FIELDS } from "../format/secrets.ts";
 import { readRows, tableColumns } from "./store.ts";
 import { exportDocument, exportJob } from "./transfer.ts";
 import { listJobTypes, missingAgents, renderTypesTable, unstartableAgents } from "./types-list.ts";
@@ -85,13 +86,13 @@ export function exportCommand(ctx: AdminContext, opts: JobsOptions): number {
     return readRows(db, tableColumns(db)).map((row) => exportJob(row, rowToJob(row), showSecrets));
   });
   const doc = exportDocument(exported, hostnameOf(ctx), ctx.now?.() ?? new Date());
-  const text = `${JSON.stringify(doc, null, 2)}\n`;
+  const text = `${jsonText(doc, 2)}\n`;
   if (toFile) {
     writePrivateFile(nodePath.resolve(target), text);
     ctx.stderr(`exported ${exported.length} job(s) to ${target} (with their secrets: keep the file safe)\n`);
   } else {
     ctx.stdout(text);
-    if (exported.some((j) => hasMaskedSecret(j.settings))) ctx.stderr("secrets are shown as ***: export to a FILE, or add --show-secrets, for a complete copy\n");
+    if (exported.some((j) => hasMaskedSecret(j.settings) || MASKED_JOB_FIELDS.some((f) => typeof j[f] === "string" && (j[f] as string).includes(MASK)))) ctx.stderr("secrets are shown as ***: export to a FILE, or add --show-secrets, for a complete copy\n");
   }
   return EXIT.OK;
 }

@@ -9,7 +9,7 @@ import type { Job } from "../install/jobs-db.ts";
 import { escapeControls } from "../format/escape.ts";
 import { formatDuration, localTimestamp } from "../format/time.ts";
 import type { HistoryAttempt, HistoryRun } from "../history/history.ts";
-import { maskSecrets } from "./secrets.ts";
+import { maskSecrets, maskText } from "../format/secrets.ts";
 
 /** Columns padded to their widest cell, shown escaped; `right` columns aligned right. Trailing blanks trimmed. */
 export function renderTable(headers: readonly string[], data: readonly (readonly string[])[], right: readonly number[] = []): string {
@@ -44,7 +44,14 @@ export type JobView = Omit<Job, OptionalText | "settings"> & {
 
 export function lastRunView(run: HistoryRun | undefined): LastRunView | null {
   if (!run) return null;
-  return { session: run.session, started: run.started, finished: run.finished, durationMs: run.durationMs, status: run.status, reason: run.reason };
+  // Masked here too: rows written before the history masked its reasons.
+  return { session: run.session, started: run.started, finished: run.finished, durationMs: run.durationMs, status: run.status, reason: maskText(run.reason) };
+}
+
+/** A text field as shown: secrets in it (a URL's password, --password=...) as *** unless asked for. */
+function shown(text: string | null | undefined, showSecrets: boolean): string | null {
+  if (text === null || text === undefined) return null;
+  return showSecrets ? text : maskText(text);
 }
 
 /** A job as cncopagent sees it, for --json and `show`. */
@@ -57,11 +64,11 @@ export function jobView(job: Job, lastRun: HistoryRun | undefined, showSecrets: 
     maxretries: job.maxretries,
     retrydelay: job.retrydelay,
     maxruntime: job.maxruntime,
-    prerun: job.prerun ?? null,
-    postsuccess: job.postsuccess ?? null,
-    postfailure: job.postfailure ?? null,
-    source: job.source ?? null,
-    destination: job.destination ?? null,
+    prerun: shown(job.prerun, showSecrets),
+    postsuccess: shown(job.postsuccess, showSecrets),
+    postfailure: shown(job.postfailure, showSecrets),
+    source: shown(job.source, showSecrets),
+    destination: shown(job.destination, showSecrets),
     settings: showSecrets ? job.settings : maskSecrets(job.settings),
     problems: job.problems,
     ...(job.stored ? { stored: job.stored } : {}),
@@ -146,7 +153,7 @@ export function renderHistoryTable(runs: readonly HistoryRun[]): string {
     r.status,
     formatDuration(r.durationMs),
     attemptsSummary(r.attempts),
-    r.reason,
+    maskText(r.reason),
     r.caLog ? r.caLog.replace(/^.*[\\/]/, "") : "-",
   ]);
   return renderTable(["STARTED", "ID", "TITLE", "STATE", "DURATION", "EXITS", "REASON", "LOG"], rows, [1]);

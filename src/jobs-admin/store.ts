@@ -9,6 +9,7 @@
  * adds the column first (`ALTER TABLE ADD COLUMN` with the SPEC type and default, a
  * migration SPEC §4 allows), and the caller reports it.
  */
+import { ensurePrivateFile } from "../install/private-file.ts";
 import { Database } from "bun:sqlite";
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import nodePath from "node:path";
@@ -67,6 +68,7 @@ export function openJobsDbForWrite(file: string, create: boolean): Database {
   if (!existsSync(file)) {
     if (!create) throw notFound(file);
     mkdirSync(nodePath.dirname(file), { recursive: true });
+    ensurePrivateFile(file);
   } else if (statSync(file).isDirectory()) {
     throw new CncopError(`Job database ${file}: is a folder, not a database file.`, EXIT.USAGE);
   }

@@ -9,7 +9,7 @@ import type { Job } from "../install/jobs-db.ts";
 import { JOB_DEFAULTS } from "../install/jobs-db.ts";
 import { usageError } from "../cli/errors.ts";
 import { checkField, checkInt, checkSettings, defaultValues, type FieldContext, INT_FIELDS, type JobValues, WRITABLE_FIELDS } from "./fields.ts";
-import { hasMaskedSecret, maskSecrets, restoreMaskedSecrets } from "./secrets.ts";
+import { hasMaskedSecret, MASKED_JOB_FIELDS, maskSecrets, maskText, restoreMaskedSecrets, restoreMaskedText } from "../format/secrets.ts";
 import { nextJobId, type Row, type Snapshot } from "./store.ts";
 
 export const EXPORT_FORMAT = "cncop3-jobs";
@@ -30,7 +30,10 @@ export function exportJob(row: Row, job: Job, showSecrets: boolean): ExportedJob
       out[f] = c.ok ? c.value : raw;
     }
   }
-  for (const f of ["prerun", "postsuccess", "postfailure", "source", "destination"] as const) out[f] = job[f] ?? null;
+  for (const f of MASKED_JOB_FIELDS) {
+    const v = job[f] ?? null;
+    out[f] = v === null || showSecrets ? v : maskText(v);
+  }
   const s = checkSettings(row.settings instanceof Uint8Array ? new TextDecoder().decode(row.settings) : row.settings);
   out.settings = s.ok ? (showSecrets ? s.value : maskSecrets(s.value)) : row.settings;
   return out;
@@ -136,6 +139,13 @@ export function planImport(entries: readonly ImportEntry[], snap: Snapshot, repl
         continue;
       }
       values = { ...values, settings: restored.value as Record<string, unknown> };
+    }
+    if (existing && replace) {
+      // A URL password or a command's secret shown as *** in an export: keep the stored one.
+      const storedRow = snap.rows.find((r) => Number(r.jobid) === existing.jobid);
+      const restoredText: Record<string, unknown> = {};
+      for (const f of MASKED_JOB_FIELDS) restoredText[f] = restoreMaskedText(values[f] as string | null | undefined, storedRow?.[f] as string | null | undefined);
+      values = { ...values, ...restoredText };
     }
     if (existing) {
       if (!replace) errors.push(`${e.label}: duplicate title: job ${existing.jobid} "${existing.jobtitle}" already exists; use --replace to overwrite it`);

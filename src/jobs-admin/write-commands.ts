@@ -11,7 +11,7 @@ import { type AdminContext, fieldContext, jobLabel, loadAllJobs, printJson, reso
 import { checkField, checkSettings, defaultValues, type FieldName, type JobChanges, type JobValues, WRITABLE_FIELDS } from "./fields.ts";
 import { jobWarnings } from "./job-checks.ts";
 import { jobView } from "./render.ts";
-import { hasMaskedSecret, restoreMaskedSecrets } from "./secrets.ts";
+import { hasMaskedSecret, MASKED_JOB_FIELDS, restoreMaskedSecrets, restoreMaskedText } from "../format/secrets.ts";
 import { deleteJob, EMPTY_SNAPSHOT, insertJob, nextJobId, openJobsDbForWrite, readSnapshot, type Snapshot, updateJob, writeTransaction } from "./store.ts";
 import { highestRecordedJobId } from "../history/history.ts";
 import { checkImportJob, type ImportEntry, parseImportText, planImport } from "./transfer.ts";
@@ -58,6 +58,17 @@ function withRestoredSecrets(settings: Record<string, unknown>, stored: unknown)
   const r = restoreMaskedSecrets(settings, stored);
   if (!r.ok) throw usageError(`--settings: ${r.paths.join(", ")} ${r.paths.length > 1 ? "are" : "is"} "***" (a hidden secret) but no secret is stored there: give the real value; nothing was changed`);
   return r.value as Record<string, unknown>;
+}
+
+/** `rsync://bob:***@nas/m` given back (from `show`) keeps the stored password. */
+function withRestoredTexts(changes: JobChanges, row: Readonly<Record<string, unknown>> | undefined): JobChanges {
+  const out: Record<string, unknown> = { ...changes };
+  for (const f of MASKED_JOB_FIELDS) {
+    const given = changes[f];
+    const stored = row?.[f];
+    if (typeof given === "string") out[f] = restoreMaskedText(given, typeof stored === "string" ? stored : undefined);
+  }
+  return out as JobChanges;
 }
 
 function noteAdded(ctx: AdminContext, added: readonly string[]): void {
@@ -126,7 +137,8 @@ export function setCommand(ctx: AdminContext, opts: JobsOptions): number {
         const clash = titleClash(snap, changes.jobtitle, j.jobid);
         if (clash) throw duplicateTitle(clash);
       }
-      const final = changes.settings ? { ...changes, settings: withRestoredSecrets(changes.settings, storedSettings(snap, j.jobid)) } : changes;
+      const withSettings = changes.settings ? { ...changes, settings: withRestoredSecrets(changes.settings, storedSettings(snap, j.jobid)) } : changes;
+      const final = withRestoredTexts(withSettings, snap.rows.find((row) => Number(row.jobid) === j.jobid));
       return { job: j, added: updateJob(db, snap, j.jobid, final) };
     });
     job = r.job;

@@ -17,6 +17,7 @@
 import { closeSync, openSync, writeSync } from "node:fs";
 import { lineFormatter } from "./line-format.ts";
 import { escapeControls } from "../format/escape.ts";
+import { maskText } from "../format/secrets.ts";
 import { concatBytes, copyBytes } from "../format/bytes.ts";
 import { TimestampCache } from "../format/time.ts";
 
@@ -60,8 +61,10 @@ export class FileLineLog implements LineLog {
     fd?: number | null,
     now: () => number = Date.now,
     private readonly onError: (err: unknown) => void = () => {},
+    mode = 0o644,
   ) {
-    this.fd = fd === null ? undefined : (fd ?? openSync(path, "a", 0o644));
+    // The mode counts only when the file is new: an existing log keeps its own.
+    this.fd = fd === null ? undefined : (fd ?? openSync(path, "a", mode));
     this.failed = fd === null;
     this.ts = new TimestampCache(now);
   }
@@ -88,7 +91,7 @@ export class FileLineLog implements LineLog {
   }
 
   line(text: string): void {
-    this.writeRaw(encoder.encode(`${this.ts.current().text} ${escapeControls(text)}\n`));
+    this.writeRaw(encoder.encode(`${this.ts.current().text} ${escapeControls(maskText(text))}\n`));
     for (const m of this.mirrors) if (!(m instanceof FileLineLog)) m.line(text);
   }
 
@@ -131,9 +134,12 @@ export function stderrFallback(isTty = process.stderr.isTTY === true, fd = 2): (
   };
 }
 
-/** Open a log for appending; its first write failure is said through `say` (once). */
-export function openLogFile(path: string, say: (text: string) => void, now: () => number = Date.now): FileLineLog {
-  return new FileLineLog(path, undefined, now, (err) => say(writeFailureText(path, err)));
+/**
+ * Open a log for appending; its first write failure is said through `say` (once). `mode` applies to a new file: 0600 for logs that can name
+ * URLs and hosts of remote systems (the RP log, the agents' daily logs), 0644 otherwise.
+ */
+export function openLogFile(path: string, say: (text: string) => void, now: () => number = Date.now, mode = 0o644): FileLineLog {
+  return new FileLineLog(path, undefined, now, (err) => say(writeFailureText(path, err)), mode);
 }
 
 /** Lines kept for tail() are cut to this many bytes. */

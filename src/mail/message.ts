@@ -2,6 +2,7 @@
  * The `--email` completion message (SPEC §5), as pure data: subject and a plain-text body
  * made to be read on a phone (short "Label: value" lines, no table wider than a screen).
  */
+import { maskText } from "../format/secrets.ts";
 import type { AgentExit, AttemptDetail, JobOutcome } from "../dispatcher/run-job.ts";
 import { formatDuration, localTimestamp } from "../format/time.ts";
 
@@ -33,7 +34,7 @@ export function localTimeWithOffset(d: Date): string {
 
 /** Control characters (terminal colours, carriage returns) make no sense in mail. */
 export function printable(text: string): string {
-  return text
+  return maskText(text)
     .replace(/\x1b\[[0-?]*[ -/]*[@-~]/g, "")
     .replace(/\x1b[@-_]/g, "")
     .replace(/[\x00-\x08\x0a-\x1f\x7f]/g, " ")

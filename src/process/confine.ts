@@ -25,7 +25,13 @@ export const realFs: ConfineFs = {
   },
 };
 
-export type ConfineResult = { ok: true; program: string } | { ok: false; reason: string };
+/**
+ * `program` is the path as named in Bin/ (what the child sees as its argv[0], so that a
+ * link named after a program of the suite still starts that program); `real` is the file
+ * that was checked, and the only one ever started: resolve once, check the real path,
+ * start the real path. A link swapped after the check changes nothing.
+ */
+export type ConfineResult = { ok: true; program: string; real: string } | { ok: false; reason: string };
 
 const WINDOWS_EXECUTABLE_EXTENSIONS = [".exe", ".cmd", ".bat", ".com"];
 /** CON, NUL, COM1 ... with or without an extension name a device, not a file, in any folder. */
@@ -83,6 +89,15 @@ export function confineProgram(program: string, bin: string, platform: NodeJS.Pl
   }
   const found = candidates.find((c) => fs.isFile(c));
   if (!found) return { ok: false, reason: `program ${program} not found in ${bin}: ${where}` };
+  return confineFound(found, bin, platform, fs, where);
+}
+
+/**
+ * The real path of `found` (a file named in Bin/), when it lies inside the real path of
+ * Bin/: resolved once, and that resolved path is what is started. Pre/post commands and
+ * agents both go through here.
+ */
+export function confineFound(found: string, bin: string, platform: NodeJS.Platform = process.platform, fs: ConfineFs = realFs, where = `it must lie inside ${bin}`): ConfineResult {
   let realBin: string;
   let realProgram: string;
   try {
@@ -94,5 +109,6 @@ export function confineProgram(program: string, bin: string, platform: NodeJS.Pl
   if (!isInside(realBin, realProgram, platform) || realProgram === realBin) {
     return { ok: false, reason: `${found} resolves to ${realProgram}, outside ${realBin}: ${where}` };
   }
-  return { ok: true, program: found };
+  if (!fs.isFile(realProgram)) return { ok: false, reason: `${found} resolves to ${realProgram}, which is not a file` };
+  return { ok: true, program: found, real: realProgram };
 }

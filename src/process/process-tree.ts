@@ -30,7 +30,13 @@ export function stdioDrainMs(env: Readonly<Record<string, string | undefined>> =
 }
 
 export interface RunSpec {
+  /** What the child sees as its arguments; argv[0] is the file started unless `file` is given. */
   readonly argv: readonly string[];
+  /**
+   * The file to start when it differs from argv[0]: the real path that was checked
+   * against Bin/ (process/confine.ts), while the child still sees argv[0] as its name.
+   */
+  readonly file?: string | undefined;
   readonly cwd: string;
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Epoch ms after which the tree is stopped as timed out. */
@@ -121,7 +127,8 @@ export function runProcess(spec: RunSpec): Promise<RunResult> {
     let settled = false;
     let deadlineTimer: ReturnType<typeof setTimeout> | undefined;
 
-    const [file, ...args] = spec.argv;
+    const [name, ...args] = spec.argv;
+    const file = spec.file ?? name;
     // Windows: console programs write in the console's code page, with CRLF.
     const codePage = platform === "win32" ? consoleCodePage() : undefined;
     const stdout = platform === "win32" ? consoleTextSink(spec.stdout, codePage) : spec.stdout;
@@ -137,6 +144,7 @@ export function runProcess(spec: RunSpec): Promise<RunResult> {
         detached: platform !== "win32" && group,
         windowsHide: true,
         windowsVerbatimArguments: spec.verbatim === true,
+        ...(spec.file !== undefined && name !== undefined ? { argv0: name } : {}),
       });
     } catch (err) {
       output.attach(undefined);

@@ -117,7 +117,7 @@ export const { main, parse: parseDispatcherArgs } = defineProgram({
 /** `--init ROOT` alone: the tree, then what to do next. */
 async function initInstall(opts: DispatcherOptions): Promise<number> {
   if (opts.jobs.length > 0 || opts.alljobs || opts.type !== undefined || opts.email !== undefined || opts.dryrun || opts.unlock !== undefined || opts.config !== undefined || opts.link) {
-    throw usageError(`--init ROOT takes no job selection and no other option\n${moreHelp(USAGE)}`);
+    throw usageError(`--init ROOT takes no job selection and no other option`, moreHelp(USAGE));
   }
   const [{ initTree }, { isCompiled }, { messages }] = await Promise.all([import("../install/init-tree.ts"), import("../install/paths.ts"), import("../format/messages.ts")]);
   const r = initTree(opts.init ?? "", { executable: isCompiled() ? process.execPath : undefined });
@@ -144,7 +144,7 @@ export function checkMailReady(opts: DispatcherOptions, config: Config, root?: s
 /** `--link`: needs no config or database (a fresh unpack has neither yet). */
 async function linkBesideExecutable(opts: DispatcherOptions): Promise<number> {
   if (opts.jobs.length > 0 || opts.alljobs || opts.type !== undefined || opts.email !== undefined || opts.dryrun || opts.unlock !== undefined || opts.config !== undefined || opts.debug) {
-    throw usageError(`--link takes no other option and no job\n${moreHelp(USAGE)}`);
+    throw usageError(`--link takes no other option and no job`, moreHelp(USAGE));
   }
   const exe = process.execPath;
   const base = exe.replace(/\\/g, "/").split("/").pop()!.replace(/\.exe$/i, "").toLowerCase();
@@ -164,9 +164,9 @@ async function dispatchJobs(opts: DispatcherOptions, raw: readonly string[]): Pr
   if (opts.init !== undefined) return initInstall(opts);
   if (opts.link) return linkBesideExecutable(opts);
   if (opts.unlock !== undefined && (opts.jobs.length > 0 || opts.alljobs || opts.type !== undefined || opts.email !== undefined || opts.dryrun)) {
-    throw usageError(`--unlock JOB takes one job and no other job selection or option (-a, -t, --email, -n, job names)\n${moreHelp(USAGE)}`);
+    throw usageError(`--unlock JOB takes one job and no other job selection or option (-a, -t, --email, -n, job names)`, moreHelp(USAGE));
   }
-  if (opts.unlock === "") throw usageError(`--unlock needs a job id or title\n${moreHelp(USAGE)}`);
+  if (opts.unlock === "") throw usageError(`--unlock needs a job id or title`, moreHelp(USAGE));
   const selection = opts.unlock === undefined ? selectionFromArgs(opts.jobs, opts.alljobs, opts.type) : undefined;
   const paths = resolvePaths(opts.config);
   const config = loadConfig(paths.configFile);

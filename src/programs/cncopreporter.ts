@@ -48,7 +48,7 @@ export interface ReporterArgs {
 }
 
 function reporterArgsOf({ _: positionals, ...values }: OptionValues<typeof COMMON_ARGS>): ReporterArgs {
-  if (positionals.length > 0) throw usageError(`unexpected argument "${positionals[0]}"\n${moreHelp(USAGE)}`);
+  if (positionals.length > 0) throw usageError(`unexpected argument "${positionals[0]}"`, moreHelp(USAGE));
   return values;
 }
 

@@ -50,15 +50,15 @@ const ARGS = {
 export type WOptions = WatchOptions & { readonly help: boolean; readonly version: boolean };
 
 function wOptionsOf({ _: positionals, help, version, config, daysago, follow, pager, wide }: OptionValues<typeof ARGS>): WOptions {
-  if (!/^\d{1,6}$/.test(daysago)) throw usageError(`--daysago needs a whole number of days (0 or more), not ${JSON.stringify(daysago)}\n${moreHelp(USAGE)}`);
+  if (!/^\d{1,6}$/.test(daysago)) throw usageError(`--daysago needs a whole number of days (0 or more), not ${JSON.stringify(daysago)}`, moreHelp(USAGE));
   const daysAgo = Number(daysago);
-  if (positionals.length > 1) throw usageError(`one PREFIX at most, got ${positionals.join(" ")}\n${moreHelp(USAGE)}`);
+  if (positionals.length > 1) throw usageError(`one PREFIX at most, got ${positionals.join(" ")}`, moreHelp(USAGE));
   const prefix = positionals[0];
   if (prefix !== undefined && !/^[A-Za-z][A-Za-z0-9]{1,9}$/.test(prefix)) {
-    throw usageError(`${JSON.stringify(prefix)} is not a log prefix (letters and digits, such as CA or CIFS)\n${moreHelp(USAGE)}`);
+    throw usageError(`${JSON.stringify(prefix)} is not a log prefix (letters and digits, such as CA or CIFS)`, moreHelp(USAGE));
   }
-  if (follow && pager) throw usageError(`-f and -p cannot be combined: follow in the terminal, or page a day's log\n${moreHelp(USAGE)}`);
-  if (follow && daysAgo > 0) throw usageError(`-f follows the newest log; --daysago ${daysAgo} names an earlier day, which is no longer written\n${moreHelp(USAGE)}`);
+  if (follow && pager) throw usageError(`-f and -p cannot be combined: follow in the terminal, or page a day's log`, moreHelp(USAGE));
+  if (follow && daysAgo > 0) throw usageError(`-f follows the newest log; --daysago ${daysAgo} names an earlier day, which is no longer written`, moreHelp(USAGE));
   return { help, version, config, daysAgo, follow, pager, prefix, wide };
 }
 

@@ -65,7 +65,8 @@ export function openReporterLog(paths: Paths, debugging: boolean, say: Messages 
   const path = reporterLogPath(paths, now);
   let file: FileLineLog;
   try {
-    file = openLogFile(path, (t) => say.withTag(PROGRAM).fail(`${t}; its lines go to stderr from here`));
+    // 0600 when new: the RP log can name URLs.
+    file = openLogFile(path, (t) => say.withTag(PROGRAM).fail(`${t}; its lines go to stderr from here`), Date.now, 0o600);
   } catch (err) {
     say.withTag(PROGRAM).fail(`cannot open the log ${path} (open): ${(err as Error).message}; its lines go to stderr. Check the permissions of ${paths.spoolLogs}.`);
     file = new FileLineLog(path, null);

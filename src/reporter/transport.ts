@@ -94,14 +94,17 @@ export function createFetchTransport(opts: FetchTransportOptions): Transport {
     async send(url, body, reportName) {
       const started = performance.now();
       try {
-        const init: RequestInit & { tls?: { ca: string[] } } = {
+        // Certificates are always checked: an explicit rejectUnauthorized, so that no
+        // NODE_TLS_REJECT_UNAUTHORIZED=0 inherited from the caller switches the check off.
+        const init: RequestInit & { tls: { rejectUnauthorized: true; ca?: string[] } } = {
+          tls: { rejectUnauthorized: true },
           method: "POST",
           headers: requestHeaders(opts.apiKey, reportName, opts.userAgent),
           body,
           redirect: "manual",
           signal: AbortSignal.timeout(opts.timeoutMs),
         };
-        if (opts.ca) init.tls = { ca: [...opts.ca] };
+        if (opts.ca) init.tls = { rejectUnauthorized: true, ca: [...opts.ca] };
         const res = await doFetch(url, init);
         // The status decides; a body that fails to arrive does not undo an answer.
         const text = await readExcerpt(res).catch(() => "");

@@ -3,6 +3,7 @@
  * reporter ignores (a leading dot), flushed to disk, then renamed into place, and the
  * folder is flushed on POSIX: a crash at any instant leaves no report or a whole one.
  */
+import { maskText } from "../format/secrets.ts";
 import { lstatSync, readdirSync, unlinkSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
@@ -96,10 +97,20 @@ export function reportFileName(prefix: ReportPrefix, now: Date = new Date()): st
  * Write one report atomically; returns its final path. Throws on failure (full disk,
  * unwritable folder) after removing the temporary file: the caller logs it.
  */
+/** Fields of free text that may quote a secret (a command's stderr, an agent's reason, a URL). */
+const MASKED_FIELDS = new Set(["message", "reason", "source", "destination"]);
+
+/** The report with the one masking rule applied to its free-text fields (SPEC §4). */
+function masked(report: object): object {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(report)) out[k] = MASKED_FIELDS.has(k) && typeof v === "string" ? maskText(v) : v;
+  return out;
+}
+
 export function writeReport(messagesDir: string, prefix: ReportPrefix, report: object, now: Date = new Date()): string {
   const name = reportFileName(prefix, now);
   const final = nodePath.join(messagesDir, name);
-  writeFileAtomic(final, `${JSON.stringify(report, null, 2)}\n`, { tempPath: nodePath.join(messagesDir, reportTempName(name)) });
+  writeFileAtomic(final, `${JSON.stringify(masked(report), null, 2)}\n`, { tempPath: nodePath.join(messagesDir, reportTempName(name)) });
   return final;
 }
 

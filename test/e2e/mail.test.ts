@@ -174,6 +174,15 @@ describe("a failed send is logged and warned, and changes nothing else", () => {
     expect(server.messages).toHaveLength(0);
   });
 
+  test("an inherited NODE_TLS_REJECT_UNAUTHORIZED=0 does not switch the certificate check off", async () => {
+    const server = await smtp({ mode: "tls" });
+    const tree = mailTree(["mail_server = localhost", `mail_port = ${server.port}`, "mail_security = tls"]);
+    const r = await tree.run("cncopagent", ["--email", "admin@example.com", "Nightly files"], { env: { NODE_TLS_REJECT_UNAUTHORIZED: "0" } });
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toMatch(/completion mail to admin@example\.com not sent: TLS failure with localhost:\d+: .*certificate/);
+    expect(server.messages).toHaveLength(0);
+  });
+
   test("TLS failure: a trusted certificate for another name", async () => {
     const server = await smtp({ mode: "tls" });
     // 127.1 is 127.0.0.1, but the certificate names only localhost and 127.0.0.1.

@@ -52,6 +52,15 @@ describe("cncopreporter over HTTPS", () => {
     expect(spool(tree)).toEqual([]);
   });
 
+  test("an inherited NODE_TLS_REJECT_UNAUTHORIZED=0 does not switch the certificate check off", async () => {
+    const { server, tree } = setup("");
+    const r = await tree.run("cncopreporter", [], { env: { NODE_TLS_REJECT_UNAUTHORIZED: "0" } });
+    expect(r.exitCode).toBe(0);
+    expect(server.received).toHaveLength(0);
+    expect(spool(tree)).toEqual(["JF-1.json", "VIRUS-1.json"]);
+    expect(rpLog(tree)).toMatch(/not delivered JF-1\.json .*(certificate|CERT|verify)/i);
+  });
+
   test("without ca_file the private CA is not trusted: not delivered, nothing lost, exit 0", async () => {
     const { server, tree } = setup("");
     const r = await tree.run("cncopreporter", []);

@@ -6,7 +6,12 @@ import { existsSync, readFileSync } from "node:fs";
 import nodePath from "node:path";
 import { makeTree, type RunOutput, type Tree, waitFor } from "./tree.ts";
 
-export const FAKE_CONFIG = (extra = "") => `[defaults]\ndays_of_logs = 0\ncommand_timeout = 30\n${extra}\n[agents]\nFAKE = fakeagent\n`;
+/** `extra` lines go into [defaults]; a key they set replaces the default (a key given twice is an error). */
+export const FAKE_CONFIG = (extra = "") => {
+  const given = new Set([...extra.matchAll(/^\s*([A-Za-z_]+)\s*=/gm)].map((m) => m[1]!.toLowerCase()));
+  const defaults = ["days_of_logs = 0", "command_timeout = 30"].filter((l) => !given.has(l.split(" ")[0]!));
+  return `[defaults]\n${defaults.join("\n")}\n${extra}\n[agents]\nFAKE = fakeagent\n`;
+};
 
 /** A tree whose job type FAKE runs Bin/fakeagent; `defaults` lines go into [defaults]. */
 export function fakeTree(defaults = ""): Tree {

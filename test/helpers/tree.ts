@@ -4,7 +4,7 @@
  * when CNCOP_BIN names a folder holding it (e.g. CNCOP_BIN=dist).
  */
 import { Database } from "bun:sqlite";
-import { chmodSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
 import { BACKUPJOB_SCHEMA } from "../../src/install/jobs-db.ts";
@@ -85,7 +85,10 @@ export function makeTree(opts: MakeTreeOptions = {}): Tree {
       try {
         linkSync(from, nodePath.join(bin, name));
       } catch {
-        symlinkSync(from, nodePath.join(bin, name));
+        // Another file system: a copy (mode kept), never a symlink, which the suite refuses
+        // as a program whose real path lies outside Bin/.
+        copyFileSync(from, nodePath.join(bin, name));
+        chmodSync(nodePath.join(bin, name), statSync(from).mode & 0o7777);
       }
     }
   }

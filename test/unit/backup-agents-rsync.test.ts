@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { RSYNC_EXIT_TABLE, verdictOf } from "../../src/backup-agents/rsync/exit-codes.ts";
 import { mostTelling } from "../../src/backup-agents/rsync/rsync-agent.ts";
-import { endpointArg, endpointKind, planRsync, readRsyncSettings, RSYNC_DEFAULTS, type RsyncSettings } from "../../src/backup-agents/rsync/rsync-plan.ts";
+import { endpointArg, endpointKind, planRsync, withoutUrlPassword, readRsyncSettings, RSYNC_DEFAULTS, type RsyncSettings } from "../../src/backup-agents/rsync/rsync-plan.ts";
 import { emptyStats, foldStatsLine } from "../../src/backup-agents/rsync/stats.ts";
 
 describe("rsync exit statuses", () => {
@@ -117,6 +117,20 @@ describe("the rsync command", () => {
     expect(p.argv.join(" ")).not.toContain("pw-123");
     expect(p.env).toEqual({ PATH: "/usr/bin", RSYNC_PASSWORD: "pw-123" });
     expect(plan({ password: "pw-123" }).env.RSYNC_PASSWORD).toBeUndefined();
+  });
+  test("a password in an rsync:// URL leaves the argv for RSYNC_PASSWORD (percent-encoding undone)", () => {
+    const p = plan({}, "rsync://bob:p%40ss%3Aw0rd@nas:873/mod/dir");
+    expect(p.argv.slice(-2)).toEqual(["rsync://bob@nas:873/mod/dir/", "/dest"]);
+    expect(p.argv.join(" ")).not.toContain("p%40ss");
+    expect(p.env.RSYNC_PASSWORD).toBe("p@ss:w0rd");
+    expect(plan({}, "/src", "rsync://bob:PW@nas/mod").argv.at(-1)).toBe("rsync://bob@nas/mod");
+    expect(plan({}, "/src", "rsync://bob:PW@nas/mod").env.RSYNC_PASSWORD).toBe("PW");
+  });
+  test("settings.password wins over the URL's", () => {
+    expect(plan({ password: "from-settings" }, "rsync://bob:from-url@nas/mod").env.RSYNC_PASSWORD).toBe("from-settings");
+  });
+  test("withoutUrlPassword leaves other endpoints alone", () => {
+    for (const e of ["rsync://bob@nas/mod", "nas::mod/x", "bob@nas:/data", "/local/with:colon@x", undefined]) expect(withoutUrlPassword(e)).toEqual({ text: e, password: undefined });
   });
   test("two remote ends are refused", () => {
     expect(() => plan({}, "nas:/a", "rsync://x/m")).toThrow(/both remote/);

@@ -104,6 +104,18 @@ describe("the daily log written (docs/log-formats.md, Agents)", () => {
   test("DEBUG lines only under -d", () => {
     expect(written(true, events).lines).toContain("DEBUG a detail");
   });
+  test("the job's known secrets are *** in every line and echo, whatever quotes them", () => {
+    const r = written(true, (log) => {
+      log.info("before: s3cr!t");
+      log.hideSecrets(["s3cr!t", "s3cr!t-longer", "ab"]);
+      log.info("server said: bad login s3cr!t-longer");
+      log.debug("reply s3cr!t");
+      log.warn("retry with s3cr!t");
+      log.error("530 s3cr!t rejected");
+    });
+    expect(r.lines).toEqual(["INFO before: s3cr!t", "INFO server said: bad login ***", "DEBUG reply ***", "WARN retry with ***", "ERROR 530 *** rejected"]);
+    expect(r.echoed).toEqual(["WARN retry with ***", "ERROR 530 *** rejected"]);
+  });
 });
 
 describe("states", () => {

@@ -176,18 +176,74 @@ describe("unknown keys and sections are warnings", () => {
   });
 });
 
-describe("an unquoted # or ; cuts the value (documented: quote such values)", () => {
-  test("unquoted", () => {
-    expect(parse("[mail]\nmail_user = u\nmail_password = p#ss\n").mail.password).toBe("p");
+describe("quotes and comments (SPEC §3: values holding # or ; are quoted; a comment may follow)", () => {
+  const cases: [string, string, string][] = [
+    ["a quoted value followed by a comment", '[network]\nurl = https://r.example\napi_key = "k#Ey;42xyz" ; key from the portal\n', "k#Ey;42xyz"],
+    ["the SPEC's own example", '[network]\nurl = https://r.example\napi_key = "k#1" ; from the portal\n', "k#1"],
+    ["a # comment after a quoted value", "[network]\nurl = https://r.example\napi_key = 'a;b' # note\n", "a;b"],
+    ["single quotes keep # and ;", "[network]\nurl = https://r.example\napi_key = 'a;b#c'\n", "a;b#c"],
+    ["an escaped double quote inside double quotes", '[network]\nurl = https://r.example\napi_key = "a\\"b;c"\n', 'a"b;c'],
+    ["an unquoted value and a comment after a blank", "[network]\nurl = https://r.example\napi_key = plain ; comment\n", "plain"],
+  ];
+  test.each(cases)("%s", (_name, text, want) => {
+    expect(parse(text).network.apiKey).toBe(want);
   });
-  test("quoted with single quotes", () => {
-    expect(parse("[mail]\nmail_user = u\nmail_password = 'a;b#c'\n").mail.password).toBe("a;b#c");
+
+  const errors: [string, string, RegExp][] = [
+    ["a # inside an unquoted value", "[mail]\nmail_user = u\nmail_password = p#ss\n", /line 3: the value of mail_password holds "#", which starts a comment: put the value in quotes/],
+    ["a ; inside an unquoted value", "[mail]\nmail_user = u\nmail_password = p;ss\n", /line 3: .*holds ";"/],
+    ["text after the closing quote", '[mail]\nmail_user = u\nmail_password = "p" ss\n', /line 3: the value of mail_password has text after its closing quote/],
+    ["a quote never closed", '[mail]\nmail_user = u\nmail_password = "pss\n', /line 3: the value of mail_password opens a quote \(\"\) that is never closed/],
+  ];
+  test.each(errors)("%s is an error naming the line", (_name, text, want) => {
+    const e = errorOf(() => parse(text));
+    expect(e.message).toContain(FILE);
+    expect(e.message).toMatch(want);
+  });
+});
+
+describe("duplicates are errors naming both lines (like Python's strict configparser)", () => {
+  test("a key given twice in one section", () => {
+    const e = errorOf(() => parse("[defaults]\ndays_of_logs = 30\nrole = LOCAL\ndays_of_logs = 0\n"));
+    expect(e.message).toBe(`${FILE}, line 4: [defaults] days_of_logs is given twice in this section (first on line 2). Keep one.`);
+  });
+  test("keys compare without case", () => {
+    expect(errorOf(() => parse("[mail]\nmail_server = a\nMAIL_SERVER = b\n")).message).toMatch(/line 3: \[mail\] MAIL_SERVER is given twice .*first on line 2/);
+  });
+  test("a section given twice, in any case", () => {
+    const e = errorOf(() => parse("[defaults]\nrole = LOCAL\n\n[mail]\nmail_server = x\n[Defaults]\ndays_of_logs = 0\n"));
+    expect(e.message).toBe(`${FILE}, line 6: section [defaults] is given twice (first on line 1). Merge the two into one.`);
+  });
+  test("the same key in two sections is fine", () => {
+    expect(parse("[network]\ntimeout = 5\n[mail]\nmail_timeout = 5\n").network.timeoutSec).toBe(5);
+  });
+});
+
+describe("size: values quoted in messages are cut; files over 1 MiB are refused", () => {
+  test("a 100 kB bad value is quoted cut to 120 characters, with its length", () => {
+    const e = errorOf(() => parse(`[defaults]\nrole = ${"x".repeat(100_000)}\n`));
+    expect(e.message.length).toBeLessThan(600);
+    expect(e.message).toContain(`"${"x".repeat(120)}... (100000 characters)"`);
+  });
+  test("a long malformed line is quoted cut", () => {
+    const e = errorOf(() => parse(`[defaults]\n${"y".repeat(50_000)}\n`));
+    expect(e.message.length).toBeLessThan(600);
+    expect(e.message).toContain("(50000 characters)");
   });
 });
 
 describe("loadConfig", () => {
   const dir = mkdtempSync(nodePath.join(os.tmpdir(), "cncop-cfg-"));
   const cleanup = () => rmSync(dir, { recursive: true, force: true });
+
+  test("a file over 1 MiB is refused before it is read; 1 MiB exactly is read", () => {
+    const big = nodePath.join(dir, "big.ini");
+    const head = "[defaults]\nrole = LOCAL\n; ";
+    writeFileSync(big, head + "c".repeat(1024 * 1024 - head.length + 1));
+    expect(errorOf(() => loadConfig(big)).message).toBe(`Configuration file ${big} is 1048577 bytes: a configuration file over 1 MiB (1048576 bytes) is refused.`);
+    writeFileSync(big, head + "c".repeat(1024 * 1024 - head.length));
+    expect(loadConfig(big).role).toBe("LOCAL");
+  });
 
   test("a missing file names the path and how to create it", () => {
     const file = nodePath.join(dir, "missing.ini");
@@ -214,4 +270,31 @@ describe("loadConfig", () => {
     expect(loadConfig(file, "h").daysOfLogs).toBe(12);
     cleanup();
   });
+});
+
+describe("warnings when a secret would travel in clear text", () => {
+  test("an api_key with a plain http:// url", () => {
+    const c = parse("[network]\nurl = http://bob:pw@reports.example/api\napi_key = k1\n");
+    expect(c.warnings).toEqual([`${FILE}: [network] url is plain http:// (http://bob:***@reports.example/api): the api_key travels in clear text with every report. Use an https:// URL.`]);
+  });
+  test("https, or http without a key: no warning", () => {
+    expect(parse("[network]\nurl = https://r.example\napi_key = k1\n").warnings).toEqual([]);
+    expect(parse("[network]\nurl = http://r.example\n").warnings).toEqual([]);
+  });
+  test("SMTP authentication with mail_security = none, or unset", () => {
+    expect(parse("[mail]\nmail_server = m\nmail_user = u\nmail_password = p\nmail_security = none\n").warnings).toEqual([`${FILE}: [mail] mail_security = none with mail_user set: the SMTP password travels in clear text. Use starttls or tls.`]);
+    expect(parse("[mail]\nmail_server = m\nmail_user = u\nmail_password = p\n").warnings[0]).toMatch(/mail_security is not: a server that does not offer STARTTLS gets the password in clear text/);
+  });
+  test("SMTP authentication over starttls or tls, or no authentication: no warning", () => {
+    expect(parse("[mail]\nmail_server = m\nmail_user = u\nmail_password = p\nmail_security = starttls\n").warnings).toEqual([]);
+    expect(parse("[mail]\nmail_server = m\nmail_user = u\nmail_password = p\nmail_security = tls\n").warnings).toEqual([]);
+    expect(parse("[mail]\nmail_server = m\nmail_security = none\n").warnings).toEqual([]);
+  });
+});
+
+test("unknown key and section names are quoted cut too", () => {
+  const w = parse(`[${"s".repeat(5000)}]\nx = 1\n[defaults]\n${"k".repeat(5000)} = 1\n`).warnings;
+  expect(w).toHaveLength(2);
+  for (const line of w) expect(line.length).toBeLessThan(400);
+  expect(w[1]).toContain("(5000 characters)");
 });

@@ -36,26 +36,28 @@ describe("POSIX: real files and symlinks", () => {
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-  const allowed: [string, string][] = [
-    ["dump.sh", "Bin/dump.sh"],
-    ["./dump.sh", "Bin/dump.sh"],
-    ["sub/x.sh", "Bin/sub/x.sh"],
-    ["sub/../dump.sh", "Bin/dump.sh"],
-    ["link-in.sh", "Bin/link-in.sh"],
-    ["rel-link-in.sh", "Bin/rel-link-in.sh"],
-    ["self/dump.sh", "Bin/self/dump.sh"],
+  // [program, the path as named, the real path checked and started]
+  const allowed: [string, string, string][] = [
+    ["dump.sh", "Bin/dump.sh", "Bin/dump.sh"],
+    ["./dump.sh", "Bin/dump.sh", "Bin/dump.sh"],
+    ["sub/x.sh", "Bin/sub/x.sh", "Bin/sub/x.sh"],
+    ["sub/../dump.sh", "Bin/dump.sh", "Bin/dump.sh"],
+    ["link-in.sh", "Bin/link-in.sh", "Bin/dump.sh"],
+    ["rel-link-in.sh", "Bin/rel-link-in.sh", "Bin/sub/x.sh"],
+    ["self/dump.sh", "Bin/self/dump.sh", "Bin/dump.sh"],
   ];
-  test.each(allowed)("%j is allowed", (program, want) => {
-    expect(confineProgram(program, bin, "linux")).toEqual({ ok: true, program: nodePath.join(root, want) });
+  test.each(allowed)("%j is allowed, and its real path is the file started", (program, named, real) => {
+    expect(confineProgram(program, bin, "linux")).toEqual({ ok: true, program: nodePath.join(root, named), real: nodePath.join(root, real) });
   });
 
   test("an absolute path inside Bin/ is allowed", () => {
-    expect(confineProgram(nodePath.join(bin, "dump.sh"), bin, "linux")).toEqual({ ok: true, program: nodePath.join(bin, "dump.sh") });
+    const p = nodePath.join(bin, "dump.sh");
+    expect(confineProgram(p, bin, "linux")).toEqual({ ok: true, program: p, real: p });
   });
 
   test("programs through a Bin/ that is itself a symlink are allowed", () => {
     const linkBin = nodePath.join(root, "BinLink");
-    expect(confineProgram("dump.sh", linkBin, "linux")).toEqual({ ok: true, program: nodePath.join(linkBin, "dump.sh") });
+    expect(confineProgram("dump.sh", linkBin, "linux")).toEqual({ ok: true, program: nodePath.join(linkBin, "dump.sh"), real: nodePath.join(bin, "dump.sh") });
   });
 
   const refused: [string, RegExp][] = [
@@ -151,8 +153,12 @@ describe("Windows (path.win32, fake file system)", () => {
     ["..\\BIN\\tool.exe", "C:\\cncop\\BIN\\tool.exe"],
     ["inlink.exe", "C:\\cncop\\Bin\\inlink.exe"],
   ];
-  test.each(allowed)("%j is allowed", (program, want) => {
-    expect(confine(program)).toEqual({ ok: true, program: want });
+  test.each(allowed)("%j is allowed; the file started is its real path", (program, want) => {
+    expect(confine(program)).toEqual({ ok: true, program: want, real: fs.realpath(want) });
+  });
+
+  test("a link inside Bin/ starts the file it points to", () => {
+    expect(confine("inlink.exe")).toEqual({ ok: true, program: "C:\\cncop\\Bin\\inlink.exe", real: "C:\\cncop\\Bin\\tool.exe" });
   });
 
   const refused: [string, RegExp][] = [
@@ -217,7 +223,7 @@ describe("Windows (path.win32, fake file system)", () => {
 
   test("a Bin/ that is a junction to another drive: programs inside its real path are allowed", () => {
     const jfs = fakeWindowsFs(["E:\\real\\Bin\\tool.exe", "E:\\real\\other.exe"], { "C:\\cncop\\Bin": "E:\\real\\Bin", "C:\\cncop\\Bin\\out.exe": "E:\\real\\other.exe" });
-    expect(confineProgram("tool.exe", bin, "win32", jfs)).toEqual({ ok: true, program: "C:\\cncop\\Bin\\tool.exe" });
+    expect(confineProgram("tool.exe", bin, "win32", jfs)).toEqual({ ok: true, program: "C:\\cncop\\Bin\\tool.exe", real: "E:\\real\\Bin\\tool.exe" });
     expect(confineProgram("out.exe", bin, "win32", jfs).ok).toBe(false);
   });
 
@@ -253,13 +259,14 @@ describe("prepareCommand on Windows: .cmd/.bat go through cmd.exe, safely or not
   const ctx = { bin, platform: "win32" as const, fs, comspec: "C:\\Windows\\System32\\cmd.exe" };
 
   test("an .exe runs directly with its arguments", () => {
-    expect(prepareCommand("tool.exe 'a b' %PATH% \"x&y\"", ctx)).toEqual({ ok: true, argv: ["C:\\cncop\\Bin\\tool.exe", "a b", "%PATH%", "x&y"], verbatim: false });
+    expect(prepareCommand("tool.exe 'a b' %PATH% \"x&y\"", ctx)).toEqual({ ok: true, argv: ["C:\\cncop\\Bin\\tool.exe", "a b", "%PATH%", "x&y"], file: "C:\\cncop\\Bin\\tool.exe", verbatim: false });
   });
 
   test("a .cmd is wrapped: every argument quoted, cmd.exe without AutoRun and delayed expansion", () => {
     expect(prepareCommand("dump 'a b' x&y ^z", ctx)).toEqual({
       ok: true,
       argv: ["C:\\Windows\\System32\\cmd.exe", "/d", "/v:off", "/s", "/c", '""C:\\cncop\\Bin\\dump.cmd" "a b" "x&y" "^z""'],
+      file: "C:\\Windows\\System32\\cmd.exe",
       verbatim: true,
     });
   });

@@ -21,7 +21,7 @@ describe("printable text is kept as it is", () => {
     ["an already escaped text (escaping is idempotent)", "a\\nb\\x1b[0m"],
     ["Latin-1 above the C1 range", "\u00a0é ÿ"],
     ["CJK and emoji", "バックアップ 📁"],
-    ["bidi marks and isolates: kept, they cannot end a line or move the cursor", "a\u200e\u200f\u202a\u202e\u2066\u2069b"],
+    ["bidi marks: kept, they reorder nothing", "a\u200e\u200fb"],
     ["line and paragraph separators: kept, w does not split on them", "a\u2028b\u2029c"],
     ["the empty string", ""],
   ])("%s", (_what, text) => expect(escapeControls(text)).toBe(text));
@@ -39,6 +39,12 @@ describe("terminal sequences do nothing once escaped", () => {
   ])("%s", (_what, text, shown) => {
     expect(escapeControls(text)).toBe(shown);
     expect(escapeControls(text)).not.toMatch(/[\x00-\x1f\x7f-\x9f]/);
+  });
+});
+
+describe("bidirectional embeddings, overrides and isolates are shown escaped", () => {
+  test.each([0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069])("U+%s", (c) => {
+    expect(escapeControls(`job\u0020${String.fromCharCode(c)}KO`)).toBe(`job \\u${c.toString(16)}KO`);
   });
 });
 

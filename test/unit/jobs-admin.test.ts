@@ -5,7 +5,7 @@ import { rowToJob } from "../../src/install/jobs-db.ts";
 import { parseJobsArgs } from "../../src/jobs-admin/args.ts";
 import { checkCommand, checkField, checkInt, checkSettings, checkTitle, checkType, isDefaultValue } from "../../src/jobs-admin/fields.ts";
 import { attemptsSummary, jobView, renderJobBlock, renderTable } from "../../src/jobs-admin/render.ts";
-import { hasMaskedSecret, isSecretKey, maskSecrets, restoreMaskedSecrets } from "../../src/jobs-admin/secrets.ts";
+import { hasMaskedSecret, isSecretKey, maskSecrets, restoreMaskedSecrets } from "../../src/format/secrets.ts";
 import type { Snapshot } from "../../src/jobs-admin/store.ts";
 import { checkImportJob, exportJob, parseImportText, planImport, type ImportEntry } from "../../src/jobs-admin/transfer.ts";
 import { listJobTypes } from "../../src/jobs-admin/types-list.ts";

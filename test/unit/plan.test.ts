@@ -150,9 +150,9 @@ describe("planJob: the whole run as data", () => {
 
   test("CCS plans backupagentnq with the jobid and backupagentdq without", () => {
     const p = plan({ jobtype: "CCS" });
-    expect(p.agents).toEqual([
-      { agent: "backupagentnq", program: `${bin}/backupagentnq`, argv: [`${bin}/backupagentnq`, "-c", CONFIG, "-n", "9"] },
-      { agent: "backupagentdq", program: `${bin}/backupagentdq`, argv: [`${bin}/backupagentdq`, "-c", CONFIG, "-n"] },
+    expect(p.agents).toMatchObject([
+      { agent: "backupagentnq", program: `${bin}/backupagentnq`, file: `${bin}/backupagentnq`, refused: undefined, argv: [`${bin}/backupagentnq`, "-c", CONFIG, "-n", "9"] },
+      { agent: "backupagentdq", program: `${bin}/backupagentdq`, file: `${bin}/backupagentdq`, refused: undefined, argv: [`${bin}/backupagentdq`, "-c", CONFIG, "-n"] },
     ]);
     expect(p.session).toBe("S");
     expect(p.label).toBe("job 9 't'");
@@ -194,7 +194,20 @@ describe("planJob: the whole run as data", () => {
   });
 
   test("a missing agent is planned without a program", () => {
-    expect(plan({ jobtype: "RSYNC" }).agents).toEqual([{ agent: "backupagentrsync", program: undefined, argv: [`${bin}/backupagentrsync`, "-c", CONFIG, "-n", "9"] }]);
+    expect(plan({ jobtype: "RSYNC" }).agents).toMatchObject([{ agent: "backupagentrsync", program: undefined, file: undefined, refused: undefined, argv: [`${bin}/backupagentrsync`, "-c", CONFIG, "-n", "9"] }]);
+  });
+
+  test("an agent whose real path lies outside Bin/ is refused, and the job cannot run", () => {
+    const linked: ConfineFs = { isFile: (p) => files.has(p) || p === "/opt/evil", realpath: (p) => (p === `${bin}/backupagentcifs` ? "/opt/evil" : p) };
+    const p = planJob(rowToJob({ jobid: 9, jobtitle: "t", jobtype: "CIFS" }), { ...ctx(false), fs: linked });
+    expect(p.agents?.[0]).toMatchObject({ program: undefined, file: undefined, refused: expect.stringMatching(/resolves to \/opt\/evil, outside \/srv\/cncop\/Bin/) });
+    expect(p.rules.missingAgents).toMatch(/^agent backupagentcifs refused: /);
+  });
+
+  test("an agent linked to another file inside Bin/ starts that file, named as the agent", () => {
+    const linked: ConfineFs = { isFile: (p) => files.has(p), realpath: (p) => (p === `${bin}/backupagentcifs` ? `${bin}/agentmine` : p) };
+    const p = planJob(rowToJob({ jobid: 9, jobtitle: "t", jobtype: "CIFS" }), { ...ctx(false), fs: linked });
+    expect(p.agents?.[0]).toMatchObject({ program: `${bin}/backupagentcifs`, file: `${bin}/agentmine`, argv: [`${bin}/backupagentcifs`, "-c", CONFIG, "9"] });
   });
 
   test("the commands are prepared in the plan, each with its environment", () => {
@@ -225,8 +238,8 @@ describe("planJob: the whole run as data", () => {
 
 describe("describeCommand: what a dry run shows instead of running a command", () => {
   const cases: [PlannedCommand["kind"], string, PlannedCommand["prepared"], string][] = [
-    ["prerun", "pre.sh 'a b' $x", { ok: true, argv: ["/srv/cncop/Bin/pre.sh", "a b", "$x"], verbatim: false }, "dry run: would run prerun: /srv/cncop/Bin/pre.sh 'a b' '$x'"],
-    ["postsuccess", "post.sh --done", { ok: true, argv: ["/srv/cncop/Bin/post.sh", "--done"], verbatim: false }, "dry run: would run postsuccess: /srv/cncop/Bin/post.sh --done"],
+    ["prerun", "pre.sh 'a b' $x", { ok: true, argv: ["/srv/cncop/Bin/pre.sh", "a b", "$x"], file: "/srv/cncop/Bin/pre.sh", verbatim: false }, "dry run: would run prerun: /srv/cncop/Bin/pre.sh 'a b' '$x'"],
+    ["postsuccess", "post.sh --done", { ok: true, argv: ["/srv/cncop/Bin/post.sh", "--done"], file: "/srv/cncop/Bin/post.sh", verbatim: false }, "dry run: would run postsuccess: /srv/cncop/Bin/post.sh --done"],
     ["postfailure", "../evil.sh", { ok: false, reason: "the program path leads outside Bin/" }, 'dry run: postfailure would be refused: "../evil.sh": the program path leads outside Bin/'],
   ];
   for (const [kind, line, prepared, want] of cases) {
@@ -264,12 +277,12 @@ describe("planJob on Windows: .cmd/.bat agents go through cmd.exe, or are refuse
 
   test("an .exe agent is started as it is", () => {
     const p = plan("C:\\cncop", "backupagentcifs.exe");
-    expect(p.agents).toEqual([{ agent: "backupagentcifs", program: "C:\\cncop\\Bin\\backupagentcifs.exe", argv: ["C:\\cncop\\Bin\\backupagentcifs.exe", "-c", "C:\\cncop\\Config\\cncop3.ini", "7"] }]);
+    expect(p.agents).toMatchObject([{ agent: "backupagentcifs", program: "C:\\cncop\\Bin\\backupagentcifs.exe", file: "C:\\cncop\\Bin\\backupagentcifs.exe", refused: undefined, argv: ["C:\\cncop\\Bin\\backupagentcifs.exe", "-c", "C:\\cncop\\Config\\cncop3.ini", "7"] }]);
   });
 
   test("a .cmd agent in a root holding blanks and &: planned, startable (started through cmd.exe: agent-launch.test.ts)", () => {
     const p = plan("C:\\Program Files\\cncop & co", "backupagentcifs.cmd", true);
-    expect(p.agents).toEqual([
+    expect(p.agents).toMatchObject([
       {
         agent: "backupagentcifs",
         program: "C:\\Program Files\\cncop & co\\Bin\\backupagentcifs.cmd",

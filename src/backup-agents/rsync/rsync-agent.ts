@@ -96,6 +96,8 @@ export async function runRsyncAgent(ctx: AgentContext): Promise<AgentResult> {
     if (err instanceof SettingsError || err instanceof EndpointError) return earlyResult("ERROR", err.message);
     throw err;
   }
+  // The password rsync gets (settings.password, or the one the URL held) is never shown.
+  if (plan.env.RSYNC_PASSWORD !== ctx.env.RSYNC_PASSWORD) password = plan.env.RSYNC_PASSWORD;
   const redact = redactor(password);
   if (plan.destination.kind === "local" && !ctx.dryrun) {
     try {

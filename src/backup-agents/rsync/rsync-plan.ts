@@ -86,6 +86,21 @@ export function endpointArg(text: string | undefined, what: "source" | "destinat
   return { arg, kind };
 }
 
+/**
+ * `rsync://user:PW@host/...` without its password, and the password (percent-decoding
+ * undone): rsync gets it through RSYNC_PASSWORD, never on its command line, where every
+ * user of the machine could read it in `ps`.
+ */
+export function withoutUrlPassword(text: string | undefined): { text: string | undefined; password: string | undefined } {
+  const m = text === undefined ? null : /^(rsync:\/\/[^/@:]*):([^/@]*)@/i.exec(text);
+  if (!m || text === undefined) return { text, password: undefined };
+  let password = m[2]!;
+  try {
+    password = decodeURIComponent(password);
+  } catch {}
+  return { text: `${m[1]}@${text.slice(m[0].length)}`, password };
+}
+
 export interface RsyncPlanInput {
   readonly program: string;
   readonly source: string | undefined;
@@ -106,8 +121,10 @@ export interface RsyncPlan {
 
 export function planRsync(input: RsyncPlanInput): RsyncPlan {
   const s = input.settings;
-  const source = endpointArg(input.source, "source", input.root);
-  const destination = endpointArg(input.destination, "destination", input.root);
+  const src = withoutUrlPassword(input.source);
+  const dst = withoutUrlPassword(input.destination);
+  const source = endpointArg(src.text, "source", input.root);
+  const destination = endpointArg(dst.text, "destination", input.root);
   if (source.kind !== "local" && destination.kind !== "local") throw new EndpointError("rsync copies between a local path and a remote one, or two local paths: source and destination are both remote");
   const remote = source.kind !== "local" || destination.kind !== "local";
   const daemon = source.kind === "daemon" || destination.kind === "daemon";
@@ -124,6 +141,8 @@ export function planRsync(input: RsyncPlanInput): RsyncPlan {
   argv.push(...s.options, "--", source.arg, destination.arg);
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(input.baseEnv)) if (v !== undefined) env[k] = v;
-  if (s.password !== undefined && daemon) env.RSYNC_PASSWORD = s.password;
+  // settings.password first; else the password the URL held.
+  const password = s.password ?? src.password ?? dst.password;
+  if (password !== undefined && daemon) env.RSYNC_PASSWORD = password;
   return { argv, env, source, destination };
 }
