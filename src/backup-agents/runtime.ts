@@ -57,7 +57,7 @@ export interface RuntimeDeps {
 const SIGNALS = stopSignals();
 
 /** The session and attempt cncopagent passed, when they belong to this job; else a new session. */
-export function sessionOf(env: Readonly<Record<string, string | undefined>>, jobid: number): { session: string; attempt: number; fromDispatcher: boolean } {
+export function sessionOf(env: Readonly<Record<string, string | undefined>>, jobid: bigint | number): { session: string; attempt: number; fromDispatcher: boolean } {
   const own = env.CNCOP_JOBID === undefined || env.CNCOP_JOBID === String(jobid);
   const session = own && env.CNCOP_SESSION && /^\S{1,200}$/.test(env.CNCOP_SESSION) ? env.CNCOP_SESSION : undefined;
   const attemptText = own ? env.CNCOP_ATTEMPT : undefined;
@@ -69,7 +69,7 @@ export function sessionOf(env: Readonly<Record<string, string | undefined>>, job
  * The job from the database. When the database cannot be read, the identity cncopagent
  * passed (so the run still ends with its reports), with `unreadable` saying why.
  */
-function findJob(paths: Paths, jobid: number, env: Readonly<Record<string, string | undefined>>): { job?: Job; problem?: string; unreadable?: string } {
+function findJob(paths: Paths, jobid: bigint, env: Readonly<Record<string, string | undefined>>): { job?: Job; problem?: string; unreadable?: string } {
   try {
     const job = loadJobs(paths.jobsDb).find((j) => j.jobid === jobid);
     return job ? { job } : { problem: `job ${jobid} is not in ${paths.jobsDb} (list the jobs with cncopjobs)` };

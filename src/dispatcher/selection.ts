@@ -7,6 +7,7 @@ import type { Role } from "../install/config.ts";
 import { usageError } from "../cli/errors.ts";
 import type { Job } from "../install/jobs-db.ts";
 import { isPushType } from "../install/job-types.ts";
+import { compareJobIds, type JobId, parseJobId } from "../install/job-id.ts";
 
 export type Selection =
   | { readonly kind: "named"; readonly names: readonly string[] }
@@ -37,7 +38,7 @@ export function compareByTitle(a: Job, b: Job): number {
   const y = b.jobtitle.toLowerCase();
   if (x < y) return -1;
   if (x > y) return 1;
-  return a.jobid - b.jobid;
+  return compareJobIds(a.jobid, b.jobid);
 }
 
 /** Sorted by title; with role REMOTE every PULL job before every PUSH (CCS) job. */
@@ -49,8 +50,8 @@ export function orderJobs(jobs: readonly Job[], role: Role): Job[] {
 
 /** A job argument that is all digits is a jobid first, else a title (case-insensitive). */
 export function findJob(jobs: readonly Job[], name: string): Job | undefined {
-  if (/^\d+$/.test(name)) {
-    const id = Number(name);
+  const id = parseJobId(name);
+  if (id !== undefined) {
     const byId = jobs.find((j) => j.jobid === id);
     if (byId) return byId;
   }
@@ -70,7 +71,7 @@ export function selectJobs(jobs: readonly Job[], selection: Selection, role: Rol
     }
     case "named": {
       const out: Job[] = [];
-      const seen = new Set<number>();
+      const seen = new Set<JobId>();
       const unknown: string[] = [];
       for (const name of selection.names) {
         const job = findJob(jobs, name);

@@ -6,9 +6,10 @@
 import { Database } from "bun:sqlite";
 import { existsSync, statSync } from "node:fs";
 import { CncopError, EXIT, errorMessage } from "../cli/errors.ts";
+import { jobIdOf, type JobId } from "./job-id.ts";
 
 export interface Job {
-  readonly jobid: number;
+  readonly jobid: JobId;
   readonly jobtitle: string;
   /** Upper-case. */
   readonly jobtype: string;
@@ -115,7 +116,7 @@ function intValue(row: Row, col: string, dflt: number, min: number, max: number,
   if (v === null || v === undefined || v === "") return dflt;
   const n = typeof v === "number" ? v : typeof v === "bigint" ? Number(v) : typeof v === "string" && /^-?\d+$/.test(v.trim()) ? Number(v) : NaN;
   if (!Number.isInteger(n) || n < min || n > max) {
-    problems.push(`${col} = ${JSON.stringify(v)} is not a whole number from ${min} to ${max}`);
+    problems.push(`${col} = ${typeof v === "bigint" ? String(v) : JSON.stringify(v)} is not a whole number from ${min} to ${max}`);
     return dflt;
   }
   return n;
@@ -131,7 +132,8 @@ function textValue(row: Row, col: string): string | undefined {
 /** Turn one row into a Job; problems are recorded rather than thrown. */
 export function rowToJob(row: Row): Job {
   const problems: string[] = [];
-  const jobid = Number(row.jobid);
+  const jobid = jobIdOf(row.jobid) ?? 0n;
+  if (jobIdOf(row.jobid) === undefined) problems.push(`jobid = ${JSON.stringify(String(row.jobid))} is not a 64-bit whole number`);
   const jobtitle = String(row.jobtitle ?? "");
   const jobtype = String(row.jobtype ?? "").trim().toUpperCase();
   if (jobtype === "") problems.push("jobtype is empty");
@@ -147,7 +149,7 @@ export function rowToJob(row: Row): Job {
     }
   }
   const enabledRaw = row.enabled;
-  const enabled = enabledRaw === null || enabledRaw === undefined ? JOB_DEFAULTS.enabled === 1 : !(enabledRaw === 0 || enabledRaw === "0" || enabledRaw === false || (typeof enabledRaw === "string" && /^(false|no|off)$/i.test(enabledRaw.trim())));
+  const enabled = enabledRaw === null || enabledRaw === undefined ? JOB_DEFAULTS.enabled === 1 : !(enabledRaw === 0 || enabledRaw === 0n || enabledRaw === "0" || enabledRaw === false || (typeof enabledRaw === "string" && /^(false|no|off)$/i.test(enabledRaw.trim())));
   return Object.freeze({
     jobid,
     jobtitle,
@@ -172,7 +174,8 @@ export function readJobs(db: Database, file: string): Job[] {
     const cols = columnsOf(db, file);
     // Aliased: SQLite matches column names case-insensitively but reports them as declared (JobID).
     const select = [...REQUIRED_COLUMNS, ...OPTIONAL_COLUMNS.filter((c) => cols.has(c))].map((c) => `"${c}" AS "${c}"`).join(", ");
-    const rows = db.query(`SELECT ${select} FROM BackupJob`).all() as Row[];
+    // Safe integers: a jobid above 2^53 stays exact (a bigint), see job-id.ts.
+    const rows = db.query(`SELECT ${select} FROM BackupJob`).safeIntegers(true).all() as Row[];
     return rows
       .filter((r) => r.jobid !== null && r.jobid !== undefined)
       .map(rowToJob);

@@ -14,6 +14,7 @@ import { existsSync, mkdirSync, statSync } from "node:fs";
 import nodePath from "node:path";
 import { CncopError, EXIT, errorMessage } from "../cli/errors.ts";
 import { BACKUPJOB_SCHEMA, BUSY_TIMEOUT_MS, COLUMN_DEFINITIONS, describeSqliteError, OPTIONAL_COLUMNS, openJobsDbReadOnly, readJobs, REQUIRED_COLUMNS, rowToJob, type Job } from "../install/jobs-db.ts";
+import { jobIdOf, type JobId } from "../install/job-id.ts";
 import { type FieldName, isDefaultValue, type JobChanges, type JobValues, WRITABLE_FIELDS } from "./fields.ts";
 
 export type Row = Record<string, unknown>;
@@ -88,7 +89,7 @@ export function tableColumns(db: Database): Set<string> {
 /** Raw rows with the columns the table has (named in lower case). */
 export function readRows(db: Database, columns: ReadonlySet<string>): Row[] {
   const select = [...REQUIRED_COLUMNS, ...OPTIONAL_COLUMNS.filter((c) => columns.has(c))].map((c) => `"${c}"`).join(", ");
-  return (db.query(`SELECT ${select} FROM BackupJob WHERE jobid IS NOT NULL ORDER BY jobid`).all() as Row[]);
+  return (db.query(`SELECT ${select} FROM BackupJob WHERE jobid IS NOT NULL ORDER BY jobid`).safeIntegers(true).all() as Row[]);
 }
 
 export function readSnapshot(db: Database, file: string): Snapshot {
@@ -142,11 +143,14 @@ function prepareColumns(db: Database, columns: Set<string>, changes: JobChanges)
   return { write, added };
 }
 
-export function nextJobId(snap: Snapshot): number {
-  return snap.rows.reduce((m, r) => Math.max(m, Number(r.jobid) || 0), 0) + 1;
+export function nextJobId(snap: Snapshot): JobId {
+  return snap.rows.reduce<JobId>((m, r) => {
+    const id = jobIdOf(r.jobid) ?? 0n;
+    return id > m ? id : m;
+  }, 0n) + 1n;
 }
 
-export function insertJob(db: Database, snap: Snapshot, jobid: number, values: JobValues): string[] {
+export function insertJob(db: Database, snap: Snapshot, jobid: JobId, values: JobValues): string[] {
   const { write, added } = prepareColumns(db, snap.columns, values);
   const cols = ["jobid", ...write];
   const params = [jobid, ...write.map((f) => sqlValue(f, values[f]))];
@@ -154,7 +158,7 @@ export function insertJob(db: Database, snap: Snapshot, jobid: number, values: J
   return added;
 }
 
-export function updateJob(db: Database, snap: Snapshot, jobid: number, changes: JobChanges): string[] {
+export function updateJob(db: Database, snap: Snapshot, jobid: JobId, changes: JobChanges): string[] {
   const { write, added } = prepareColumns(db, snap.columns, changes);
   if (write.length === 0) return added;
   const sets = write.map((f) => `"${f}" = ?`).join(", ");
@@ -162,6 +166,6 @@ export function updateJob(db: Database, snap: Snapshot, jobid: number, changes: 
   return added;
 }
 
-export function deleteJob(db: Database, jobid: number): void {
+export function deleteJob(db: Database, jobid: JobId): void {
   db.query("DELETE FROM BackupJob WHERE jobid = ?").run(jobid);
 }

@@ -20,12 +20,13 @@ import os from "node:os";
 import { CncopError, EXIT } from "../cli/errors.ts";
 import { jobLockFiles, type LockFiles } from "../install/paths.ts";
 import { writeFileAtomic } from "../install/atomic-write.ts";
+import { type JobId, type JobIdLike, parseJsonWithJobIds, stringifyJson } from "../install/job-id.ts";
 import { RECORD_GRACE_MS, readOwnerRecord, removeOwnRecord, withGuard } from "./owner-record.ts";
 import { bootId, bootTicksNow, identify, isAlive, type ProcessId, sessionProcessAlive } from "../process/proc-info.ts";
 
 export interface LockOwner {
   readonly version: 1;
-  readonly jobid: number;
+  readonly jobid: JobId;
   readonly jobtitle: string;
   readonly session: string;
   readonly hostname: string;
@@ -51,7 +52,7 @@ export type LockResult = { held: HeldLock } | { busy: LockOwner | undefined };
 
 export function parseOwner(text: string): LockOwner | undefined {
   try {
-    const o = JSON.parse(text) as LockOwner;
+    const o = parseJsonWithJobIds(text) as LockOwner;
     if (o && o.version === 1 && typeof o.token === "string" && typeof o.dispatcher?.pid === "number" && Array.isArray(o.processes)) return o;
   } catch {}
   return undefined;
@@ -93,7 +94,7 @@ const readRecord = (path: string) => readOwnerRecord(path, parseOwner);
 export interface AcquireOptions {
   /** The folder of lock records, `Paths.locks`. */
   readonly lockDir: string;
-  readonly jobid: number;
+  readonly jobid: JobIdLike;
   readonly jobtitle: string;
   readonly session: string;
   readonly log?: (text: string) => void;
@@ -123,7 +124,7 @@ function acquireIn(files: LockFiles, opts: AcquireOptions): LockResult {
     }
     const owner: LockOwner = {
       version: 1,
-      jobid: opts.jobid,
+      jobid: BigInt(opts.jobid),
       jobtitle: opts.jobtitle,
       session: opts.session,
       hostname: os.hostname(),
@@ -133,7 +134,7 @@ function acquireIn(files: LockFiles, opts: AcquireOptions): LockResult {
       processes: [],
       token: crypto.randomUUID(),
     };
-    writeFileAtomic(files.record, JSON.stringify(owner));
+    writeFileAtomic(files.record, stringifyJson(owner));
     return { held: makeHeld(files, owner) };
   });
 }
@@ -144,7 +145,7 @@ function makeHeld(files: LockFiles, owner: LockOwner): HeldLock {
   // Only the owner writes its record while it lives, so no guard is needed here.
   const save = () => {
     try {
-      writeFileAtomic(files.record, JSON.stringify(owner));
+      writeFileAtomic(files.record, stringifyJson(owner));
     } catch {}
   };
   const spawnEnded = () => {
@@ -182,7 +183,7 @@ function makeHeld(files: LockFiles, owner: LockOwner): HeldLock {
 }
 
 /** `cncopagent --unlock JOB`: remove a lock record, refusing while any of its processes lives. */
-export function forceUnlock(lockDir: string, jobid: number): { removed: boolean; owner: LockOwner | undefined } {
+export function forceUnlock(lockDir: string, jobid: JobIdLike): { removed: boolean; owner: LockOwner | undefined } {
   const files = jobLockFiles(lockDir, jobid);
   // On a tree where no job has run yet the folder is missing: the job is simply not locked.
   mkdirSync(lockDir, { recursive: true });

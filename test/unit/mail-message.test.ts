@@ -14,7 +14,7 @@ afterAll(() => {
 });
 
 const JOB: Job = {
-  jobid: 12,
+  jobid: 12n,
   jobtitle: "Nightly files",
   jobtype: "CIFS",
   enabled: true,

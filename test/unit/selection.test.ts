@@ -12,7 +12,7 @@ function job(jobid: number, jobtitle: string, jobtype: string, enabled = 1): Job
 const TYPES = knownJobTypes({});
 
 
-const ids = (jobs: readonly Job[]) => jobs.map((j) => j.jobid);
+const ids = (jobs: readonly Job[]) => jobs.map((j) => Number(j.jobid));
 
 describe("selectionFromArgs: exactly one of names, --alljobs, --type", () => {
   test("none is a usage error", () => {
@@ -55,7 +55,7 @@ describe("findJob: digits are a jobid first, else a title (case-insensitive, exa
   ];
   for (const [name, want] of cases) {
     test(JSON.stringify(name), () => {
-      expect(findJob(jobs, name)?.jobid).toBe(want);
+      expect(findJob(jobs, name)?.jobid).toBe(want === undefined ? undefined : BigInt(want));
     });
   }
 });
