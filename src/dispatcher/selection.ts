@@ -12,7 +12,7 @@ import { compareJobIds, type JobId, parseJobId } from "../install/job-id.ts";
 export type Selection =
   | { readonly kind: "named"; readonly names: readonly string[] }
   | { readonly kind: "all" }
-  | { readonly kind: "type"; readonly type: string };
+  | { readonly kind: "type"; readonly types: readonly string[] };
 
 export interface SelectionResult {
   readonly jobs: readonly Job[];
@@ -20,15 +20,19 @@ export interface SelectionResult {
   readonly unknown: readonly string[];
 }
 
-/** Exactly one of job names, --alljobs, --type; else a usage error. */
-export function selectionFromArgs(names: readonly string[], all: boolean, type: string | undefined): Selection {
-  const given = [names.length > 0, all, type !== undefined].filter(Boolean).length;
+/**
+ * Exactly one of job names, --alljobs, --type; else a usage error. `--type` may be given
+ * more than once (a string or the list of values).
+ */
+export function selectionFromArgs(names: readonly string[], all: boolean, type: string | readonly string[] | undefined): Selection {
+  const types = type === undefined ? undefined : typeof type === "string" ? [type] : type;
+  const given = [names.length > 0, all, types !== undefined && types.length > 0].filter(Boolean).length;
   if (given === 0) throw usageError("No jobs selected: name one or more jobs (id or title), or use --alljobs, or --type TYPE.");
   if (given > 1) throw usageError("Choose exactly one of: job names, --alljobs, --type TYPE.");
   if (all) return { kind: "all" };
-  if (type !== undefined) {
-    if (type.trim() === "") throw usageError("--type needs a job type, e.g. --type RSYNC.");
-    return { kind: "type", type: type.trim().toUpperCase() };
+  if (types !== undefined && types.length > 0) {
+    if (types.some((t) => t.trim() === "")) throw usageError("--type needs a job type, e.g. --type RSYNC.");
+    return { kind: "type", types: [...new Set(types.map((t) => t.trim().toUpperCase()))] };
   }
   return { kind: "named", names };
 }
@@ -64,10 +68,13 @@ export function selectJobs(jobs: readonly Job[], selection: Selection, role: Rol
     case "all":
       return { jobs: orderJobs(jobs.filter((j) => j.enabled), role), unknown: [] };
     case "type": {
-      if (!knownTypes.includes(selection.type)) {
-        throw usageError(`Unknown job type "${selection.type}". Known types: ${knownTypes.join(", ")}.`);
+      const unknownTypes = selection.types.filter((t) => !knownTypes.includes(t));
+      if (unknownTypes.length > 0) {
+        const which = unknownTypes.map((t) => `"${t}"`).join(", ");
+        throw usageError(`Unknown job type${unknownTypes.length > 1 ? "s" : ""} ${which}. Known types: ${knownTypes.join(", ")}.`);
       }
-      return { jobs: orderJobs(jobs.filter((j) => j.enabled && j.jobtype === selection.type), role), unknown: [] };
+      // Every type named, ordered as for --alljobs (not type by type).
+      return { jobs: orderJobs(jobs.filter((j) => j.enabled && selection.types.includes(j.jobtype)), role), unknown: [] };
     }
     case "named": {
       const out: Job[] = [];

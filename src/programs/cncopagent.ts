@@ -32,7 +32,9 @@ optional arguments:
                         alternate configuration file
   -a, --alljobs         run all enabled backup jobs, sorted alphabetically by jobtitle;
                         on a Healthy Server (role = REMOTE) all PULL jobs run before PUSH jobs
-  -t TYPE, --type TYPE  run all enabled jobs with the specified jobtype (case insensitive)
+  -t TYPE, --type TYPE  run all enabled jobs with the specified jobtype (case insensitive);
+                        may be given more than once: the jobs of every type named run,
+                        ordered as for --alljobs
   --email EMAIL         after each job completes, send a completion email to EMAIL
                         (a comma-separated list is allowed); needs [mail] mail_server
   -n, --dryrun          pass -n to the agents; run no pre/post command, send no email,
@@ -46,7 +48,7 @@ exit status: 0 all jobs OK, 1 a job failed, 2 usage or configuration error,
 export const DISPATCHER_ARGS = {
   ...COMMON_ARGS,
   alljobs: { type: "boolean", alias: ["a"], description: "run all enabled backup jobs" },
-  type: { type: "string", alias: ["t"], valueHint: "TYPE", description: "run all enabled jobs of this job type" },
+  type: { type: "string", alias: ["t"], valueHint: "TYPE", multiple: true, description: "run all enabled jobs of this job type (repeatable)" },
   email: { type: "string", valueHint: "EMAIL", multiple: true, description: "after each job, send a completion email to EMAIL" },
   dryrun: { type: "boolean", alias: ["n"], description: "pass -n to the agents; run no pre/post command, send no email" },
   unlock: { type: "string", valueHint: "JOB", description: "remove the lock of a job whose processes have all ended" },
@@ -58,7 +60,7 @@ export interface DispatcherOptions {
   readonly debug: boolean;
   readonly config: string | undefined;
   readonly alljobs: boolean;
-  readonly type: string | undefined;
+  readonly type: readonly string[] | undefined;
   readonly email: readonly string[] | undefined;
   readonly dryrun: boolean;
   readonly unlock: string | undefined;
