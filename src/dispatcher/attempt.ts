@@ -20,6 +20,8 @@ export interface AgentExit {
 
 export interface AttemptDetail extends AttemptRecord {
   readonly number: number;
+  /** The longest of its agents' runs, from the monotonic clock. */
+  readonly durationMs?: number;
   readonly agents: readonly AgentExit[];
 }
 
@@ -82,7 +84,7 @@ export async function runAttempt(n: number, plan: Pick<JobPlan, "agents" | "env"
   const finishedAt = new Date(Math.max(...results.map((r) => r.finished.getTime())));
   const tail = sinks.flatMap((s) => [...s.out.tail(), ...s.err.tail()]).slice(-20);
   return {
-    detail: { number: n, started: isoUtc(startedAt), finished: isoUtc(finishedAt), exitcode: decisive.exitCode, signal: decisive.signal, agents: exits },
+    detail: { number: n, durationMs: Math.max(...results.map((r) => r.durationMs)), started: isoUtc(startedAt), finished: isoUtc(finishedAt), exitcode: decisive.exitCode, signal: decisive.signal, agents: exits },
     verdict,
     results,
     tail,

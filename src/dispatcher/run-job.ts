@@ -10,7 +10,7 @@ import type { LineLog } from "../logs/log-file.ts";
 import type { Paths } from "../install/paths.ts";
 import { newSessionId } from "../reports/session.ts";
 import { utf8Excerpt } from "../reports/report-files.ts";
-import { formatDuration, localTimestamp } from "../format/time.ts";
+import { formatDuration, localTimestamp, monotonicMs } from "../format/time.ts";
 import { type CommandOutcome, type PlannedCommand, runCommand, STDERR_EXCERPT_BYTES } from "./commands.ts";
 import { type AgentExit, type AttemptDetail, runAttempt, type SpawnHooks } from "./attempt.ts";
 import { describeCommand, type JobPlan, jobLabel, planJob } from "./plan.ts";
@@ -31,6 +31,8 @@ export interface JobOutcome {
   readonly attempts: readonly AttemptDetail[];
   readonly started: Date;
   readonly finished: Date;
+  /** From the monotonic clock: a step of the wall clock does not change it. */
+  readonly durationMs: number;
   readonly interrupted: boolean;
   /** The last lines of the agents' output, for mail. */
   readonly outputTail: readonly string[];
@@ -63,6 +65,7 @@ export interface JobRunContext {
   readonly lock: (job: Job, session: string) => LockAnswer;
   /** The wait before a re-run; it ends early when `abort` fires. */
   readonly sleep?: Sleep;
+  /** Monotonic milliseconds (maxruntime); monotonicMs by default. */
   readonly now?: () => number;
 }
 
@@ -73,6 +76,7 @@ interface JobRun {
   readonly reports: ReportSink;
   readonly hooks: SpawnHooks | undefined;
   readonly started: Date;
+  readonly startedMono: number;
   readonly attempts: AttemptDetail[];
   outputTail: string[];
   deadlineMs: number | undefined;
@@ -102,6 +106,7 @@ function spawnHooks(lock: JobLock): SpawnHooks {
 
 export async function runJob(job: Job, ctx: JobRunContext): Promise<JobOutcome> {
   const started = new Date();
+  const startedMono = monotonicMs();
   const session = newSessionId();
   const plan = planJob(job, { paths: ctx.paths, config: ctx.config, debug: ctx.debug, mode: ctx.mode, session, logPath: ctx.log.path });
   ctx.log.line(`${plan.label} (${job.jobtype}): session ${session}`);
@@ -109,7 +114,7 @@ export async function runJob(job: Job, ctx: JobRunContext): Promise<JobOutcome> 
   const reports = createReportSink(ctx.paths.messages, job, session, ctx.log, (t) => ctx.view.error(t), ctx.hostname, plan.mode.reports);
   const answer: LockAnswer | { lock: undefined } = plan.mode.takesLock ? ctx.lock(job, session) : { lock: undefined };
   const lock = "lock" in answer ? answer.lock : undefined;
-  const run: JobRun = { plan, ctx, reports, hooks: lock && spawnHooks(lock), started, attempts: [], outputTail: [], deadlineMs: undefined };
+  const run: JobRun = { plan, ctx, reports, hooks: lock && spawnHooks(lock), started, startedMono, attempts: [], outputTail: [], deadlineMs: undefined };
   if ("heldBy" in answer) {
     ctx.view.warn(`${plan.label} is already running ${answer.heldBy}, skipped`);
     return endRun(run, "SKIPPED", `already running ${answer.heldBy}`);
@@ -173,7 +178,7 @@ async function performPrerun(run: JobRun): Promise<RunEvent> {
 
 async function performAttempt(run: JobRun, step: Extract<Step, { do: "attempt" }>): Promise<RunEvent> {
   const { plan, ctx } = run;
-  const now = ctx.now ?? Date.now;
+  const now = ctx.now ?? monotonicMs;
   // maxruntime counts from the start of the first attempt.
   if (step.n === 1) run.deadlineMs = deadlineOf(now(), plan.rules.maxruntimeSec);
   ctx.view.attempt(plan.label, step.n, step.maxAttempts);
@@ -224,12 +229,12 @@ function stop(run: JobRun, ending: Ending): JobOutcome {
 function endRun(run: JobRun, status: JobStatus, reason: string): JobOutcome {
   const { plan, ctx } = run;
   const finished = new Date();
-  const tookMs = finished.getTime() - run.started.getTime();
+  const tookMs = monotonicMs() - run.startedMono;
   if (status === "SKIPPED") ctx.log.line(`${plan.label} skipped: ${reason}`);
   else ctx.log.line(`${plan.label} final state: ${status} (${reason}) after ${formatDuration(tookMs)}, ${run.attempts.length} attempt(s)`);
   ctx.view.jobEnded(plan.label, status, reason, tookMs);
   const { job, session } = plan;
-  return { job, session, status, reason, attempts: run.attempts, started: run.started, finished, interrupted: ctx.abort.aborted, outputTail: run.outputTail, reports: run.reports.written };
+  return { job, session, status, reason, attempts: run.attempts, started: run.started, finished, durationMs: tookMs, interrupted: ctx.abort.aborted, outputTail: run.outputTail, reports: run.reports.written };
 }
 
 function excerptSuffix(out: CommandOutcome): string {

@@ -58,7 +58,7 @@ export function runFromOutcome(outcome: JobOutcome, caLogPath: string, hostname 
     hostname,
     started: isoUtc(outcome.started),
     finished: isoUtc(outcome.finished),
-    durationMs: Math.max(0, outcome.finished.getTime() - outcome.started.getTime()),
+    durationMs: Math.max(0, Math.round(outcome.durationMs)),
     status: outcome.status,
     reason: outcome.reason,
     interrupted: outcome.interrupted,

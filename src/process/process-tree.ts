@@ -8,6 +8,7 @@
 import { spawn as nodeSpawn, spawnSync } from "node:child_process";
 import { captureOutput, type OutputSink } from "./output-capture.ts";
 import { groupRunning } from "./proc-info.ts";
+import { monotonicMs } from "../format/time.ts";
 
 export const KILL_GRACE_MS_DEFAULT = 30_000;
 /** How long stdio may stay open after a child exited before its pipes are closed by force. */
@@ -31,7 +32,7 @@ export interface RunSpec {
   readonly argv: readonly string[];
   readonly cwd: string;
   readonly env: Readonly<Record<string, string | undefined>>;
-  /** Epoch ms after which the tree is stopped as timed out. */
+  /** Monotonic ms (monotonicMs()) after which the tree is stopped as timed out. */
   readonly deadline?: number | undefined;
   /** Grace between TERM and KILL. */
   readonly graceMs: number;
@@ -108,12 +109,12 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export async function stopTree(pid: number, graceMs: number, platform: NodeJS.Platform = process.platform, group = true): Promise<void> {
   const alive = () => treeAlive(pid, platform, group);
   signalTree(pid, "SIGTERM", platform, group);
-  const until = Date.now() + graceMs;
-  while (Date.now() < until && alive()) await sleep(POLL_MS);
+  const until = monotonicMs() + graceMs;
+  while (monotonicMs() < until && alive()) await sleep(POLL_MS);
   if (!alive()) return;
   signalTree(pid, "SIGKILL", platform, group);
-  const killedBy = Date.now() + KILL_WAIT_MS;
-  while (Date.now() < killedBy && alive()) await sleep(POLL_MS);
+  const killedBy = monotonicMs() + KILL_WAIT_MS;
+  while (monotonicMs() < killedBy && alive()) await sleep(POLL_MS);
 }
 
 /**
@@ -124,6 +125,7 @@ export function runProcess(spec: RunSpec): Promise<RunResult> {
   const platform = spec.platform ?? process.platform;
   const group = spec.ownGroup !== false;
   const started = new Date();
+  const startedMono = monotonicMs();
   return new Promise<RunResult>((resolve) => {
     let timedOut = false;
     let interrupted = false;
@@ -150,7 +152,7 @@ export function runProcess(spec: RunSpec): Promise<RunResult> {
       output.attach(undefined);
       spec.onSpawnFailed?.();
       const finished = new Date();
-      resolve({ argv: spec.argv, pid: undefined, exitCode: null, signal: null, timedOut: false, interrupted: false, spawnError: (err as Error).message, started, finished, durationMs: finished.getTime() - started.getTime() });
+      resolve({ argv: spec.argv, pid: undefined, exitCode: null, signal: null, timedOut: false, interrupted: false, spawnError: (err as Error).message, started, finished, durationMs: monotonicMs() - startedMono });
       return;
     }
     const pid = child.pid;
@@ -174,7 +176,7 @@ export function runProcess(spec: RunSpec): Promise<RunResult> {
         spawnError,
         started,
         finished,
-        durationMs: finished.getTime() - started.getTime(),
+        durationMs: monotonicMs() - startedMono,
       });
     };
 
@@ -220,7 +222,7 @@ export function runProcess(spec: RunSpec): Promise<RunResult> {
       else spec.abort.addEventListener("abort", onAbort, { once: true });
     }
     if (spec.deadline !== undefined) {
-      const ms = Math.max(0, spec.deadline - Date.now());
+      const ms = Math.max(0, spec.deadline - monotonicMs());
       deadlineTimer = setTimeout(() => {
         if (exit || settled) return;
         timedOut = true;

@@ -30,10 +30,19 @@ function run(jobid: number, status: string, finishedDaysAgo: number, extra: Part
 }
 
 describe("history", () => {
+  test("the duration is the run's own (monotonic), not the difference of wall-clock times", () => {
+    const job = rowToJob({ jobid: 7, jobtitle: "Nightly", jobtype: "CIFS" });
+    // The wall clock stepped back by an hour during a 5 s run.
+    const outcome: JobOutcome = {
+      job, session: "s-2", status: "OK", reason: "completed", started: new Date(3_600_000), finished: new Date(5000), durationMs: 5000.4, interrupted: false, outputTail: [], reports: [], attempts: [],
+    };
+    expect(runFromOutcome(outcome, "", "h").durationMs).toBe(5000);
+  });
+
   test("runFromOutcome records every attempt with its agents' exits", () => {
     const job = rowToJob({ jobid: 7, jobtitle: "Nightly", jobtype: "CCS" });
     const outcome: JobOutcome = {
-      job, session: "s-1", status: "OK", reason: "completed on attempt 2", started: new Date(1000), finished: new Date(5500), interrupted: false, outputTail: [], reports: [],
+      job, session: "s-1", status: "OK", reason: "completed on attempt 2", started: new Date(1000), finished: new Date(5500), durationMs: 4500, interrupted: false, outputTail: [], reports: [],
       attempts: [
         { number: 1, started: "a", finished: "b", exitcode: 75, signal: null, agents: [{ agent: "backupagentnq", exitcode: 75, signal: null, state: "RE-RUN", reason: "" }, { agent: "backupagentdq", exitcode: 0, signal: null, state: "OK", reason: "" }] },
         { number: 2, started: "c", finished: "d", exitcode: 0, signal: null, agents: [] },
