@@ -47,6 +47,20 @@ export interface AttemptRun {
   readonly results: RunResult[];
   /** The last lines of the agents' output, for mail. */
   readonly tail: string[];
+  /** The last line the deciding agent wrote on stderr (its own words), if any. */
+  readonly lastWords: string | undefined;
+}
+
+/** A level word our agents put before an echoed line (`ERROR the source ...`). */
+const LEVEL_WORD = /^(?:ERROR|WARN|error:|warning:)\s+/;
+
+/** The last non-blank line of a stderr tail, without a leading level word; undefined when none. */
+export function lastWordsOf(tail: readonly string[]): string | undefined {
+  for (let i = tail.length - 1; i >= 0; i--) {
+    const line = tail[i]!.replace(/\r$/, "").trim();
+    if (line !== "") return line.replace(LEVEL_WORD, "").slice(0, 500) || undefined;
+  }
+  return undefined;
 }
 
 /** Attempt `n` of a plan: every agent started together, stopped at `deadlineMs`. */
@@ -83,10 +97,13 @@ export async function runAttempt(n: number, plan: Pick<JobPlan, "agents" | "env"
   const startedAt = new Date(Math.min(...results.map((r) => r.started.getTime())));
   const finishedAt = new Date(Math.max(...results.map((r) => r.finished.getTime())));
   const tail = sinks.flatMap((s) => [...s.out.tail(), ...s.err.tail()]).slice(-20);
+  const decisiveSink = sinks[verdicts.indexOf(verdict)] ?? sinks[0];
+  const lastWords = decisiveSink && lastWordsOf(decisiveSink.err.tail());
   return {
     detail: { number: n, durationMs: Math.max(...results.map((r) => r.durationMs)), started: isoUtc(startedAt), finished: isoUtc(finishedAt), exitcode: decisive.exitCode, signal: decisive.signal, agents: exits },
     verdict,
     results,
     tail,
+    lastWords,
   };
 }

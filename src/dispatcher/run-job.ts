@@ -17,6 +17,8 @@ import { describeCommand, type JobPlan, jobLabel, planJob } from "./plan.ts";
 import { createReportSink, type ReportSink } from "./job-reports.ts";
 import { deadlineOf, type Ending, nextStep, type RunEvent, type Step } from "./next-step.ts";
 import type { RunMode } from "./run-mode.ts";
+import { finalWordOf } from "./final-word.ts";
+import { findSessionFinish } from "../reports/session-reports.ts";
 import type { View } from "./view.ts";
 
 export type JobStatus = "OK" | "ERROR" | "SKIPPED";
@@ -79,6 +81,8 @@ interface JobRun {
   readonly startedMono: number;
   readonly attempts: AttemptDetail[];
   outputTail: string[];
+  /** The deciding agent's last line of stderr in the last attempt. */
+  lastWords: string | undefined;
   deadlineMs: number | undefined;
 }
 
@@ -114,7 +118,7 @@ export async function runJob(job: Job, ctx: JobRunContext): Promise<JobOutcome> 
   const reports = createReportSink(ctx.paths.messages, job, session, ctx.log, (t) => ctx.view.error(t), ctx.hostname, plan.mode.reports);
   const answer: LockAnswer | { lock: undefined } = plan.mode.takesLock ? ctx.lock(job, session) : { lock: undefined };
   const lock = "lock" in answer ? answer.lock : undefined;
-  const run: JobRun = { plan, ctx, reports, hooks: lock && spawnHooks(lock), started, startedMono, attempts: [], outputTail: [], deadlineMs: undefined };
+  const run: JobRun = { plan, ctx, reports, hooks: lock && spawnHooks(lock), started, startedMono, attempts: [], outputTail: [], lastWords: undefined, deadlineMs: undefined };
   if ("heldBy" in answer) {
     ctx.view.warn(`${plan.label} is already running ${answer.heldBy}, skipped`);
     return endRun(run, "SKIPPED", `already running ${answer.heldBy}`);
@@ -185,6 +189,7 @@ async function performAttempt(run: JobRun, step: Extract<Step, { do: "attempt" }
   const a = await runAttempt(step.n, plan, run.deadlineMs, { root: ctx.paths.root, log: ctx.log, abort: ctx.abort, graceMs: ctx.graceMs, hooks: run.hooks });
   run.attempts.push(a.detail);
   run.outputTail = a.tail;
+  run.lastWords = a.lastWords;
   const attempt = { n: step.n, verdict: a.verdict, results: a.results, exitcode: a.detail.exitcode };
   return { type: "attempt-ended", attempt, interruptedBy: interruptedBy(ctx.abort), nowMs: now(), deadlineMs: run.deadlineMs };
 }
@@ -222,8 +227,14 @@ function announceEnding(run: JobRun, ending: Ending): void {
 }
 
 function stop(run: JobRun, ending: Ending): JobOutcome {
-  if (ending.finishReport) run.reports.finished(ending.status, ending.reason, run.attempts, run.started, new Date());
-  return endRun(run, ending.status, ending.reason);
+  const { ctx, plan } = run;
+  // Did the agent that decided the state write its JF-? Not looked for in a dry run.
+  const checked = !ending.finishReport && ending.agentWords !== undefined && plan.mode.reports === "write";
+  const found = checked ? findSessionFinish(ctx.paths, plan.session, run.started) : undefined;
+  const word = finalWordOf(ending, { checked, found, lastWords: run.lastWords, attempts: run.attempts.length, session: plan.session });
+  if (word.note) ctx.log.line(`${plan.label}: ${word.note}`);
+  if (word.writeFinish) run.reports.finished(ending.status, word.reason, run.attempts, run.started, new Date());
+  return endRun(run, ending.status, word.reason);
 }
 
 function endRun(run: JobRun, status: JobStatus, reason: string): JobOutcome {

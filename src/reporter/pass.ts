@@ -16,6 +16,8 @@ import { existsSync } from "node:fs";
 import { unlink } from "node:fs/promises";
 import { errnoCode } from "../cli/errors.ts";
 import { type ReportPrefix } from "../reports/report-files.ts";
+import { sentFinishLine } from "../reports/session-reports.ts";
+import { escapeControls } from "../format/escape.ts";
 import { describeResult, formatAge, isReportExpired, REPORT_KEEP_DAYS, REPORT_KEEP_MS, verdictOf } from "./answer.ts";
 import { moveAside, orderKey, readReport } from "./report-file.ts";
 import type { ReporterLog } from "./reporter-log.ts";
@@ -113,7 +115,9 @@ export async function runPass(opts: PassOptions): Promise<PassResult> {
     if (verdict === "accepted") {
       if (await removeFile(e, "accepted")) {
         sent++;
-        log.info(`sent ${e.name} to ${url}: HTTP ${result.kind === "answer" ? result.status : ""}; deleted`);
+        // A JF- names its session, so cncopagent knows the run has its finish report.
+        const what = e.prefix === "JF-" && typeof report.session === "string" ? sentFinishLine(e.name, escapeControls(report.session)) : `sent ${e.name}`;
+        log.info(`${what} to ${url}: HTTP ${result.kind === "answer" ? result.status : ""}; deleted`);
       }
     } else if (verdict === "refused") {
       const age = now() - e.mtimeMs;
