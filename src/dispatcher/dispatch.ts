@@ -11,6 +11,7 @@ import { FileLineLog, type LineLog } from "../logs/log-file.ts";
 import type { Paths } from "../install/paths.ts";
 import { KILL_GRACE_MS_DEFAULT, msFromEnv } from "../process/process-tree.ts";
 import { stopSignals } from "../process/signals.ts";
+import { finishKilledRuns } from "./killed-runs.ts";
 import { describeHeldBy, jobLabel, type JobOutcome, type JobRunContext, runJob, type LockAnswer } from "./run-job.ts";
 import type { RunMode } from "./run-mode.ts";
 import type { View } from "./view.ts";
@@ -81,11 +82,15 @@ function listenForInterruption(log: LineLog, view: View, platform = process.plat
 export function takeJobLock(paths: Paths, log: LineLog, job: Job, session: string): LockAnswer {
   let r: ReturnType<typeof acquireJobLock>;
   try {
-    r = acquireJobLock({ lockDir: paths.locks, jobid: job.jobid, jobtitle: job.jobtitle, session, log: (t) => log.line(t) });
+    r = acquireJobLock({ lockDir: paths.locks, jobid: job.jobid, jobtitle: job.jobtitle, jobtype: job.jobtype, caLog: log.path, session, log: (t) => log.line(t) });
   } catch (err) {
     return { error: (err as Error).message };
   }
-  if ("held" in r) return { lock: r.held };
+  if ("held" in r) {
+    // A killed run's finish report and history entry, owed by the run that took its lock.
+    if (r.held.killedRuns.length > 0) finishKilledRuns(r.held, job, paths, log);
+    return { lock: r.held };
+  }
   const o = r.busy;
   if (o) return { heldBy: describeHeldBy({ since: new Date(o.started), session: o.session, pid: o.dispatcher.pid }) };
   return { heldBy: `(its lock record in ${paths.locks} was written moments ago and cannot be read yet; run it again in a few seconds)` };

@@ -22,7 +22,7 @@ export function createReportSink(
   messagesDir: string,
   job: Job,
   session: string,
-  log: LineLog,
+  log: Pick<LineLog, "line">,
   onFailure: (text: string) => void,
   hostname = os.hostname(),
   mode: RunMode["reports"] = "write",

@@ -46,6 +46,8 @@ export interface JobLock {
   beforeSpawn(): void;
   addProcess(pid: number): void;
   spawnFailed(): void;
+  /** The attempts so far, kept in the lock record for the report of a killed run. */
+  noteAttempts(attempts: readonly { started: string; finished: string | null; exitcode: number | null; signal: string | null }[]): void;
   release(): void;
 }
 
@@ -77,6 +79,7 @@ interface JobRun {
   readonly ctx: JobRunContext;
   readonly reports: ReportSink;
   readonly hooks: SpawnHooks | undefined;
+  readonly lock: JobLock | undefined;
   readonly started: Date;
   readonly startedMono: number;
   readonly attempts: AttemptDetail[];
@@ -118,7 +121,7 @@ export async function runJob(job: Job, ctx: JobRunContext): Promise<JobOutcome> 
   const reports = createReportSink(ctx.paths.messages, job, session, ctx.log, (t) => ctx.view.error(t), ctx.hostname, plan.mode.reports);
   const answer: LockAnswer | { lock: undefined } = plan.mode.takesLock ? ctx.lock(job, session) : { lock: undefined };
   const lock = "lock" in answer ? answer.lock : undefined;
-  const run: JobRun = { plan, ctx, reports, hooks: lock && spawnHooks(lock), started, startedMono, attempts: [], outputTail: [], lastWords: undefined, deadlineMs: undefined };
+  const run: JobRun = { plan, ctx, reports, hooks: lock && spawnHooks(lock), lock, started, startedMono, attempts: [], outputTail: [], lastWords: undefined, deadlineMs: undefined };
   if ("heldBy" in answer) {
     ctx.view.warn(`${plan.label} is already running ${answer.heldBy}, skipped`);
     return endRun(run, "SKIPPED", `already running ${answer.heldBy}`);
@@ -186,8 +189,10 @@ async function performAttempt(run: JobRun, step: Extract<Step, { do: "attempt" }
   // maxruntime counts from the start of the first attempt.
   if (step.n === 1) run.deadlineMs = deadlineOf(now(), plan.rules.maxruntimeSec);
   ctx.view.attempt(plan.label, step.n, step.maxAttempts);
+  run.lock?.noteAttempts([...run.attempts, { started: new Date().toISOString(), finished: null, exitcode: null, signal: null }]);
   const a = await runAttempt(step.n, plan, run.deadlineMs, { root: ctx.paths.root, log: ctx.log, abort: ctx.abort, graceMs: ctx.graceMs, hooks: run.hooks });
   run.attempts.push(a.detail);
+  run.lock?.noteAttempts(run.attempts);
   run.outputTail = a.tail;
   run.lastWords = a.lastWords;
   const attempt = { n: step.n, verdict: a.verdict, results: a.results, exitcode: a.detail.exitcode };

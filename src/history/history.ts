@@ -78,11 +78,12 @@ export function recordRun(paths: Paths, outcome: JobOutcome, caLogPath: string):
   insertRun(paths, runFromOutcome(outcome, caLogPath));
 }
 
-export function insertRun(paths: Paths, run: HistoryRun): void {
+/** Records a run; `keepExisting`: a run of that session already recorded stays as it is. */
+export function insertRun(paths: Paths, run: HistoryRun, keepExisting = false): void {
   const db = openHistoryForWrite(paths);
   try {
     db.query(
-      `INSERT OR REPLACE INTO ${HISTORY_TABLE} (session, jobid, jobtitle, jobtype, hostname, started, finished, duration_ms, status, reason, interrupted, attempts, calog)
+      `INSERT OR ${keepExisting ? "IGNORE" : "REPLACE"} INTO ${HISTORY_TABLE} (session, jobid, jobtitle, jobtype, hostname, started, finished, duration_ms, status, reason, interrupted, attempts, calog)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(run.session, run.jobid, run.jobtitle, run.jobtype, run.hostname, run.started, run.finished, run.durationMs, run.status, run.reason, run.interrupted ? 1 : 0, JSON.stringify(run.attempts), run.caLog);
   } catch (err) {

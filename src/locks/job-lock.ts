@@ -14,6 +14,12 @@
  * before each spawn and drops it once the pid is in: a dispatcher that died in between
  * leaves the marker, and then (Linux) any process of the session started since <t> holds
  * the lock.
+ *
+ * A run whose dispatcher was killed never wrote its finish report. The run that takes its
+ * lock over inherits it (`killedRuns` in the new record, under the guard, so exactly one
+ * run does), writes the killed run's JF- and history entry, then calls
+ * `settleKilledRuns()`. Should that run be killed too before it has, the next one inherits
+ * both. The record keeps the attempts as they start and end, for that report.
  */
 import { mkdirSync, unlinkSync } from "node:fs";
 import os from "node:os";
@@ -37,6 +43,20 @@ export interface LockOwner {
   readonly token: string;
   /** Set while a child is being started and its pid is not recorded yet: boot ticks (Linux) or null. */
   spawningSince?: string | null;
+  readonly jobtype?: string;
+  /** The run's CA log, for the history entry of a killed run. */
+  readonly caLog?: string;
+  /** Attempts so far: ended ones, and the one running (finished null). */
+  attempts?: LockAttempt[];
+  /** Runs killed before their finish report was written, inherited with the lock. */
+  killedRuns?: LockOwner[];
+}
+
+export interface LockAttempt {
+  readonly started: string;
+  readonly finished: string | null;
+  readonly exitcode: number | null;
+  readonly signal: string | null;
 }
 
 export interface HeldLock {
@@ -45,6 +65,12 @@ export interface HeldLock {
   beforeSpawn(): void;
   addProcess(pid: number): void;
   spawnFailed(): void;
+  /** The attempts so far (an attempt that is running has finished null): kept in the record. */
+  noteAttempts(attempts: readonly LockAttempt[]): void;
+  /** Killed runs whose finish report this run owes (see the header). */
+  readonly killedRuns: readonly LockOwner[];
+  /** Their reports are written: drop them from the record. */
+  settleKilledRuns(): void;
   release(): void;
 }
 
@@ -97,6 +123,8 @@ export interface AcquireOptions {
   readonly jobid: JobIdLike;
   readonly jobtitle: string;
   readonly session: string;
+  readonly jobtype?: string;
+  readonly caLog?: string;
   readonly log?: (text: string) => void;
 }
 
@@ -115,8 +143,12 @@ function acquireIn(files: LockFiles, opts: AcquireOptions): LockResult {
   const log = opts.log ?? (() => {});
   return guarded(files, () => {
     const rec = readRecord(files.record);
+    let killedRuns: LockOwner[] = [];
     if (rec.kind === "owner") {
       if (ownerAlive(rec.owner)) return { busy: rec.owner };
+      // Its own inherited runs first, then itself: each owes a finish report.
+      const { killedRuns: older = [], ...dead } = rec.owner;
+      killedRuns = [...older, dead];
       log(`lock of job ${opts.jobid}: the run of session ${rec.owner.session} (dispatcher pid ${rec.owner.dispatcher.pid}) has no live process left; taking the lock over`);
     } else if (rec.kind === "unreadable") {
       if (rec.ageMs < RECORD_GRACE_MS) return { busy: undefined };
@@ -133,6 +165,9 @@ function acquireIn(files: LockFiles, opts: AcquireOptions): LockResult {
       dispatcher: identify(process.pid) ?? { pid: process.pid, start: null },
       processes: [],
       token: crypto.randomUUID(),
+      ...(opts.jobtype !== undefined ? { jobtype: opts.jobtype } : {}),
+      ...(opts.caLog !== undefined ? { caLog: opts.caLog } : {}),
+      ...(killedRuns.length > 0 ? { killedRuns } : {}),
     };
     writeFileAtomic(files.record, stringifyJson(owner));
     return { held: makeHeld(files, owner) };
@@ -172,6 +207,19 @@ function makeHeld(files: LockFiles, owner: LockOwner): HeldLock {
     spawnFailed() {
       if (released) return;
       spawnEnded();
+      save();
+    },
+    noteAttempts(attempts) {
+      if (released) return;
+      owner.attempts = attempts.map((a) => ({ started: a.started, finished: a.finished, exitcode: a.exitcode, signal: a.signal }));
+      save();
+    },
+    get killedRuns() {
+      return owner.killedRuns ?? [];
+    },
+    settleKilledRuns() {
+      if (released || owner.killedRuns === undefined) return;
+      delete owner.killedRuns;
       save();
     },
     release() {

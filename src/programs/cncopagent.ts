@@ -138,6 +138,12 @@ async function dispatchJobs(opts: DispatcherOptions, raw: readonly string[]): Pr
     const r = forceUnlock(paths.locks, job.jobid);
     const since = r.owner ? ` (session ${r.owner.session}, started ${r.owner.started})` : "";
     view.info(r.removed ? `job ${job.jobid} '${job.jobtitle}': lock removed${since}` : `job ${job.jobid} '${job.jobtitle}' is not locked`);
+    if (r.owner) {
+      // The removed run was killed: it still gets its finish report and history entry.
+      const { finishKilledRuns } = await import("../dispatcher/killed-runs.ts");
+      const owner = r.owner;
+      finishKilledRuns({ killedRuns: [...(owner.killedRuns ?? []), owner], settleKilledRuns: () => {} }, job, paths, { line: (t) => view.info(t) });
+    }
     return EXIT.OK;
   }
 
