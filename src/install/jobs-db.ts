@@ -185,6 +185,49 @@ export function readJobs(db: Database, file: string): Job[] {
   }
 }
 
+/**
+ * How long a run waits for a job database held by another program (an exclusive lock, a
+ * long write) before it gives up: 5 minutes, CNCOP_DB_WAIT_MS to change it. SQLite's own
+ * busy timeout covers each try; between tries the wait doubles from 1 s up to 30 s.
+ */
+export const JOB_DB_WAIT_MS_DEFAULT = 5 * 60 * 1000;
+const BUSY_BACKOFF_FIRST_MS = 1000;
+const BUSY_BACKOFF_MAX_MS = 30_000;
+
+export function jobDbWaitMs(env: Readonly<Record<string, string | undefined>> = process.env): number {
+  const v = env.CNCOP_DB_WAIT_MS;
+  return v !== undefined && /^\d{1,10}$/.test(v) ? Number(v) : JOB_DB_WAIT_MS_DEFAULT;
+}
+
+/** Is this the error of a database held by another program? */
+export function isBusyError(err: unknown): boolean {
+  return /locked by another program/.test(errorMessage(err));
+}
+
+/**
+ * loadJobs, waiting with backoff while the database is busy, up to `waitMs` in all;
+ * `onWait` is told before each wait. Then the busy error says how long it waited.
+ */
+export async function loadJobsWaiting(file: string, waitMs = jobDbWaitMs(), onWait: (text: string) => void = () => {}, now = () => performance.now()): Promise<Job[]> {
+  const start = now();
+  let pause = BUSY_BACKOFF_FIRST_MS;
+  for (;;) {
+    try {
+      return loadJobs(file);
+    } catch (err) {
+      const waited = now() - start;
+      if (!isBusyError(err) || waited >= waitMs) {
+        if (isBusyError(err) && waitMs > 0) throw dbError(file, `is still locked by another program after waiting ${Math.round(waited / 1000)} s (CNCOP_DB_WAIT_MS allows ${Math.round(waitMs / 1000)} s): nothing was run. Find the program holding it (for example an open SQLite browser) and run again.`);
+        throw err;
+      }
+      const ms = Math.min(pause, waitMs - waited);
+      onWait(`job database ${file} is locked by another program; waiting ${(ms / 1000).toFixed(1)} s before trying again (${Math.round(waited / 1000)} s of at most ${Math.round(waitMs / 1000)} s so far)`);
+      await Bun.sleep(ms);
+      pause = Math.min(pause * 2, BUSY_BACKOFF_MAX_MS);
+    }
+  }
+}
+
 /** Open, read every job, close. */
 export function loadJobs(file: string): Job[] {
   const db = openJobsDbReadOnly(file);

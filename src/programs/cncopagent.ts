@@ -124,8 +124,20 @@ async function dispatchJobs(opts: DispatcherOptions, raw: readonly string[]): Pr
   if (opts.unlock === "") throw usageError(`--unlock needs a job id or title\n${USAGE}`);
   const selection = opts.unlock === undefined ? selectionFromArgs(opts.jobs, opts.alljobs, opts.type) : undefined;
   const paths = resolvePaths(opts.config);
-  const config = loadConfig(paths.configFile);
-  const [{ createView }, { loadJobs }] = await Promise.all([import("../dispatcher/view.ts"), import("../install/jobs-db.ts")]);
+  const [{ createView }, { loadJobs, loadJobsWaiting }] = await Promise.all([import("../dispatcher/view.ts"), import("../install/jobs-db.ts")]);
+  // A run that cannot start says so where an administrator looks, not only on stderr.
+  const recorded = async <T>(work: () => T | Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (err) {
+      if (selection && err instanceof CncopError && err.exitCode === EXIT.USAGE) {
+        const { recordStartupFailure } = await import("../dispatcher/startup-failure.ts");
+        recordStartupFailure({ paths, message: err.message, exitCode: err.exitCode, argv: raw, warn: (t) => process.stderr.write(`cncopagent: ${t}\n`) });
+      }
+      throw err;
+    }
+  };
+  const config = await recorded(() => loadConfig(paths.configFile));
   const view = createView();
   for (const w of config.warnings) view.warn(w);
 
@@ -149,9 +161,15 @@ async function dispatchJobs(opts: DispatcherOptions, raw: readonly string[]): Pr
 
   if (!selection) throw usageError(USAGE);
   checkMailReady(opts, config, paths.root);
-  const jobs = loadJobs(paths.jobsDb);
+  const notes: string[] = [];
+  const jobs = await recorded(() =>
+    loadJobsWaiting(paths.jobsDb, undefined, (t) => {
+      notes.push(t);
+      view.warn(t);
+    }),
+  );
   const selected = selectJobs(jobs, selection, config.role, knownJobTypes(config.agents));
   ensureTree(paths);
   const [{ runInvocation }, { runModeOf }] = await Promise.all([import("../dispatcher/invocation.ts"), import("../dispatcher/run-mode.ts")]);
-  return runInvocation({ paths, config, view, selected, mode: runModeOf(opts.dryrun), debug: opts.debug, email: opts.email, argv: raw });
+  return runInvocation({ paths, config, view, selected, mode: runModeOf(opts.dryrun), debug: opts.debug, email: opts.email, argv: raw, notes });
 }
