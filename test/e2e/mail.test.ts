@@ -74,7 +74,7 @@ describe("completion messages", () => {
     expect(okText).toContain("copying C:/Data\ncopied 3 files, 12 bytes\n");
 
     expect(failed!.subject).toBe(`ERROR: Broken share (job ${tree.failJob}) on ${os.hostname()}`);
-    expect(failed!.text).toContain("Reason: agent exited with status 1");
+    expect(failed!.text).toContain("Reason: mount error(13): Permission denied"); // the agent's own words (SPEC §9)
     expect(failed!.text).toContain("  failagent: exit status 1 (ERROR)");
     expect(failed!.text).toContain("mount error(13): Permission denied");
     expect(failed!.text).toContain(`Session: ${sessionOf(log, tree.failJob)}`);
