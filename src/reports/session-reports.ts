@@ -8,6 +8,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import nodePath from "node:path";
 import { type Paths, reporterLogPath } from "../install/paths.ts";
+import { reportFileName } from "./report-files.ts";
 
 export interface SessionFinish {
   /** Where the report was found: still in the spool, or already sent by a reporter. */
@@ -20,6 +21,9 @@ export interface SessionFinish {
 
 /** Spool files at most this much older than the run's start are read (clock granularity, a slow disk). */
 const SLACK_MS = 5_000;
+/** `JF-20261130T113328374Z-`: the prefix and UTC stamp of a name from reportFileName. */
+const STAMPED = /^JF-\d{8}T\d{9}Z-/;
+const STAMP_END = "JF-20261130T113328374Z".length;
 
 /** The JF- of `session` in the spool written since `sinceMs` (epoch ms); undefined when none. */
 export function findFinishInSpool(messagesDir: string, session: string, sinceMs: number): SessionFinish | undefined {
@@ -29,8 +33,12 @@ export function findFinishInSpool(messagesDir: string, session: string, sinceMs:
   } catch {
     return undefined;
   }
+  // Names written by the suite carry their UTC time (reportFileName): older ones are skipped
+  // without a stat, so a spool of thousands of unsent reports costs little per job.
+  const oldest = reportFileName("JF-", new Date(sinceMs - SLACK_MS)).slice(0, STAMP_END);
   for (const name of names) {
     if (!name.startsWith("JF-") || !name.endsWith(".json")) continue;
+    if (STAMPED.test(name) && name.slice(0, STAMP_END) < oldest) continue;
     const path = nodePath.join(messagesDir, name);
     try {
       if (statSync(path).mtimeMs < sinceMs - SLACK_MS) continue;

@@ -110,6 +110,11 @@ describe("findSessionFinish: the spool, then the reporter's log", () => {
     expect(findSessionFinish(paths, "S9", since)).toBeUndefined();
   });
 
+  test("a report named by the suite as written before the run is not read", () => {
+    writeFileSync(nodePath.join(paths.messages, "JF-20200101T000000000Z-old.json"), JSON.stringify({ type: "jobfinished", session: "S3", reason: "old" }));
+    expect(findSessionFinish(paths, "S3", since)).toBeUndefined();
+  });
+
   test("sent by a reporter: its log line names the session", () => {
     writeFileSync(reporterLogPath(paths), `2026-11-30 10:00:00 INFO ${sentFinishLine("JF-z.json", "S2")} to http://x/submit_jobresults: HTTP 200; deleted\n`);
     expect(findSessionFinish(paths, "S2", since)).toMatchObject({ where: "sent" });
