@@ -139,6 +139,17 @@ describe("SIGKILL of cncopagent: the run that takes its lock over writes its JF-
     for (const [, list] of finishReports(t)) expect(list.length).toBe(1);
   });
 
+  test.concurrent("--unlock of a killed run's record writes its JF- and history too", async () => {
+    const { t, dead } = await killedIn(PHASES[1]!, 0);
+    const r = await t.run("cncopagent", ["--unlock", "8"]);
+    expect(r.exitCode).toBe(0);
+    expect(finishReports(t).get(dead)?.map((b) => b.reason)).toEqual(["the dispatcher was killed"]);
+    expect(historyRows(t).filter((h) => h.session === dead).length).toBe(1);
+    // The next run has nothing left to write for it.
+    expect((await t.run("cncopagent", ["8"])).exitCode).toBe(0);
+    expect(finishReports(t).get(dead)?.length).toBe(1);
+  });
+
   test.concurrent("killed while cncopreporter sends (after the job): the run already has its single JF- and history", async () => {
     let hang: () => void = () => {};
     const hung = new Promise<void>((resolve) => (hang = resolve));
