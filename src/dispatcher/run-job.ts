@@ -47,7 +47,7 @@ export interface JobLock {
   addProcess(pid: number): void;
   spawnFailed(): void;
   /** The attempts so far, kept in the lock record for the report of a killed run. */
-  noteAttempts(attempts: readonly { started: string; finished: string | null; exitcode: number | null; signal: string | null }[]): void;
+  noteAttempts(attempts: readonly { started: string; finished: string | null; exitcode: number | null; signal: string | null }[], persist?: boolean): void;
   release(): void;
 }
 
@@ -189,10 +189,12 @@ async function performAttempt(run: JobRun, step: Extract<Step, { do: "attempt" }
   // maxruntime counts from the start of the first attempt.
   if (step.n === 1) run.deadlineMs = deadlineOf(now(), plan.rules.maxruntimeSec);
   ctx.view.attempt(plan.label, step.n, step.maxAttempts);
-  run.lock?.noteAttempts([...run.attempts, { started: new Date().toISOString(), finished: null, exitcode: null, signal: null }]);
+  // Written with the agent's start (beforeSpawn), at no extra cost.
+  run.lock?.noteAttempts([...run.attempts, { started: new Date().toISOString(), finished: null, exitcode: null, signal: null }], false);
   const a = await runAttempt(step.n, plan, run.deadlineMs, { root: ctx.paths.root, log: ctx.log, abort: ctx.abort, graceMs: ctx.graceMs, hooks: run.hooks });
   run.attempts.push(a.detail);
-  run.lock?.noteAttempts(run.attempts);
+  // Written with the next child's start, or now before a re-run wait (performWait).
+  run.lock?.noteAttempts(run.attempts, false);
   run.outputTail = a.tail;
   run.lastWords = a.lastWords;
   const attempt = { n: step.n, verdict: a.verdict, results: a.results, exitcode: a.detail.exitcode };
@@ -207,6 +209,7 @@ async function performWait(run: JobRun, step: Extract<Step, { do: "wait" }>): Pr
     ctx.log.line(`${plan.label}: re-run ${step.rerun} of ${plan.rules.maxretries} in ${step.delaySec} s`);
     ctx.view.waiting(plan.label, step.delaySec, step.rerun);
   }
+  run.lock?.noteAttempts(run.attempts, true);
   await (ctx.sleep ?? sleepUnlessAborted)(step.ms, ctx.abort);
   return { type: "wait-ended", rerun: step.rerun, untilDeadline: step.untilDeadline, interruptedBy: interruptedBy(ctx.abort) };
 }

@@ -65,8 +65,12 @@ export interface HeldLock {
   beforeSpawn(): void;
   addProcess(pid: number): void;
   spawnFailed(): void;
-  /** The attempts so far (an attempt that is running has finished null): kept in the record. */
-  noteAttempts(attempts: readonly LockAttempt[]): void;
+  /**
+   * The attempts so far (an attempt that is running has finished null), kept in the
+   * record: written now with `persist`, else with the record's next write (the next
+   * child's start), so a job pays no extra flushed write for it.
+   */
+  noteAttempts(attempts: readonly LockAttempt[], persist?: boolean): void;
   /** Killed runs whose finish report this run owes (see the header). */
   readonly killedRuns: readonly LockOwner[];
   /** Their reports are written: drop them from the record. */
@@ -209,10 +213,10 @@ function makeHeld(files: LockFiles, owner: LockOwner): HeldLock {
       spawnEnded();
       save();
     },
-    noteAttempts(attempts) {
+    noteAttempts(attempts, persist = true) {
       if (released) return;
       owner.attempts = attempts.map((a) => ({ started: a.started, finished: a.finished, exitcode: a.exitcode, signal: a.signal }));
-      save();
+      if (persist) save();
     },
     get killedRuns() {
       return owner.killedRuns ?? [];
