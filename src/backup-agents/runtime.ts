@@ -111,6 +111,7 @@ export async function runAgent(def: AgentDefinition, raw: readonly string[], dep
 
   const debug = args.debug || env.CNCOP_DEBUG === "1";
   const started = new Date();
+  const startedMono = performance.now(); // durations: monotonic; `started` stays wall clock
   const prefix = agentLogPrefix(def.name);
   const log = openAgentLog(paths.spoolLogs, prefix, { debug, echo: (t) => err(`${t}\n`) }, started);
   try {
@@ -165,6 +166,7 @@ export async function runAgent(def: AgentDefinition, raw: readonly string[], dep
         attempt,
         started,
         finished,
+        durationMs: performance.now() - startedMono,
         source: job.source,
         destination: job.destination,
         errors: log.errors,
@@ -186,7 +188,7 @@ export async function runAgent(def: AgentDefinition, raw: readonly string[], dep
         write("JF-", finishedReport(facts, result.state, result.reason, exitCodeOf(result.state), earlier));
       }
     }
-    log.finish(id, result.state, result.files, result.bytes, finished.getTime() - started.getTime());
+    log.finish(id, result.state, result.files, result.bytes, performance.now() - startedMono);
     out(`${def.name}: job ${job.jobid} '${escapeControls(job.jobtitle)}': ${result.state}: ${escapeControls(result.reason)}\n`);
     return exitCodeOf(result.state);
   } catch (e) {
