@@ -280,6 +280,7 @@ describe("a closed stdout or stderr changes nothing", () => {
       const out = await collect(proc as Bun.Subprocess<"ignore", "pipe", "pipe">);
       expect(out.stdout.trim()).toBe("status=0");
       expect(out.stderr).not.toContain("EPIPE");
+      expect(out.stderr).not.toContain("Bun v"); // no crash banner
       expect(t.caLogText()).toContain("cncopagent finished: exit status 0 (1 OK");
       expect(t.reports("JF-").length).toBe(1);
     });

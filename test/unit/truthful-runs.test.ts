@@ -16,6 +16,7 @@ import { findSessionFinish, sentFinishLine } from "../../src/reports/session-rep
 import { reporterLogPath } from "../../src/install/paths.ts";
 import { acquireJobLock, type LockOwner } from "../../src/locks/job-lock.ts";
 import { stringifyJson } from "../../src/install/job-id.ts";
+import { jobDbWaitMs, JOB_DB_WAIT_MS_DEFAULT, loadJobsWaiting } from "../../src/install/jobs-db.ts";
 
 const dir = mkdtempSync(nodePath.join(os.tmpdir(), "cncop-truthful-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -148,5 +149,26 @@ describe("a killed run's lock record is inherited once", () => {
     if (!("held" in d)) throw new Error("not free");
     expect(d.held.killedRuns).toEqual([]);
     d.held.release();
+  });
+});
+
+describe("loadJobsWaiting: only a busy database is waited for", () => {
+  test("any other error is thrown at once, without a wait", async () => {
+    const waits: string[] = [];
+    const t0 = performance.now();
+    await expect(loadJobsWaiting(nodePath.join(dir, "no-such.db"), 60_000, (w) => waits.push(w))).rejects.toThrow("not found");
+    expect(waits).toEqual([]);
+    expect(performance.now() - t0).toBeLessThan(5_000);
+  });
+  test.each([
+    [{}, JOB_DB_WAIT_MS_DEFAULT],
+    [{ CNCOP_DB_WAIT_MS: "1500" }, 1500],
+    [{ CNCOP_DB_WAIT_MS: "0" }, 0],
+    [{ CNCOP_DB_WAIT_MS: "soon" }, JOB_DB_WAIT_MS_DEFAULT],
+  ])("CNCOP_DB_WAIT_MS %p", (env, want) => {
+    expect(jobDbWaitMs(env)).toBe(want);
+  });
+  test("the documented default is 5 minutes", () => {
+    expect(JOB_DB_WAIT_MS_DEFAULT).toBe(300_000);
   });
 });
