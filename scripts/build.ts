@@ -1,10 +1,14 @@
 /**
  * `bun run build`: one self-contained executable for this machine in dist/, and every
  * other program of the suite beside it as a hard link to it (`cp -a dist/. <root>/Bin/`
- * is a working install). `--all` cross-compiles windows-x64, linux-arm64 and darwin-arm64
- * into dist/<target>/, with .cmd launchers on Windows, where a zip cannot carry links.
+ * is a working install). `--all` cross-compiles windows-x64 (Bun's baseline target: no
+ * AVX2 needed), linux-arm64 and darwin-arm64 into dist/<target>/; `--target=<name>` builds
+ * one of them. Windows gets `cncopagent.exe` alone: a zip cannot carry hard links, and a
+ * `.cmd` launcher would let cmd.exe re-parse every argument (`&`, `%`, `^`) and ask
+ * "Terminate batch job?" on Ctrl-C; `cncopagent --link` makes the `<program>.exe` links
+ * once installed (docs/windows.md).
  */
-import { linkSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { linkSync, mkdirSync, rmSync } from "node:fs";
 import nodePath from "node:path";
 import { PROGRAM_NAMES } from "../src/cli.ts";
 
@@ -16,6 +20,10 @@ const MAIN = "cncopagent";
 async function compile(target: string | undefined, outfile: string): Promise<void> {
   // Bytecode: start-up without parsing the bundle (--version in ~20 ms instead of ~45 ms of CPU).
   const args = ["build", "--compile", "--minify", "--sourcemap=none", "--bytecode", "--format=esm", entry, "--outfile", outfile];
+  // ssh2's optional native helpers (cpu-features, sshcrypto.node) are left out: Bun does
+  // not load them anyway (ssh2 falls back to its JavaScript and WebAssembly code), and a
+  // Linux .node file must not end up inside a Windows or macOS build.
+  args.push("--external", "cpu-features", "--external", "*.node");
   if (target) args.push(`--target=${target}`);
   // Precompiled bytecode for this machine's build: start-up drops from ~50 ms to ~15 ms,
   // paid by every agent attempt and every program call.
@@ -33,15 +41,6 @@ function linkAll(dir: string, exe: string): void {
   }
 }
 
-/**
- * A launcher for Windows: runs the one executable under the program's name. `setlocal`
- * keeps CNCOP_PROGRAM out of the calling console (else a later `cncopagent.exe` typed in
- * the same window would start as this program); the exit status is passed on.
- */
-export function windowsLauncher(program: string): string {
-  return `@echo off\r\nsetlocal\r\nset "CNCOP_PROGRAM=${program}"\r\n"%~dp0${MAIN}.exe" %*\r\nexit /b %ERRORLEVEL%\r\n`;
-}
-
 async function buildHost(): Promise<void> {
   mkdirSync(dist, { recursive: true });
   const exe = nodePath.join(dist, MAIN);
@@ -52,7 +51,7 @@ async function buildHost(): Promise<void> {
 }
 
 const TARGETS = [
-  { name: "windows-x64", target: "bun-windows-x64", windows: true },
+  { name: "windows-x64", target: "bun-windows-x64-baseline", windows: true },
   { name: "linux-arm64", target: "bun-linux-arm64", windows: false },
   { name: "darwin-arm64", target: "bun-darwin-arm64", windows: false },
 ] as const;
@@ -65,11 +64,7 @@ async function buildCross(only?: string): Promise<void> {
     mkdirSync(dir, { recursive: true });
     const exe = nodePath.join(dir, t.windows ? `${MAIN}.exe` : MAIN);
     await compile(t.target, exe);
-    if (t.windows) {
-      for (const name of PROGRAM_NAMES) if (name !== MAIN) writeFileSync(nodePath.join(dir, `${name}.cmd`), windowsLauncher(name));
-    } else {
-      linkAll(dir, exe);
-    }
+    if (!t.windows) linkAll(dir, exe);
     console.log(`built ${exe}`);
   }
 }

@@ -18,6 +18,8 @@ const extra = process.argv.slice(2);
 const WORKERS_PER_PASS = 2;
 /** Tests of the build and the demo do not depend on CNCOP_BIN (they build and run their own executable): the first pass runs them. */
 const MODE_FREE_E2E = ["**/build.test.ts", "**/demo.test.ts"];
+/** The Wine lane's tests (test/wine) run in .ci/wine/lane.sh, against the windows-x64 build under Wine. */
+const WINE_LANE = "test/wine/**";
 
 interface Pass {
   readonly label: string;
@@ -32,7 +34,7 @@ interface PassResult {
 }
 
 const PASSES: readonly Pass[] = [
-  { label: "all tests, from source", args: ["test", "--timeout", "60000", `--parallel=${WORKERS_PER_PASS}`, ...extra] },
+  { label: "all tests, from source", args: ["test", "--timeout", "60000", `--parallel=${WORKERS_PER_PASS}`, `--path-ignore-patterns=${WINE_LANE}`, ...extra] },
   {
     label: "end-to-end tests, compiled executable",
     args: ["test", "--timeout", "60000", `--parallel=${WORKERS_PER_PASS}`, ...MODE_FREE_E2E.map((p) => `--path-ignore-patterns=${p}`), "test/e2e", ...extra],

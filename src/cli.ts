@@ -1,31 +1,35 @@
 #!/usr/bin/env bun
 /**
- * One executable, many programs: the name it is reached under (a hard link in Bin/, a
- * launcher's CNCOP_PROGRAM, or the first argument when run from source) picks the program.
+ * One executable, many programs: the name it is reached under (a hard link in Bin/, made
+ * by the build or `cncopagent --link`; CNCOP_PROGRAM when cncopagent starts the reporter
+ * under its own executable; or the first argument when run from source) picks the program.
  */
 import nodePath from "node:path";
 import { escapeControls } from "./format/escape.ts";
+import { SUITE_PROGRAMS, type SuiteProgram } from "./cli/program-names.ts";
 import { runProgram, type ProgramMain } from "./cli/run-program.ts";
 import { guardStandardStreams } from "./cli/closed-output.ts";
 
-export const PROGRAMS: Record<string, () => Promise<ProgramMain>> = {
+export const PROGRAMS: Record<string, () => Promise<ProgramMain>> & Record<SuiteProgram, () => Promise<ProgramMain>> = {
   cncopagent: async () => (await import("./programs/cncopagent.ts")).main,
   cncopreporter: async () => (await import("./programs/cncopreporter.ts")).main,
   cncopjobs: async () => (await import("./programs/cncopjobs.ts")).main,
   w: async () => (await import("./programs/w.ts")).main,
   backupagentcifs: async () => (await import("./programs/backupagentcifs.ts")).main,
   backupagentrsync: async () => (await import("./programs/backupagentrsync.ts")).main,
+  backupagentftp: async () => (await import("./programs/backupagentftp.ts")).main,
+  backupagentsftp: async () => (await import("./programs/backupagentsftp.ts")).main,
 };
 
-/** The programs `bun run build` links beside the executable. */
-export const PROGRAM_NAMES = Object.keys(PROGRAMS);
+/** The programs `bun run build` and `cncopagent --link` link beside the executable. */
+export const PROGRAM_NAMES: readonly string[] = SUITE_PROGRAMS;
 
 export function programNameOf(invokedAs: string): string {
   return nodePath.basename(invokedAs.replace(/\\/g, "/")).replace(/\.(exe|cmd|bat)$/i, "").toLowerCase();
 }
 
 /**
- * Which program, and its arguments: the launcher's CNCOP_PROGRAM, else the name the
+ * Which program, and its arguments: CNCOP_PROGRAM, else the name the
  * executable was called under (argv0, else the path it was started from), else the first
  * argument. argv[1] is never used: in the compiled executable it is always the bundled
  * entry (`/$bunfs/root/cncopagent`), which would make every unknown name, e.g. an agent

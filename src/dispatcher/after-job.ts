@@ -9,6 +9,7 @@ import type { FileLineLog } from "../logs/log-file.ts";
 import { pruneLogs } from "../logs/prune.ts";
 import { pruneHistory, recordRun } from "../history/history.ts";
 import { invokeReporter } from "../reporter/invoke.ts";
+import { consoleClosed } from "../process/signals.ts";
 import type { JobOutcome } from "./run-job.ts";
 import type { RunMode } from "./run-mode.ts";
 import type { View } from "./view.ts";
@@ -41,6 +42,11 @@ async function finishJob(outcome: JobOutcome, ctx: AfterJobContext): Promise<voi
     recordRun(paths, outcome, log.path);
   } catch (err) {
     log.line(`cannot record the run in the history: ${(err as Error).message}`);
+  }
+  if (outcome.interrupted && consoleClosed(outcome.interruptedBy)) {
+    // Windows ends cncopagent within seconds of a console close: the reports wait in the spool.
+    log.line(`the console was closed: cncopreporter${ctx.email ? " and the mail" : ""} are left for the next run; the reports stay in ${paths.messages}`);
+    return;
   }
   await invokeReporter({ paths, config, log, debug: ctx.debug });
   if (!ctx.email) return;

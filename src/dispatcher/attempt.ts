@@ -4,9 +4,11 @@
  */
 import type { LineLog } from "../logs/log-file.ts";
 import { runProcess, type RunResult } from "../process/process-tree.ts";
+import { exitStatusText } from "../process/exit-status.ts";
 import type { AttemptRecord } from "../reports/report-files.ts";
 import { formatCommandLine } from "../process/command-line.ts";
 import { formatDuration, isoUtc } from "../format/time.ts";
+import { agentLaunch } from "./agent-launch.ts";
 import type { JobPlan } from "./plan.ts";
 import { stateOf, type StateVerdict, worstOf } from "./states.ts";
 
@@ -71,9 +73,12 @@ export async function runAttempt(n: number, plan: Pick<JobPlan, "agents" | "env"
   const sinks = agents.map((a) => ({ out: ctx.log.sink(`[${a.agent}#${n} stdout]`), err: ctx.log.sink(`[${a.agent}#${n} stderr]`) }));
   const results = await Promise.all(
     agents.map((a, i) => {
-      ctx.log.line(`${label}: attempt ${n}: run: ${formatCommandLine(a.argv)}`);
+      // On Windows a .cmd/.bat agent runs through cmd.exe, every argument quoted (agent-launch.ts).
+      const launch = agentLaunch(a.argv, process.platform);
+      const argv = launch.ok ? launch.argv : a.argv;
+      ctx.log.line(`${label}: attempt ${n}: run: ${formatCommandLine(argv)}`);
       return runProcess({
-        argv: a.argv,
+        argv,
         cwd: ctx.root,
         env: attemptEnv,
         deadline: deadlineMs,
@@ -81,6 +86,10 @@ export async function runAttempt(n: number, plan: Pick<JobPlan, "agents" | "env"
         abort: ctx.abort,
         stdout: sinks[i]!.out,
         stderr: sinks[i]!.err,
+        // Every agent of the attempt is stopped together: the whole session is theirs.
+        session: (attemptEnv as Record<string, string | undefined>).CNCOP_SESSION,
+        log: (text: string) => ctx.log.line(`${label}: attempt ${n}: ${a.agent}: ${text}`),
+        verbatim: launch.ok && launch.verbatim,
         ...ctx.hooks,
       });
     }),
@@ -89,7 +98,7 @@ export async function runAttempt(n: number, plan: Pick<JobPlan, "agents" | "env"
   const exits: AgentExit[] = results.map((r, i) => ({ agent: agents[i]!.agent, exitcode: r.exitCode, signal: r.signal, state: verdicts[i]!.state, reason: verdicts[i]!.reason }));
   results.forEach((r, i) => {
     const v = verdicts[i]!;
-    const how = r.spawnError !== undefined && r.pid === undefined ? `could not be started (${r.spawnError})` : r.signal ? `was killed by ${r.signal}` : `exited with status ${r.exitCode}`;
+    const how = r.spawnError !== undefined && r.pid === undefined ? `could not be started (${r.spawnError})` : r.signal ? `was killed by ${r.signal}` : `exited with status ${exitStatusText(r.exitCode)}`;
     ctx.log.line(`${label}: attempt ${n}: ${agents[i]!.agent} ${how} after ${formatDuration(r.durationMs)}: ${v.state}${r.timedOut ? " (timed out)" : ""}${r.interrupted ? " (interrupted)" : ""}`);
   });
   const verdict = worstOf(verdicts);

@@ -3,10 +3,11 @@
  * environment plus CNCOP_STATUS (post) and CNCOP_LOG, the root as working directory,
  * stdin empty, `command_timeout`, every output line into the CA log.
  */
-import { CommandLineError, cmdExeArgv, formatCommandLine, isBatchFile, splitCommandLine } from "../process/command-line.ts";
+import { CommandLineError, cmdExeArgv, formatCommandLine, isBatchFile, splitCommandLine, windowsCmdExe } from "../process/command-line.ts";
 import { confineProgram, type ConfineFs, realFs } from "../process/confine.ts";
 import type { LineLog, StreamSink } from "../logs/log-file.ts";
 import { runProcess, type RunResult } from "../process/process-tree.ts";
+import { exitStatusText } from "../process/exit-status.ts";
 import { concatBytes, copyBytes } from "../format/bytes.ts";
 import { monotonicMs } from "../format/time.ts";
 
@@ -66,14 +67,7 @@ export interface PlannedCommand {
   readonly env: Readonly<Record<string, string>>;
 }
 
-/**
- * cmd.exe by its full path, so that no cmd.exe in the working folder or on PATH is picked
- * up instead: %SystemRoot%\System32\cmd.exe.
- */
-export function windowsCmdExe(env: Readonly<Record<string, string | undefined>> = process.env): string {
-  const root = env.SystemRoot ?? env.SYSTEMROOT ?? env.windir ?? "C:\\Windows";
-  return `${root.replace(/[\\/]+$/, "")}\\System32\\cmd.exe`;
-}
+export { windowsCmdExe } from "../process/command-line.ts";
 
 /** Split, confine and (for .cmd/.bat on Windows) wrap a command line: nothing runs here. */
 export function prepareCommand(commandLine: string, ctx: PrepareContext): PreparedCommand {
@@ -128,7 +122,7 @@ export function describeResult(r: RunResult, timeoutSec: number): string {
   if (r.timedOut) return `timed out after ${timeoutSec} s and was stopped`;
   if (r.interrupted) return "interrupted";
   if (r.signal) return `killed by ${r.signal}`;
-  return `exited with status ${r.exitCode}`;
+  return `exited with status ${exitStatusText(r.exitCode)}`;
 }
 
 /** Run a planned command (a refused one is only logged); `extraEnv` adds what is known only now. */
@@ -157,6 +151,8 @@ export async function runCommand(command: PlannedCommand, extraEnv: Readonly<Rec
     onSpawnFailed: ctx.onSpawnFailed,
     platform: ctx.platform,
     verbatim: prepared.verbatim,
+    session: command.env.CNCOP_SESSION,
+    log: (text: string) => ctx.log.line(`${kind}: ${text}`),
   });
   const ok = result.exitCode === 0 && !result.timedOut && !result.interrupted && result.signal === null;
   const description = describeResult(result, ctx.timeoutSec);

@@ -11,6 +11,8 @@ import { FileLineLog, type LineLog } from "../logs/log-file.ts";
 import type { Paths } from "../install/paths.ts";
 import { KILL_GRACE_MS_DEFAULT, msFromEnv } from "../process/process-tree.ts";
 import { stopSignals } from "../process/signals.ts";
+import { becomeSubreaper } from "../process/native-linux.ts";
+import { enterOwnJob } from "../process/windows-job.ts";
 import { finishKilledRuns } from "./killed-runs.ts";
 import { describeHeldBy, jobLabel, type JobOutcome, type JobRunContext, runJob, type LockAnswer } from "./run-job.ts";
 import type { RunMode } from "./run-mode.ts";
@@ -138,8 +140,24 @@ function summaryLine(exitCode: number, outcomes: readonly JobOutcome[], unknown:
   return `cncopagent finished: exit status ${exitCode} (${count("OK")} OK, ${count("ERROR")} failed, ${count("SKIPPED")} skipped${tail})`;
 }
 
+/**
+ * Hold every descendant: on Linux as child subreaper (an orphan comes back to us), on
+ * Windows in a kill-on-close job (our end ends the agents). A failure is logged: the
+ * session marker (Linux) and taskkill (Windows) still stop trees, less completely.
+ */
+export function holdDescendants(log: LineLog, platform = process.platform): void {
+  if (platform === "linux") {
+    const why = becomeSubreaper(platform);
+    if (why) log.line(`cannot become a child subreaper (${why}): a descendant that leaves its parent is found by its session only`);
+  } else if (platform === "win32") {
+    const why = enterOwnJob(platform);
+    if (why) log.line(`cannot put cncopagent into a job object (${why}): if cncopagent is ended, its agents live on`);
+  }
+}
+
 export async function dispatch(opts: DispatchOptions): Promise<DispatchResult> {
   const { log, view, afterAll } = opts;
+  holdDescendants(log);
   const interruption = listenForInterruption(log, view);
   let outcomes: JobOutcome[] = [];
   try {

@@ -11,7 +11,8 @@ import type { JobIdLike } from "../install/job-id.ts";
 import { agentsForType, knownJobTypes, NO_JOBID_AGENT } from "../install/job-types.ts";
 import type { Paths } from "../install/paths.ts";
 import { formatCommandLine } from "../process/command-line.ts";
-import { type ConfineFs, realFs } from "../process/confine.ts";
+import { type ConfineFs, lexicalRefusal, realFs } from "../process/confine.ts";
+import { agentLaunch } from "./agent-launch.ts";
 import { type CommandKind, type PlannedCommand, prepareCommand } from "./commands.ts";
 import type { RunRules } from "./next-step.ts";
 import type { RunMode } from "./run-mode.ts";
@@ -22,7 +23,10 @@ export interface AgentStep {
   readonly agent: string;
   /** Resolved program in Bin/, or undefined when missing. */
   readonly program: string | undefined;
+  /** `<program> [-d] -c <config> [-n] <jobid>`; on Windows a .cmd/.bat agent is started through cmd.exe (agent-launch.ts). */
   readonly argv: readonly string[];
+  /** Why the agent, present, cannot be started (a batch file given what cmd.exe would re-parse). */
+  readonly refused?: string;
 }
 
 export interface JobPlan {
@@ -69,6 +73,9 @@ export function findInBin(bin: string, name: string, platform: NodeJS.Platform =
   const p = platform === "win32" ? nodePath.win32 : nodePath.posix;
   if (name.includes("/") || name.includes("\\") || name === "." || name === "..") return undefined;
   if (platform === "win32") {
+    // Windows spellings that name something else than a file of Bin\: a stream (x.exe:s), a
+    // device (NUL, COM1), a name Windows trims (a trailing dot or space).
+    if (lexicalRefusal(name, bin, "win32") !== undefined) return undefined;
     const lower = name.toLowerCase();
     const candidates = WINDOWS_EXTENSIONS.some((e) => lower.endsWith(e)) ? [name] : WINDOWS_EXTENSIONS.map((e) => name + e);
     return candidates.map((c) => p.join(bin, c)).find(isFile);
@@ -108,7 +115,10 @@ function planAgents(job: Job, ctx: PlanContext, platform: NodeJS.Platform): Agen
   return agentsForType(job.jobtype, ctx.config.agents)?.map((agent) => {
     const program = findInBin(ctx.paths.bin, agent, platform, isFile);
     const shown = program ?? (platform === "win32" ? nodePath.win32 : nodePath.posix).join(ctx.paths.bin, agent);
-    return { agent, program, argv: agentArgv(shown, agent, ctx.paths.configFile, job.jobid, ctx.debug, ctx.mode.agentsGetDryRunFlag) };
+    const argv = agentArgv(shown, agent, ctx.paths.configFile, job.jobid, ctx.debug, ctx.mode.agentsGetDryRunFlag);
+    if (program === undefined) return { agent, program, argv };
+    const launch = agentLaunch(argv, platform, ctx.comspec);
+    return launch.ok ? { agent, program, argv } : { agent, program, argv, refused: launch.reason };
   });
 }
 
@@ -136,7 +146,9 @@ function problemOf(job: Job, agents: readonly AgentStep[] | undefined, config: C
 
 function missingAgentsOf(agents: readonly AgentStep[] | undefined, bin: string): string | undefined {
   const missing = (agents ?? []).filter((a) => a.program === undefined);
-  return missing.length > 0 ? `agent ${missing.map((m) => m.agent).join(" and ")} not found in ${bin}` : undefined;
+  if (missing.length > 0) return `agent ${missing.map((m) => m.agent).join(" and ")} not found in ${bin}`;
+  const refused = (agents ?? []).find((a) => a.refused !== undefined);
+  return refused ? `agent ${refused.agent} could not be started: ${refused.refused}` : undefined;
 }
 
 export function planJob(job: Job, ctx: PlanContext): JobPlan {

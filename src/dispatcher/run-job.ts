@@ -9,6 +9,8 @@ import type { Job } from "../install/jobs-db.ts";
 import type { LineLog } from "../logs/log-file.ts";
 import type { Paths } from "../install/paths.ts";
 import { newSessionId } from "../reports/session.ts";
+import { stopLeftovers } from "../process/process-tree.ts";
+import { CONSOLE_CLOSE_POST_SEC, consoleClosed } from "../process/signals.ts";
 import { utf8Excerpt } from "../reports/report-files.ts";
 import { formatDuration, localTimestamp, monotonicMs } from "../format/time.ts";
 import { type CommandOutcome, type PlannedCommand, runCommand, STDERR_EXCERPT_BYTES } from "./commands.ts";
@@ -36,6 +38,8 @@ export interface JobOutcome {
   /** From the monotonic clock: a step of the wall clock does not change it. */
   readonly durationMs: number;
   readonly interrupted: boolean;
+  /** The signal that interrupted it (SIGINT, SIGTERM, SIGHUP, ...), when one did. */
+  readonly interruptedBy?: string | undefined;
   /** The last lines of the agents' output, for mail. */
   readonly outputTail: readonly string[];
   readonly reports: readonly string[];
@@ -71,6 +75,8 @@ export interface JobRunContext {
   readonly sleep?: Sleep;
   /** Monotonic milliseconds (maxruntime); monotonicMs by default. */
   readonly now?: () => number;
+  /** The platform whose rules apply (a console close on Windows); this one by default. */
+  readonly platform?: NodeJS.Platform;
 }
 
 /** What the steps of one run add to. */
@@ -132,7 +138,12 @@ export async function runJob(job: Job, ctx: JobRunContext): Promise<JobOutcome> 
   try {
     return await execute(run);
   } finally {
-    lock?.release();
+    try {
+      // Nothing of the run outlives it (a daemon an agent or command left in a session of its own).
+      await stopLeftovers(session, ctx.graceMs, (t) => ctx.log.line(`${plan.label}: ${t}`));
+    } finally {
+      lock?.release();
+    }
   }
 }
 
@@ -175,7 +186,12 @@ async function performCommand(run: JobRun, command: PlannedCommand | undefined, 
     ctx.view.info(`${plan.label}: ${text}`);
     return undefined;
   }
-  return runCommand(command, extraEnv, { root: ctx.paths.root, timeoutSec: plan.commandTimeoutSec, graceMs: ctx.graceMs, log: ctx.log, abort, ...run.hooks });
+  let timeoutSec = plan.commandTimeoutSec;
+  if (consoleClosed(ctx.abort.reason, ctx.platform) && timeoutSec > CONSOLE_CLOSE_POST_SEC) {
+    timeoutSec = CONSOLE_CLOSE_POST_SEC;
+    ctx.log.line(`${plan.label}: the console was closed: ${command.kind} gets at most ${timeoutSec} s (Windows ends cncopagent a few seconds after a console close)`);
+  }
+  return runCommand(command, extraEnv, { root: ctx.paths.root, timeoutSec, graceMs: ctx.graceMs, log: ctx.log, abort, ...run.hooks });
 }
 
 async function performPrerun(run: JobRun): Promise<RunEvent> {
@@ -253,7 +269,7 @@ function endRun(run: JobRun, status: JobStatus, reason: string): JobOutcome {
   else ctx.log.line(`${plan.label} final state: ${status} (${reason}) after ${formatDuration(tookMs)}, ${run.attempts.length} attempt(s)`);
   ctx.view.jobEnded(plan.label, status, reason, tookMs);
   const { job, session } = plan;
-  return { job, session, status, reason, attempts: run.attempts, started: run.started, finished, durationMs: tookMs, interrupted: ctx.abort.aborted, outputTail: run.outputTail, reports: run.reports.written };
+  return { job, session, status, reason, attempts: run.attempts, started: run.started, finished, durationMs: tookMs, interrupted: ctx.abort.aborted, interruptedBy: interruptedBy(ctx.abort), outputTail: run.outputTail, reports: run.reports.written };
 }
 
 function excerptSuffix(out: CommandOutcome): string {

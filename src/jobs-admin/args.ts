@@ -7,12 +7,15 @@ import { defineCommand, runCommand, type CommandContext } from "citty";
 import { COMMON_ARGS, strictOptions, valuesOf, type OptionArgs, type OptionValues } from "../cli/args.ts";
 import { usageError } from "../cli/errors.ts";
 import type { FieldName } from "./fields.ts";
+import { isScheduleAction, SCHEDULE_ACTIONS, SCHEDULE_ARGS, SCHEDULE_HELP, SCHEDULE_USAGE } from "./schedule/args.ts";
+import type { ScheduleAction, ScheduleOptions } from "./schedule/commands.ts";
 
 export const USAGE = `usage: cncopjobs [-?] [-c CONFIG] [--json] [--show-secrets]
        cncopjobs -t x | -t TYPE
        cncopjobs show JOB | add OPTIONS | set JOB OPTIONS | remove JOB...
        cncopjobs enable JOB... | disable JOB... | export [FILE] | import [--replace] FILE
-       cncopjobs history [JOB] [--limit N]`;
+       cncopjobs history [JOB] [--limit N]
+${SCHEDULE_USAGE}`;
 
 export const HELP = `${USAGE}
 
@@ -65,7 +68,9 @@ other options:
   --limit N             (history) at most N runs, default 20; 0 for all
   -d, --debug           print a stack trace with an error
 
-exit status: 0 done, 1 the database could not be written (nothing changed),
+${SCHEDULE_HELP}
+
+exit status: 0 done, 1 the database or a scheduler entry could not be written (nothing changed),
 2 usage, validation or configuration error (nothing changed).
 `;
 
@@ -100,7 +105,7 @@ const LIMIT = { limit: { type: "string", description: "(history) at most N runs,
 const TYPE_FILTER = { type: { type: "string", alias: ["t"], description: "x: every job type; TYPE: that type only" } } satisfies OptionArgs;
 
 /** Every option, in the order a usage error lists them. */
-const ARGS = { ...COMMON_ARGS, ...OUTPUT, ...SECRETS, ...FIELDS, ...NEW_JOB, ...REPLACE, ...LIMIT } satisfies OptionArgs;
+const ARGS = { ...COMMON_ARGS, ...OUTPUT, ...SECRETS, ...FIELDS, ...NEW_JOB, ...REPLACE, ...LIMIT, ...SCHEDULE_ARGS } satisfies OptionArgs;
 type JobsValues = OptionValues<typeof ARGS>;
 
 interface Subcommand {
@@ -128,6 +133,7 @@ const SUBCOMMANDS = {
   export: { description: "all jobs as JSON to FILE, or to stdout", options: SECRETS, operands: "[FILE]" },
   import: { description: "add the jobs of FILE (- for stdin)", options: { ...REPLACE, ...OUTPUT }, operands: "FILE" },
   history: { description: "the runs cncopagent recorded, newest first", options: { ...LIMIT, ...OUTPUT }, operands: "[JOB]" },
+  schedule: { description: "Task Scheduler, systemd or cron entries that run cncopagent", options: {}, operands: "[ACTION] [NAME] [JOB...]" },
 } as const satisfies Record<string, Subcommand>;
 
 export type Command = keyof typeof SUBCOMMANDS;
@@ -149,6 +155,8 @@ export interface JobsOptions {
   readonly disabled: boolean;
   readonly replace: boolean;
   readonly limit: string | undefined;
+  /** The schedule command's action and values. */
+  readonly schedule: ScheduleOptions | undefined;
 }
 
 function commandOf(word: string | undefined, typeGiven: boolean): Command {
@@ -159,18 +167,24 @@ function commandOf(word: string | undefined, typeGiven: boolean): Command {
   throw usageError(`unknown command "${word}". Commands: ${listed.join(", ")} (see cncopjobs --help)`);
 }
 
+function scheduleActionOf(word: string | undefined): ScheduleAction {
+  if (word === undefined) return "list";
+  if (isScheduleAction(word.toLowerCase())) return word.toLowerCase() as ScheduleAction;
+  throw usageError(`unknown schedule action "${word}". Actions: ${Object.keys(SCHEDULE_ACTIONS).join(", ")} (see cncopjobs --help)`);
+}
+
 /** An option the command does not take, or too few or too many arguments, is a usage error. */
-function checkFits(command: Command, given: readonly string[], targets: readonly string[]): void {
-  const spec: Subcommand = SUBCOMMANDS[command];
+function checkFits(command: Command, given: readonly string[], targets: readonly string[], action?: ScheduleAction): void {
+  const spec: Subcommand = action ? { ...SCHEDULE_ACTIONS[action], label: `schedule ${action}` } : SUBCOMMANDS[command];
   const wrong = given.filter((k) => !Object.hasOwn(COMMON_ARGS, k) && !Object.hasOwn(spec.options, k));
   if (wrong.length > 0) {
     throw usageError(`${wrong.map((w) => `--${w}`).join(", ")} ${wrong.length > 1 ? "do" : "does"} not apply to ${spec.label ?? command}\n${USAGE}`);
   }
   const shape = spec.operands;
   const min = shape === "" || shape.startsWith("[") ? 0 : 1;
-  const max = shape === "" ? 0 : shape.endsWith("...") ? Infinity : 1;
+  const max = shape === "" ? 0 : shape.endsWith("...") || shape.endsWith("...]") ? Infinity : 1;
   if (targets.length < min || targets.length > max) {
-    throw usageError(`${command} takes ${shape || "no arguments"}${targets.length > max ? `, not ${targets.map((t) => JSON.stringify(t)).join(" ")}` : ""}\n${USAGE}`);
+    throw usageError(`${spec.label ?? command} takes ${shape || "no arguments"}${targets.length > max ? `, not ${targets.map((t) => JSON.stringify(t)).join(" ")}` : ""}\n${USAGE}`);
   }
 }
 
@@ -189,18 +203,23 @@ function routeCommand(context: CommandContext<typeof ARGS>): void {
   const byName: Readonly<Record<string, unknown>> = v;
   const [word, ...rest] = v._;
   const command = commandOf(word, v.type !== undefined);
-  const targets = word === undefined ? [] : rest;
+  const action = command === "schedule" ? scheduleActionOf(rest[0]) : undefined;
+  const targets = word === undefined ? [] : action ? rest.slice(1) : rest;
   const given = Object.keys(ARGS).filter((name) => byName[name] !== undefined && byName[name] !== false);
-  if (!v.help && !v.version) checkFits(command, given, targets);
-  const options = given.map((name) => (typeof byName[name] === "string" ? `--${name}=${byName[name]}` : `--${name}`));
-  const named = word === undefined && command === "list" ? [] : [command];
+  if (!v.help && !v.version) checkFits(command, given, targets, action);
+  // A repeated option (--email) goes on as one comma-separated value.
+  const valueOf = (x: unknown) => (Array.isArray(x) ? x.join(",") : x);
+  const options = given.map((name) => (typeof byName[name] === "boolean" ? `--${name}` : `--${name}=${valueOf(byName[name])}`));
+  const named = word === undefined && command === "list" ? [] : action ? [command, action] : [command];
   context.rawArgs.splice(0, context.rawArgs.length, ...named, ...options, "--", ...targets);
 }
 
 /** A subcommand's options from citty's parse of what routeCommand gave it. */
-function jobsOptionsOf(command: Command, a: Partial<JobsValues> & { _: string[] }): JobsOptions {
+function jobsOptionsOf(command: Command, a: Partial<JobsValues> & { _: string[] }, action?: ScheduleAction): JobsOptions {
   const base = { command, help: a.help === true, version: a.version === true, config: a.config, targets: a._ };
-  if (base.help || base.version) return { ...base, json: false, showSecrets: false, fields: {}, typeFilter: "", id: undefined, disabled: false, replace: false, limit: undefined };
+  if (base.help || base.version) return { ...base, json: false, showSecrets: false, fields: {}, typeFilter: "", id: undefined, disabled: false, replace: false, limit: undefined, schedule: undefined };
+  const email = a.email === undefined ? undefined : [a.email].flat();
+  const schedule = action && { action, operands: a._, at: a.at, days: a.days, every: a.every, alljobs: a.alljobs === true, type: a.type, email, user: a.user, dryrun: a.dryrun === true, json: a.json === true };
   const fields: Partial<Record<FieldName, string>> = {};
   if (command === "add" || command === "set") {
     for (const opt of Object.keys(FIELD_OPTIONS) as FieldOption[]) if (a[opt] !== undefined) fields[FIELD_OPTIONS[opt][0]] = a[opt];
@@ -215,6 +234,7 @@ function jobsOptionsOf(command: Command, a: Partial<JobsValues> & { _: string[] 
     disabled: a.disabled === true,
     replace: a.replace === true,
     limit: a.limit,
+    schedule,
   };
 }
 
@@ -226,13 +246,29 @@ export function jobsCommand(act: (opts: JobsOptions) => unknown) {
       args: { ...COMMON_ARGS, ...spec.options },
       run: (context) => act(jobsOptionsOf(name, context.args as Partial<JobsValues> & { _: string[] })),
     });
+  // schedule's actions are citty subcommands of their own, reached as `schedule ACTION`.
+  const scheduleCommand = defineCommand({
+    meta: { name: "schedule", description: SUBCOMMANDS.schedule.description },
+    args: { ...COMMON_ARGS, ...SCHEDULE_ARGS },
+    default: "list",
+    subCommands: Object.fromEntries(
+      Object.entries(SCHEDULE_ACTIONS).map(([action, spec]) => [
+        action,
+        defineCommand({
+          meta: { name: action, description: spec.description },
+          args: { ...COMMON_ARGS, ...spec.options },
+          run: (context) => act(jobsOptionsOf("schedule", context.args as Partial<JobsValues> & { _: string[] }, action as ScheduleAction)),
+        }),
+      ]),
+    ),
+  });
   return defineCommand({
     meta: { name: "cncopjobs", description: "Job administration for the cncop3 dispatcher" },
     args: ARGS,
     plugins: [strictOptions(USAGE)],
     setup: routeCommand,
     default: "list",
-    subCommands: Object.fromEntries(Object.entries(SUBCOMMANDS).map(([name, spec]) => [name, subCommand(name as Command, spec)])),
+    subCommands: Object.fromEntries(Object.entries(SUBCOMMANDS).map(([name, spec]) => [name, name === "schedule" ? scheduleCommand : subCommand(name as Command, spec)])),
   });
 }
 

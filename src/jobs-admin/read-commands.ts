@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import nodePath from "node:path";
 import { findJob } from "../dispatcher/selection.ts";
 import { CncopError, EXIT, errorMessage, usageError } from "../cli/errors.ts";
+import { escapeControls } from "../format/escape.ts";
 import { writeFileAtomic } from "../install/atomic-write.ts";
 import { agentsForType } from "../install/job-types.ts";
 import { type Job, readJobs, rowToJob } from "../install/jobs-db.ts";
@@ -11,10 +12,11 @@ import { type HistoryRun, lastRuns, readHistory } from "../history/history.ts";
 import type { JobsOptions } from "./args.ts";
 import { type AdminContext, hostnameOf, jobLabel, loadAllJobs, printJson, resolveJob, withReadDb } from "./context.ts";
 import { jobView, renderHistoryTable, renderJobBlock, renderJobsTable } from "./render.ts";
+import { readNextRuns } from "./schedule/next-runs.ts";
 import { hasMaskedSecret } from "./secrets.ts";
 import { readRows, tableColumns } from "./store.ts";
 import { exportDocument, exportJob } from "./transfer.ts";
-import { listJobTypes, missingAgents, renderTypesTable } from "./types-list.ts";
+import { listJobTypes, missingAgents, renderTypesTable, unstartableAgents } from "./types-list.ts";
 
 /** Last runs for the table; a history that cannot be read is a warning, not a failure. */
 function safeLastRuns(ctx: AdminContext): Map<JobId, HistoryRun> {
@@ -29,10 +31,13 @@ function safeLastRuns(ctx: AdminContext): Map<JobId, HistoryRun> {
 export function listJobsCommand(ctx: AdminContext, opts: JobsOptions): number {
   const jobs = loadAllJobs(ctx).sort((a, b) => compareJobIds(a.jobid, b.jobid));
   const last = safeLastRuns(ctx);
-  const views = jobs.map((j) => jobView(j, last.get(j.jobid), opts.showSecrets));
+  const next = readNextRuns(ctx.paths.configFile, jobs, ctx.now?.() ?? new Date(), (t) => ctx.stderr(`warning: ${t}\n`), ctx.platform);
+  // nextRun only when a schedule of this install runs some job: the shape is otherwise unchanged.
+  const withNext = next.size > 0;
+  const views = jobs.map((j) => ({ ...jobView(j, last.get(j.jobid), opts.showSecrets), ...(withNext ? { nextRun: next.get(j.jobid)?.at.toISOString() ?? null } : {}) }));
   if (opts.json) printJson(ctx, views);
   else if (views.length === 0) ctx.stderr(`no jobs in ${ctx.paths.jobsDb}; add one with cncopjobs add --title TITLE --type TYPE\n`);
-  else ctx.stdout(renderJobsTable(views));
+  else ctx.stdout(renderJobsTable(views, withNext));
   if (!opts.json) {
     for (const j of jobs) if (j.problems.length > 0) ctx.stderr(`warning: ${jobLabel(j)} (!) cannot run: ${j.problems.join("; ")}\n`);
   }
@@ -40,12 +45,13 @@ export function listJobsCommand(ctx: AdminContext, opts: JobsOptions): number {
 }
 
 export function typesCommand(ctx: AdminContext, opts: JobsOptions): number {
-  const types = listJobTypes(ctx.config.agents, opts.typeFilter, { bin: ctx.paths.bin, platform: ctx.platform });
+  const types = listJobTypes(ctx.config.agents, opts.typeFilter, { bin: ctx.paths.bin, platform: ctx.platform, configFile: ctx.paths.configFile });
   if (opts.json) printJson(ctx, types);
   else {
     ctx.stdout(renderTypesTable(types));
     const missing = missingAgents(types);
     if (missing.length > 0) ctx.stderr(`${missing.length} agent(s) missing from ${ctx.paths.bin}: ${missing.join(", ")}; jobs of their types end as ERROR until the agent is installed there\n`);
+    for (const u of unstartableAgents(types)) ctx.stderr(`agent ${escapeControls(u.name)} cannot be started: ${escapeControls(u.problem)}; jobs of its types end as ERROR\n`);
   }
   return EXIT.OK;
 }

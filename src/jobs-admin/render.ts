@@ -79,8 +79,8 @@ export function longLocal(iso: string): string {
   return Number.isNaN(d.getTime()) ? iso : localTimestamp(d);
 }
 
-/** The jobs table: id, title, type, enabled, retries, last run (when, state, duration). */
-export function renderJobsTable(views: readonly JobView[]): string {
+/** The jobs table: id, title, type, enabled, retries, last run (when, state, duration), and when a schedule runs it next. */
+export function renderJobsTable(views: readonly (JobView & { readonly nextRun?: string | null })[], withNextRun = false): string {
   const rows = views.map((v) => [
     String(v.jobid),
     v.problems.length > 0 ? `${v.jobtitle} (!)` : v.jobtitle,
@@ -90,8 +90,10 @@ export function renderJobsTable(views: readonly JobView[]): string {
     v.lastRun ? shortLocal(v.lastRun.started) : "never",
     v.lastRun?.status ?? "-",
     v.lastRun ? formatDuration(v.lastRun.durationMs) : "-",
+    ...(withNextRun ? [v.nextRun ? shortLocal(v.nextRun) : "-"] : []),
   ]);
-  return renderTable(["ID", "TITLE", "TYPE", "ENABLED", "RETRIES", "LAST RUN", "STATE", "DURATION"], rows, [0, 4]);
+  const headers = ["ID", "TITLE", "TYPE", "ENABLED", "RETRIES", "LAST RUN", "STATE", "DURATION", ...(withNextRun ? ["NEXT RUN"] : [])];
+  return renderTable(headers, rows, [0, 4]);
 }
 
 function orNone(v: string | null): string {

@@ -1,8 +1,9 @@
 /**
  * `cncopjobs -t x`: every job type (the built-in table plus `[agents]`) with its agent(s),
  * their log prefixes in `Spool/Logs/`, and whether each agent is in `Bin/` (looked up as
- * cncopagent looks it up).
+ * cncopagent looks it up) and can be started there (as cncopagent would start it).
  */
+import { startProblem } from "../dispatcher/agent-launch.ts";
 import { findInBin, isRegularFile } from "../dispatcher/plan.ts";
 import { usageError } from "../cli/errors.ts";
 import { agentLogPrefix, jobTypeTable } from "../install/job-types.ts";
@@ -14,6 +15,8 @@ export interface AgentView {
   /** Resolved program in Bin/, or null when missing. */
   readonly program: string | null;
   readonly present: boolean;
+  /** Only for an agent present but impossible to start: why (the JSON of other agents is unchanged). */
+  readonly problem?: string;
 }
 
 export interface TypeView {
@@ -28,6 +31,9 @@ export interface TypeListContext {
   readonly bin: string;
   readonly platform?: NodeJS.Platform;
   readonly isFile?: (p: string) => boolean;
+  /** The config path agents get (`-c`): a batch agent needs it cmd-safe. Without it, only presence is checked. */
+  readonly configFile?: string;
+  readonly comspec?: string;
 }
 
 /** All types, or the one named by `filter` (`x` or `all` mean all; case-insensitive). */
@@ -41,8 +47,11 @@ export function listJobTypes(overrides: Readonly<Record<string, readonly string[
     description: t.description,
     origin: !t.overridden ? "built-in" : t.builtIn ? "built-in, overridden in [agents]" : "[agents]",
     agents: t.agents.map((name) => {
-      const program = findInBin(ctx.bin, name, ctx.platform ?? process.platform, ctx.isFile ?? isRegularFile) ?? null;
-      return { name, logPrefix: agentLogPrefix(name), program, present: program !== null };
+      const platform = ctx.platform ?? process.platform;
+      const program = findInBin(ctx.bin, name, platform, ctx.isFile ?? isRegularFile) ?? null;
+      const problem = program !== null && ctx.configFile !== undefined ? startProblem(program, { bin: ctx.bin, platform, args: ["-c", ctx.configFile, "1"], comspec: ctx.comspec }) : undefined;
+      const view = { name, logPrefix: agentLogPrefix(name), program, present: program !== null };
+      return problem === undefined ? view : { ...view, problem };
     }),
   }));
 }
@@ -51,12 +60,19 @@ export function missingAgents(types: readonly TypeView[]): string[] {
   return [...new Set(types.flatMap((t) => t.agents.filter((a) => !a.present).map((a) => a.name)))];
 }
 
+/** Agents present in Bin/ that cannot be started, each with why (once per agent). */
+export function unstartableAgents(types: readonly TypeView[]): { name: string; problem: string }[] {
+  const seen = new Map<string, string>();
+  for (const a of types.flatMap((t) => t.agents)) if (a.problem !== undefined && !seen.has(a.name)) seen.set(a.name, a.problem);
+  return [...seen].map(([name, problem]) => ({ name, problem }));
+}
+
 /** One line per agent; the type's columns only on its first line. */
 export function renderTypesTable(types: readonly TypeView[]): string {
   const rows: string[][] = [];
   for (const t of types) {
     t.agents.forEach((a, i) => {
-      rows.push([i === 0 ? t.type : "", i === 0 ? t.description : "", a.name, a.logPrefix, a.present ? "yes" : "MISSING", i === 0 ? t.origin : ""]);
+      rows.push([i === 0 ? t.type : "", i === 0 ? t.description : "", a.name, a.logPrefix, !a.present ? "MISSING" : a.problem === undefined ? "yes" : "CANNOT START", i === 0 ? t.origin : ""]);
     });
   }
   return renderTable(["TYPE", "DESCRIPTION", "AGENT", "LOG PREFIX", "IN Bin/", "FROM"], rows);

@@ -100,15 +100,23 @@ export const systemLiveness: Liveness = {
   spawnedSince: (session, since) => sessionProcessAlive(session, since),
 };
 
-/** The recorded processes of the owner's run that still live. */
-export function liveProcesses(owner: LockOwner, liveness: Liveness = systemLiveness): ProcessId[] {
-  return [owner.dispatcher, ...owner.processes].filter((p) => liveness.alive(p, owner.session));
+/**
+ * The recorded processes of the owner's run that still live. The checking process itself
+ * is never one of them: a record naming our pid was written by an earlier process that
+ * had it (we hold no lock we are asking about).
+ */
+export function liveProcesses(owner: LockOwner, liveness: Liveness = systemLiveness, self = process.pid): ProcessId[] {
+  return [owner.dispatcher, ...owner.processes].filter((p) => p.pid !== self && liveness.alive(p, owner.session));
 }
 
+/** The tokens of the job locks this process holds now. */
+const heldHere = new Set<string>();
+
 /** Does any process of the owner's run still live on this host and boot? */
-export function ownerAlive(owner: LockOwner, host = os.hostname(), boot = bootId(), liveness: Liveness = systemLiveness): boolean {
+export function ownerAlive(owner: LockOwner, host = os.hostname(), boot = bootId(), liveness: Liveness = systemLiveness, self = process.pid): boolean {
+  if (heldHere.has(owner.token)) return true;
   if (owner.hostname !== host || owner.bootId !== boot) return false;
-  if (liveProcesses(owner, liveness).length > 0) return true;
+  if (liveProcesses(owner, liveness, self).length > 0) return true;
   // The dispatcher died while starting a child it had not recorded yet.
   return owner.spawningSince !== undefined && liveness.spawnedSince(owner.session, owner.spawningSince);
 }
@@ -174,6 +182,7 @@ function acquireIn(files: LockFiles, opts: AcquireOptions): LockResult {
       ...(killedRuns.length > 0 ? { killedRuns } : {}),
     };
     writeFileAtomic(files.record, stringifyJson(owner));
+    heldHere.add(owner.token);
     return { held: makeHeld(files, owner) };
   });
 }
@@ -230,6 +239,7 @@ function makeHeld(files: LockFiles, owner: LockOwner): HeldLock {
       if (released) return;
       released = true;
       removeOwnRecord(files.guard, LOCK_GUARD, files.record, parseOwner, owner.token);
+      heldHere.delete(owner.token);
     },
   };
 }

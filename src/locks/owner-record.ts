@@ -3,26 +3,30 @@
  * (src/locks/job-lock.ts) and the reporter's pass lock (src/reporter/pass-lock.ts).
  *
  * The guard is proper-lockfile's atomic mkdir, held for milliseconds while a record is
- * read and written, and stale after GUARD_STALE_MS if its holder died. Records are written
+ * read and written; it names its holder and is stale exactly when that holder no longer
+ * lives (guard.ts), never while it is only paused. Records are written
  * with writeFileAtomic, so a reader sees a whole record or none; an unreadable record is
  * reported with its age so the caller can wait out a writer mid-way.
  */
 import { readFileSync, statSync, unlinkSync } from "node:fs";
 import lockfile from "proper-lockfile";
 import { CncopError, EXIT, errnoCode } from "../cli/errors.ts";
+import { guardFs, selfHolder } from "./guard.ts";
 
+/** The age after which a guard that names no holder we can check (an older version's) is stale. */
 export const GUARD_STALE_MS = 5_000;
 export const GUARD_WAIT_MS = 15_000;
 /** How long an unreadable record counts as a writer mid-way before it is taken over. */
 export const RECORD_GRACE_MS = 5_000;
 
-/** Run `fn` holding the guard `<target>.guard`; waits up to GUARD_WAIT_MS for it. */
-export function withGuard<T>(target: string, what: string, fn: () => T): T {
-  const until = Date.now() + GUARD_WAIT_MS;
+/** Run `fn` holding the guard `<target>.guard`; waits up to `waitMs` (GUARD_WAIT_MS) for it. */
+export function withGuard<T>(target: string, what: string, fn: () => T, waitMs = GUARD_WAIT_MS): T {
+  const until = Date.now() + waitMs;
   for (;;) {
     let release: (() => void) | undefined;
     try {
-      release = lockfile.lockSync(target, { realpath: false, stale: GUARD_STALE_MS, lockfilePath: `${target}.guard`, onCompromised: () => {} });
+      const fs = guardFs(selfHolder());
+      release = lockfile.lockSync(target, { realpath: false, stale: GUARD_STALE_MS, lockfilePath: `${target}.guard`, onCompromised: () => {}, fs });
     } catch (err) {
       if (errnoCode(err) !== "ELOCKED" || Date.now() > until) {
         throw new CncopError(`cannot take ${what} ${target}.guard: ${(err as Error).message}`, EXIT.FAILED);

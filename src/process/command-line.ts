@@ -89,8 +89,10 @@ export function formatCommandLine(argv: readonly string[]): string {
 
 /**
  * Windows runs .cmd/.bat files through cmd.exe, which parses the line itself. Inside
- * double quotes `& | < > ^` are literal, but `%` still expands, `"` cannot be escaped
- * reliably, and line breaks end the command: arguments holding those are refused.
+ * double quotes `& | < > ^ ( )` are literal (and `!` with delayed expansion off), but `%`
+ * still expands (and the `%cd:~,%` trick that hides it is not understood alike by every
+ * cmd.exe), a `"` inside an argument cannot be passed so that a batch file's `%~1` gives
+ * it back, and line breaks end the command: arguments holding those are refused.
  */
 export function cmdUnsafeReason(arg: string): string | undefined {
   if (/[\r\n\0]/.test(arg)) return "a line break or NUL";
@@ -99,14 +101,38 @@ export function cmdUnsafeReason(arg: string): string | undefined {
   return undefined;
 }
 
-/** The argv to spawn a .cmd/.bat safely: cmd.exe /d /v:off /s /c ""prog" "arg" ..."; throws when unsafe. */
+/**
+ * One argument for cmd.exe: always in double quotes. Trailing backslashes are doubled, so
+ * that a batch file handing `%*` on to a program does not turn `"C:\dir\"` into an escaped
+ * quote (`%~1` then ends in `\\`, which Windows paths accept).
+ */
+export function cmdQuote(arg: string): string {
+  const trailing = /\\*$/.exec(arg)![0].length;
+  return `"${arg}${"\\".repeat(trailing)}"`;
+}
+
+/**
+ * The argv to spawn a .cmd/.bat safely, to be started verbatim (no further quoting):
+ * `cmd.exe /d /v:off /s /c ""prog" "arg" ..."` — no AutoRun commands (/d), no delayed
+ * expansion (/v:off), the outer quotes stripped as a pair (/s). Throws when an argument
+ * (or the program path) cannot be passed safely.
+ */
 export function cmdExeArgv(program: string, args: readonly string[], comspec = "cmd.exe"): string[] {
   for (const a of [program, ...args]) {
     const why = cmdUnsafeReason(a);
     if (why) throw new CommandLineError(`argument ${JSON.stringify(a)} holds ${why}, which cannot be passed safely to a .cmd/.bat program`);
   }
-  const line = [program, ...args].map((a) => `"${a}"`).join(" ");
+  const line = [`"${program}"`, ...args.map(cmdQuote)].join(" ");
   return [comspec, "/d", "/v:off", "/s", "/c", `"${line}"`];
+}
+
+/**
+ * cmd.exe by its full path, so that no cmd.exe in the working folder or on PATH is picked
+ * up instead: %SystemRoot%\System32\cmd.exe.
+ */
+export function windowsCmdExe(env: Readonly<Record<string, string | undefined>> = process.env): string {
+  const root = env.SystemRoot ?? env.SYSTEMROOT ?? env.windir ?? "C:\\Windows";
+  return `${root.replace(/[\\/]+$/, "")}\\System32\\cmd.exe`;
 }
 
 export function isBatchFile(program: string): boolean {

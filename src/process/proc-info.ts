@@ -1,7 +1,8 @@
 /**
  * Process identity for lock owners: a pid alone can be reused, so a process is named by
- * its pid and start time, within one boot of one host. Linux reads /proc; elsewhere `ps`
- * gives the start time (macOS) and Windows falls back to existence (documented).
+ * its pid and start time, within one boot of one host. Linux reads /proc; Windows asks
+ * GetProcessTimes (native-windows.ts: the creation time, fixed at creation, 100 ns); other
+ * POSIX systems ask `ps`.
  *
  * On Linux the environment of a process (/proc/<pid>/environ) tells whether it belongs to
  * a job run: every agent and command gets CNCOP_SESSION=<session>, and its children
@@ -11,7 +12,7 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
-import os from "node:os";
+import { kernel32, windowsProcessStart } from "./native-windows.ts";
 
 export interface ProcessId {
   readonly pid: number;
@@ -24,6 +25,7 @@ export interface ProcessId {
 export interface ProcStat {
   /** R, S, D, Z (zombie), X (dead), ... */
   readonly state: string;
+  readonly ppid: number;
   readonly pgrp: number;
   readonly start: string;
 }
@@ -35,14 +37,15 @@ export function parseProcStat(text: string): ProcStat | undefined {
   const fields = text.slice(close + 2).split(" ");
   // fields[0] is field 3 (state), so field N is fields[N - 3].
   const state = fields[0];
+  const ppid = Number(fields[1]);
   const pgrp = Number(fields[2]);
   const start = fields[19];
   if (state === undefined || !/^[A-Za-z]$/.test(state)) return undefined;
-  if (!Number.isInteger(pgrp) || start === undefined || !/^\d+$/.test(start)) return undefined;
-  return { state, pgrp, start };
+  if (!Number.isInteger(ppid) || !Number.isInteger(pgrp) || start === undefined || !/^\d+$/.test(start)) return undefined;
+  return { state, ppid, pgrp, start };
 }
 
-function linuxStat(pid: number): ProcStat | undefined {
+export function linuxStat(pid: number): ProcStat | undefined {
   try {
     return parseProcStat(readFileSync(`/proc/${pid}/stat`, "utf8"));
   } catch {
@@ -51,7 +54,7 @@ function linuxStat(pid: number): ProcStat | undefined {
 }
 
 /** A zombie has ended; only its exit status waits to be collected. */
-function running(st: ProcStat): boolean {
+export function running(st: ProcStat): boolean {
   return st.state !== "Z" && st.state !== "X" && st.state !== "x";
 }
 
@@ -66,7 +69,7 @@ export function environHas(environ: Uint8Array, entry: string): boolean {
 }
 
 /** true/false when /proc/<pid>/environ could be read, undefined when not (another user, gone). */
-function linuxEnvironHas(pid: number, entry: string): boolean | undefined {
+export function linuxEnvironHas(pid: number, entry: string, retries = 3): boolean | undefined {
   // While a process is in execve its environ reads empty for a moment: look again
   // before believing that a running process has no environment at all.
   for (let tries = 0; ; tries++) {
@@ -75,11 +78,11 @@ function linuxEnvironHas(pid: number, entry: string): boolean | undefined {
       environ = readFileSync(`/proc/${pid}/environ`);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === "EACCES" || code === "EPERM" || code === "ENOENT" || code === "ESRCH" || tries >= 3) return undefined;
+      if (code === "EACCES" || code === "EPERM" || code === "ENOENT" || code === "ESRCH" || tries >= retries) return undefined;
       Bun.sleepSync(2);
       continue;
     }
-    if (environ.length > 0 || tries >= 3) return environHas(environ, entry);
+    if (environ.length > 0 || tries >= retries) return environHas(environ, entry);
     Bun.sleepSync(2);
   }
 }
@@ -93,21 +96,40 @@ export function processStartTime(pid: number, platform: NodeJS.Platform = proces
     const st = linuxStat(pid);
     return st && running(st) ? st.start : null;
   }
-  if (platform === "win32") return null;
+  if (platform === "win32") return windowsProcessStart(pid) ?? null;
   const r = spawnSync("ps", ["-o", "lstart=", "-p", String(pid)], { encoding: "utf8" });
   const s = r.status === 0 ? r.stdout.trim() : "";
   return s === "" ? null : s;
 }
 
-/** Identifies this boot: Linux's boot_id, else the boot time rounded to a minute. */
+let cachedBootId: string | undefined;
+
+/**
+ * Identifies this boot, never from the wall clock (a clock step must not make a live run
+ * look like one from before a reboot): Linux's boot_id; macOS's kern.bootsessionuuid.
+ * Windows has no such id that every version exposes, and needs none: a process is named by
+ * its pid and its creation time (100 ns, absolute), which no process of a later boot can
+ * share, so its boot id is a constant there (and on any system without one).
+ */
 export function bootId(platform: NodeJS.Platform = process.platform): string {
+  if (platform !== process.platform) return computeBootId(platform);
+  cachedBootId ??= computeBootId(platform);
+  return cachedBootId;
+}
+
+function computeBootId(platform: NodeJS.Platform): string {
   if (platform === "linux") {
     try {
       return readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
     } catch {}
+    return "linux";
   }
-  const bootMs = Date.now() - os.uptime() * 1000;
-  return `boot-${Math.round(bootMs / 60_000)}`;
+  if (platform === "darwin" && platform === process.platform) {
+    const r = spawnSync("sysctl", ["-n", "kern.bootsessionuuid"], { encoding: "utf8" });
+    const id = r.status === 0 ? r.stdout.trim() : "";
+    if (id !== "") return id;
+  }
+  return platform;
 }
 
 /**
@@ -134,7 +156,7 @@ function pidExists(pid: number): boolean {
   }
 }
 
-function procPids(): number[] {
+export function procPids(): number[] {
   try {
     return readdirSync("/proc")
       .filter((e) => /^\d+$/.test(e))
@@ -200,7 +222,12 @@ export function isAlive(p: ProcessId, platform: NodeJS.Platform = process.platfo
     }
     return p.group === true && linuxGroupAlive(p.pid, p.start, session);
   }
-  if (platform === "win32") return pidExists(p.pid);
+  if (platform === "win32") {
+    // The pid names the recorded process only with its creation time; without one
+    // recorded (the child ended before it could be read), a live pid is a stranger's.
+    // Only where creation times cannot be read at all does a pid stand for itself.
+    return kernel32(platform) ? windowsAlive(p, windowsProcessStart) : pidExists(p.pid);
+  }
   if (pidExists(p.pid)) {
     const now = processStartTime(p.pid, platform);
     if (p.start === null || now === p.start) return true;
@@ -215,12 +242,19 @@ export function isAlive(p: ProcessId, platform: NodeJS.Platform = process.platfo
   return false;
 }
 
+/** Windows: alive when a process with the pid runs and was created when the recorded one was. */
+export function windowsAlive(p: ProcessId, startOf: (pid: number) => string | undefined): boolean {
+  if (p.start === null) return false;
+  return startOf(p.pid) === p.start;
+}
+
 /**
- * The identity of a live process; undefined when it has already ended (Linux, macOS). A
- * child can end, and be reaped, before its parent gets to read its start time.
+ * The identity of a live process; undefined when it has already ended (or, on Windows,
+ * cannot be opened). A child can end, and be reaped, before its parent gets to read its
+ * start time.
  */
 export function identify(pid: number, group = false, platform: NodeJS.Platform = process.platform): ProcessId | undefined {
   const start = processStartTime(pid, platform);
-  if (start === null && platform !== "win32") return undefined;
+  if (start === null) return undefined;
   return { pid, start, group };
 }

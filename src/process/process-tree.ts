@@ -1,21 +1,23 @@
 /**
- * Running children so that their whole tree can be stopped. On POSIX each child leads a
- * process group of its own (setsid through `detached`), and the group is signalled; a
- * child run with `ownGroup: false` stays in our group instead (so whoever stops our tree
- * stops it too) and is signalled alone. On Windows Bun offers no job objects, so
- * `taskkill /T` walks the tree (without /F first, then with /F after the grace period).
+ * Running children so that their whole tree can be stopped (tree-stop.ts). On POSIX each
+ * child leads a process group of its own (setsid through `detached`); a child run with
+ * `ownGroup: false` stays in our group instead (so whoever stops our tree stops it too). On
+ * Windows each child is put into a job object of its own right after it started
+ * (windows-job.ts). Whatever a child leaves behind when it exits is stopped too.
  */
-import { spawn as nodeSpawn, spawnSync } from "node:child_process";
+import { spawn as nodeSpawn } from "node:child_process";
 import { captureOutput, type OutputSink } from "./output-capture.ts";
-import { groupRunning } from "./proc-info.ts";
+import { closeHandle, consoleCodePage, openProcessHandle, processExitCode, windowsProcessStart } from "./native-windows.ts";
+import { consoleTextSink } from "./console-text.ts";
 import { monotonicMs } from "../format/time.ts";
+import { type Signal, signalTree, stopProcessTree, stopRunLeftovers, treeAlive, WINDOWS_STOP_EXIT } from "./tree-stop.ts";
+import { closeWindowsJob, jobForChild, terminateWindowsJob, type WindowsJob } from "./windows-job.ts";
+
+export { type Signal, signalTree, treeAlive };
 
 export const KILL_GRACE_MS_DEFAULT = 30_000;
 /** How long stdio may stay open after a child exited before its pipes are closed by force. */
 export const STDIO_DRAIN_MS_DEFAULT = 2_000;
-const POLL_MS = 50;
-/** How long a KILLed tree may take to vanish before we stop waiting for it. */
-const KILL_WAIT_MS = 5_000;
 
 /** Whole milliseconds from the variable `name` (a test-only knob, docs/testing.md), else `dflt`. */
 export function msFromEnv(name: string, dflt: number, env: Readonly<Record<string, string | undefined>> = process.env): number {
@@ -49,6 +51,14 @@ export interface RunSpec {
   readonly platform?: NodeJS.Platform | undefined;
   /** Windows: pass the command line as it is (cmd.exe wrapping quotes it itself). */
   readonly verbatim?: boolean | undefined;
+  /**
+   * Linux: the job run's session. Stopping the child (deadline, abort) then also stops every
+   * process carrying the session and every orphan re-parented to us (SPEC §5 "whole
+   * process tree"). Only for a child that is alone in its run at that moment.
+   */
+  readonly session?: string | undefined;
+  /** Where failed stop attempts (and a child that could not be put into a job) are said. */
+  readonly log?: ((text: string) => void) | undefined;
 }
 
 export interface RunResult {
@@ -65,56 +75,34 @@ export interface RunResult {
   readonly durationMs: number;
 }
 
-export type Signal = "SIGTERM" | "SIGKILL";
-
-/** Send a signal to a child's whole tree (or to the child alone, `group` false); false when nothing was there to signal. */
-export function signalTree(pid: number, signal: Signal, platform: NodeJS.Platform = process.platform, group = true): boolean {
-  if (platform === "win32") {
-    const args = ["/PID", String(pid), "/T"];
-    if (signal === "SIGKILL") args.push("/F");
-    const r = spawnSync("taskkill", args, { stdio: "ignore", windowsHide: true });
-    return r.status === 0;
-  }
-  // A group that is gone, or never formed: the process itself.
-  for (const target of group ? [-pid, pid] : [pid]) {
-    try {
-      process.kill(target, signal);
-      return true;
-    } catch {}
-  }
-  return false;
-}
-
-/**
- * Is any process of the group (POSIX) or the process (Windows) still alive? On Linux a
- * group of zombies has ended: orphans wait for init to reap them, which some container
- * inits do only now and then.
- */
-export function treeAlive(pid: number, platform: NodeJS.Platform = process.platform, group = true): boolean {
-  const asGroup = group && platform !== "win32";
-  try {
-    process.kill(asGroup ? -pid : pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EPERM") return false;
-  }
-  return !asGroup || platform !== "linux" || groupRunning(pid);
-}
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
 /**
  * Stop a tree: TERM, then KILL once `graceMs` has passed and anything still lives; then
  * wait (at most KILL_WAIT_MS) until it is gone, so that a job's lock outlives its processes.
  */
-export async function stopTree(pid: number, graceMs: number, platform: NodeJS.Platform = process.platform, group = true): Promise<void> {
-  const alive = () => treeAlive(pid, platform, group);
-  signalTree(pid, "SIGTERM", platform, group);
-  const until = monotonicMs() + graceMs;
-  while (monotonicMs() < until && alive()) await sleep(POLL_MS);
-  if (!alive()) return;
-  signalTree(pid, "SIGKILL", platform, group);
-  const killedBy = monotonicMs() + KILL_WAIT_MS;
-  while (monotonicMs() < killedBy && alive()) await sleep(POLL_MS);
+export function stopTree(pid: number, graceMs: number, platform: NodeJS.Platform = process.platform, group = true): Promise<void> {
+  return stopProcessTree({ pid, group }, { graceMs, platform, ownChildren: liveChildren });
+}
+
+/** The children started here that have not ended yet: never taken for adopted orphans. */
+const liveChildren = new Set<number>();
+
+/** Linux, after a job run: stop what of its session is still alive (see stopRunLeftovers). */
+export function stopLeftovers(session: string, graceMs: number, log?: (text: string) => void, platform: NodeJS.Platform = process.platform): Promise<number[]> {
+  return stopRunLeftovers(session, { graceMs, platform, log, ownChildren: liveChildren });
+}
+
+/** Windows: the child's exit status with all its 32 bits (the runtime reports the low byte only); the handle is closed. */
+function fullExitCode(handle: bigint, code: number): number {
+  const full = processExitCode(handle);
+  closeHandle(handle);
+  return full !== undefined && (full & 0xff) === (code & 0xff) ? full : code;
+}
+
+/** Windows: the child has exited; whatever its job still holds is ended, then the job closed. */
+function endChildJob(job: WindowsJob, log: ((text: string) => void) | undefined): void {
+  const r = terminateWindowsJob(job, WINDOWS_STOP_EXIT);
+  if ("error" in r) log?.(`could not end what was left in a child's job object: ${r.error}`);
+  closeWindowsJob(job);
 }
 
 /**
@@ -136,7 +124,11 @@ export function runProcess(spec: RunSpec): Promise<RunResult> {
     let deadlineTimer: ReturnType<typeof setTimeout> | undefined;
 
     const [file, ...args] = spec.argv;
-    const output = captureOutput(spec.stdout, spec.stderr, platform);
+    // Windows: console programs write in the console's code page, with CRLF.
+    const codePage = platform === "win32" ? consoleCodePage() : undefined;
+    const stdout = platform === "win32" ? consoleTextSink(spec.stdout, codePage) : spec.stdout;
+    const stderr = platform === "win32" ? consoleTextSink(spec.stderr, codePage) : spec.stderr;
+    const output = captureOutput(stdout, stderr, platform);
     let child: ReturnType<typeof nodeSpawn>;
     spec.beforeSpawn?.();
     try {
@@ -157,14 +149,27 @@ export function runProcess(spec: RunSpec): Promise<RunResult> {
     }
     const pid = child.pid;
     output.attach(child);
+    let job: WindowsJob | undefined;
+    let windowsStart: string | undefined;
+    let handle: bigint | undefined;
+    if (pid !== undefined) {
+      liveChildren.add(pid);
+      if (platform === "win32") {
+        handle = openProcessHandle(pid);
+        windowsStart = windowsProcessStart(pid);
+        const j = jobForChild(pid);
+        if ("ok" in j) job = j.ok;
+        else spec.log?.(`pid ${pid} could not be put into a job object of its own (${j.error}); its tree will be stopped with taskkill`);
+      }
+    }
 
     const finish = () => {
       if (settled) return;
       settled = true;
       if (deadlineTimer) clearTimeout(deadlineTimer);
       spec.abort?.removeEventListener("abort", onAbort);
-      spec.stdout.end();
-      spec.stderr.end();
+      stdout.end();
+      stderr.end();
       const finished = new Date();
       resolve({
         argv: spec.argv,
@@ -182,7 +187,8 @@ export function runProcess(spec: RunSpec): Promise<RunResult> {
 
     const stop = () => {
       if (pid === undefined || stopping) return;
-      stopping = stopTree(pid, spec.graceMs, platform, group);
+      const target = { pid, group, session: spec.session, job, start: windowsStart };
+      stopping = stopProcessTree(target, { graceMs: spec.graceMs, platform, log: spec.log, ownChildren: liveChildren });
     };
     const onAbort = () => {
       if (exit || settled) return;
@@ -201,14 +207,17 @@ export function runProcess(spec: RunSpec): Promise<RunResult> {
     });
 
     child.on("exit", (code, signal) => {
-      exit = { code, signal };
+      exit = { code: handle === undefined || code === null ? code : fullExitCode(handle, code), signal };
       if (pid === undefined) return;
+      liveChildren.delete(pid);
       void (async () => {
-        // Anything the child left in its group is stopped too: no straggler outlives a job.
+        // Anything the child left in its group (its job) is stopped too: no straggler outlives a job.
         if (platform !== "win32" && group && treeAlive(pid, platform)) {
-          if (!stopping) stopping = stopTree(pid, spec.graceMs, platform);
+          const leftovers = { pid, group };
+          if (!stopping) stopping = stopProcessTree(leftovers, { graceMs: spec.graceMs, platform, log: spec.log, ownChildren: liveChildren });
         }
         if (stopping) await stopping;
+        if (job) endChildJob(job, spec.log);
         if (!(await output.closed(stdioDrainMs()))) output.close();
         // Let the last buffered output land before the result is sealed.
         setTimeout(finish, output.settleMs);

@@ -40,6 +40,9 @@ optional arguments:
   -n, --dryrun          pass -n to the agents; run no pre/post command, send no email,
                         delete no log
   --unlock JOB          remove the lock of a job whose processes have all ended
+  --link                make (or refresh) every other program of the suite beside this
+                        executable as a hard link to it (Windows: <program>.exe), and
+                        remove old .cmd launchers; prints what it did
 
 exit status: 0 all jobs OK, 1 a job failed, 2 usage or configuration error,
 3 a job was skipped because it was already running, 130/143 interrupted.
@@ -52,6 +55,7 @@ export const DISPATCHER_ARGS = {
   email: { type: "string", valueHint: "EMAIL", multiple: true, description: "after each job, send a completion email to EMAIL" },
   dryrun: { type: "boolean", alias: ["n"], description: "pass -n to the agents; run no pre/post command, send no email" },
   unlock: { type: "string", valueHint: "JOB", description: "remove the lock of a job whose processes have all ended" },
+  link: { type: "boolean", description: "make or refresh the other programs beside this executable as hard links to it" },
 } satisfies OptionArgs;
 
 export interface DispatcherOptions {
@@ -64,6 +68,7 @@ export interface DispatcherOptions {
   readonly email: readonly string[] | undefined;
   readonly dryrun: boolean;
   readonly unlock: string | undefined;
+  readonly link: boolean;
   readonly jobs: readonly string[];
 }
 
@@ -115,9 +120,27 @@ export function checkMailReady(opts: DispatcherOptions, config: Config, root?: s
   if (root !== undefined) resolveMailSettings(config.mail, root, config.file);
 }
 
+/** `--link`: needs no config or database (a fresh unpack has neither yet). */
+async function linkBesideExecutable(opts: DispatcherOptions): Promise<number> {
+  if (opts.jobs.length > 0 || opts.alljobs || opts.type !== undefined || opts.email !== undefined || opts.dryrun || opts.unlock !== undefined || opts.config !== undefined || opts.debug) {
+    throw usageError(`--link takes no other option and no job\n${USAGE}`);
+  }
+  const exe = process.execPath;
+  const base = exe.replace(/\\/g, "/").split("/").pop()!.replace(/\.exe$/i, "").toLowerCase();
+  // From source the "executable" is bun itself: linking it would install bun, not the suite.
+  if (base === "bun" || base === "node") throw new CncopError(`--link works in the compiled executable only (this is ${exe})`, EXIT.USAGE);
+  const [{ linkPrograms, describeLinks }, { SUITE_PROGRAMS }] = await Promise.all([import("../install/links.ts"), import("../cli/program-names.ts")]);
+  const outcomes = linkPrograms({ exe, programs: SUITE_PROGRAMS, platform: process.platform });
+  const text = describeLinks(exe, outcomes);
+  const failed = outcomes.some((o) => o.action === "failed");
+  (failed ? process.stderr : process.stdout).write(text);
+  return failed ? EXIT.FAILED : EXIT.OK;
+}
+
 async function dispatchJobs(opts: DispatcherOptions, raw: readonly string[]): Promise<number> {
   const early = answerHelpOrVersion("cncopagent", opts, HELP);
   if (early !== undefined) return early;
+  if (opts.link) return linkBesideExecutable(opts);
   if (opts.unlock !== undefined && (opts.jobs.length > 0 || opts.alljobs || opts.type !== undefined || opts.email !== undefined || opts.dryrun)) {
     throw usageError(`--unlock JOB takes one job and no other job selection or option (-a, -t, --email, -n, job names)\n${USAGE}`);
   }

@@ -7,6 +7,7 @@ import { type Command, HELP, type JobsOptions, jobsCommand } from "../jobs-admin
 import type { AdminContext } from "../jobs-admin/context.ts";
 import { exportCommand, historyCommand, listJobsCommand, showCommand, typesCommand } from "../jobs-admin/read-commands.ts";
 import { addCommand, forEachJobCommand, importCommand, setCommand } from "../jobs-admin/write-commands.ts";
+import { scheduleCommand } from "../jobs-admin/schedule/commands.ts";
 import { loadConfig } from "../install/config.ts";
 import { resolvePaths } from "../install/paths.ts";
 import { answerHelpOrVersion, type ProgramMain } from "../cli/run-program.ts";
@@ -25,6 +26,7 @@ const COMMANDS: Readonly<Record<Command, (ctx: AdminContext, opts: JobsOptions) 
   export: exportCommand,
   import: importCommand,
   history: historyCommand,
+  schedule: (ctx, opts) => scheduleCommand(ctx, opts.schedule!),
 };
 
 async function runJobsCommand(opts: JobsOptions): Promise<number> {

@@ -12,6 +12,7 @@ import type { LineLog } from "../logs/log-file.ts";
 import { isCompiled, type Paths } from "../install/paths.ts";
 import { runProcess, type RunResult, type RunSpec } from "../process/process-tree.ts";
 import { formatDuration, monotonicMs } from "../format/time.ts";
+import { exitStatusText } from "../process/exit-status.ts";
 
 export const REPORTER = "cncopreporter";
 /** Between SIGTERM (the reporter stops sending and awaits its answers) and SIGKILL. */
@@ -84,7 +85,7 @@ export function describeOutcome(r: RunResult, limitMs: number): string {
   if (r.spawnError !== undefined) return `${REPORTER} could not be started (${r.spawnError}); the reports stay in the spool`;
   if (r.timedOut) return `${REPORTER} was stopped after the time limit of ${formatDuration(limitMs)}; the reports it did not send stay in the spool`;
   if (r.signal) return `${REPORTER} was killed by ${r.signal} after ${after}`;
-  return `${REPORTER} exited with status ${r.exitCode} after ${after}`;
+  return `${REPORTER} exited with status ${exitStatusText(r.exitCode)} after ${after}`;
 }
 
 export interface InvokeDeps {

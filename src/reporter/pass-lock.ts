@@ -2,7 +2,7 @@
  * One reporter pass at a time on a spool (SPEC §6: two reporters never send a report
  * twice). The holder's record `Spool/Work/locks/reporter.json` names its process (pid and
  * start time, host, boot); while that process lives the lock is held, and a record of a
- * dead process is taken over at once, so a reporter killed mid-pass strands nothing.
+ * dead process (or of a reused pid, ours included) is taken over at once, so a reporter killed mid-pass strands nothing.
  * Checking and writing the record happens under a short proper-lockfile guard, so two
  * reporters can never both find the lock free. A reporter that finds it held does not
  * wait: it leaves a "wanted" marker and exits; the holder passes again when it sees the
@@ -40,11 +40,18 @@ export function parseReporterOwner(text: string): ReporterOwner | undefined {
   return undefined;
 }
 
-export function reporterAlive(o: ReporterOwner, host = os.hostname(), boot = bootId(), alive: (p: ProcessId) => boolean = (p) => isAlive(p)): boolean {
-  return o.hostname === host && o.bootId === boot && alive(o.process);
+/**
+ * Is the recorded reporter still running here? By pid and start time on every OS; never
+ * this process (a record naming our pid was left by an earlier process that had it).
+ */
+export function reporterAlive(o: ReporterOwner, host = os.hostname(), boot = bootId(), alive: (p: ProcessId) => boolean = (p) => isAlive(p), self = process.pid): boolean {
+  if (heldHere.has(o.token)) return true;
+  return o.hostname === host && o.bootId === boot && o.process.pid !== self && alive(o.process);
 }
 
 const PASS_GUARD = "the reporter's lock guard";
+/** The tokens of the pass locks this process holds now. */
+const heldHere = new Set<string>();
 
 function guarded<T>(files: ReporterLockFiles, fn: () => T): T {
   return withGuard(files.guard, PASS_GUARD, fn);
@@ -87,6 +94,7 @@ export function acquirePassLock(files: ReporterLockFiles, log: (text: string) =>
     try {
       unlinkSync(files.wanted);
     } catch {}
+    heldHere.add(owner.token);
     return { held: makeHeld(files, owner) };
   });
 }
@@ -99,6 +107,7 @@ function makeHeld(files: ReporterLockFiles, owner: ReporterOwner): HeldPass {
       if (released) return;
       released = true;
       removeOwnRecord(files.guard, PASS_GUARD, files.record, parseReporterOwner, owner.token);
+      heldHere.delete(owner.token);
     },
   };
 }

@@ -29,7 +29,7 @@ const SKIPPED_RE = /^job (\d+) '(.*)' skipped: (.*)$/;
 const NOT_STARTED_RE = /^job (\d+) '(.*)' not started: (.*)$/;
 const JOB_NOTE_RE = /^job (\d+) '.*': (.*)$/;
 const OUTPUT_RE = /^\[(\S+?)(?:#\d+)? (stdout|stderr)\] /;
-const COMMAND_END_RE = /^(prerun|postsuccess|postfailure): (exited with status (-?\d+)|killed by |timed out |could not be started|interrupted |refused )/;
+const COMMAND_END_RE = /^(prerun|postsuccess|postfailure): (exited with status (0x[0-9A-F]+|-?\d+)|killed by |timed out |could not be started|interrupted |refused )/;
 const FINISHED_RE = /^cncopagent finished: (exit status (\d+).*)$/;
 const NOTE_RE = /^(unknown job |SIG[A-Z]+ received|warning: |cannot |after )/;
 

@@ -28,10 +28,10 @@ export function splitStamp(line: string): StampedLine | undefined {
 const STATE_TONE: Record<string, Tone> = { OK: "ok", "RE-RUN": "warn", ERROR: "error" };
 
 const CA_FINAL_RE = /^job \d+ '.*' final state: (OK|ERROR) /;
-const CA_ATTEMPT_END_RE = /^job \d+ '.*': attempt \d+: .* (?:exited with status -?\d+|was killed by \S+|could not be started \(.*\)) after .*: (OK|RE-RUN|ERROR)/;
+const CA_ATTEMPT_END_RE = /^job \d+ '.*': attempt \d+: .* (?:exited with status (?:-?\d+|0x[0-9A-F]+(?: \([^)]*\))?)|was killed by \S+|could not be started \(.*\)) after .*: (OK|RE-RUN|ERROR)/;
 const CA_SKIP_RE = /^job \d+ '.*' skipped: /;
 const CA_STDERR_RE = /^\[[^\]\s]+ stderr\] /;
-const CA_COMMAND_END_RE = /^(?:prerun|postsuccess|postfailure): exited with status (-?\d+)/;
+const CA_COMMAND_END_RE = /^(?:prerun|postsuccess|postfailure): exited with status (0x[0-9A-F]+|-?\d+)/;
 const CA_COMMAND_BAD_RE = /^(?:prerun|postsuccess|postfailure): (?:refused |killed by |was killed |timed out |could not be started|interrupted )/;
 const CA_FINISHED_RE = /^cncopagent finished: exit status (\d+)/;
 const AGENT_FINISH_RE = /^FINISH job \d+ '.*' session \S+ state (OK|RE-RUN|ERROR)\b/;

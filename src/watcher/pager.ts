@@ -5,7 +5,7 @@
  * are), `vim -R -n +` (read-only, no swap file, last line), `more`. The pager gets the
  * terminal (inherited stdio); while it runs, Ctrl-C belongs to it, not to w.
  */
-import { splitCommandLine } from "../process/command-line.ts";
+import { cmdExeArgv, isBatchFile, splitCommandLine, windowsCmdExe } from "../process/command-line.ts";
 import { CncopError, EXIT } from "../cli/errors.ts";
 
 export const FALLBACK_PAGERS: readonly (readonly string[])[] = [
@@ -59,7 +59,18 @@ export interface PagerRun {
  */
 export async function runPager(argv: readonly string[], files: readonly string[]): Promise<PagerRun> {
   process.on("SIGINT", () => {});
-  const proc = Bun.spawn([...argv, ...files], { stdio: ["inherit", "inherit", "inherit"] });
+  // A pager that is a .cmd/.bat on Windows (Bun refuses to start one directly) runs through
+  // cmd.exe with every argument quoted, or not at all when a log path cannot be passed safely.
+  const batch = process.platform === "win32" && isBatchFile(argv[0] ?? "");
+  let command = [...argv, ...files];
+  if (batch) {
+    try {
+      command = cmdExeArgv(argv[0]!, [...argv.slice(1), ...files], windowsCmdExe());
+    } catch (err) {
+      throw new CncopError(`the pager ${argv[0]} cannot be started: ${(err as Error).message}`, EXIT.USAGE);
+    }
+  }
+  const proc = Bun.spawn(command, { stdio: ["inherit", "inherit", "inherit"], windowsVerbatimArguments: batch });
   const exitCode = await proc.exited;
   const signal = proc.signalCode === null ? null : String(proc.signalCode);
   return { exitCode: signal ? null : exitCode, signal };

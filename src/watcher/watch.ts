@@ -11,6 +11,7 @@ import { CA_PREFIX, resolvePaths, type Paths } from "../install/paths.ts";
 import { stopSignals } from "../process/signals.ts";
 import { describePrefix, isKnownPrefix, listLogFiles, logsOf, pickDay, summarisePrefixes, type LogFile } from "./catalog.ts";
 import { escapeControls } from "../format/escape.ts";
+import { localTimestamp } from "../format/time.ts";
 import { messages, type Messages } from "../format/messages.ts";
 import { makePaint, shouldColour, type Paint } from "../format/terminal.ts";
 import { follow } from "./follow.ts";
@@ -61,6 +62,7 @@ export async function runWatcher(opts: WatchOptions, io: WatchIo = defaultIo()):
 
   if (opts.prefix === undefined && !opts.follow && !opts.pager) {
     io.stdout.write(renderListing(paths, files, agents, paint));
+    io.stdout.write(await renderNextRuns(paths, paint));
     return EXIT.OK;
   }
   const prefix = (opts.prefix ?? CA_PREFIX).toUpperCase();
@@ -115,6 +117,29 @@ export function renderListing(paths: Paths, files: readonly LogFile[], agents: r
     paint("bold", `${"PREFIX".padEnd(width)}  NEWEST      DAYS  FILES  WHAT`),
     // `what` names agents from the configuration: data, shown escaped.
     ...rows.map((r) => `${r.prefix.padEnd(width)}  ${r.newestDay}  ${String(r.days).padStart(4)}  ${String(r.files).padStart(5)}  ${escapeControls(r.what)}`),
+  ];
+  return `${lines.join("\n")}\n`;
+}
+
+/** The jobs a schedule of this install runs, with when each runs next; "" when none (or no jobs to read). */
+async function renderNextRuns(paths: Paths, paint: Paint): Promise<string> {
+  if (!existsSync(paths.jobsDb)) return "";
+  const [{ loadJobs }, { readNextRuns }] = await Promise.all([import("../install/jobs-db.ts"), import("../jobs-admin/schedule/next-runs.ts")]);
+  let jobs;
+  try {
+    jobs = loadJobs(paths.jobsDb);
+  } catch {
+    return "";
+  }
+  const next = readNextRuns(paths.configFile, jobs, new Date(), () => {});
+  const rows = jobs.filter((j) => next.has(j.jobid)).map((j) => ({ j, n: next.get(j.jobid)! })).sort((a, b) => a.n.at.getTime() - b.n.at.getTime());
+  if (rows.length === 0) return "";
+  const lines = [
+    "",
+    `next runs (cncopjobs schedule):`,
+    paint("bold", "NEXT RUN          JOB"),
+    // Titles and schedule names are data: shown escaped.
+    ...rows.map(({ j, n }) => `${localTimestamp(n.at).slice(0, 16)}  ${escapeControls(`${j.jobid} '${j.jobtitle}' (schedule ${n.schedule})`)}`),
   ];
   return `${lines.join("\n")}\n`;
 }

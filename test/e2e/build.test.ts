@@ -96,3 +96,27 @@ describe("cp -a dist/. <root>/Bin/ is a working install", () => {
     expect((await runInstalled(t, "cncopagent", ["--version"])).exitCode).toBe(0);
   });
 });
+
+describe("cncopagent --link", () => {
+  test("in a Bin/ holding the executable alone, it makes every other program as a hard link; again, all are up to date", async () => {
+    const t = makeTree();
+    try {
+      const exe = nodePath.join(t.bin, "cncopagent");
+      Bun.spawnSync(["cp", MAIN, exe]);
+      const first = await runInstalled(t, "cncopagent", ["--link"]);
+      expect(first.exitCode).toBe(0);
+      const others = PROGRAM_NAMES.filter((n) => n !== "cncopagent");
+      expect(first.stdout.trim().split("\n")).toEqual([
+        ...others.map((n) => `created: ${nodePath.join(t.bin, n)}`),
+        `links ready beside ${exe}: ${others.length} created, 0 refreshed, 0 up to date`,
+      ]);
+      for (const n of others) expect(statSync(nodePath.join(t.bin, n)).ino).toBe(statSync(exe).ino);
+      const again = await runInstalled(t, "cncopagent", ["--link"]);
+      expect(again.exitCode).toBe(0);
+      expect(again.stdout).toContain(`links ready beside ${exe}: 0 created, 0 refreshed, ${others.length} up to date`);
+      expect((await runInstalled(t, "w", ["--version"])).stdout).toMatch(/^w \d/);
+    } finally {
+      t.cleanup();
+    }
+  });
+});

@@ -77,6 +77,8 @@ describe("usage errors: exit 2, a clear message, nothing run", () => {
     ["a misspelt option", ["--all", "1"], /unknown option --all/],
     ["-t without its type", ["-t"], /-t needs a value/],
     ["-c without its file", ["-a", "-c"], /-c needs a value/],
+    ["--link with a job", ["--link", "1"], /--link takes no other option and no job/],
+    ["--link with -a", ["--link", "-a"], /--link takes no other option and no job/],
   ];
   for (const [name, args, message] of cases) {
     test.concurrent(name, async () => {

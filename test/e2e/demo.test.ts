@@ -38,7 +38,7 @@ test("npm run demo in a fresh clone: builds, installs ./demo, runs both jobs; ag
   const first = await npmRunDemo();
   expect(first.exitCode).toBe(0);
   const demo = nodePath.join(clone, "demo");
-  expect(readdirSync(nodePath.join(demo, "Bin")).sort()).toEqual(["backupagentcifs", "backupagentrsync", "cncopagent", "cncopjobs", "cncopreporter", "w"]);
+  expect(readdirSync(nodePath.join(demo, "Bin")).sort()).toEqual(["backupagentcifs", "backupagentftp", "backupagentrsync", "backupagentsftp", "cncopagent", "cncopjobs", "cncopreporter", "w"]);
   expect(first.out).toContain("First run of the demo: cncopagent exited with status 0.");
   expect(first.out).toMatch(/1 'Demo files' \(CIFS\): OK: 6 file\(s\) copied \(\d+ bytes\), 0 unchanged/);
   expect(first.out).toMatch(/2 'Demo rsync' \(RSYNC\): OK: 6 file\(s\) copied/);

@@ -10,7 +10,7 @@ import { localDateStamp } from "../../src/format/time.ts";
 import { pollPeakRss } from "./peak-rss.ts";
 import { BUN, CLI, COMPILED_BIN, makeTree, type RunOutput, type Tree } from "./tree.ts";
 
-export const AGENTS = ["backupagentcifs", "backupagentrsync"] as const;
+export const AGENTS = ["backupagentcifs", "backupagentrsync", "backupagentftp", "backupagentsftp"] as const;
 export const IS_ROOT = process.getuid?.() === 0;
 
 /** A tree in which cncopagent finds the agents in Bin/. */

@@ -1,7 +1,6 @@
-/** One executable, many programs: the name picks the program; Windows launchers. */
+/** One executable, many programs: the name picks the program. */
 import { describe, expect, test } from "bun:test";
 import { pickProgram, programNameOf, PROGRAM_NAMES } from "../../src/cli.ts";
-import { windowsLauncher } from "../../scripts/build.ts";
 
 describe("programNameOf", () => {
   const cases: [string, string][] = [
@@ -44,9 +43,3 @@ describe("pickProgram", () => {
   });
 });
 
-describe("windowsLauncher", () => {
-  const text = windowsLauncher("cncopreporter");
-  test("CRLF lines, program set locally, the executable beside it, the exit status passed on", () => {
-    expect(text.split("\r\n")).toEqual(["@echo off", "setlocal", 'set "CNCOP_PROGRAM=cncopreporter"', '"%~dp0cncopagent.exe" %*', "exit /b %ERRORLEVEL%", ""]);
-  });
-});

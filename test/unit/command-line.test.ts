@@ -87,11 +87,19 @@ describe("cmd.exe safety for .cmd/.bat programs", () => {
   });
 
   // Inside double quotes cmd.exe takes these literally (delayed expansion is off: /v:off).
-  const safe = ["a b", "a&b", "a|b", "a<b>c", "a^b", "(x)", "!x!", "C:\\dir\\", "", "ü"];
+  const safe = ["a b", "a&b", "a|b", "a<b>c", "a^b", "(x)", "!x!", "", "ü", "'q'"];
   test.each(safe)("quotes %j", (arg) => {
     expect(cmdUnsafeReason(arg)).toBeUndefined();
     const argv = cmdExeArgv("C:\\root\\Bin\\x.cmd", [arg], "C:\\Windows\\System32\\cmd.exe");
     expect(argv).toEqual(["C:\\Windows\\System32\\cmd.exe", "/d", "/v:off", "/s", "/c", `""C:\\root\\Bin\\x.cmd" "${arg}""`]);
+  });
+
+  test.each([
+    ["C:\\dir\\", '"C:\\dir\\\\"'],
+    ["C:\\dir\\\\", '"C:\\dir\\\\\\\\"'],
+    ["a\\b", '"a\\b"'],
+  ])("trailing backslashes of %j are doubled, so a forwarded %%* keeps its closing quote", (arg, quoted) => {
+    expect(cmdExeArgv("C:\\root\\Bin\\x.cmd", [arg], "cmd.exe").at(-1)).toBe(`""C:\\root\\Bin\\x.cmd" ${quoted}"`);
   });
 
   test("an unsafe program path is refused too", () => {

@@ -214,16 +214,43 @@ describe("ownerAlive (table, fake liveness)", () => {
   const live = (alive: number[], spawned = false): Liveness => ({ alive: (p) => alive.includes(p.pid), spawnedSince: () => spawned });
   const o = owner({ dispatcher: { pid: 10, start: "1" }, processes: [{ pid: 11, start: "2", group: true }] });
   test.each([
-    ["dispatcher alive", o, live([10]), true],
-    ["agent alive", o, live([11]), true],
-    ["nothing alive", o, live([]), false],
-    ["other host", { ...o, hostname: "elsewhere" }, live([10, 11]), false],
-    ["other boot", { ...o, bootId: "b2" }, live([10, 11]), false],
-    ["spawning, a session process lives", { ...o, spawningSince: "5" }, live([], true), true],
-    ["spawning, none lives", { ...o, spawningSince: "5" }, live([], false), false],
-    ["not spawning: session processes are not looked for", o, live([], true), false],
-  ] as const)("%s", (_name, rec, liveness, want) => {
-    expect(ownerAlive(rec as LockOwner, os.hostname(), bootId(), liveness)).toBe(want);
+    ["dispatcher alive", o, live([10]), true, 4242],
+    ["agent alive", o, live([11]), true, 4242],
+    ["nothing alive", o, live([]), false, 4242],
+    ["other host", { ...o, hostname: "elsewhere" }, live([10, 11]), false, 4242],
+    ["other boot", { ...o, bootId: "b2" }, live([10, 11]), false, 4242],
+    ["spawning, a session process lives", { ...o, spawningSince: "5" }, live([], true), true, 4242],
+    ["spawning, none lives", { ...o, spawningSince: "5" }, live([], false), false, 4242],
+    ["not spawning: session processes are not looked for", o, live([], true), false, 4242],
+    // The checker got the dead dispatcher's pid (pid reuse, frequent on Windows): never itself.
+    ["the dispatcher's pid is the checker's own", o, live([10]), false, 10],
+    ["the checker has the dispatcher's pid, the agent lives", o, live([10, 11]), true, 10],
+    ["the checker has the agent's pid", o, live([11]), false, 11],
+  ] as const)("%s", (_name, rec, liveness, want, self) => {
+    expect(ownerAlive(rec as LockOwner, os.hostname(), bootId(), liveness, self)).toBe(want);
+  });
+});
+
+describe("a stale record naming the checker's own pid", () => {
+  test("is taken over at once, whatever start time it says (even ours)", () => {
+    for (const start of [identify(process.pid)!.start, "1", null]) {
+      const w = work();
+      writeRecord(w, 12, JSON.stringify(owner({ dispatcher: { pid: process.pid, start } })));
+      const logged: string[] = [];
+      const r = acquire(w, (t) => logged.push(t));
+      expect("held" in r).toBe(true);
+      expect(logged.join("\n")).toContain(`(dispatcher pid ${process.pid}) has no live process left; taking the lock over`);
+      if ("held" in r) r.held.release();
+    }
+  });
+
+  test("but a lock this process holds itself stays held", () => {
+    const w = work();
+    const a = acquire(w, undefined, "sess-mine");
+    if (!("held" in a)) throw new Error("not held");
+    const b = acquire(w);
+    expect("busy" in b && b.busy?.session).toBe("sess-mine");
+    a.held.release();
   });
 });
 

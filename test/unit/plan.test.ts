@@ -115,7 +115,8 @@ describe("findInBin: Bin/ only", () => {
   }
 
   const winBin = "C:\\cncop\\Bin";
-  const winFiles = new Set(["C:\\cncop\\Bin\\backupagentcifs.exe", "C:\\cncop\\Bin\\backupagentnq.cmd", "C:\\cncop\\Bin\\backupagentdq.bat", "C:\\cncop\\Bin\\both.exe", "C:\\cncop\\Bin\\both.cmd", "C:\\cncop\\Bin\\plain"]);
+  // A file system that would answer for a stream, a device or a trimmed name, as Windows does.
+  const winFiles = new Set(["C:\\cncop\\Bin\\backupagentcifs.exe", "C:\\cncop\\Bin\\backupagentnq.cmd", "C:\\cncop\\Bin\\backupagentdq.bat", "C:\\cncop\\Bin\\both.exe", "C:\\cncop\\Bin\\both.cmd", "C:\\cncop\\Bin\\plain", "C:\\cncop\\Bin\\backupagentcifs.exe:s.exe", "C:\\cncop\\Bin\\nul.exe", "C:\\cncop\\Bin\\x..exe", "C:\\cncop\\Bin\\x.exe"]);
   const winCases: [string, string | undefined][] = [
     ["backupagentcifs", "C:\\cncop\\Bin\\backupagentcifs.exe"],
     ["backupagentnq", "C:\\cncop\\Bin\\backupagentnq.cmd"],
@@ -126,6 +127,10 @@ describe("findInBin: Bin/ only", () => {
     ["backupagentrsync", undefined],
     ["..\\Bin\\backupagentcifs", undefined],
     ["C:\\cncop\\Bin\\backupagentcifs", undefined],
+    ["backupagentcifs.exe:s", undefined], // an alternate data stream
+    ["nul", undefined], // a device
+    ["x.", undefined], // Windows would trim the dot: x.exe is not what [agents] names
+    ["x ", undefined],
   ];
   for (const [name, want] of winCases) {
     test(`win32: ${name}`, () => {
@@ -244,5 +249,39 @@ describe("runModeOf: a dry run decided once", () => {
   test("only a dry run notes in the log what it leaves out", () => {
     expect(runModeOf(false).logNote).toBeUndefined();
     expect(runModeOf(true).logNote).toBe("dry run: agents get -n; no pre/post command, no email, no log pruning");
+  });
+});
+
+describe("planJob on Windows: .cmd/.bat agents go through cmd.exe, or are refused", () => {
+  const COMSPEC = "C:\\Windows\\System32\\cmd.exe";
+  const plan = (root: string, agentFile: string, debug = false) => {
+    const p = makePaths(root, undefined, "C:\\", nodePath.win32);
+    const files = new Set([`${p.bin}\\${agentFile}`]);
+    const fs: ConfineFs = { isFile: (f) => files.has(f), realpath: (f) => f };
+    const config = parseConfigText("", p.configFile, "h");
+    return planJob(rowToJob({ jobid: 7, jobtitle: "t", jobtype: "CIFS" }), { paths: p, config, debug, mode: runModeOf(false), session: "S", logPath: "L", platform: "win32", fs, comspec: COMSPEC, baseEnv: {} });
+  };
+
+  test("an .exe agent is started as it is", () => {
+    const p = plan("C:\\cncop", "backupagentcifs.exe");
+    expect(p.agents).toEqual([{ agent: "backupagentcifs", program: "C:\\cncop\\Bin\\backupagentcifs.exe", argv: ["C:\\cncop\\Bin\\backupagentcifs.exe", "-c", "C:\\cncop\\Config\\cncop3.ini", "7"] }]);
+  });
+
+  test("a .cmd agent in a root holding blanks and &: planned, startable (started through cmd.exe: agent-launch.test.ts)", () => {
+    const p = plan("C:\\Program Files\\cncop & co", "backupagentcifs.cmd", true);
+    expect(p.agents).toEqual([
+      {
+        agent: "backupagentcifs",
+        program: "C:\\Program Files\\cncop & co\\Bin\\backupagentcifs.cmd",
+        argv: ["C:\\Program Files\\cncop & co\\Bin\\backupagentcifs.cmd", "-d", "-c", "C:\\Program Files\\cncop & co\\Config\\cncop3.ini", "7"],
+      },
+    ]);
+    expect(p.rules.missingAgents).toBeUndefined();
+  });
+
+  test("a .bat agent in a root whose path holds % cannot be started: the job ends ERROR with why", () => {
+    const p = plan("C:\\50%off", "backupagentcifs.bat");
+    expect(p.agents?.[0]?.refused).toMatch(/backupagentcifs\.bat cannot be started safely through cmd\.exe: .*percent sign/);
+    expect(p.rules.missingAgents).toMatch(/^agent backupagentcifs could not be started: /);
   });
 });

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { bootTicksNow, environHas, groupRunning, identify, isAlive, parseProcStat, processStartTime, sessionProcessAlive } from "../../src/process/proc-info.ts";
+import { bootId, bootTicksNow, environHas, groupRunning, identify, isAlive, parseProcStat, processStartTime, sessionProcessAlive, windowsAlive } from "../../src/process/proc-info.ts";
 import { treeAlive } from "../../src/process/process-tree.ts";
 import { waitFor } from "../helpers/tree.ts";
 
@@ -12,9 +12,9 @@ setDefaultTimeout(60_000);
 describe("parseProcStat", () => {
   const tail = "1 4242 4242 0 -1 4194304 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10";
   test.each([
-    [`4242 (sleep) S ${tail}`, { state: "S", pgrp: 4242, start: "987654" }],
-    [`4242 (a b) c) d) R ${tail}`, { state: "R", pgrp: 4242, start: "987654" }],
-    [`4242 ((sd-pam)) Z ${tail}`, { state: "Z", pgrp: 4242, start: "987654" }],
+    [`4242 (sleep) S ${tail}`, { state: "S", ppid: 1, pgrp: 4242, start: "987654" }],
+    [`4242 (a b) c) d) R ${tail}`, { state: "R", ppid: 1, pgrp: 4242, start: "987654" }],
+    [`4242 ((sd-pam)) Z ${tail}`, { state: "Z", ppid: 1, pgrp: 4242, start: "987654" }],
   ])("%j", (text, want) => {
     expect(parseProcStat(text)).toEqual(want);
   });
@@ -188,5 +188,36 @@ describe("groupRunning / treeAlive", () => {
     // Only the orphaned zombie may be left in the group until init reaps it.
     expect(groupRunning(c.pid)).toBe(false);
     expect(treeAlive(c.pid)).toBe(false);
+  });
+});
+
+describe("Windows identity and the boot id (platform parameters)", () => {
+  test("windowsAlive: only a process with the pid and the recorded creation time", () => {
+    const starts: Record<number, string> = { 32: "133900000000000000" };
+    const startOf = (pid: number) => starts[pid];
+    expect(windowsAlive({ pid: 32, start: "133900000000000000" }, startOf)).toBe(true);
+    // The pid was reused: another creation time.
+    expect(windowsAlive({ pid: 32, start: "133800000000000000" }, startOf)).toBe(false);
+    expect(windowsAlive({ pid: 33, start: "133900000000000000" }, startOf)).toBe(false);
+    // Recorded without a creation time: a live pid cannot be told from a stranger's.
+    expect(windowsAlive({ pid: 32, start: null }, startOf)).toBe(false);
+  });
+
+  test("the boot id never follows the wall clock, on any OS", () => {
+    const realNow = Date.now;
+    try {
+      const ids = ["linux", "win32", "darwin", "freebsd"].map((p) => bootId(p as NodeJS.Platform));
+      Date.now = () => realNow() + 3_600_000;
+      expect(["linux", "win32", "darwin", "freebsd"].map((p) => bootId(p as NodeJS.Platform))).toEqual(ids);
+    } finally {
+      Date.now = realNow;
+    }
+    expect(bootId("win32")).toBe("win32");
+    expect(bootId("linux")).toBe(readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim());
+  });
+
+  test("off Windows, Windows identity is unavailable: no start time, no identity", () => {
+    expect(processStartTime(process.pid, "win32")).toBeNull();
+    expect(identify(process.pid, false, "win32")).toBeUndefined();
   });
 });

@@ -9,7 +9,8 @@ import { makePaths, reporterLockFiles } from "../../src/install/paths.ts";
 import { parseReporterArgs } from "../../src/programs/cncopreporter.ts";
 import { describeResult, formatAge, isReportExpired, REPORT_KEEP_MS, type SendResult, verdictOfStatus } from "../../src/reporter/answer.ts";
 import { invokeReporter, reporterCommand, reporterTimeLimitMs, type CommandInputs } from "../../src/reporter/invoke.ts";
-import { acquirePassLock, passWanted, requestPass } from "../../src/reporter/pass-lock.ts";
+import { acquirePassLock, passWanted, reporterAlive, requestPass } from "../../src/reporter/pass-lock.ts";
+import { bootId, identify } from "../../src/process/proc-info.ts";
 import { runPass } from "../../src/reporter/pass.ts";
 import { orderKey, parseReport } from "../../src/reporter/report-file.ts";
 import { echoOn, levelled } from "../../src/reporter/reporter-log.ts";
@@ -421,6 +422,40 @@ describe("the pass lock", () => {
     expect(notes[0]).toContain(`pid ${dead}`);
     expect(passWanted(files)).toBe(false);
     if ("held" in r) r.held.release();
+  });
+
+  test("a record naming this process's pid (left by an earlier reporter that had it) is taken over at once", () => {
+    const files = reporterLockFiles(tempDir());
+    const first = acquirePassLock(files); // creates the folder
+    if ("held" in first) first.held.release();
+    const me = identify(process.pid)!;
+    for (const start of [me.start, "1"]) {
+      writeFileSync(files.record, JSON.stringify({ version: 1, process: { pid: process.pid, start }, hostname: os.hostname(), bootId: bootId(), started: "then", token: "earlier" }));
+      const r = acquirePassLock(files);
+      expect("held" in r).toBe(true);
+      if ("held" in r) r.held.release();
+    }
+  });
+
+  test("a record whose pid was reused by a live process of another start time is taken over", () => {
+    const files = reporterLockFiles(tempDir());
+    const first = acquirePassLock(files);
+    if ("held" in first) first.held.release();
+    const init = identify(1);
+    if (!init) return;
+    writeFileSync(files.record, JSON.stringify({ version: 1, process: { pid: 1, start: String(BigInt(init.start!) + 1n) }, hostname: os.hostname(), bootId: bootId(), started: "then", token: "old" }));
+    const r = acquirePassLock(files);
+    expect("held" in r).toBe(true);
+    if ("held" in r) r.held.release();
+  });
+
+  test("reporterAlive: by identity, never this process unless it holds the lock", () => {
+    const o = { version: 1 as const, process: { pid: 50, start: "9" }, hostname: "h", bootId: "b", started: "then", token: "t-x" };
+    const alive = (p: { pid: number }) => p.pid === 50;
+    expect(reporterAlive(o, "h", "b", alive, 4242)).toBe(true);
+    expect(reporterAlive(o, "h", "b", alive, 50)).toBe(false);
+    expect(reporterAlive(o, "h", "b2", alive, 4242)).toBe(false);
+    expect(reporterAlive(o, "h2", "b", alive, 4242)).toBe(false);
   });
 
   test("a fresh unreadable record counts as held (its writer may be mid-way)", () => {

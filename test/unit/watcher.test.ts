@@ -114,6 +114,9 @@ describe("line tones", () => {
     ["job 1 'x' skipped: already running since 2026-11-26 10:00:00 as session S (pid 1)", "warn"],
     ["prerun: exited with status 0 after 0.1 s", "plain"],
     ["prerun: exited with status 2 after 0.1 s", "error"],
+    // Windows statuses named (issue 15).
+    ["job 1 'x': attempt 1: crasher exited with status 0xC0000005 (access violation, STATUS_ACCESS_VIOLATION) after 1.1 s: ERROR", "error"],
+    ["postfailure: exited with status 0xC000013A (interrupted by Ctrl-C or a closed console, STATUS_CONTROL_C_EXIT) after 0.1 s", "error"],
     ["prerun: refused \"x\": not in Bin", "error"],
     ["unknown job \"nope\": no job has that id or title", "error"],
     ["cncopagent finished: exit status 0 (1 OK, 0 failed, 0 skipped)", "ok"],
