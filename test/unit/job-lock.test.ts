@@ -235,7 +235,7 @@ describe("a stale record naming the checker's own pid", () => {
   test("is taken over at once, whatever start time it says (even ours)", () => {
     for (const start of [identify(process.pid)!.start, "1", null]) {
       const w = work();
-      writeRecord(w, 12, JSON.stringify(owner({ dispatcher: { pid: process.pid, start } })));
+      writeRecord(w, 12, stringifyJson(owner({ dispatcher: { pid: process.pid, start } })));
       const logged: string[] = [];
       const r = acquire(w, (t) => logged.push(t));
       expect("held" in r).toBe(true);

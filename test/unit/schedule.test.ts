@@ -246,6 +246,6 @@ describe("scheduler choice and next run per job", () => {
       entry({ name: "other", hour: 12, minute: 30, config: "/elsewhere/Config/cncop3.ini" }),
     ];
     const m = jobNextRuns(entries, jobs, "/opt/cncop/Config/cncop3.ini", now);
-    expect([...m].map(([id, n]) => [id, n.schedule, n.at.getHours()])).toEqual([[1, "all", 22], [2, "rsync", 13], [3, "three", 23]]);
+    expect([...m].map(([id, n]) => [id, n.schedule, n.at.getHours()])).toEqual([[1n, "all", 22], [2n, "rsync", 13], [3n, "three", 23]]);
   });
 });

@@ -139,7 +139,7 @@ describe("a killed run's lock record is inherited once", () => {
     expect(a.held.killedRuns[0]!.attempts).toHaveLength(1);
     expect("busy" in acquireJobLock({ lockDir, jobid: 5, jobtitle: "five", session: "B" })).toBe(true);
     // A dies before settling: its record (another boot now) still owes killed-1.
-    writeFileSync(nodePath.join(lockDir, "job-5.json"), stringifyJson({ ...a.held.owner, bootId: "another-boot" }));
+    writeFileSync(nodePath.join(lockDir, "job-5.json"), stringifyJson({ ...a.held.owner, bootId: "another-boot", token: "t-A-dead" }));
     const c = acquireJobLock({ lockDir, jobid: 5, jobtitle: "five", session: "C" });
     if (!("held" in c)) throw new Error("not taken over");
     expect(c.held.killedRuns.map((k) => k.session)).toEqual(["killed-1", "A"]);
