@@ -9,6 +9,7 @@ import type { LineLog, StreamSink } from "../logs/log-file.ts";
 import { runProcess, type RunResult } from "../process/process-tree.ts";
 import { exitStatusText } from "../process/exit-status.ts";
 import { concatBytes, copyBytes } from "../format/bytes.ts";
+import { monotonicMs } from "../format/time.ts";
 
 export type CommandKind = "prerun" | "postsuccess" | "postfailure";
 
@@ -140,7 +141,7 @@ export async function runCommand(command: PlannedCommand, extraEnv: Readonly<Rec
     argv: prepared.argv,
     cwd: ctx.root,
     env: { ...command.env, ...extraEnv },
-    deadline: Date.now() + ctx.timeoutSec * 1000,
+    deadline: monotonicMs() + ctx.timeoutSec * 1000,
     graceMs: ctx.graceMs,
     abort: ctx.abort,
     stdout: ctx.log.sink(`[${kind} stdout]`),

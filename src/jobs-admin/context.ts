@@ -8,6 +8,7 @@ import { didYouMean } from "../cli/suggest.ts";
 import { knownJobTypes } from "../install/job-types.ts";
 import { readJobs, type Job } from "../install/jobs-db.ts";
 import type { Paths } from "../install/paths.ts";
+import { stringifyJson } from "../install/job-id.ts";
 import type { FieldContext } from "./fields.ts";
 import { openJobsDbForRead } from "./store.ts";
 
@@ -33,7 +34,7 @@ export function fieldContext(ctx: AdminContext): FieldContext {
 }
 
 export function printJson(ctx: AdminContext, value: unknown): void {
-  ctx.stdout(`${JSON.stringify(value, null, 2)}\n`);
+  ctx.stdout(`${stringifyJson(value, 2)}\n`);
 }
 
 export function jobLabel(job: Pick<Job, "jobid" | "jobtitle">): string {
