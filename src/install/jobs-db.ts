@@ -119,7 +119,7 @@ function intValue(row: Row, col: string, dflt: number, min: number, max: number,
   const n = typeof v === "number" ? v : typeof v === "bigint" ? Number(v) : typeof v === "string" && /^-?\d+$/.test(v.trim()) ? Number(v) : NaN;
   if (!Number.isInteger(n) || n < min || n > max) {
     problems.push(`${col} = ${typeof v === "bigint" ? String(v) : JSON.stringify(v)} is not a whole number from ${min} to ${max}`);
-    stored[col] = typeof v === "bigint" ? String(v) : v;
+    stored[col] = v; // a bigint (an INTEGER read with safe integers) stays a number: shown and written as one
     return dflt;
   }
   return n;
