@@ -8,6 +8,7 @@ import nodePath from "node:path";
 import { escapeControls } from "./format/escape.ts";
 import { SUITE_PROGRAMS, type SuiteProgram } from "./cli/program-names.ts";
 import { runProgram, type ProgramMain } from "./cli/run-program.ts";
+import { guardStandardStreams } from "./cli/closed-output.ts";
 
 export const PROGRAMS: Record<string, () => Promise<ProgramMain>> & Record<SuiteProgram, () => Promise<ProgramMain>> = {
   cncopagent: async () => (await import("./programs/cncopagent.ts")).main,
@@ -48,6 +49,8 @@ export function pickProgram(argv: readonly string[], argv0: string, env: Record<
 }
 
 if (import.meta.main) {
+  // A reader that goes away (`| head`) must change neither the jobs nor the exit status.
+  guardStandardStreams();
   const { name, args } = pickProgram(process.argv, process.argv0, process.env, process.execPath);
   delete process.env.CNCOP_PROGRAM;
   const load = PROGRAMS[name];

@@ -6,6 +6,7 @@
 import { moreHelp } from "../cli/suggest.ts";
 import { COMMON_ARGS, parseOptions, type OptionArgs } from "../cli/args.ts";
 import { usageError } from "../cli/errors.ts";
+import { type JobId, parseJobId } from "../install/job-id.ts";
 
 export interface AgentArgs {
   readonly help: boolean;
@@ -14,7 +15,7 @@ export interface AgentArgs {
   readonly dryrun: boolean;
   /** `-c CONFIG` as given; undefined means `<root>/Config/cncop3.ini`. */
   readonly config: string | undefined;
-  readonly jobid: number;
+  readonly jobid: JobId;
 }
 
 const ARGS = {
@@ -50,10 +51,11 @@ exit status: 0 OK, 75 RE-RUN (a transient failure: run again later), 1 ERROR.
 export function parseBackupAgentArgs(name: string, raw: readonly string[]): AgentArgs {
   const usage = agentUsage(name);
   const { _: positionals, ...values } = parseOptions(raw, ARGS, usage);
-  if (values.help || values.version) return { ...values, jobid: 0 };
+  if (values.help || values.version) return { ...values, jobid: 0n };
   if (positionals.length === 0) throw usageError(`a jobid is required`, moreHelp(usage));
   if (positionals.length > 1) throw usageError(`exactly one jobid is expected, got ${positionals.length}: ${positionals.join(" ")}`, moreHelp(usage));
   const id = positionals[0]!;
-  if (!/^\d{1,15}$/.test(id)) throw usageError(`jobid "${id}" is not a whole number`, moreHelp(usage));
-  return { ...values, jobid: Number(id) };
+  const jobid = parseJobId(id);
+  if (jobid === undefined) throw usageError(`jobid "${id}" is not a whole number from 0 to ${2n ** 63n - 1n}`, moreHelp(usage));
+  return { ...values, jobid };
 }

@@ -21,7 +21,7 @@ export function quoteTitle(title: string): string {
 }
 
 export interface RunIdentity {
-  readonly jobid: number;
+  readonly jobid: bigint | number;
   readonly jobtitle: string;
   readonly session: string;
 }

@@ -47,6 +47,8 @@ export interface RunFacts {
   readonly attempt: number;
   readonly started: Date;
   readonly finished: Date;
+  /** From a monotonic clock; without it, finished - started. */
+  readonly durationMs?: number;
   readonly source: string | undefined;
   readonly destination: string | undefined;
   readonly errors: number;
@@ -69,7 +71,7 @@ export function statisticsReport(facts: RunFacts, result: AgentResult): JobStati
     reason: result.reason,
     started: isoUtc(facts.started),
     finished: isoUtc(facts.finished),
-    duration_sec: Math.round(facts.finished.getTime() - facts.started.getTime()) / 1000,
+    duration_sec: Math.round(facts.durationMs ?? facts.finished.getTime() - facts.started.getTime()) / 1000,
     source: facts.source === undefined ? null : redactUrlPassword(facts.source),
     destination: facts.destination === undefined ? null : redactUrlPassword(facts.destination),
     files_total: t.filesTotal,

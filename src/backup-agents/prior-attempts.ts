@@ -25,9 +25,9 @@ function localDate(m: RegExpExecArray): Date {
 }
 
 /** Fold one log line into the attempts of `session` (pure; exported for tests). */
-export function foldLine(line: string, jobid: number, session: string, into: Map<number, LoggedAttempt>, open: { attempt: number | undefined }): void {
+export function foldLine(line: string, jobid: bigint | number, session: string, into: Map<number, LoggedAttempt>, open: { attempt: number | undefined }): void {
   const m = STAMP_RE.exec(line);
-  if (!m || Number(m[8]) !== jobid || m[9] !== session) return;
+  if (!m || m[8] !== String(jobid) || m[9] !== session) return;
   const rest = m[10]!;
   if (m[7] === "START") {
     const a = /^attempt (\d+)/.exec(rest);
@@ -47,7 +47,7 @@ export function foldLine(line: string, jobid: number, session: string, into: Map
   open.attempt = undefined;
 }
 
-async function scanFile(file: string, jobid: number, session: string, into: Map<number, LoggedAttempt>): Promise<void> {
+async function scanFile(file: string, jobid: bigint | number, session: string, into: Map<number, LoggedAttempt>): Promise<void> {
   const open = { attempt: undefined as number | undefined };
   const rl = createInterface({ input: createReadStream(file, { encoding: "utf8" }), crlfDelay: Infinity });
   for await (const line of rl) {
@@ -57,7 +57,7 @@ async function scanFile(file: string, jobid: number, session: string, into: Map<
 }
 
 /** Attempts 1 .. attempt-1 of the session as the logs record them, oldest first. */
-export async function priorAttempts(spoolLogs: string, prefix: string, jobid: number, session: string, attempt: number, now: Date = new Date()): Promise<AttemptRecord[]> {
+export async function priorAttempts(spoolLogs: string, prefix: string, jobid: bigint | number, session: string, attempt: number, now: Date = new Date()): Promise<AttemptRecord[]> {
   if (attempt <= 1) return [];
   const found = new Map<number, LoggedAttempt>();
   for (let back = 0; back < MAX_DAYS; back++) {

@@ -58,7 +58,7 @@ export interface RuntimeDeps {
 const SIGNALS = stopSignals();
 
 /** The session and attempt cncopagent passed, when they belong to this job; else a new session. */
-export function sessionOf(env: Readonly<Record<string, string | undefined>>, jobid: number): { session: string; attempt: number; fromDispatcher: boolean } {
+export function sessionOf(env: Readonly<Record<string, string | undefined>>, jobid: bigint | number): { session: string; attempt: number; fromDispatcher: boolean } {
   const own = env.CNCOP_JOBID === undefined || env.CNCOP_JOBID === String(jobid);
   const session = own && env.CNCOP_SESSION && /^\S{1,200}$/.test(env.CNCOP_SESSION) ? env.CNCOP_SESSION : undefined;
   const attemptText = own ? env.CNCOP_ATTEMPT : undefined;
@@ -70,7 +70,7 @@ export function sessionOf(env: Readonly<Record<string, string | undefined>>, job
  * The job from the database. When the database cannot be read, the identity cncopagent
  * passed (so the run still ends with its reports), with `unreadable` saying why.
  */
-function findJob(paths: Paths, jobid: number, env: Readonly<Record<string, string | undefined>>): { job?: Job; problem?: string; unreadable?: string } {
+function findJob(paths: Paths, jobid: bigint, env: Readonly<Record<string, string | undefined>>): { job?: Job; problem?: string; unreadable?: string } {
   try {
     const job = loadJobs(paths.jobsDb).find((j) => j.jobid === jobid);
     return job ? { job } : { problem: `job ${jobid} is not in ${paths.jobsDb} (list the jobs with cncopjobs)` };
@@ -113,6 +113,7 @@ export async function runAgent(def: AgentDefinition, raw: readonly string[], dep
 
   const debug = args.debug || env.CNCOP_DEBUG === "1";
   const started = new Date();
+  const startedMono = performance.now(); // durations: monotonic; `started` stays wall clock
   const prefix = agentLogPrefix(def.name);
   const log = openAgentLog(paths.spoolLogs, prefix, { debug, echo: (t) => err(`${t}\n`) }, started);
   try {
@@ -168,6 +169,7 @@ export async function runAgent(def: AgentDefinition, raw: readonly string[], dep
         attempt,
         started,
         finished,
+        durationMs: performance.now() - startedMono,
         source: job.source,
         destination: job.destination,
         errors: log.errors,
@@ -189,7 +191,7 @@ export async function runAgent(def: AgentDefinition, raw: readonly string[], dep
         write("JF-", finishedReport(facts, result.state, result.reason, exitCodeOf(result.state), earlier));
       }
     }
-    log.finish(id, result.state, result.files, result.bytes, finished.getTime() - started.getTime());
+    log.finish(id, result.state, result.files, result.bytes, performance.now() - startedMono);
     out(`${def.name}: job ${job.jobid} '${escapeControls(job.jobtitle)}': ${result.state}: ${escapeControls(result.reason)}\n`);
     return exitCodeOf(result.state);
   } catch (e) {

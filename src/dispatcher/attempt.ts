@@ -9,6 +9,7 @@ import { exitStatusText } from "../process/exit-status.ts";
 import type { AttemptRecord } from "../reports/report-files.ts";
 import { formatCommandLine } from "../process/command-line.ts";
 import { formatDuration, isoUtc } from "../format/time.ts";
+import type { JobIdLike } from "../install/job-id.ts";
 import { agentLaunch } from "./agent-launch.ts";
 import { type JobPlan, lookUpAgent } from "./plan.ts";
 import { stateOf, type StateVerdict, worstOf } from "./states.ts";
@@ -23,6 +24,8 @@ export interface AgentExit {
 
 export interface AttemptDetail extends AttemptRecord {
   readonly number: number;
+  /** The longest of its agents' runs, from the monotonic clock. */
+  readonly durationMs?: number;
   readonly agents: readonly AgentExit[];
 }
 
@@ -50,6 +53,8 @@ export interface AttemptRun {
   readonly tail: string[];
   /** Each agent's own summary of the attempt (its last `<agent>: job N '...': STATE: words` line). */
   readonly summaries: readonly { readonly agent: string; readonly words: string }[];
+  /** The last line the deciding agent wrote on stderr (its own words), if any. */
+  readonly lastWords: string | undefined;
 }
 
 /**
@@ -57,7 +62,7 @@ export interface AttemptRun {
  * copy 1 (4 bytes), ...` gives `dry run: would copy 1 (4 bytes), ...`), from its output's
  * last lines; undefined when it printed none.
  */
-export function agentSummaryOf(agent: string, jobid: number, lines: readonly string[]): string | undefined {
+export function agentSummaryOf(agent: string, jobid: JobIdLike, lines: readonly string[]): string | undefined {
   const head = `${agent}: job ${jobid} '`;
   for (let i = lines.length - 1; i >= 0; i--) {
     const line = lines[i]!;
@@ -72,6 +77,18 @@ export function agentSummaryOf(agent: string, jobid: number, lines: readonly str
 function notStarted(argv: readonly string[], why: string): RunResult {
   const at = new Date();
   return { argv, pid: undefined, exitCode: null, signal: null, timedOut: false, interrupted: false, spawnError: why, started: at, finished: at, durationMs: 0 };
+}
+
+/** A level word our agents put before an echoed line (`ERROR the source ...`). */
+const LEVEL_WORD = /^(?:ERROR|WARN|error:|warning:)\s+/;
+
+/** The last non-blank line of a stderr tail, without a leading level word; undefined when none. */
+export function lastWordsOf(tail: readonly string[]): string | undefined {
+  for (let i = tail.length - 1; i >= 0; i--) {
+    const line = tail[i]!.replace(/\r$/, "").trim();
+    if (line !== "") return line.replace(LEVEL_WORD, "").slice(0, 500) || undefined;
+  }
+  return undefined;
 }
 
 /** Attempt `n` of a plan: every agent started together, stopped at `deadlineMs`. */
@@ -132,8 +149,10 @@ export async function runAttempt(n: number, plan: Pick<JobPlan, "agents" | "env"
   const startedAt = new Date(Math.min(...results.map((r) => r.started.getTime())));
   const finishedAt = new Date(Math.max(...results.map((r) => r.finished.getTime())));
   const tail = sinks.flatMap((s) => [...s.out.tail(), ...s.err.tail()]).slice(-20);
+  const decisiveSink = sinks[verdicts.indexOf(verdict)] ?? sinks[0];
+  const lastWords = decisiveSink && lastWordsOf(decisiveSink.err.tail());
   return {
-    detail: { number: n, started: isoUtc(startedAt), finished: isoUtc(finishedAt), exitcode: decisive.exitCode, signal: decisive.signal, agents: exits },
+    detail: { number: n, durationMs: Math.max(...results.map((r) => r.durationMs)), started: isoUtc(startedAt), finished: isoUtc(finishedAt), exitcode: decisive.exitCode, signal: decisive.signal, agents: exits },
     verdict,
     results,
     tail,
@@ -141,5 +160,6 @@ export async function runAttempt(n: number, plan: Pick<JobPlan, "agents" | "env"
       const words = agentSummaryOf(a.agent, plan.job.jobid, sinks[i]!.out.tail());
       return words === undefined ? [] : [{ agent: a.agent, words }];
     }),
+    lastWords,
   };
 }

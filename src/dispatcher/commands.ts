@@ -11,6 +11,7 @@ import { exitStatusText } from "../process/exit-status.ts";
 import { concatBytes, copyBytes } from "../format/bytes.ts";
 import { maskText } from "../format/secrets.ts";
 import { redactingSink } from "../logs/redact-sink.ts";
+import { monotonicMs } from "../format/time.ts";
 
 export type CommandKind = "prerun" | "postsuccess" | "postfailure";
 
@@ -149,7 +150,7 @@ export async function runCommand(command: PlannedCommand, extraEnv: Readonly<Rec
     file: prepared.file,
     cwd: ctx.root,
     env: { ...command.env, ...extraEnv },
-    deadline: Date.now() + ctx.timeoutSec * 1000,
+    deadline: monotonicMs() + ctx.timeoutSec * 1000,
     graceMs: ctx.graceMs,
     abort: ctx.abort,
     stdout: redactingSink(ctx.log.sink(`[${kind} stdout]`), secrets),

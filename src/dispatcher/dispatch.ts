@@ -14,6 +14,7 @@ import { KILL_GRACE_MS_DEFAULT, msFromEnv } from "../process/process-tree.ts";
 import { stopSignals } from "../process/signals.ts";
 import { becomeSubreaper } from "../process/native-linux.ts";
 import { enterOwnJob } from "../process/windows-job.ts";
+import { finishKilledRuns } from "./killed-runs.ts";
 import { describeHeldBy, jobLabel, type JobOutcome, type JobRunContext, runJob, type LockAnswer } from "./run-job.ts";
 import type { RunMode } from "./run-mode.ts";
 import type { View } from "./view.ts";
@@ -89,11 +90,15 @@ const THE_PROCESS_ITSELF: Liveness = { alive: (p, session) => isAlive({ ...p, gr
 export function takeJobLock(paths: Paths, log: LineLog, job: Job, session: string): LockAnswer {
   let r: ReturnType<typeof acquireJobLock>;
   try {
-    r = acquireJobLock({ lockDir: paths.locks, jobid: job.jobid, jobtitle: job.jobtitle, session, log: (t) => log.line(t) });
+    r = acquireJobLock({ lockDir: paths.locks, jobid: job.jobid, jobtitle: job.jobtitle, jobtype: job.jobtype, caLog: log.path, session, log: (t) => log.line(t) });
   } catch (err) {
     return { error: (err as Error).message };
   }
-  if ("held" in r) return { lock: r.held };
+  if ("held" in r) {
+    // A killed run's finish report and history entry, owed by the run that took its lock.
+    if (r.held.killedRuns.length > 0) finishKilledRuns(r.held, job, paths, log);
+    return { lock: r.held };
+  }
   const o = r.busy;
   if (o) return { heldBy: describeHeldBy({ since: new Date(o.started), session: o.session, pid: o.dispatcher.pid, livePids: liveProcesses(o, THE_PROCESS_ITSELF).map((p) => p.pid) }) };
   return { heldBy: `(its lock record in ${paths.locks} was written moments ago and cannot be read yet; run it again in a few seconds)` };

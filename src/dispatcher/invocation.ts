@@ -28,6 +28,8 @@ export interface InvocationOptions {
   readonly email: readonly string[] | undefined;
   /** The arguments as given, for the log. */
   readonly argv: readonly string[];
+  /** What happened before the log was opened (waiting for a busy job database). */
+  readonly notes?: readonly string[];
 }
 
 function nothingToRun(disabled: number): string {
@@ -40,6 +42,7 @@ function writeHeader(log: FileLineLog, o: InvocationOptions): void {
   const { paths, config, selected } = o;
   log.line(`cncopagent ${VERSION} started: pid ${process.pid}, host ${os.hostname()}, root ${paths.root}, config ${paths.configFile}, arguments: ${formatCommandLine(o.argv)}`);
   for (const w of config.warnings) log.line(`warning: ${w}`);
+  for (const n of o.notes ?? []) log.line(n);
   if (o.mode.logNote) log.line(o.mode.logNote);
   const names = selected.jobs.map((j) => `${j.jobid} '${j.jobtitle}' (${j.jobtype})`);
   log.line(`selected ${selected.jobs.length} job(s)${names.length ? `: ${names.join(", ")}` : ""}`);

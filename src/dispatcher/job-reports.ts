@@ -8,6 +8,7 @@ import type { Job } from "../install/jobs-db.ts";
 import type { LineLog } from "../logs/log-file.ts";
 import { type AttemptRecord, type ExceptionSource, type JobExceptionReport, type JobFinishedReport, reportBase, writeReport } from "../reports/report-files.ts";
 import { isoUtc } from "../format/time.ts";
+import { stringifyJson } from "../install/job-id.ts";
 import type { RunMode } from "./run-mode.ts";
 
 export interface ReportSink {
@@ -21,7 +22,7 @@ export function createReportSink(
   messagesDir: string,
   job: Job,
   session: string,
-  log: LineLog,
+  log: Pick<LineLog, "line">,
   onFailure: (text: string) => void,
   hostname = os.hostname(),
   mode: RunMode["reports"] = "write",
@@ -29,7 +30,7 @@ export function createReportSink(
   const written: string[] = [];
   const write = (prefix: "JE-" | "JF-", report: JobExceptionReport | JobFinishedReport) => {
     if (mode === "log") {
-      log.line(`dry run: would write ${prefix} report: ${JSON.stringify(report)}`);
+      log.line(`dry run: would write ${prefix} report: ${stringifyJson(report)}`);
       return;
     }
     try {
@@ -37,7 +38,7 @@ export function createReportSink(
       written.push(path);
       log.line(`report written: ${path}`);
     } catch (err) {
-      const text = `cannot write ${prefix} report for job ${job.jobid} into ${messagesDir}: ${(err as Error).message}; its content: ${JSON.stringify(report)}`;
+      const text = `cannot write ${prefix} report for job ${job.jobid} into ${messagesDir}: ${(err as Error).message}; its content: ${stringifyJson(report)}`;
       log.line(text);
       onFailure(text);
     }

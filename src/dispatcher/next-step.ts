@@ -33,6 +33,11 @@ export interface Ending {
   readonly exception: { readonly source: ExceptionSource; readonly exitcode: number | null; readonly message: string } | undefined;
   /** cncopagent writes the JF-: the agent's own last exit does not give the final state. */
   readonly finishReport: boolean;
+  /**
+   * How the agent's own words (its JF-'s reason, else its last line of stderr) make the
+   * final reason (SPEC §9): they are the reason, or are added to it; absent: not used.
+   */
+  readonly agentWords?: "reason" | "added";
 }
 
 export type Step =
@@ -66,7 +71,7 @@ export function deadlineOf(firstAttemptMs: number, maxruntimeSec: number): numbe
   return maxruntimeSec > 0 ? firstAttemptMs + maxruntimeSec * 1000 : undefined;
 }
 
-type EndingExtras = Partial<Pick<Ending, "logReason" | "exception">>;
+type EndingExtras = Partial<Pick<Ending, "logReason" | "exception" | "agentWords">>;
 
 function fail(reason: string, finishReport: boolean, extras: EndingExtras = {}): Step {
   return { do: "post", kind: "postfailure", ending: { status: "ERROR", reason, logReason: false, exception: undefined, finishReport, ...extras } };
@@ -105,10 +110,10 @@ function afterAttempt(rules: RunRules, e: Extract<RunEvent, { type: "attempt-end
   const killed = results.some((r) => r.signal !== null && !r.timedOut && !r.interrupted);
   if (killed || results.some((r) => r.pid === undefined)) return fail(verdict.reason, true, { exception: { source: "agent", exitcode, message: verdict.reason } });
   if (verdict.state === "OK") {
-    const ending: Ending = { status: "OK", reason: n > 1 ? `completed on attempt ${n}` : "completed", logReason: false, exception: undefined, finishReport: false };
+    const ending: Ending = { status: "OK", reason: n > 1 ? `completed on attempt ${n}` : "completed", logReason: false, exception: undefined, finishReport: false, agentWords: "reason" };
     return { do: "post", kind: "postsuccess", ending };
   }
-  if (verdict.state === "ERROR") return fail(verdict.reason, false);
+  if (verdict.state === "ERROR") return fail(verdict.reason, false, { agentWords: "reason" });
   return rerunOrStop(rules, n, e.nowMs, e.deadlineMs);
 }
 
@@ -117,7 +122,7 @@ function rerunOrStop(rules: RunRules, n: number, nowMs: number, deadlineMs: numb
   if (n > rules.maxretries) {
     const reason =
       rules.maxretries === 0 ? "agent asked for a re-run but maxretries is 0" : `re-runs exhausted: the agent asked for a re-run after ${n} attempts (maxretries ${rules.maxretries})`;
-    return fail(reason, true);
+    return fail(reason, true, { agentWords: "added" });
   }
   const delaySec = retryDelaySec(rules.retrydelaySec, n);
   if (deadlineMs !== undefined && nowMs + delaySec * 1000 >= deadlineMs) {

@@ -7,6 +7,7 @@
 import nodePath from "node:path";
 import type { Config } from "../install/config.ts";
 import type { Job } from "../install/jobs-db.ts";
+import type { JobIdLike } from "../install/job-id.ts";
 import { agentsForType, knownJobTypes, NO_JOBID_AGENT } from "../install/job-types.ts";
 import type { Paths } from "../install/paths.ts";
 import { formatCommandLine } from "../process/command-line.ts";
@@ -113,7 +114,7 @@ export function findInBin(bin: string, name: string, platform: NodeJS.Platform =
 }
 
 /** `<Bin>/<agent> [-d] -c <absolute config path> [-n] <jobid>`; backupagentdq gets no jobid. */
-export function agentArgv(program: string, agent: string, configFile: string, jobid: number, debug: boolean, dryrun: boolean): string[] {
+export function agentArgv(program: string, agent: string, configFile: string, jobid: JobIdLike, debug: boolean, dryrun: boolean): string[] {
   const argv = [program];
   if (debug) argv.push("-d");
   argv.push("-c", configFile);

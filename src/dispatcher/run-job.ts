@@ -12,7 +12,7 @@ import { newSessionId } from "../reports/session.ts";
 import { stopLeftovers } from "../process/process-tree.ts";
 import { CONSOLE_CLOSE_POST_SEC, consoleClosed } from "../process/signals.ts";
 import { utf8Excerpt } from "../reports/report-files.ts";
-import { formatDuration, localTimestamp } from "../format/time.ts";
+import { formatDuration, localTimestamp, monotonicMs } from "../format/time.ts";
 import { formatCommandLine } from "../process/command-line.ts";
 import { type CommandOutcome, type PlannedCommand, runCommand, STDERR_EXCERPT_BYTES } from "./commands.ts";
 import { type AgentExit, type AttemptDetail, runAttempt, type SpawnHooks } from "./attempt.ts";
@@ -20,6 +20,8 @@ import { describeCommand, type JobPlan, jobLabel, planJob } from "./plan.ts";
 import { createReportSink, type ReportSink } from "./job-reports.ts";
 import { deadlineOf, type Ending, nextStep, type RunEvent, type Step } from "./next-step.ts";
 import type { RunMode } from "./run-mode.ts";
+import { finalWordOf } from "./final-word.ts";
+import { findSessionFinish } from "../reports/session-reports.ts";
 import type { View } from "./view.ts";
 
 export type JobStatus = "OK" | "ERROR" | "SKIPPED";
@@ -34,6 +36,8 @@ export interface JobOutcome {
   readonly attempts: readonly AttemptDetail[];
   readonly started: Date;
   readonly finished: Date;
+  /** From the monotonic clock: a step of the wall clock does not change it. */
+  readonly durationMs: number;
   readonly interrupted: boolean;
   /** The signal that interrupted it (SIGINT, SIGTERM, SIGHUP, ...), when one did. */
   readonly interruptedBy?: string | undefined;
@@ -47,6 +51,8 @@ export interface JobLock {
   beforeSpawn(): void;
   addProcess(pid: number): void;
   spawnFailed(): void;
+  /** The attempts so far, kept in the lock record for the report of a killed run. */
+  noteAttempts(attempts: readonly { started: string; finished: string | null; exitcode: number | null; signal: string | null }[], persist?: boolean): void;
   release(): void;
 }
 
@@ -68,6 +74,7 @@ export interface JobRunContext {
   readonly lock: (job: Job, session: string) => LockAnswer;
   /** The wait before a re-run; it ends early when `abort` fires. */
   readonly sleep?: Sleep;
+  /** Monotonic milliseconds (maxruntime); monotonicMs by default. */
   readonly now?: () => number;
   /** The platform whose rules apply (a console close on Windows); this one by default. */
   readonly platform?: NodeJS.Platform;
@@ -79,9 +86,13 @@ interface JobRun {
   readonly ctx: JobRunContext;
   readonly reports: ReportSink;
   readonly hooks: SpawnHooks | undefined;
+  readonly lock: JobLock | undefined;
   readonly started: Date;
+  readonly startedMono: number;
   readonly attempts: AttemptDetail[];
   outputTail: string[];
+  /** The deciding agent's last line of stderr in the last attempt. */
+  lastWords: string | undefined;
   deadlineMs: number | undefined;
 }
 
@@ -109,13 +120,14 @@ function spawnHooks(lock: JobLock): SpawnHooks {
 
 export async function runJob(job: Job, ctx: JobRunContext): Promise<JobOutcome> {
   const started = new Date();
+  const startedMono = monotonicMs();
   const session = newSessionId();
   const plan = planJob(job, { paths: ctx.paths, config: ctx.config, debug: ctx.debug, mode: ctx.mode, session, logPath: ctx.log.path });
   ctx.log.line(`${plan.label} (${job.jobtype}): session ${session}`);
   const reports = createReportSink(ctx.paths.messages, job, session, ctx.log, (t) => ctx.view.error(t), ctx.hostname, plan.mode.reports);
   const answer: LockAnswer | { lock: undefined } = plan.mode.takesLock ? ctx.lock(job, session) : { lock: undefined };
   const lock = "lock" in answer ? answer.lock : undefined;
-  const run: JobRun = { plan, ctx, reports, hooks: lock && spawnHooks(lock), started, attempts: [], outputTail: [], deadlineMs: undefined };
+  const run: JobRun = { plan, ctx, reports, hooks: lock && spawnHooks(lock), lock, started, startedMono, attempts: [], outputTail: [], lastWords: undefined, deadlineMs: undefined };
   // A skipped job is never "started": its one line says it was skipped, and why.
   if ("heldBy" in answer) return endRun(run, "SKIPPED", `already running ${answer.heldBy}`);
   ctx.view.jobStarted(plan.label, session);
@@ -189,17 +201,22 @@ async function performPrerun(run: JobRun): Promise<RunEvent> {
 
 async function performAttempt(run: JobRun, step: Extract<Step, { do: "attempt" }>): Promise<RunEvent> {
   const { plan, ctx } = run;
-  const now = ctx.now ?? Date.now;
+  const now = ctx.now ?? monotonicMs;
   // maxruntime counts from the start of the first attempt.
   if (step.n === 1) run.deadlineMs = deadlineOf(now(), plan.rules.maxruntimeSec);
   ctx.view.attempt(plan.label, step.n, step.maxAttempts);
   const dry = plan.mode.agentsGetDryRunFlag;
   if (dry) for (const agent of plan.agents ?? []) ctx.view.phase(plan.label, `dry run: runs ${formatCommandLine(agent.argv)}`);
+  // Written with the agent's start (beforeSpawn), at no extra cost.
+  run.lock?.noteAttempts([...run.attempts, { started: new Date().toISOString(), finished: null, exitcode: null, signal: null }], false);
   const a = await runAttempt(step.n, plan, run.deadlineMs, { root: ctx.paths.root, log: ctx.log, abort: ctx.abort, graceMs: ctx.graceMs, hooks: run.hooks });
   // A dry run's point is the agent's account of what it would do: shown, not only logged.
   if (dry) for (const s of a.summaries) ctx.view.phase(plan.label, `${s.agent}: ${s.words}`);
   run.attempts.push(a.detail);
+  // Written with the next child's start, or now before a re-run wait (performWait).
+  run.lock?.noteAttempts(run.attempts, false);
   run.outputTail = a.tail;
+  run.lastWords = a.lastWords;
   const attempt = { n: step.n, verdict: a.verdict, results: a.results, exitcode: a.detail.exitcode };
   return { type: "attempt-ended", attempt, interruptedBy: interruptedBy(ctx.abort), nowMs: now(), deadlineMs: run.deadlineMs };
 }
@@ -212,6 +229,7 @@ async function performWait(run: JobRun, step: Extract<Step, { do: "wait" }>): Pr
     ctx.log.line(`${plan.label}: re-run ${step.rerun} of ${plan.rules.maxretries} in ${step.delaySec} s`);
     ctx.view.waiting(plan.label, step.delaySec, step.rerun);
   }
+  run.lock?.noteAttempts(run.attempts, true);
   await (ctx.sleep ?? sleepUnlessAborted)(step.ms, ctx.abort);
   return { type: "wait-ended", rerun: step.rerun, untilDeadline: step.untilDeadline, interruptedBy: interruptedBy(ctx.abort) };
 }
@@ -237,19 +255,25 @@ function announceEnding(run: JobRun, ending: Ending): void {
 }
 
 function stop(run: JobRun, ending: Ending): JobOutcome {
-  if (ending.finishReport) run.reports.finished(ending.status, ending.reason, run.attempts, run.started, new Date());
-  return endRun(run, ending.status, ending.reason);
+  const { ctx, plan } = run;
+  // Did the agent that decided the state write its JF-? Not looked for in a dry run.
+  const checked = !ending.finishReport && ending.agentWords !== undefined && plan.mode.reports === "write";
+  const found = checked ? findSessionFinish(ctx.paths, plan.session, run.started) : undefined;
+  const word = finalWordOf(ending, { checked, found, lastWords: run.lastWords, attempts: run.attempts.length, session: plan.session });
+  if (word.note) ctx.log.line(`${plan.label}: ${word.note}`);
+  if (word.writeFinish) run.reports.finished(ending.status, word.reason, run.attempts, run.started, new Date());
+  return endRun(run, ending.status, word.reason);
 }
 
 function endRun(run: JobRun, status: JobStatus, reason: string): JobOutcome {
   const { plan, ctx } = run;
   const finished = new Date();
-  const tookMs = finished.getTime() - run.started.getTime();
+  const tookMs = monotonicMs() - run.startedMono;
   if (status === "SKIPPED") ctx.log.line(`${plan.label} skipped: ${reason}`);
   else ctx.log.line(`${plan.label} final state: ${status} (${reason}) after ${formatDuration(tookMs)}, ${run.attempts.length} attempt(s)`);
   ctx.view.jobEnded(plan.label, status, reason, tookMs);
   const { job, session } = plan;
-  return { job, session, status, reason, attempts: run.attempts, started: run.started, finished, interrupted: ctx.abort.aborted, interruptedBy: interruptedBy(ctx.abort), outputTail: run.outputTail, reports: run.reports.written };
+  return { job, session, status, reason, attempts: run.attempts, started: run.started, finished, durationMs: tookMs, interrupted: ctx.abort.aborted, interruptedBy: interruptedBy(ctx.abort), outputTail: run.outputTail, reports: run.reports.written };
 }
 
 function excerptSuffix(out: CommandOutcome): string {

@@ -8,11 +8,12 @@ import { usageError } from "../cli/errors.ts";
 import type { Job } from "../install/jobs-db.ts";
 import { isPushType } from "../install/job-types.ts";
 import { suggest } from "../cli/suggest.ts";
+import { compareJobIds, type JobId, parseJobId } from "../install/job-id.ts";
 
 export type Selection =
   | { readonly kind: "named"; readonly names: readonly string[] }
   | { readonly kind: "all" }
-  | { readonly kind: "type"; readonly type: string };
+  | { readonly kind: "type"; readonly types: readonly string[] };
 
 export interface SelectionResult {
   readonly jobs: readonly Job[];
@@ -24,15 +25,19 @@ export interface SelectionResult {
   readonly disabled?: number;
 }
 
-/** Exactly one of job names, --alljobs, --type; else a usage error. */
-export function selectionFromArgs(names: readonly string[], all: boolean, type: string | undefined): Selection {
-  const given = [names.length > 0, all, type !== undefined].filter(Boolean).length;
+/**
+ * Exactly one of job names, --alljobs, --type; else a usage error. `--type` may be given
+ * more than once (a string or the list of values).
+ */
+export function selectionFromArgs(names: readonly string[], all: boolean, type: string | readonly string[] | undefined): Selection {
+  const types = type === undefined ? undefined : typeof type === "string" ? [type] : type;
+  const given = [names.length > 0, all, types !== undefined && types.length > 0].filter(Boolean).length;
   if (given === 0) throw usageError("No jobs selected: name one or more jobs (id or title), or use --alljobs, or --type TYPE.");
   if (given > 1) throw usageError("Choose exactly one of: job names, --alljobs, --type TYPE.");
   if (all) return { kind: "all" };
-  if (type !== undefined) {
-    if (type.trim() === "") throw usageError("--type needs a job type, e.g. --type RSYNC.");
-    return { kind: "type", type: type.trim().toUpperCase() };
+  if (types !== undefined && types.length > 0) {
+    if (types.some((t) => t.trim() === "")) throw usageError("--type needs a job type, e.g. --type RSYNC.");
+    return { kind: "type", types: [...new Set(types.map((t) => t.trim().toUpperCase()))] };
   }
   return { kind: "named", names };
 }
@@ -42,7 +47,7 @@ export function compareByTitle(a: Job, b: Job): number {
   const y = b.jobtitle.toLowerCase();
   if (x < y) return -1;
   if (x > y) return 1;
-  return a.jobid - b.jobid;
+  return compareJobIds(a.jobid, b.jobid);
 }
 
 /** Sorted by title; with role REMOTE every PULL job before every PUSH (CCS) job. */
@@ -54,8 +59,8 @@ export function orderJobs(jobs: readonly Job[], role: Role): Job[] {
 
 /** A job argument that is all digits is a jobid first, else a title (case-insensitive). */
 export function findJob(jobs: readonly Job[], name: string): Job | undefined {
-  if (/^\d+$/.test(name)) {
-    const id = Number(name);
+  const id = parseJobId(name);
+  if (id !== undefined) {
     const byId = jobs.find((j) => j.jobid === id);
     if (byId) return byId;
   }
@@ -68,15 +73,18 @@ export function selectJobs(jobs: readonly Job[], selection: Selection, role: Rol
     case "all":
       return { jobs: orderJobs(jobs.filter((j) => j.enabled), role), unknown: [], disabled: jobs.filter((j) => !j.enabled).length };
     case "type": {
-      if (!knownTypes.includes(selection.type)) {
-        throw usageError(`Unknown job type "${selection.type}". Known types: ${knownTypes.join(", ")}.`);
+      const unknownTypes = selection.types.filter((t) => !knownTypes.includes(t));
+      if (unknownTypes.length > 0) {
+        const which = unknownTypes.map((t) => `"${t}"`).join(", ");
+        throw usageError(`Unknown job type${unknownTypes.length > 1 ? "s" : ""} ${which}. Known types: ${knownTypes.join(", ")}.`);
       }
-      const ofType = jobs.filter((j) => j.jobtype === selection.type);
-      return { jobs: orderJobs(ofType.filter((j) => j.enabled), role), unknown: [], disabled: ofType.filter((j) => !j.enabled).length };
+      // Every type named, ordered as for --alljobs (not type by type).
+      const ofTypes = jobs.filter((j) => selection.types.includes(j.jobtype));
+      return { jobs: orderJobs(ofTypes.filter((j) => j.enabled), role), unknown: [], disabled: ofTypes.filter((j) => !j.enabled).length };
     }
     case "named": {
       const out: Job[] = [];
-      const seen = new Set<number>();
+      const seen = new Set<JobId>();
       const unknown: string[] = [];
       for (const name of selection.names) {
         const job = findJob(jobs, name);

@@ -10,7 +10,7 @@ import { escapeControls } from "../format/escape.ts";
 import { maskText } from "../format/secrets.ts";
 import { messages as processMessages, type Messages } from "../format/messages.ts";
 import { ERASE_LINE, isTerminal, makePaint, shouldColour, type Paint, type Style } from "../format/terminal.ts";
-import { formatDuration } from "../format/time.ts";
+import { formatDuration, monotonicMs } from "../format/time.ts";
 
 export interface View {
   jobStarted(label: string, session: string): void;
@@ -55,7 +55,7 @@ export function createView(opts: ViewOptions = {}): View {
   const write = opts.write ?? ((t: string) => void process.stderr.write(t));
   const say = opts.messages ?? processMessages;
   const view = tty
-    ? new TerminalView(write, say, opts.now ?? Date.now, opts.paint ?? makePaint(shouldColour(process.stderr.isTTY)))
+    ? new TerminalView(write, say, opts.now ?? monotonicMs, opts.paint ?? makePaint(shouldColour(process.stderr.isTTY)))
     : new PlainView(write, say);
   return escaping(view);
 }

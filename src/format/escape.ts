@@ -50,6 +50,11 @@ const JSON_UNSAFE_RE = /[\x7f-\x9f\u202a-\u202e\u2066-\u2069]/g;
  * DEL, the C1 range and the bidi overrides too (as `\u007f` ...), so that no string value
  * can drive a terminal. The result parses to the same value.
  */
+/** A bigint (a job id above 2^53) written as a JSON number, digit for digit. */
+function bigintAsNumber(_key: string, v: unknown): unknown {
+  return typeof v === "bigint" ? (JSON as unknown as { rawJSON(text: string): unknown }).rawJSON(v.toString()) : v;
+}
+
 export function jsonText(value: unknown, indent?: number): string {
-  return JSON.stringify(value, null, indent).replace(JSON_UNSAFE_RE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return JSON.stringify(value, bigintAsNumber, indent).replace(JSON_UNSAFE_RE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }

@@ -3,6 +3,15 @@
 const pad2 = (n: number) => String(n).padStart(2, "0");
 
 /** `YYYY-MM-DD HH:MM:SS`, local time: the start of every log line. */
+/**
+ * Milliseconds from a monotonic clock: durations, deadlines and waits are measured with it,
+ * so a step of the wall clock (NTP, a manual change, daylight saving on a badly set host)
+ * neither stretches nor shrinks them. Timestamps shown and written stay wall-clock times.
+ */
+export function monotonicMs(): number {
+  return performance.now();
+}
+
 export function localTimestamp(d: Date = new Date()): string {
   return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())} ${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
 }

@@ -9,6 +9,7 @@ import { existsSync } from "node:fs";
 import os from "node:os";
 import type { JobOutcome } from "../dispatcher/run-job.ts";
 import type { Paths } from "../install/paths.ts";
+import { jobIdOf, type JobId } from "../install/job-id.ts";
 import { isoUtc } from "../format/time.ts";
 import type { FinishState } from "../reports/finish-state.ts";
 import { HISTORY_TABLE, historyError, openHistoryForRead, openHistoryForWrite } from "./history-db.ts";
@@ -31,7 +32,7 @@ export interface HistoryAttempt {
 
 export interface HistoryRun {
   readonly session: string;
-  readonly jobid: number;
+  readonly jobid: JobId;
   readonly jobtitle: string;
   readonly jobtype: string;
   readonly hostname: string;
@@ -58,7 +59,7 @@ export function runFromOutcome(outcome: JobOutcome, caLogPath: string, hostname 
     hostname,
     started: isoUtc(outcome.started),
     finished: isoUtc(outcome.finished),
-    durationMs: Math.max(0, outcome.finished.getTime() - outcome.started.getTime()),
+    durationMs: Math.max(0, Math.round(outcome.durationMs)),
     status: outcome.status,
     reason: outcome.reason,
     interrupted: outcome.interrupted,
@@ -78,11 +79,12 @@ export function recordRun(paths: Paths, outcome: JobOutcome, caLogPath: string):
   insertRun(paths, runFromOutcome(outcome, caLogPath));
 }
 
-export function insertRun(paths: Paths, run: HistoryRun): void {
+/** Records a run; `keepExisting`: a run of that session already recorded stays as it is. */
+export function insertRun(paths: Paths, run: HistoryRun, keepExisting = false): void {
   const db = openHistoryForWrite(paths);
   try {
     db.query(
-      `INSERT OR REPLACE INTO ${HISTORY_TABLE} (session, jobid, jobtitle, jobtype, hostname, started, finished, duration_ms, status, reason, interrupted, attempts, calog)
+      `INSERT OR ${keepExisting ? "IGNORE" : "REPLACE"} INTO ${HISTORY_TABLE} (session, jobid, jobtitle, jobtype, hostname, started, finished, duration_ms, status, reason, interrupted, attempts, calog)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(run.session, run.jobid, run.jobtitle, run.jobtype, run.hostname, run.started, run.finished, run.durationMs, run.status, maskText(run.reason), run.interrupted ? 1 : 0, JSON.stringify(run.attempts), run.caLog);
   } catch (err) {
@@ -123,7 +125,7 @@ function parseAttempts(text: unknown): HistoryAttempt[] {
 function rowToRun(r: Row): HistoryRun {
   return {
     session: String(r.session),
-    jobid: Number(r.jobid),
+    jobid: jobIdOf(r.jobid) ?? 0n,
     jobtitle: String(r.jobtitle),
     jobtype: String(r.jobtype),
     hostname: String(r.hostname),
@@ -152,7 +154,7 @@ function withReader<T>(paths: Paths, empty: T, fn: (db: Database) => T): T {
 
 export interface HistoryQuery {
   /** Runs of these job ids, or of these titles (case-insensitive); every run when both are empty. */
-  readonly jobids?: readonly number[];
+  readonly jobids?: readonly JobId[];
   readonly titles?: readonly string[];
   /** Newest runs first; 0 for no limit. */
   readonly limit: number;
@@ -162,7 +164,7 @@ export interface HistoryQuery {
 export function readHistory(paths: Paths, q: HistoryQuery): HistoryRun[] {
   return withReader(paths, [], (db) => {
     const where: string[] = [];
-    const params: (string | number)[] = [];
+    const params: (string | number | bigint)[] = [];
     const ids = q.jobids ?? [];
     const titles = q.titles ?? [];
     if (ids.length > 0) {
@@ -174,24 +176,25 @@ export function readHistory(paths: Paths, q: HistoryQuery): HistoryRun[] {
       params.push(...titles.map((t) => t.toLowerCase()));
     }
     const sql = `SELECT * FROM ${HISTORY_TABLE}${where.length ? ` WHERE ${where.join(" OR ")}` : ""} ORDER BY finished DESC, id DESC${q.limit > 0 ? ` LIMIT ${Math.floor(q.limit)}` : ""}`;
-    return (db.query(sql).all(...params) as Row[]).map(rowToRun);
+    return (db.query(sql).safeIntegers(true).all(...params) as Row[]).map(rowToRun);
   });
 }
 
 /** The last run of each job that actually ran (SKIPPED left out), by jobid. */
-export function lastRuns(paths: Paths): Map<number, HistoryRun> {
-  return withReader(paths, new Map<number, HistoryRun>(), (db) => {
+export function lastRuns(paths: Paths): Map<JobId, HistoryRun> {
+  return withReader(paths, new Map<JobId, HistoryRun>(), (db) => {
     const rows = db
       .query(
         `SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY jobid ORDER BY finished DESC, id DESC) AS rn
          FROM ${HISTORY_TABLE} WHERE status <> 'SKIPPED') WHERE rn = 1`,
       )
+      .safeIntegers(true)
       .all() as Row[];
-    return new Map(rows.map((r) => [Number(r.jobid), rowToRun(r)]));
+    return new Map(rows.map((r) => [jobIdOf(r.jobid) ?? 0n, rowToRun(r)]));
   });
 }
 
 /** The highest job id the history has a run of (0 for none): such an id is never given to a new job. */
-export function highestRecordedJobId(paths: Paths): number {
-  return withReader(paths, 0, (db) => Number((db.query(`SELECT MAX(jobid) AS high FROM ${HISTORY_TABLE}`).get() as { high: unknown }).high ?? 0) || 0);
+export function highestRecordedJobId(paths: Paths): JobId {
+  return withReader(paths, 0n, (db) => jobIdOf((db.query(`SELECT MAX(jobid) AS high FROM ${HISTORY_TABLE}`).safeIntegers(true).get() as { high: unknown } | null)?.high) ?? 0n);
 }

@@ -6,9 +6,10 @@
 import { Database } from "bun:sqlite";
 import { existsSync, statSync } from "node:fs";
 import { CncopError, EXIT, errorMessage } from "../cli/errors.ts";
+import { jobIdOf, type JobId } from "./job-id.ts";
 
 export interface Job {
-  readonly jobid: number;
+  readonly jobid: JobId;
   readonly jobtitle: string;
   /** Upper-case. */
   readonly jobtype: string;
@@ -117,8 +118,8 @@ function intValue(row: Row, col: string, dflt: number, min: number, max: number,
   if (v === null || v === undefined || v === "") return dflt;
   const n = typeof v === "number" ? v : typeof v === "bigint" ? Number(v) : typeof v === "string" && /^-?\d+$/.test(v.trim()) ? Number(v) : NaN;
   if (!Number.isInteger(n) || n < min || n > max) {
-    problems.push(`${col} = ${JSON.stringify(typeof v === "bigint" ? String(v) : v)} is not a whole number from ${min} to ${max}`);
-    stored[col] = typeof v === "bigint" ? String(v) : v;
+    problems.push(`${col} = ${typeof v === "bigint" ? String(v) : JSON.stringify(v)} is not a whole number from ${min} to ${max}`);
+    stored[col] = v; // a bigint (an INTEGER read with safe integers) stays a number: shown and written as one
     return dflt;
   }
   return n;
@@ -135,7 +136,8 @@ function textValue(row: Row, col: string): string | undefined {
 export function rowToJob(row: Row): Job {
   const problems: string[] = [];
   const stored: Record<string, unknown> = {};
-  const jobid = Number(row.jobid);
+  const jobid = jobIdOf(row.jobid) ?? 0n;
+  if (jobIdOf(row.jobid) === undefined) problems.push(`jobid = ${JSON.stringify(String(row.jobid))} is not a 64-bit whole number`);
   const jobtitle = String(row.jobtitle ?? "");
   const jobtype = String(row.jobtype ?? "").trim().toUpperCase();
   if (jobtype === "") problems.push("jobtype is empty");
@@ -151,7 +153,7 @@ export function rowToJob(row: Row): Job {
     }
   }
   const enabledRaw = row.enabled;
-  const enabled = enabledRaw === null || enabledRaw === undefined ? JOB_DEFAULTS.enabled === 1 : !(enabledRaw === 0 || enabledRaw === "0" || enabledRaw === false || (typeof enabledRaw === "string" && /^(false|no|off)$/i.test(enabledRaw.trim())));
+  const enabled = enabledRaw === null || enabledRaw === undefined ? JOB_DEFAULTS.enabled === 1 : !(enabledRaw === 0 || enabledRaw === 0n || enabledRaw === "0" || enabledRaw === false || (typeof enabledRaw === "string" && /^(false|no|off)$/i.test(enabledRaw.trim())));
   return Object.freeze({
     jobid,
     jobtitle,
@@ -177,13 +179,57 @@ export function readJobs(db: Database, file: string): Job[] {
     const cols = columnsOf(db, file);
     // Aliased: SQLite matches column names case-insensitively but reports them as declared (JobID).
     const select = [...REQUIRED_COLUMNS, ...OPTIONAL_COLUMNS.filter((c) => cols.has(c))].map((c) => `"${c}" AS "${c}"`).join(", ");
-    const rows = db.query(`SELECT ${select} FROM BackupJob`).all() as Row[];
+    // Safe integers: a jobid above 2^53 stays exact (a bigint), see job-id.ts.
+    const rows = db.query(`SELECT ${select} FROM BackupJob`).safeIntegers(true).all() as Row[];
     return rows
       .filter((r) => r.jobid !== null && r.jobid !== undefined)
       .map(rowToJob);
   } catch (err) {
     if (err instanceof CncopError) throw err;
     throw describeSqliteError(file, err);
+  }
+}
+
+/**
+ * How long a run waits for a job database held by another program (an exclusive lock, a
+ * long write) before it gives up: 5 minutes, CNCOP_DB_WAIT_MS to change it. SQLite's own
+ * busy timeout covers each try; between tries the wait doubles from 1 s up to 30 s.
+ */
+export const JOB_DB_WAIT_MS_DEFAULT = 5 * 60 * 1000;
+const BUSY_BACKOFF_FIRST_MS = 1000;
+const BUSY_BACKOFF_MAX_MS = 30_000;
+
+export function jobDbWaitMs(env: Readonly<Record<string, string | undefined>> = process.env): number {
+  const v = env.CNCOP_DB_WAIT_MS;
+  return v !== undefined && /^\d{1,10}$/.test(v) ? Number(v) : JOB_DB_WAIT_MS_DEFAULT;
+}
+
+/** Is this the error of a database held by another program? */
+export function isBusyError(err: unknown): boolean {
+  return /locked by another program/.test(errorMessage(err));
+}
+
+/**
+ * loadJobs, waiting with backoff while the database is busy, up to `waitMs` in all;
+ * `onWait` is told before each wait. Then the busy error says how long it waited.
+ */
+export async function loadJobsWaiting(file: string, waitMs = jobDbWaitMs(), onWait: (text: string) => void = () => {}, now = () => performance.now()): Promise<Job[]> {
+  const start = now();
+  let pause = BUSY_BACKOFF_FIRST_MS;
+  for (;;) {
+    try {
+      return loadJobs(file);
+    } catch (err) {
+      const waited = now() - start;
+      if (!isBusyError(err) || waited >= waitMs) {
+        if (isBusyError(err) && waitMs > 0) throw dbError(file, `is still locked by another program after waiting ${Math.round(waited / 1000)} s (CNCOP_DB_WAIT_MS allows ${Math.round(waitMs / 1000)} s): nothing was run. Find the program holding it (for example an open SQLite browser) and run again.`);
+        throw err;
+      }
+      const ms = Math.min(pause, waitMs - waited);
+      onWait(`job database ${file} is locked by another program; waiting ${(ms / 1000).toFixed(1)} s before trying again (${Math.round(waited / 1000)} s of at most ${Math.round(waitMs / 1000)} s so far)`);
+      await Bun.sleep(ms);
+      pause = Math.min(pause * 2, BUSY_BACKOFF_MAX_MS);
+    }
   }
 }
 

@@ -158,7 +158,7 @@ export interface LockFiles {
 }
 
 /** `locks/job-<id>.json`, one per job. */
-export function jobLockFiles(locksDir: string, jobid: number): LockFiles {
+export function jobLockFiles(locksDir: string, jobid: bigint | number): LockFiles {
   return { record: nodePath.join(locksDir, `job-${jobid}.json`), guard: nodePath.join(locksDir, `job-${jobid}`) };
 }
 

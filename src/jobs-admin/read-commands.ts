@@ -8,6 +8,7 @@ import { escapeControls } from "../format/escape.ts";
 import { writeFileAtomic } from "../install/atomic-write.ts";
 import { agentsForType } from "../install/job-types.ts";
 import { type Job, readJobs, rowToJob } from "../install/jobs-db.ts";
+import { compareJobIds, type JobId, parseJobId } from "../install/job-id.ts";
 import { type HistoryRun, lastRuns, readHistory } from "../history/history.ts";
 import type { JobsOptions } from "./args.ts";
 import { type AdminContext, hostnameOf, jobLabel, loadAllJobs, printJson, resolveJob, withReadDb } from "./context.ts";
@@ -19,7 +20,7 @@ import { exportDocument, exportJob } from "./transfer.ts";
 import { listJobTypes, missingAgents, renderTypesTable, unstartableAgents } from "./types-list.ts";
 
 /** Last runs for the table; a history that cannot be read is a warning, not a failure. */
-function safeLastRuns(ctx: AdminContext): Map<number, HistoryRun> {
+function safeLastRuns(ctx: AdminContext): Map<JobId, HistoryRun> {
   try {
     return lastRuns(ctx.paths);
   } catch (err) {
@@ -29,7 +30,7 @@ function safeLastRuns(ctx: AdminContext): Map<number, HistoryRun> {
 }
 
 export function listJobsCommand(ctx: AdminContext, opts: JobsOptions): number {
-  const jobs = loadAllJobs(ctx).sort((a, b) => a.jobid - b.jobid);
+  const jobs = loadAllJobs(ctx).sort((a, b) => compareJobIds(a.jobid, b.jobid));
   const last = safeLastRuns(ctx);
   const next = readNextRuns(ctx.paths.configFile, jobs, ctx.now?.() ?? new Date(), (t) => ctx.stderr(`warning: ${t}\n`), ctx.platform);
   // nextRun only when a schedule of this install runs some job: the shape is otherwise unchanged.
@@ -129,7 +130,8 @@ export function historyCommand(ctx: AdminContext, opts: JobsOptions): number {
       label = jobLabel(job);
       runs = readHistory(ctx.paths, { jobids: [job.jobid], limit });
     } else {
-      runs = readHistory(ctx.paths, /^\d+$/.test(name) ? { jobids: [Number(name)], limit } : { titles: [name], limit });
+      const id = parseJobId(name);
+      runs = readHistory(ctx.paths, id !== undefined ? { jobids: [id], limit } : { titles: [name], limit });
       if (runs.length === 0) throw usageError(`unknown job "${name}": no job has that id or title, and the history holds no run of it`);
       label = `job "${name}"`;
     }

@@ -15,6 +15,7 @@ import { existsSync, mkdirSync, statSync } from "node:fs";
 import nodePath from "node:path";
 import { CncopError, EXIT, errorMessage } from "../cli/errors.ts";
 import { BACKUPJOB_SCHEMA, BUSY_TIMEOUT_MS, COLUMN_DEFINITIONS, describeSqliteError, OPTIONAL_COLUMNS, openJobsDbReadOnly, readJobs, REQUIRED_COLUMNS, rowToJob, type Job } from "../install/jobs-db.ts";
+import { jobIdOf, type JobId } from "../install/job-id.ts";
 import { type FieldName, isDefaultValue, type JobChanges, type JobValues, WRITABLE_FIELDS } from "./fields.ts";
 
 export type Row = Record<string, unknown>;
@@ -27,11 +28,11 @@ export interface Snapshot {
   /** The same rows as cncopagent sees them. */
   readonly jobs: readonly Job[];
   /** The highest job id ever used in this database: in the table or by a removed job. */
-  readonly highestId: number;
+  readonly highestId: JobId;
 }
 
 /** The view of a database that does not exist yet. */
-export const EMPTY_SNAPSHOT: Snapshot = Object.freeze({ columns: new Set<string>(), rows: [], jobs: [], highestId: 0 });
+export const EMPTY_SNAPSHOT: Snapshot = Object.freeze({ columns: new Set<string>(), rows: [], jobs: [], highestId: 0n });
 
 /**
  * The suite's own table (SPEC §4 allows it, never requires it): the highest job id a removed
@@ -39,10 +40,12 @@ export const EMPTY_SNAPSHOT: Snapshot = Object.freeze({ columns: new Set<string>
  */
 const USED_IDS_TABLE = "cncop_used_jobids";
 
-function removedHighest(db: Database): number {
+function removedHighest(db: Database): JobId {
   const has = db.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(USED_IDS_TABLE);
-  if (!has) return 0;
-  return Number((db.query(`SELECT MAX(high) AS high FROM ${USED_IDS_TABLE}`).get() as { high: unknown }).high ?? 0) || 0;
+  if (!has) return 0n;
+  // Safe integers: an id above 2^53 stays exact.
+  const high = (db.query(`SELECT MAX(high) AS high FROM ${USED_IDS_TABLE}`).safeIntegers(true).get() as { high: unknown } | null)?.high;
+  return jobIdOf(high) ?? 0n;
 }
 
 function notFound(file: string): CncopError {
@@ -104,15 +107,19 @@ export function tableColumns(db: Database): Set<string> {
 /** Raw rows with the columns the table has (named in lower case). */
 export function readRows(db: Database, columns: ReadonlySet<string>): Row[] {
   const select = [...REQUIRED_COLUMNS, ...OPTIONAL_COLUMNS.filter((c) => columns.has(c))].map((c) => `"${c}"`).join(", ");
-  return (db.query(`SELECT ${select} FROM BackupJob WHERE jobid IS NOT NULL ORDER BY jobid`).all() as Row[]);
+  return (db.query(`SELECT ${select} FROM BackupJob WHERE jobid IS NOT NULL ORDER BY jobid`).safeIntegers(true).all() as Row[]);
 }
 
 export function readSnapshot(db: Database, file: string): Snapshot {
   readJobs(db, file); // the dispatcher's checks: table present, required columns
   const columns = tableColumns(db);
   const rows = readRows(db, columns);
-  const tableHighest = rows.reduce((m: number, r) => Math.max(m, Number(r.jobid) || 0), 0);
-  return { columns, rows, jobs: rows.map(rowToJob), highestId: Math.max(tableHighest, removedHighest(db)) };
+  const tableHighest = rows.reduce<JobId>((m, r) => {
+    const id = jobIdOf(r.jobid) ?? 0n;
+    return id > m ? id : m;
+  }, 0n);
+  const removed = removedHighest(db);
+  return { columns, rows, jobs: rows.map(rowToJob), highestId: tableHighest > removed ? tableHighest : removed };
 }
 
 /**
@@ -163,11 +170,11 @@ function prepareColumns(db: Database, columns: Set<string>, changes: JobChanges)
  * SPEC §4: one more than the highest id ever used, in the table (removed jobs included) or
  * in the run history (`historyHighest`), so a new job never inherits another job's history.
  */
-export function nextJobId(snap: Snapshot, historyHighest = 0): number {
-  return Math.max(snap.highestId, historyHighest) + 1;
+export function nextJobId(snap: Snapshot, historyHighest: JobId = 0n): JobId {
+  return (snap.highestId > historyHighest ? snap.highestId : historyHighest) + 1n;
 }
 
-export function insertJob(db: Database, snap: Snapshot, jobid: number, values: JobValues): string[] {
+export function insertJob(db: Database, snap: Snapshot, jobid: JobId, values: JobValues): string[] {
   const { write, added } = prepareColumns(db, snap.columns, values);
   const cols = ["jobid", ...write];
   const params = [jobid, ...write.map((f) => sqlValue(f, values[f]))];
@@ -175,7 +182,7 @@ export function insertJob(db: Database, snap: Snapshot, jobid: number, values: J
   return added;
 }
 
-export function updateJob(db: Database, snap: Snapshot, jobid: number, changes: JobChanges): string[] {
+export function updateJob(db: Database, snap: Snapshot, jobid: JobId, changes: JobChanges): string[] {
   const { write, added } = prepareColumns(db, snap.columns, changes);
   if (write.length === 0) return added;
   const sets = write.map((f) => `"${f}" = ?`).join(", ");
@@ -183,7 +190,7 @@ export function updateJob(db: Database, snap: Snapshot, jobid: number, changes: 
   return added;
 }
 
-export function deleteJob(db: Database, jobid: number): void {
+export function deleteJob(db: Database, jobid: JobId): void {
   db.query("DELETE FROM BackupJob WHERE jobid = ?").run(jobid);
   db.exec(`CREATE TABLE IF NOT EXISTS ${USED_IDS_TABLE} (high INTEGER NOT NULL)`);
   db.query(`INSERT INTO ${USED_IDS_TABLE} (high) SELECT ? WHERE ? > (SELECT COALESCE(MAX(high), 0) FROM ${USED_IDS_TABLE})`).run(jobid, jobid);

@@ -7,6 +7,7 @@
  */
 import type { Job } from "../install/jobs-db.ts";
 import { JOB_DEFAULTS } from "../install/jobs-db.ts";
+import { jobIdOf, type JobId, parseJsonWithJobIds } from "../install/job-id.ts";
 import { usageError } from "../cli/errors.ts";
 import { checkField, checkInt, checkSettings, defaultValues, type FieldContext, INT_FIELDS, type JobValues, WRITABLE_FIELDS } from "./fields.ts";
 import { hasMaskedSecret, MASKED_JOB_FIELDS, maskSecrets, maskText, restoreMaskedSecrets, restoreMaskedText } from "../format/secrets.ts";
@@ -47,7 +48,7 @@ export function exportDocument(jobs: readonly ExportedJob[], hostname: string, n
 export function parseImportText(text: string, source: string): unknown[] {
   let doc: unknown;
   try {
-    doc = JSON.parse(text.replace(/^\uFEFF/, ""));
+    doc = parseJsonWithJobIds(text.replace(/^\uFEFF/, ""));
   } catch (err) {
     throw usageError(`${source} is not valid JSON (${(err as Error).message}); nothing was imported.`);
   }
@@ -63,7 +64,7 @@ export function parseImportText(text: string, source: string): unknown[] {
 
 export interface ImportEntry {
   readonly label: string;
-  readonly jobid: number | undefined;
+  readonly jobid: JobId | undefined;
   readonly values: JobValues;
 }
 
@@ -83,10 +84,11 @@ export function checkImportJob(obj: unknown, i: number, ctx: FieldContext): { en
     if (!known.has(k) && !READ_ONLY_KEYS.has(k)) errors.push(`${label}: unknown field "${k}" (known: ${[...known].join(", ")})`);
   }
   for (const k of ["jobtitle", "jobtype"]) if (o[k] === undefined) errors.push(`${label}: ${k} is missing`);
-  let jobid: number | undefined;
+  let jobid: JobId | undefined;
   if (o.jobid !== undefined && o.jobid !== null) {
-    if (typeof o.jobid === "number" && Number.isSafeInteger(o.jobid) && o.jobid > 0) jobid = o.jobid;
-    else errors.push(`${label}: jobid ${JSON.stringify(o.jobid)} must be a whole number of at least 1 (or left out for a new id)`);
+    const id = typeof o.jobid === "number" || typeof o.jobid === "bigint" ? jobIdOf(o.jobid) : undefined;
+    if (id !== undefined && id > 0n) jobid = id;
+    else errors.push(`${label}: jobid ${typeof o.jobid === "bigint" ? String(o.jobid) : JSON.stringify(o.jobid)} must be a whole number of at least 1 (or left out for a new id)`);
   }
   const values: Record<string, unknown> = { ...defaultValues("", "") };
   for (const f of WRITABLE_FIELDS) {
@@ -100,8 +102,8 @@ export function checkImportJob(obj: unknown, i: number, ctx: FieldContext): { en
 }
 
 export type ImportAction =
-  | { readonly kind: "add"; readonly jobid: number; readonly values: JobValues; readonly label: string }
-  | { readonly kind: "replace"; readonly jobid: number; readonly values: JobValues; readonly label: string };
+  | { readonly kind: "add"; readonly jobid: JobId; readonly values: JobValues; readonly label: string }
+  | { readonly kind: "replace"; readonly jobid: JobId; readonly values: JobValues; readonly label: string };
 
 function parseSettingsOf(row: Row | undefined): unknown {
   const c = checkSettings(row?.settings);
@@ -109,10 +111,10 @@ function parseSettingsOf(row: Row | undefined): unknown {
 }
 
 /** Titles and ids against each other and the database; masked secrets restored or refused. */
-export function planImport(entries: readonly ImportEntry[], snap: Snapshot, replace: boolean, historyHighest = 0): { actions: ImportAction[]; errors: string[] } {
+export function planImport(entries: readonly ImportEntry[], snap: Snapshot, replace: boolean, historyHighest: JobId = 0n): { actions: ImportAction[]; errors: string[] } {
   const errors: string[] = [];
   const byTitle = new Map<string, ImportEntry>();
-  const fileIds = new Map<number, ImportEntry>();
+  const fileIds = new Map<JobId, ImportEntry>();
   for (const e of entries) {
     const key = e.values.jobtitle.toLowerCase();
     const first = byTitle.get(key);
@@ -126,12 +128,12 @@ export function planImport(entries: readonly ImportEntry[], snap: Snapshot, repl
   }
   const existingByTitle = new Map(snap.jobs.map((j) => [j.jobtitle.toLowerCase(), j]));
   const usedIds = new Set(snap.jobs.map((j) => j.jobid));
-  let next = Math.max(nextJobId(snap, historyHighest) - 1, ...fileIds.keys()) + 1;
+  let next = [nextJobId(snap, historyHighest) - 1n, ...fileIds.keys()].reduce((m, id) => (id > m ? id : m), 0n) + 1n;
   const actions: ImportAction[] = [];
   for (const e of entries) {
     const existing = existingByTitle.get(e.values.jobtitle.toLowerCase());
     let values = e.values;
-    const stored = existing ? parseSettingsOf(snap.rows.find((r) => Number(r.jobid) === existing.jobid)) : undefined;
+    const stored = existing ? parseSettingsOf(snap.rows.find((r) => jobIdOf(r.jobid) === existing.jobid)) : undefined;
     if (hasMaskedSecret(values.settings)) {
       const restored = restoreMaskedSecrets(values.settings, replace ? stored : undefined);
       if (!restored.ok) {
@@ -142,7 +144,7 @@ export function planImport(entries: readonly ImportEntry[], snap: Snapshot, repl
     }
     if (existing && replace) {
       // A URL password or a command's secret shown as *** in an export: keep the stored one.
-      const storedRow = snap.rows.find((r) => Number(r.jobid) === existing.jobid);
+      const storedRow = snap.rows.find((r) => BigInt(r.jobid as number | bigint) === BigInt(existing.jobid));
       const restoredText: Record<string, unknown> = {};
       for (const f of MASKED_JOB_FIELDS) restoredText[f] = restoreMaskedText(values[f] as string | null | undefined, storedRow?.[f] as string | null | undefined);
       values = { ...values, ...restoredText };

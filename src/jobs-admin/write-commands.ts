@@ -6,6 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { EXIT, errorMessage, usageError } from "../cli/errors.ts";
 import type { Job } from "../install/jobs-db.ts";
+import { jobIdOf, type JobId } from "../install/job-id.ts";
 import type { JobsOptions } from "./args.ts";
 import { type AdminContext, fieldContext, jobLabel, loadAllJobs, printJson, resolveJob, validationError, withReadDb } from "./context.ts";
 import { checkField, checkSettings, defaultValues, type FieldName, type JobChanges, type JobValues, WRITABLE_FIELDS } from "./fields.ts";
@@ -38,7 +39,7 @@ export function changesFromOptions(ctx: AdminContext, given: Readonly<Partial<Re
   return changes as JobChanges;
 }
 
-function titleClash(snap: Snapshot, title: string, exceptId?: number): Job | undefined {
+function titleClash(snap: Snapshot, title: string, exceptId?: JobId): Job | undefined {
   const lower = title.toLowerCase();
   return snap.jobs.find((j) => j.jobtitle.toLowerCase() === lower && j.jobid !== exceptId);
 }
@@ -47,8 +48,8 @@ function duplicateTitle(clash: Job): Error {
   return usageError(`duplicate title: ${jobLabel(clash)} already has the title "${clash.jobtitle}" (titles are compared without case); nothing was changed`);
 }
 
-function storedSettings(snap: Snapshot, jobid: number): unknown {
-  const c = checkSettings(snap.rows.find((r) => Number(r.jobid) === jobid)?.settings);
+function storedSettings(snap: Snapshot, jobid: JobId): unknown {
+  const c = checkSettings(snap.rows.find((r) => jobIdOf(r.jobid) === jobid)?.settings);
   return c.ok ? c.value : {};
 }
 
@@ -76,7 +77,7 @@ function noteAdded(ctx: AdminContext, added: readonly string[]): void {
 }
 
 /** The job as written: what can be told now about the night it runs (warnings), then --json. */
-function printJob(ctx: AdminContext, opts: JobsOptions, jobid: number): void {
+function printJob(ctx: AdminContext, opts: JobsOptions, jobid: JobId): void {
   const job = loadAllJobs(ctx).find((j) => j.jobid === jobid);
   if (!job) return;
   const checks = { bin: ctx.paths.bin, root: ctx.paths.root, agents: ctx.config.agents, platform: ctx.platform };
@@ -84,24 +85,25 @@ function printJob(ctx: AdminContext, opts: JobsOptions, jobid: number): void {
   if (opts.json) printJson(ctx, jobView(job, undefined, opts.showSecrets));
 }
 
-export function parseJobId(raw: string | undefined): number | undefined {
+export function parseNewJobId(raw: string | undefined): JobId | undefined {
   if (raw === undefined) return undefined;
-  if (!/^\d+$/.test(raw.trim()) || Number(raw) < 1 || !Number.isSafeInteger(Number(raw))) throw usageError(`--id "${raw}" must be a whole number of at least 1`);
-  return Number(raw);
+  const id = /^\d+$/.test(raw.trim()) ? jobIdOf(raw.trim()) : undefined;
+  if (id === undefined || id < 1n) throw usageError(`--id "${raw}" must be a whole number from 1 to ${2n ** 63n - 1n}`);
+  return id;
 }
 
 export function addCommand(ctx: AdminContext, opts: JobsOptions): number {
   const missing = (["jobtitle", "jobtype"] as const).filter((f) => opts.fields[f] === undefined).map((f) => OPTION_OF[f]);
   if (missing.length > 0) throw usageError(`add needs ${missing.join(" and ")}, e.g. cncopjobs add --title "Nightly files" --type RSYNC --source /data`);
   const changes = changesFromOptions(ctx, opts.fields);
-  const wantedId = parseJobId(opts.id);
+  const wantedId = parseNewJobId(opts.id);
   const file = ctx.paths.jobsDb;
   const created = !existsSync(file);
   const values: JobValues = { ...defaultValues("", ""), ...changes, ...(opts.disabled ? { enabled: 0 as const } : {}) };
   values.settings = withRestoredSecrets(values.settings, undefined); // a new job has no stored secret
   const historyHighest = highestRecordedJobId(ctx.paths);
   const db = openJobsDbForWrite(file, true);
-  let jobid: number;
+  let jobid: JobId;
   try {
     const r = writeTransaction(db, file, true, (snap) => {
       const clash = titleClash(snap, values.jobtitle);
@@ -138,7 +140,7 @@ export function setCommand(ctx: AdminContext, opts: JobsOptions): number {
         if (clash) throw duplicateTitle(clash);
       }
       const withSettings = changes.settings ? { ...changes, settings: withRestoredSecrets(changes.settings, storedSettings(snap, j.jobid)) } : changes;
-      const final = withRestoredTexts(withSettings, snap.rows.find((row) => Number(row.jobid) === j.jobid));
+      const final = withRestoredTexts(withSettings, snap.rows.find((row) => BigInt(row.jobid as number | bigint) === BigInt(j.jobid)));
       return { job: j, added: updateJob(db, snap, j.jobid, final) };
     });
     job = r.job;
@@ -161,7 +163,7 @@ export function forEachJobCommand(ctx: AdminContext, opts: JobsOptions, action: 
   try {
     writeTransaction(db, file, false, (snap) => {
       const jobs = opts.targets.map((t) => resolveJob(snap.jobs, t));
-      const seen = new Set<number>();
+      const seen = new Set<JobId>();
       for (const job of jobs) {
         if (seen.has(job.jobid)) continue;
         seen.add(job.jobid);
@@ -216,7 +218,7 @@ export async function importCommand(ctx: AdminContext, opts: JobsOptions): Promi
   errors.push(...planImport(entries, preview, opts.replace, historyHighest).errors);
   if (errors.length > 0) throw validationError(`${source}: ${errors.length} problem(s); nothing was imported`, errors);
   const db = openJobsDbForWrite(file, true);
-  let summary: { kind: string; jobid: number; jobtitle: string }[];
+  let summary: { kind: string; jobid: JobId; jobtitle: string }[];
   try {
     const r = writeTransaction(db, file, true, (snap) => {
       const plan = planImport(entries, snap, opts.replace, historyHighest);

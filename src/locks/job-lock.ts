@@ -14,18 +14,25 @@
  * before each spawn and drops it once the pid is in: a dispatcher that died in between
  * leaves the marker, and then (Linux) any process of the session started since <t> holds
  * the lock.
+ *
+ * A run whose dispatcher was killed never wrote its finish report. The run that takes its
+ * lock over inherits it (`killedRuns` in the new record, under the guard, so exactly one
+ * run does), writes the killed run's JF- and history entry, then calls
+ * `settleKilledRuns()`. Should that run be killed too before it has, the next one inherits
+ * both. The record keeps the attempts as they start and end, for that report.
  */
 import { mkdirSync, unlinkSync } from "node:fs";
 import os from "node:os";
 import { CncopError, EXIT } from "../cli/errors.ts";
 import { jobLockFiles, type LockFiles } from "../install/paths.ts";
 import { writeFileAtomic } from "../install/atomic-write.ts";
+import { type JobId, type JobIdLike, parseJsonWithJobIds, stringifyJson } from "../install/job-id.ts";
 import { RECORD_GRACE_MS, readOwnerRecord, removeOwnRecord, withGuard } from "./owner-record.ts";
 import { bootId, bootTicksNow, identify, isAlive, type ProcessId, sessionProcessAlive } from "../process/proc-info.ts";
 
 export interface LockOwner {
   readonly version: 1;
-  readonly jobid: number;
+  readonly jobid: JobId;
   readonly jobtitle: string;
   readonly session: string;
   readonly hostname: string;
@@ -36,6 +43,20 @@ export interface LockOwner {
   readonly token: string;
   /** Set while a child is being started and its pid is not recorded yet: boot ticks (Linux) or null. */
   spawningSince?: string | null;
+  readonly jobtype?: string;
+  /** The run's CA log, for the history entry of a killed run. */
+  readonly caLog?: string;
+  /** Attempts so far: ended ones, and the one running (finished null). */
+  attempts?: LockAttempt[];
+  /** Runs killed before their finish report was written, inherited with the lock. */
+  killedRuns?: LockOwner[];
+}
+
+export interface LockAttempt {
+  readonly started: string;
+  readonly finished: string | null;
+  readonly exitcode: number | null;
+  readonly signal: string | null;
 }
 
 export interface HeldLock {
@@ -44,6 +65,16 @@ export interface HeldLock {
   beforeSpawn(): void;
   addProcess(pid: number): void;
   spawnFailed(): void;
+  /**
+   * The attempts so far (an attempt that is running has finished null), kept in the
+   * record: written now with `persist`, else with the record's next write (the next
+   * child's start), so a job pays no extra flushed write for it.
+   */
+  noteAttempts(attempts: readonly LockAttempt[], persist?: boolean): void;
+  /** Killed runs whose finish report this run owes (see the header). */
+  readonly killedRuns: readonly LockOwner[];
+  /** Their reports are written: drop them from the record. */
+  settleKilledRuns(): void;
   release(): void;
 }
 
@@ -51,7 +82,7 @@ export type LockResult = { held: HeldLock } | { busy: LockOwner | undefined };
 
 export function parseOwner(text: string): LockOwner | undefined {
   try {
-    const o = JSON.parse(text) as LockOwner;
+    const o = parseJsonWithJobIds(text) as LockOwner;
     if (o && o.version === 1 && typeof o.token === "string" && typeof o.dispatcher?.pid === "number" && Array.isArray(o.processes)) return o;
   } catch {}
   return undefined;
@@ -101,9 +132,11 @@ const readRecord = (path: string) => readOwnerRecord(path, parseOwner);
 export interface AcquireOptions {
   /** The folder of lock records, `Paths.locks`. */
   readonly lockDir: string;
-  readonly jobid: number;
+  readonly jobid: JobIdLike;
   readonly jobtitle: string;
   readonly session: string;
+  readonly jobtype?: string;
+  readonly caLog?: string;
   readonly log?: (text: string) => void;
 }
 
@@ -122,8 +155,12 @@ function acquireIn(files: LockFiles, opts: AcquireOptions): LockResult {
   const log = opts.log ?? (() => {});
   return guarded(files, () => {
     const rec = readRecord(files.record);
+    let killedRuns: LockOwner[] = [];
     if (rec.kind === "owner") {
       if (ownerAlive(rec.owner)) return { busy: rec.owner };
+      // Its own inherited runs first, then itself: each owes a finish report.
+      const { killedRuns: older = [], ...dead } = rec.owner;
+      killedRuns = [...older, dead];
       log(`lock of job ${opts.jobid}: the run of session ${rec.owner.session} (dispatcher pid ${rec.owner.dispatcher.pid}) has no live process left; taking the lock over`);
     } else if (rec.kind === "unreadable") {
       if (rec.ageMs < RECORD_GRACE_MS) return { busy: undefined };
@@ -131,7 +168,7 @@ function acquireIn(files: LockFiles, opts: AcquireOptions): LockResult {
     }
     const owner: LockOwner = {
       version: 1,
-      jobid: opts.jobid,
+      jobid: BigInt(opts.jobid),
       jobtitle: opts.jobtitle,
       session: opts.session,
       hostname: os.hostname(),
@@ -140,8 +177,11 @@ function acquireIn(files: LockFiles, opts: AcquireOptions): LockResult {
       dispatcher: identify(process.pid) ?? { pid: process.pid, start: null },
       processes: [],
       token: crypto.randomUUID(),
+      ...(opts.jobtype !== undefined ? { jobtype: opts.jobtype } : {}),
+      ...(opts.caLog !== undefined ? { caLog: opts.caLog } : {}),
+      ...(killedRuns.length > 0 ? { killedRuns } : {}),
     };
-    writeFileAtomic(files.record, JSON.stringify(owner));
+    writeFileAtomic(files.record, stringifyJson(owner));
     heldHere.add(owner.token);
     return { held: makeHeld(files, owner, log) };
   });
@@ -156,7 +196,7 @@ function makeHeld(files: LockFiles, owner: LockOwner, log: (text: string) => voi
   // is said once, and the next update tries again.
   const save = () => {
     try {
-      writeFileAtomic(files.record, JSON.stringify(owner));
+      writeFileAtomic(files.record, stringifyJson(owner));
       if (saveFailed) log(`lock of job ${owner.jobid}: the lock record ${files.record} is up to date again`);
       saveFailed = false;
     } catch (err) {
@@ -194,6 +234,19 @@ function makeHeld(files: LockFiles, owner: LockOwner, log: (text: string) => voi
       spawnEnded();
       save();
     },
+    noteAttempts(attempts, persist = true) {
+      if (released) return;
+      owner.attempts = attempts.map((a) => ({ started: a.started, finished: a.finished, exitcode: a.exitcode, signal: a.signal }));
+      if (persist) save();
+    },
+    get killedRuns() {
+      return owner.killedRuns ?? [];
+    },
+    settleKilledRuns() {
+      if (released || owner.killedRuns === undefined) return;
+      delete owner.killedRuns;
+      save();
+    },
     release() {
       if (released) return;
       released = true;
@@ -204,7 +257,7 @@ function makeHeld(files: LockFiles, owner: LockOwner, log: (text: string) => voi
 }
 
 /** `cncopagent --unlock JOB`: remove a lock record, refusing while any of its processes lives. */
-export function forceUnlock(lockDir: string, jobid: number): { removed: boolean; owner: LockOwner | undefined } {
+export function forceUnlock(lockDir: string, jobid: JobIdLike): { removed: boolean; owner: LockOwner | undefined } {
   const files = jobLockFiles(lockDir, jobid);
   // On a tree where no job has run yet the folder is missing: the job is simply not locked.
   mkdirSync(lockDir, { recursive: true });

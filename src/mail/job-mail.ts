@@ -123,10 +123,10 @@ export async function sendJobMail(outcome: JobOutcome, opts: JobMailOptions): Pr
     const hostname = opts.hostname ?? os.hostname();
     const message = buildJobMessage(outcome, { from: settings.from, to: opts.recipients, hostname, caLogPath: opts.caLogPath });
     opts.log.line(`${label}: sending mail to ${to} via ${settings.host}:${settings.port} (${describeSecurity(settings)}${settings.user !== undefined ? `, login as ${settings.user}` : ""})`);
-    const started = Date.now();
+    const started = performance.now(); // monotonic: a clock step does not skew it
     const d = await deliver(message, settings, opts.createTransport);
     const answer = redactSecrets(d.response, mail.user, mail.password);
-    opts.log.line(`${label}: mail sent to ${d.accepted.join(", ")} in ${((Date.now() - started) / 1000).toFixed(1)} s (server: ${answer})`);
+    opts.log.line(`${label}: mail sent to ${d.accepted.join(", ")} in ${((performance.now() - started) / 1000).toFixed(1)} s (server: ${answer})`);
     if (d.accepted.length > 0) opts.sent?.(`email sent to ${d.accepted.join(", ")}`);
     for (const r of d.rejected) fail(`recipient refused by ${settings.host}:${settings.port}: ${r.answer}`, r.address);
   } catch (err) {

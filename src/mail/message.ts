@@ -58,7 +58,7 @@ export function describeAgentExit(a: AgentExit): string {
 
 function attemptLines(a: AttemptDetail): string[] {
   const started = new Date(a.started);
-  const took = formatDuration(new Date(a.finished).getTime() - started.getTime());
+  const took = formatDuration(a.durationMs ?? new Date(a.finished).getTime() - started.getTime());
   const head = `Attempt ${a.number}: ${localTimestamp(started).slice(11)}, ${took}`;
   if (a.agents.length === 0) {
     const how = a.exitcode !== null ? `exit status ${a.exitcode}` : a.signal !== null ? `killed by ${a.signal}` : "no exit status";
@@ -79,7 +79,7 @@ export function bodyOf(outcome: JobOutcome, ctx: Pick<MessageContext, "hostname"
   lines.push(`Session: ${outcome.session}`);
   lines.push(`Started: ${localTimeWithOffset(outcome.started)}`);
   lines.push(`Finished: ${localTimeWithOffset(outcome.finished)}`);
-  lines.push(`Duration: ${formatDuration(outcome.finished.getTime() - outcome.started.getTime())}`);
+  lines.push(`Duration: ${formatDuration(outcome.durationMs)}`);
   lines.push("");
   if (outcome.attempts.length === 0) {
     lines.push(`Attempts: none (${outcome.status === "SKIPPED" ? "the job did not run" : "the agent did not run"})`);

@@ -9,6 +9,7 @@ import { spawn as nodeSpawn } from "node:child_process";
 import { captureOutput, type OutputSink } from "./output-capture.ts";
 import { closeHandle, consoleCodePage, openProcessHandle, processExitCode, windowsProcessStart } from "./native-windows.ts";
 import { consoleTextSink } from "./console-text.ts";
+import { monotonicMs } from "../format/time.ts";
 import { type Signal, signalTree, stopProcessTree, stopRunLeftovers, treeAlive, WINDOWS_STOP_EXIT } from "./tree-stop.ts";
 import { closeWindowsJob, jobForChild, terminateWindowsJob, type WindowsJob } from "./windows-job.ts";
 
@@ -39,7 +40,7 @@ export interface RunSpec {
   readonly file?: string | undefined;
   readonly cwd: string;
   readonly env: Readonly<Record<string, string | undefined>>;
-  /** Epoch ms after which the tree is stopped as timed out. */
+  /** Monotonic ms (monotonicMs()) after which the tree is stopped as timed out. */
   readonly deadline?: number | undefined;
   /** Grace between TERM and KILL. */
   readonly graceMs: number;
@@ -118,6 +119,7 @@ export function runProcess(spec: RunSpec): Promise<RunResult> {
   const platform = spec.platform ?? process.platform;
   const group = spec.ownGroup !== false;
   const started = new Date();
+  const startedMono = monotonicMs();
   return new Promise<RunResult>((resolve) => {
     let timedOut = false;
     let interrupted = false;
@@ -150,7 +152,7 @@ export function runProcess(spec: RunSpec): Promise<RunResult> {
       output.attach(undefined);
       spec.onSpawnFailed?.();
       const finished = new Date();
-      resolve({ argv: spec.argv, pid: undefined, exitCode: null, signal: null, timedOut: false, interrupted: false, spawnError: (err as Error).message, started, finished, durationMs: finished.getTime() - started.getTime() });
+      resolve({ argv: spec.argv, pid: undefined, exitCode: null, signal: null, timedOut: false, interrupted: false, spawnError: (err as Error).message, started, finished, durationMs: monotonicMs() - startedMono });
       return;
     }
     const pid = child.pid;
@@ -187,7 +189,7 @@ export function runProcess(spec: RunSpec): Promise<RunResult> {
         spawnError,
         started,
         finished,
-        durationMs: finished.getTime() - started.getTime(),
+        durationMs: monotonicMs() - startedMono,
       });
     };
 
@@ -237,7 +239,7 @@ export function runProcess(spec: RunSpec): Promise<RunResult> {
       else spec.abort.addEventListener("abort", onAbort, { once: true });
     }
     if (spec.deadline !== undefined) {
-      const ms = Math.max(0, spec.deadline - Date.now());
+      const ms = Math.max(0, spec.deadline - monotonicMs());
       deadlineTimer = setTimeout(() => {
         if (exit || settled) return;
         timedOut = true;

@@ -22,6 +22,7 @@ import { type ProcEntry, parsePsTable, readProcTable, treeMembers } from "./tree
 import { isSubreaper, reapOrphan } from "./native-linux.ts";
 import { terminateWindowsJob, type WindowsJob } from "./windows-job.ts";
 import { windowsProcessStart } from "./native-windows.ts";
+import { monotonicMs } from "../format/time.ts";
 
 export type Signal = "SIGTERM" | "SIGKILL";
 
@@ -163,16 +164,16 @@ async function stopMembers(find: () => ProcEntry[], what: string, graceMs: numbe
   };
   const reap = () => adopted.forEach(reapOrphan);
   if (signal("SIGTERM") === 0) return;
-  const until = Date.now() + graceMs;
-  while (Date.now() < until) {
+  const until = monotonicMs() + graceMs;
+  while (monotonicMs() < until) {
     await sleep(POLL_MS);
     reap();
     // Anything started meanwhile gets its SIGTERM too.
     if (signal("SIGTERM") === 0) return;
   }
-  const killedBy = Date.now() + KILL_WAIT_MS;
+  const killedBy = monotonicMs() + KILL_WAIT_MS;
   let left = signal("SIGKILL");
-  while (left > 0 && Date.now() < killedBy) {
+  while (left > 0 && monotonicMs() < killedBy) {
     await sleep(POLL_MS);
     reap();
     left = signal("SIGKILL");
@@ -191,12 +192,12 @@ function psTable(): ProcEntry[] | undefined {
 async function stopGroup(t: StopTarget, graceMs: number, platform: NodeJS.Platform, log: (text: string) => void): Promise<void> {
   const alive = () => treeAlive(t.pid, platform, t.group);
   signalTree(t.pid, "SIGTERM", platform, t.group);
-  const until = Date.now() + graceMs;
-  while (Date.now() < until && alive()) await sleep(POLL_MS);
+  const until = monotonicMs() + graceMs;
+  while (monotonicMs() < until && alive()) await sleep(POLL_MS);
   if (!alive()) return;
   if (!signalTree(t.pid, "SIGKILL", platform, t.group)) log(`could not send SIGKILL to the tree of pid ${t.pid}`);
-  const killedBy = Date.now() + KILL_WAIT_MS;
-  while (Date.now() < killedBy && alive()) await sleep(POLL_MS);
+  const killedBy = monotonicMs() + KILL_WAIT_MS;
+  while (monotonicMs() < killedBy && alive()) await sleep(POLL_MS);
   if (alive()) log(`the tree of pid ${t.pid} is still alive ${KILL_WAIT_MS / 1000} s after SIGKILL`);
 }
 
@@ -223,7 +224,7 @@ async function stopWindowsTree(t: StopTarget, log: (text: string) => void): Prom
       log(`taskkill could not stop the tree of pid ${t.pid} (${why})`);
     }
   }
-  const killedBy = Date.now() + KILL_WAIT_MS;
-  while (Date.now() < killedBy && windowsChildAlive(t)) await sleep(POLL_MS);
+  const killedBy = monotonicMs() + KILL_WAIT_MS;
+  while (monotonicMs() < killedBy && windowsChildAlive(t)) await sleep(POLL_MS);
   if (windowsChildAlive(t)) log(`pid ${t.pid} is still alive ${KILL_WAIT_MS / 1000} s after it was terminated`);
 }

@@ -35,7 +35,9 @@ optional arguments:
                         alternate configuration file
   -a, --alljobs         run all enabled backup jobs, sorted alphabetically by jobtitle;
                         on a Healthy Server (role = REMOTE) all PULL jobs run before PUSH jobs
-  -t TYPE, --type TYPE  run all enabled jobs with the specified jobtype (case insensitive)
+  -t TYPE, --type TYPE  run all enabled jobs with the specified jobtype (case insensitive);
+                        may be given more than once: the jobs of every type named run,
+                        ordered as for --alljobs
   --email EMAIL         after each job completes, send a completion email to EMAIL
                         (a comma-separated list is allowed); needs [mail] mail_server
   -n, --dryrun          pass -n to the agents; run no pre/post command, send no email,
@@ -55,7 +57,7 @@ exit status: 0 all jobs OK, 1 a job failed, 2 usage or configuration error,
 export const DISPATCHER_ARGS = {
   ...COMMON_ARGS,
   alljobs: { type: "boolean", alias: ["a"], description: "run all enabled backup jobs" },
-  type: { type: "string", alias: ["t"], valueHint: "TYPE", description: "run all enabled jobs of this job type" },
+  type: { type: "string", alias: ["t"], valueHint: "TYPE", multiple: true, description: "run all enabled jobs of this job type (repeatable)" },
   email: { type: "string", valueHint: "EMAIL", multiple: true, description: "after each job, send a completion email to EMAIL" },
   dryrun: { type: "boolean", alias: ["n"], description: "pass -n to the agents; run no pre/post command, send no email" },
   unlock: { type: "string", valueHint: "JOB", description: "remove the lock of a job whose processes have all ended" },
@@ -69,7 +71,7 @@ export interface DispatcherOptions {
   readonly debug: boolean;
   readonly config: string | undefined;
   readonly alljobs: boolean;
-  readonly type: string | undefined;
+  readonly type: readonly string[] | undefined;
   readonly email: readonly string[] | undefined;
   readonly dryrun: boolean;
   readonly unlock: string | undefined;
@@ -169,8 +171,20 @@ async function dispatchJobs(opts: DispatcherOptions, raw: readonly string[]): Pr
   if (opts.unlock === "") throw usageError(`--unlock needs a job id or title`, moreHelp(USAGE));
   const selection = opts.unlock === undefined ? selectionFromArgs(opts.jobs, opts.alljobs, opts.type) : undefined;
   const paths = resolvePaths(opts.config);
-  const config = loadConfig(paths.configFile);
-  const [{ createView }, { loadJobs }] = await Promise.all([import("../dispatcher/view.ts"), import("../install/jobs-db.ts")]);
+  const [{ createView }, { loadJobs, loadJobsWaiting }] = await Promise.all([import("../dispatcher/view.ts"), import("../install/jobs-db.ts")]);
+  // A run that cannot start says so where an administrator looks, not only on stderr.
+  const recorded = async <T>(work: () => T | Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (err) {
+      if (selection && err instanceof CncopError && err.exitCode === EXIT.USAGE) {
+        const { recordStartupFailure } = await import("../dispatcher/startup-failure.ts");
+        recordStartupFailure({ paths, message: err.message, exitCode: err.exitCode, argv: raw, warn: (t) => process.stderr.write(`cncopagent: ${t}\n`) });
+      }
+      throw err;
+    }
+  };
+  const config = await recorded(() => loadConfig(paths.configFile));
   const view = createView();
   for (const w of config.warnings) view.warn(w);
 
@@ -183,14 +197,26 @@ async function dispatchJobs(opts: DispatcherOptions, raw: readonly string[]): Pr
     const r = forceUnlock(paths.locks, job.jobid);
     const since = r.owner ? ` (session ${r.owner.session}, started ${r.owner.started})` : "";
     view.info(r.removed ? `job ${job.jobid} '${job.jobtitle}': lock removed${since}` : `job ${job.jobid} '${job.jobtitle}' is not locked`);
+    if (r.owner) {
+      // The removed run was killed: it still gets its finish report and history entry.
+      const { finishKilledRuns } = await import("../dispatcher/killed-runs.ts");
+      const owner = r.owner;
+      finishKilledRuns({ killedRuns: [...(owner.killedRuns ?? []), owner], settleKilledRuns: () => {} }, job, paths, { line: (t) => view.info(t) });
+    }
     return EXIT.OK;
   }
 
   if (!selection) throw usageError(USAGE);
   checkMailReady(opts, config, paths.root);
-  const jobs = loadJobs(paths.jobsDb);
+  const notes: string[] = [];
+  const jobs = await recorded(() =>
+    loadJobsWaiting(paths.jobsDb, undefined, (t) => {
+      notes.push(t);
+      view.warn(t);
+    }),
+  );
   const selected = selectJobs(jobs, selection, config.role, knownJobTypes(config.agents));
   ensureTree(paths);
   const [{ runInvocation }, { runModeOf }] = await Promise.all([import("../dispatcher/invocation.ts"), import("../dispatcher/run-mode.ts")]);
-  return runInvocation({ paths, config, view, selected, mode: runModeOf(opts.dryrun), debug: opts.debug, email: opts.email, argv: raw });
+  return runInvocation({ paths, config, view, selected, mode: runModeOf(opts.dryrun), debug: opts.debug, email: opts.email, argv: raw, notes });
 }

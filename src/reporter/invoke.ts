@@ -16,7 +16,7 @@ import type { Config } from "../install/config.ts";
 import type { LineLog } from "../logs/log-file.ts";
 import { isCompiled, type Paths } from "../install/paths.ts";
 import { runProcess, type RunResult, type RunSpec } from "../process/process-tree.ts";
-import { formatDuration } from "../format/time.ts";
+import { formatDuration, monotonicMs } from "../format/time.ts";
 import { EXIT_UNDELIVERED, INVOKED_BY_ENV } from "./answer.ts";
 import { exitStatusText } from "../process/exit-status.ts";
 
@@ -131,7 +131,7 @@ export async function invokeReporter(opts: InvokeReporterOptions, deps: InvokeDe
       argv: cmd.argv,
       cwd: paths.root,
       env: cmd.env,
-      deadline: Date.now() + limitMs,
+      deadline: monotonicMs() + limitMs,
       graceMs: INVOKE_GRACE_MS,
       stdout: log.sink(`[${REPORTER} stdout]`),
       stderr: log.sink(`[${REPORTER} stderr]`),

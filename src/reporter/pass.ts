@@ -19,6 +19,8 @@ import nodePath from "node:path";
 import { unlink } from "node:fs/promises";
 import { errnoCode } from "../cli/errors.ts";
 import { type ReportPrefix } from "../reports/report-files.ts";
+import { sentFinishLine } from "../reports/session-reports.ts";
+import { escapeControls } from "../format/escape.ts";
 import { describeResult, formatAge, isReportExpired, REPORT_KEEP_DAYS, REPORT_KEEP_MS, verdictOf } from "./answer.ts";
 import { formatBytes } from "../format/bytes.ts";
 import { MAX_REPORT_BYTES, moveAside, readReport, type ReportBody } from "./report-file.ts";
@@ -117,7 +119,7 @@ export async function runPass(opts: PassOptions): Promise<PassResult> {
     }
   };
 
-  const sendOne = async (e: SpoolEntry, body: ReportBody, bytes: number, report: Record<string, unknown> | undefined): Promise<void> => {
+  const sendOne = async (e: SpoolEntry, body: ReportBody, bytes: number, report: Record<string, unknown> | undefined, session: string | undefined): Promise<void> => {
     const url = endpointUrl(opts.baseUrl, e.prefix);
     const result = await transport.send(url, body, e.name);
     const answer = describeResult(result);
@@ -126,7 +128,9 @@ export async function runPass(opts: PassOptions): Promise<PassResult> {
     if (verdict === "accepted") {
       if (await removeFile(e, "accepted")) {
         sent++;
-        log.info(`sent ${e.name} to ${url}: HTTP ${result.kind === "answer" ? result.status : ""}; deleted`);
+        // A JF- names its session, so cncopagent knows the run has its finish report.
+        const what = e.prefix === "JF-" && session !== undefined ? sentFinishLine(e.name, escapeControls(session)) : `sent ${e.name}`;
+        log.info(`${what} to ${url}: HTTP ${result.kind === "answer" ? result.status : ""}; deleted`);
       }
     } else if (verdict === "refused") {
       const age = now() - e.mtimeMs;
@@ -186,7 +190,7 @@ export async function runPass(opts: PassOptions): Promise<PassResult> {
       while (active.size >= width || busyKeys.has(key)) await Promise.race(active);
       if (stopped()) break;
       busyKeys.add(key);
-      const p: Promise<void> = sendOne(e, r.body, r.bytes, r.report).finally(() => {
+      const p: Promise<void> = sendOne(e, r.body, r.bytes, r.report, r.session).finally(() => {
         active.delete(p);
         busyKeys.delete(key);
       });

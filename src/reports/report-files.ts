@@ -9,12 +9,13 @@ import os from "node:os";
 import nodePath from "node:path";
 import { isoUtc } from "../format/time.ts";
 import { writeFileAtomic } from "../install/atomic-write.ts";
+import { type JobIdLike, stringifyJson } from "../install/job-id.ts";
 
 export const REPORT_PREFIXES = ["JE-", "JS-", "JF-", "VIRUS-"] as const;
 export type ReportPrefix = (typeof REPORT_PREFIXES)[number];
 
 export interface JobIdentity {
-  readonly jobid: number;
+  readonly jobid: JobIdLike;
   readonly jobtitle: string;
   readonly jobtype: string;
 }
@@ -110,7 +111,7 @@ function masked(report: object): object {
 export function writeReport(messagesDir: string, prefix: ReportPrefix, report: object, now: Date = new Date()): string {
   const name = reportFileName(prefix, now);
   const final = nodePath.join(messagesDir, name);
-  writeFileAtomic(final, `${JSON.stringify(masked(report), null, 2)}\n`, { tempPath: nodePath.join(messagesDir, reportTempName(name)) });
+  writeFileAtomic(final, `${stringifyJson(masked(report), 2)}\n`, { tempPath: nodePath.join(messagesDir, reportTempName(name)) });
   return final;
 }
 

@@ -48,11 +48,11 @@ export class AgentLogSummariser {
     const c = text.charCodeAt(0);
     if (c === 0x53 /* S */ && text.startsWith("START ")) {
       const m = START_RE.exec(text);
-      if (m) return this.start(stamp, Number(m[1]), unquoteTitle(m[2]!), m[3]!, Number(m[4]), m[5] !== undefined);
+      if (m) return this.start(stamp, BigInt(m[1]!), unquoteTitle(m[2]!), m[3]!, Number(m[4]), m[5] !== undefined);
     }
     if (c === 0x46 /* F */ && text.startsWith("FINISH ")) {
       const m = FINISH_RE.exec(text);
-      if (m) return this.finish(stamp, Number(m[1]), unquoteTitle(m[2]!), m[3]!, m[4] as "OK" | "RE-RUN" | "ERROR", Number(m[5]), Number(m[6]), Number(m[7]));
+      if (m) return this.finish(stamp, BigInt(m[1]!), unquoteTitle(m[2]!), m[3]!, m[4] as "OK" | "RE-RUN" | "ERROR", Number(m[5]), Number(m[6]), Number(m[7]));
     }
     const current = this.active[this.active.length - 1];
     if (current) current.end = stamp;
@@ -62,7 +62,7 @@ export class AgentLogSummariser {
     }
   }
 
-  private run(jobid: number, title: string, session: string, stamp: string | undefined): AgentRun {
+  private run(jobid: bigint, title: string, session: string, stamp: string | undefined): AgentRun {
     let r = this.bySession.get(session);
     if (!r) {
       r = { ...newRun(jobid, title, stamp), session, seconds: 0, attemptOpen: false };
@@ -77,7 +77,7 @@ export class AgentLogSummariser {
     this.active = this.active.filter((a) => a !== r);
   }
 
-  private start(stamp: string, jobid: number, title: string, session: string, attempt: number, dryRun: boolean): void {
+  private start(stamp: string, jobid: bigint, title: string, session: string, attempt: number, dryRun: boolean): void {
     const r = this.run(jobid, title, session, stamp);
     if (r.attemptOpen) {
       // The previous attempt never wrote FINISH: it was killed.
@@ -94,7 +94,7 @@ export class AgentLogSummariser {
     this.active.push(r);
   }
 
-  private finish(stamp: string, jobid: number, title: string, session: string, state: "OK" | "RE-RUN" | "ERROR", files: number, bytes: number, seconds: number): void {
+  private finish(stamp: string, jobid: bigint, title: string, session: string, state: "OK" | "RE-RUN" | "ERROR", files: number, bytes: number, seconds: number): void {
     const r = this.run(jobid, title, session, undefined);
     if (r.start === undefined && r.attempts === 0) {
       r.attempts = 1;

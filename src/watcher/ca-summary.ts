@@ -41,7 +41,7 @@ export class CaSummariser {
   readonly invocations: InvocationSummary[] = [];
   private current: InvocationSummary | undefined;
   /** Runs without a final state, by jobid; the last one started gets the output lines. */
-  private open = new Map<number, RunSummary>();
+  private open = new Map<bigint, RunSummary>();
   private lastOpen: RunSummary | undefined;
 
   private invocation(stamp: string): InvocationSummary {
@@ -52,7 +52,7 @@ export class CaSummariser {
     return this.current;
   }
 
-  private runFor(jobid: number, title: string, stamp: string): RunSummary {
+  private runFor(jobid: bigint, title: string, stamp: string): RunSummary {
     const open = this.open.get(jobid);
     if (open) return open;
     // A line of a run whose start is not in this log.
@@ -113,7 +113,7 @@ export class CaSummariser {
   private feedJob(stamp: string, text: string): void {
     let m = SESSION_RE.exec(text);
     if (m) {
-      const r = newRun(Number(m[1]), m[2]!, stamp);
+      const r = newRun(BigInt(m[1]!), m[2]!, stamp);
       r.jobtype = m[3];
       r.session = m[4];
       r.dryRun = this.invocation(stamp).dryRun;
@@ -124,7 +124,7 @@ export class CaSummariser {
     }
     m = FINAL_RE.exec(text);
     if (m) {
-      const r = this.runFor(Number(m[1]), m[2]!, stamp);
+      const r = this.runFor(BigInt(m[1]!), m[2]!, stamp);
       r.state = m[3] as "OK" | "ERROR";
       r.reason = m[4];
       r.duration = m[5];
@@ -135,7 +135,7 @@ export class CaSummariser {
     }
     m = SKIPPED_RE.exec(text);
     if (m) {
-      const r = this.runFor(Number(m[1]), m[2]!, stamp);
+      const r = this.runFor(BigInt(m[1]!), m[2]!, stamp);
       r.state = "SKIPPED";
       r.reason = m[3];
       r.end = stamp;
@@ -144,7 +144,7 @@ export class CaSummariser {
     }
     m = NOT_STARTED_RE.exec(text);
     if (m) {
-      const r = newRun(Number(m[1]), m[2]!, stamp);
+      const r = newRun(BigInt(m[1]!), m[2]!, stamp);
       r.state = "NOT STARTED";
       r.reason = m[3];
       this.invocation(stamp).runs.push(r);
@@ -152,7 +152,7 @@ export class CaSummariser {
     }
     m = ATTEMPT_RUN_RE.exec(text);
     if (m) {
-      const r = this.open.get(Number(m[1]));
+      const r = this.open.get(BigInt(m[1]!));
       if (r) {
         r.attempts = Math.max(r.attempts, Number(m[2]));
         r.end = stamp;
@@ -161,7 +161,7 @@ export class CaSummariser {
     }
     m = ATTEMPT_END_RE.exec(text);
     if (m) {
-      const r = this.open.get(Number(m[1]));
+      const r = this.open.get(BigInt(m[1]!));
       if (r) {
         r.attemptStates.push(m[3]!);
         if (m[3] !== "OK") r.errors.add(stamp, text);
@@ -171,7 +171,7 @@ export class CaSummariser {
     }
     m = RERUN_RE.exec(text);
     if (m) {
-      const r = this.open.get(Number(m[1]));
+      const r = this.open.get(BigInt(m[1]!));
       if (r) r.end = stamp;
       return;
     }
@@ -179,7 +179,7 @@ export class CaSummariser {
     // A dry run's "would run" lines describe, they are no error.
     if (m && !m[2]!.startsWith("dry run: ")) {
       // Why a run could not start (unknown type, missing agent, maxruntime...): worth showing.
-      const r = this.open.get(Number(m[1]));
+      const r = this.open.get(BigInt(m[1]!));
       if (r) {
         r.errors.add(stamp, text);
         r.end = stamp;

@@ -47,7 +47,7 @@ export interface RunSummary {
   start: string | undefined;
   /** The last line seen of the run. */
   end: string | undefined;
-  jobid: number;
+  jobid: bigint;
   title: string;
   jobtype: string | undefined;
   session: string | undefined;
@@ -64,7 +64,7 @@ export interface RunSummary {
   errors: BoundedLines;
 }
 
-export function newRun(jobid: number, title: string, start: string | undefined): RunSummary {
+export function newRun(jobid: bigint, title: string, start: string | undefined): RunSummary {
   return {
     start,
     end: start,
@@ -85,7 +85,7 @@ export function newRun(jobid: number, title: string, start: string | undefined):
 }
 
 /** Tells whether a run with no final state is still going (its job lock is held). */
-export type RunningCheck = (jobid: number, session: string | undefined) => boolean;
+export type RunningCheck = (jobid: bigint, session: string | undefined) => boolean;
 
 /** Give every run without a final state RUNNING or UNFINISHED. */
 export function settleOpenRuns(runs: readonly RunSummary[], isRunning: RunningCheck): void {

@@ -95,6 +95,11 @@ describe("--type", () => {
     expect(await order("LOCAL", ["-t", "ccs"])).toEqual([2, 4]);
   });
 
+  test.concurrent("-t given more than once: every type named, ordered as for --alljobs", async () => {
+    expect(await order("LOCAL", ["-t", "rsync", "-t", "CCS", "--type=cifs"])).toEqual([6, 2, 3, 7, 4]);
+    expect(await order("REMOTE", ["-t", "ccs", "-t", "sftp"])).toEqual([1, 2, 4]);
+  });
+
   test.concurrent("a type added in [agents]", async () => {
     expect(await order("LOCAL", ["-t", "tape"])).toEqual([8]);
   });

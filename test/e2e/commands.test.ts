@@ -264,19 +264,24 @@ describe("command_timeout", () => {
   test("a hung post command is stopped too, gives a JE, and leaves an OK job OK", async () => {
     const t = tree("command_timeout = 1");
     t.script("hang.sh", "exec sleep 60");
-    t.script("fakeagent", "exit 0");
+    t.script("fakeagent", `${OWN_JF("OK")}; exit 0`);
     t.addJob({ jobtitle: "A", jobtype: "FAKE", postsuccess: "hang.sh" });
     const r = await t.run("cncopagent", ["1"], { env: FAST_GRACE });
     expect(r.exitCode).toBe(0);
     expect(t.reports("JE-").map((x) => x.body)).toMatchObject([{ source: "postsuccess", exitcode: null, message: expect.stringContaining("timed out after 1 s") }]);
-    expect(t.reports("JF-")).toEqual([]);
+    // The agent's own JF- stands: cncopagent adds none.
+    expect(t.reports("JF-").map((x) => x.name)).toEqual(["JF-own.json"]);
   });
 });
 
+/** Shell code: the agent writes its own JF- for its session (as the suite's agents do). */
+const OWN_JF = (status: string) =>
+  `printf '{"type":"jobfinished","jobid":1,"session":"%s","status":"${status}","reason":"own"}' "$CNCOP_SESSION" > "$CNCOP_HOME/Spool/Messages/JF-own.json"`;
+
 describe("failing post commands", () => {
   test.each([
-    ["postsuccess", "exit 0", 0],
-    ["postfailure", "exit 1", 1],
+    ["postsuccess", `${OWN_JF("OK")}; exit 0`, 0],
+    ["postfailure", `${OWN_JF("ERROR")}; exit 1`, 1],
   ] as const)("a failing %s gives a JE with its exit code and stderr, and does not change the job's state", async (kind, agent, exit) => {
     const t = tree();
     t.script("bad.sh", `echo "disk full" >&2; exit 9`);
@@ -289,8 +294,8 @@ describe("failing post commands", () => {
     expect(String(je[0]!.message)).toContain("exited with status 9");
     expect(String(je[0]!.message)).toContain("disk full");
     expect(r.stderr).toContain(`${kind} command exited with status 9`);
-    // The agent's own exit gives the final state: cncopagent writes no JF of its own.
-    expect(t.reports("JF-")).toEqual([]);
+    // The agent's own exit gives the final state and it wrote its JF-: cncopagent writes none.
+    expect(t.reports("JF-").map((x) => x.name)).toEqual(["JF-own.json"]);
   });
 });
 

@@ -53,7 +53,7 @@ describe("run history", () => {
     const runs = await history(t);
     expect(runs.map((r) => [r.jobid, r.jobtitle, r.status, r.reason])).toEqual([
       [3, "Flaky", "OK", "completed on attempt 2"],
-      [2, "Bad", "ERROR", "agent exited with status 1"],
+      [2, "Bad", "ERROR", "broken"], // the agent's own words: its last line of stderr (SPEC §9)
       [1, "Good", "OK", "completed"],
     ]);
     const flaky = runs[0]!;
@@ -70,7 +70,7 @@ describe("run history", () => {
     expect(list.stdout).toMatch(/^ 2\s+Bad\s+ERRT\s+yes\s+3\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+ERROR\s+\S+/m);
     expect(list.stdout).toMatch(/^ 4\s+Slow\s+WAITT\s+yes\s+3\s+never\s+-\s+-$/m);
     const show = await t.run("cncopjobs", ["show", "Bad"]);
-    expect(show.stdout).toMatch(/^last run\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d: ERROR \(agent exited with status 1\) after .*, session /m);
+    expect(show.stdout).toMatch(/^last run\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d: ERROR \(broken\) after .*, session /m);
 
     expect((await history(t, "--limit", "1")).map((r) => r.jobtitle)).toEqual(["Flaky"]);
     const none = await t.run("cncopjobs", ["history", "Slow"]);

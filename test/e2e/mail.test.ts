@@ -74,7 +74,7 @@ describe("completion messages", () => {
     expect(okText).toContain("copying C:/Data\ncopied 3 files, 12 bytes\n");
 
     expect(failed!.subject).toBe(`ERROR: Broken share (job ${tree.failJob}) on ${os.hostname()}`);
-    expect(failed!.text).toContain("Reason: agent exited with status 1");
+    expect(failed!.text).toContain("Reason: mount error(13): Permission denied"); // the agent's own words (SPEC §9)
     expect(failed!.text).toContain("  failagent: exit status 1 (ERROR)");
     expect(failed!.text).toContain("mount error(13): Permission denied");
     expect(failed!.text).toContain(`Session: ${sessionOf(log, tree.failJob)}`);
@@ -220,12 +220,13 @@ describe("a failed send is logged and warned, and changes nothing else", () => {
   });
 });
 
-describe("refused before any job runs (exit 2, nothing run, no CA log)", () => {
+describe("refused before any job runs (exit 2, nothing run)", () => {
   async function expectRefused(tree: MailTree, args: string[], message: RegExp): Promise<void> {
     const r = await tree.run("cncopagent", args);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toMatch(message);
-    expect(tree.caLogs()).toEqual([]);
+    // A configuration error leaves a CA log saying so (issue 17); no job is selected or run.
+    expect(tree.caLogText()).not.toMatch(/selected \d+ job/);
     expect(existsSync(nodePath.join(tree.root, `ran-${tree.okJob}`))).toBe(false);
   }
 

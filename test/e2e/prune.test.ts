@@ -218,7 +218,9 @@ describe("when pruning does not run", () => {
       const f = put(tree, "Spool/Logs/A.log", OLD_MS);
       const r = await tree.run("cncopagent", ["logs"]);
       expect(r.exitCode).toBe(2);
-      expect(tree.caLogs()).toEqual([]);
+      // The configuration error is in a CA log (issue 17); nothing was pruned.
+      expect(tree.caLogText()).toContain("configuration error");
+      expect(tree.caLogText()).not.toContain("pruned");
       expect(r.stderr).toContain("days_of_logs");
       expect(r.stderr).toContain(value);
       expect(existsSync(f)).toBe(true);

@@ -148,7 +148,8 @@ describe("cncopreporter: servers that hang, reset or trickle", () => {
     const srv = await rawServer(() => {}); // accepts, reads nothing, never answers
     const agents = "\n[agents]\nTESTJOB = fakeagent\n";
     const tree = scratch.track(scratch.tree({ config: networkConfig(srv.url, agents).replace("timeout = 5", "timeout = 1") }));
-    tree.script("fakeagent", `printf '{"type":"jobfinished","jobid":%s}\\n' "$CNCOP_JOBID" > "$CNCOP_HOME/Spool/Messages/JF-$CNCOP_SESSION.json"\nexit 0`);
+    // A JF- names its session (SPEC §5), else cncopagent writes the run's JF- itself.
+    tree.script("fakeagent", `printf '{"type":"jobfinished","jobid":%s,"session":"%s","status":"OK"}\\n' "$CNCOP_JOBID" "$CNCOP_SESSION" > "$CNCOP_HOME/Spool/Messages/JF-$CNCOP_SESSION.json"\nexit 0`);
     for (const t of ["a", "b", "c"]) tree.addJob({ jobtitle: t, jobtype: "TESTJOB" });
     const r = await tree.run("cncopagent", ["-a"]);
     expect(r.exitCode).toBe(0);

@@ -39,7 +39,7 @@ describe("cncopreporter: order, endpoints, headers", () => {
     const now = Date.now();
     // Job 1's reports in every prefix, written in an order unlike the sending order.
     putReport(tree.root, "JF-b.json", report(1, { n: "JF-b" }), 1 * HOUR_MS, now);
-    putReport(tree.root, "JF-a.json", report(1, { n: "JF-a" }), 3 * HOUR_MS, now);
+    putReport(tree.root, "JF-a.json", report(1, { n: "JF-a", session: "S-a" }), 3 * HOUR_MS, now);
     putReport(tree.root, "JE-x.json", report(1, { n: "JE-x" }), 10 * 60_000, now);
     putReport(tree.root, "JE-w.json", report(1, { n: "JE-w" }), 4 * HOUR_MS, now);
     putReport(tree.root, "JS-y.json", report(1, { n: "JS-y" }), 2 * HOUR_MS, now);
@@ -67,7 +67,9 @@ describe("cncopreporter: order, endpoints, headers", () => {
     }
     expect(spoolFiles(tree)).toEqual([]);
     const log = rpLog(tree);
-    for (const n of Object.keys(files)) expect(log).toContain(`sent ${n} to `);
+    // A JF- names its session (cncopagent reads it: a run's JF- already sent is not written again).
+    for (const n of Object.keys(files)) expect(log).toMatch(new RegExp(`sent ${n.replace(/\./g, "\\.")}( \\(jobfinished, session [^)]+\\))? to `));
+    expect(log).toMatch(/sent JF-a\.json \(jobfinished, session S-a\) to /);
     expect(log).not.toContain("test-key-123");
     expect(log.trimEnd().split("\n").every((l) => /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (INFO|WARN|ERROR|DEBUG) /.test(l))).toBe(true);
     expect(r.stdout).toContain("10 sent, 0 refused, 0 expired, 0 bad, 0 left");

@@ -93,10 +93,15 @@ describe("a failing prerun: JE with the first 2,048 bytes of its stderr, then JF
 });
 
 describe("JF from cncopagent exactly when the agent's own exit does not give the final state", () => {
-  type Case = { name: string; agent?: string; job?: Record<string, number>; je: string[]; jf: RegExp | undefined; attempts: { exitcode: number | null; signal: string | null }[] };
+  type Case = { name: string; agent?: string; job?: Record<string, number>; je: string[]; jf: RegExp | undefined; status?: string; attempts: { exitcode: number | null; signal: string | null }[] };
+  const ownJf = (status: string, exit: number) =>
+    `printf '{"type":"jobfinished","jobid":3,"session":"%s","status":"${status}","reason":"own words"}' "$CNCOP_SESSION" > "$CNCOP_HOME/Spool/Messages/JF-own.json"; exit ${exit}`;
   const cases: Case[] = [
-    { name: "OK", agent: "exit 0", je: [], jf: undefined, attempts: [] },
-    { name: "agent ERROR", agent: "exit 2", je: [], jf: undefined, attempts: [] },
+    { name: "OK, the agent wrote its JF-", agent: ownJf("OK", 0), je: [], jf: undefined, attempts: [] },
+    { name: "agent ERROR, the agent wrote its JF-", agent: ownJf("ERROR", 2), je: [], jf: undefined, attempts: [] },
+    // An agent that exits without its JF- (a crash, a bad command line): cncopagent writes it.
+    { name: "OK without the agent's JF-", agent: "exit 0", je: [], jf: /^completed$/, status: "OK", attempts: [{ exitcode: 0, signal: null }] },
+    { name: "agent ERROR without its JF-", agent: "echo 'ERROR no space left' >&2; exit 2", je: [], jf: /^no space left$/, attempts: [{ exitcode: 2, signal: null }] },
     { name: "agent never started", je: ["agent"], jf: /^agent fakeagent not found in /, attempts: [] },
     { name: "agent killed", agent: "kill -KILL $$", je: ["agent"], jf: /^killed by SIGKILL$/, attempts: [{ exitcode: null, signal: "SIGKILL" }] },
     { name: "agent timed out", agent: "exec sleep 60", job: { maxruntime: 1 }, je: ["agent"], jf: /^timed out after 1 s$/, attempts: [{ exitcode: null, signal: "SIGTERM" }] },
@@ -119,7 +124,7 @@ describe("JF from cncopagent exactly when the agent's own exit does not give the
     await t.run("cncopagent", ["3"], { env: FAST_GRACE });
     const [session] = sessionsInLog(t, 3);
     const je = t.reports("JE-").map((x) => x.body);
-    const jf = t.reports("JF-").map((x) => x.body);
+    const jf = t.reports("JF-").filter((x) => x.name !== "JF-own.json").map((x) => x.body);
     expect(je.map((b) => b.source)).toEqual(c.je);
     for (const b of je) expect(b).toMatchObject({ type: "jobexception", jobid: 3, session: session!, message: expect.any(String) });
     if (!c.jf) {
@@ -127,7 +132,7 @@ describe("JF from cncopagent exactly when the agent's own exit does not give the
       return;
     }
     expect(jf.length).toBe(1);
-    expect(jf[0]).toMatchObject({ type: "jobfinished", jobid: 3, jobtitle: "Files", jobtype: "FAKE", session: session!, status: "ERROR" });
+    expect(jf[0]).toMatchObject({ type: "jobfinished", jobid: 3, jobtitle: "Files", jobtype: "FAKE", session: session!, status: c.status ?? "ERROR" });
     expect(String(jf[0]!.reason)).toMatch(c.jf);
     const attempts = jf[0]!.attempts as Record<string, unknown>[];
     expect(attempts.map((x) => ({ exitcode: x.exitcode, signal: x.signal }))).toEqual(c.attempts);

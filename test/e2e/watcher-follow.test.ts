@@ -141,7 +141,7 @@ describe("following cncopagent's log", () => {
     expect(r.exitCode).toBe(1);
     await w.until(/\n[^\n]* cncopagent finished: exit status 0 [^\n]*\n[\s\S]*==> [^\n]*CA-[^\n]* <==/);
     await w.until(/\n\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[backupagentrsync#1 stderr\] rsync: connection refused\n/);
-    await w.until(/\n\d{4}-\d\d-\d\d \d\d:\d\d:\d\d job 2 'Broken' final state: ERROR \(agent exited with status 1\)[^\n]*\n/);
+    await w.until(/\n\d{4}-\d\d-\d\d \d\d:\d\d:\d\d job 2 'Broken' final state: ERROR \(rsync: connection refused\)[^\n]*\n/);
     const second = tree.caLogs().map((n) => nodePath.join(tree.root, "Logs", n)).find((p) => p !== first)!;
     expect(w.seen.out).toContain(`==> ${second} <==`);
     expect(w.seen.out + w.seen.err).not.toContain("\x1b");

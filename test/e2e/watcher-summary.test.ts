@@ -72,7 +72,7 @@ describe("with logs written by cncopagent", () => {
     // OK
     expect(out).toMatch(/\d\d:\d\d:\d\d  OK\s+job 1 'Good files' \(CIFS\), session [0-9a-f-]{36}, 1 attempt, [^,]+: completed\n/);
     // failed, with its error lines
-    expect(out).toMatch(/ERROR\s+job 2 'Web server' \(RSYNC\), session [0-9a-f-]{36}, 1 attempt, .*: agent exited with status 1\n/);
+    expect(out).toMatch(/ERROR\s+job 2 'Web server' \(RSYNC\), session [0-9a-f-]{36}, 1 attempt, .*: rsync error: error in socket IO \(code 10\)\n/);
     expect(out).toMatch(/\n {23}\d\d:\d\d:\d\d \[backupagentrsync#1 stderr\] rsync: failed to connect to 127\.0\.0\.1: Connection refused \(111\)\n/);
     expect(out).toContain("[backupagentrsync#1 stderr] rsync error: error in socket IO (code 10)");
     expect(out).toContain("backupagentrsync exited with status 1 after");

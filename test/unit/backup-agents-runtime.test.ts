@@ -17,11 +17,11 @@ import { localTimestamp } from "../../src/format/time.ts";
 
 describe("agent command line", () => {
   const ok: [string[], object][] = [
-    [["-c", "/r/Config/cncop3.ini", "12"], { debug: false, dryrun: false, config: "/r/Config/cncop3.ini", jobid: 12 }],
-    [["-d", "-c", "/c.ini", "-n", "3"], { debug: true, dryrun: true, config: "/c.ini", jobid: 3 }],
-    [["-dn", "-c/c.ini", "3"], { debug: true, dryrun: true, config: "/c.ini", jobid: 3 }],
-    [["--debug", "--config=/c.ini", "--dryrun", "7"], { debug: true, dryrun: true, config: "/c.ini", jobid: 7 }],
-    [["5"], { config: undefined, jobid: 5 }],
+    [["-c", "/r/Config/cncop3.ini", "12"], { debug: false, dryrun: false, config: "/r/Config/cncop3.ini", jobid: 12n }],
+    [["-d", "-c", "/c.ini", "-n", "3"], { debug: true, dryrun: true, config: "/c.ini", jobid: 3n }],
+    [["-dn", "-c/c.ini", "3"], { debug: true, dryrun: true, config: "/c.ini", jobid: 3n }],
+    [["--debug", "--config=/c.ini", "--dryrun", "7"], { debug: true, dryrun: true, config: "/c.ini", jobid: 7n }],
+    [["5"], { config: undefined, jobid: 5n }],
     [["-?"], { help: true }],
   ];
   test.each(ok)("%p", (args, expected) => expect(parseBackupAgentArgs("backupagentcifs", args)).toMatchObject(expected));

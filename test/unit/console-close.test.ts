@@ -59,7 +59,7 @@ async function interruptedRun(platform: NodeJS.Platform): Promise<{ log: string;
     abort: abort.signal,
     graceMs: 200,
     hostname: "h",
-    lock: () => ({ lock: { beforeSpawn() {}, addProcess() {}, spawnFailed() {}, release: () => void (released = true) } }),
+    lock: () => ({ lock: { beforeSpawn() {}, addProcess() {}, spawnFailed() {}, noteAttempts() {}, release: () => void (released = true) } }),
     platform,
   };
   const t0 = Date.now();

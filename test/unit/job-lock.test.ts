@@ -2,6 +2,7 @@
  * The per-job lock (SPEC §5 "Single instance"): owner records, staleness decided by live
  * processes (pid + start time), reused pids, corrupt records, the spawn marker, --unlock.
  */
+import { stringifyJson } from "../../src/install/job-id.ts";
 import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
@@ -54,7 +55,7 @@ async function deadProcess(): Promise<ProcessId> {
 function owner(over: Partial<LockOwner>): LockOwner {
   return {
     version: 1,
-    jobid: 12,
+    jobid: 12n,
     jobtitle: "Payroll",
     session: "sess-old",
     hostname: os.hostname(),
@@ -107,7 +108,7 @@ describe("acquire and release", () => {
     const a = acquire(w);
     if (!("held" in a)) throw new Error("not held");
     const p = jobLockFiles(w, 12).record;
-    writeFileSync(p, JSON.stringify(owner({ token: "someone-else" })));
+    writeFileSync(p, stringifyJson(owner({ token: "someone-else" })));
     a.held.release();
     expect(parseOwner(readFileSync(p, "utf8"))?.token).toBe("someone-else");
   });
@@ -139,7 +140,7 @@ describe("staleness is decided by live processes", () => {
   test("a record whose processes all ended is taken over at once, and says so", async () => {
     const w = work();
     const d = await deadProcess();
-    writeRecord(w, 12, JSON.stringify(owner({ dispatcher: { pid: d.pid, start: d.start }, processes: [{ ...(await deadProcess()), group: true }] })));
+    writeRecord(w, 12, stringifyJson(owner({ dispatcher: { pid: d.pid, start: d.start }, processes: [{ ...(await deadProcess()), group: true }] })));
     const lines: string[] = [];
     const r = acquire(w, (t) => lines.push(t));
     expect("held" in r).toBe(true);
@@ -150,7 +151,7 @@ describe("staleness is decided by live processes", () => {
     const w = work();
     const d = await deadProcess();
     const agent = child("exec sleep 30", "sess-old");
-    writeRecord(w, 12, JSON.stringify(owner({ dispatcher: { pid: d.pid, start: d.start }, processes: [identify(agent.pid, true)!] })));
+    writeRecord(w, 12, stringifyJson(owner({ dispatcher: { pid: d.pid, start: d.start }, processes: [identify(agent.pid, true)!] })));
     const r = acquire(w);
     expect("busy" in r && r.busy?.session).toBe("sess-old");
     process.kill(-agent.pid, "SIGKILL");
@@ -164,14 +165,14 @@ describe("staleness is decided by live processes", () => {
     const now = identify(stranger.pid, true)!;
     // Same pid, older start time: the recorded process is gone, the pid belongs to someone else.
     const reused = { pid: stranger.pid, start: String(BigInt(now.start!) - 7n) };
-    writeRecord(w, 12, JSON.stringify(owner({ dispatcher: reused, processes: [{ ...reused, group: true }] })));
+    writeRecord(w, 12, stringifyJson(owner({ dispatcher: reused, processes: [{ ...reused, group: true }] })));
     expect("held" in acquire(w)).toBe(true);
   });
 
   test("a record from another host or another boot is taken over", () => {
     for (const over of [{ hostname: `not-${os.hostname()}` }, { bootId: "another-boot" }]) {
       const w = work();
-      writeRecord(w, 12, JSON.stringify(owner({ ...over, dispatcher: identify(process.pid)! })));
+      writeRecord(w, 12, stringifyJson(owner({ ...over, dispatcher: identify(process.pid)! })));
       expect("held" in acquire(w)).toBe(true);
     }
   });
@@ -182,10 +183,10 @@ describe("staleness is decided by live processes", () => {
     const since = bootTicksNow(100)!;
     const orphan = child("exec sleep 30", "sess-spawning");
     await waitFor(() => readFileSync(`/proc/${orphan.pid}/environ`).includes("sess-spawning"), 10_000, "exec");
-    writeRecord(w, 12, JSON.stringify(owner({ session: "sess-spawning", dispatcher: { pid: d.pid, start: d.start }, spawningSince: since })));
+    writeRecord(w, 12, stringifyJson(owner({ session: "sess-spawning", dispatcher: { pid: d.pid, start: d.start }, spawningSince: since })));
     expect("busy" in acquire(w)).toBe(true);
     // Processes started before the marker (e.g. a daemon a prerun left) do not count.
-    writeRecord(w, 12, JSON.stringify(owner({ session: "sess-spawning", dispatcher: { pid: d.pid, start: d.start }, spawningSince: String(BigInt(identify(orphan.pid)!.start!) + 1n) })));
+    writeRecord(w, 12, stringifyJson(owner({ session: "sess-spawning", dispatcher: { pid: d.pid, start: d.start }, spawningSince: String(BigInt(identify(orphan.pid)!.start!) + 1n) })));
     expect("held" in acquire(w)).toBe(true);
   });
 });
@@ -204,7 +205,7 @@ describe("corrupt records", () => {
       const r2 = acquire(w, (t) => lines.push(t));
       expect("held" in r2).toBe(true);
       expect(lines.join("\n")).toContain("unreadable lock record");
-      expect(parseOwner(readFileSync(p, "utf8"))?.jobid).toBe(12);
+      expect(parseOwner(readFileSync(p, "utf8"))?.jobid).toBe(12n);
     },
   );
 });
@@ -234,7 +235,7 @@ describe("a stale record naming the checker's own pid", () => {
   test("is taken over at once, whatever start time it says (even ours)", () => {
     for (const start of [identify(process.pid)!.start, "1", null]) {
       const w = work();
-      writeRecord(w, 12, JSON.stringify(owner({ dispatcher: { pid: process.pid, start } })));
+      writeRecord(w, 12, stringifyJson(owner({ dispatcher: { pid: process.pid, start } })));
       const logged: string[] = [];
       const r = acquire(w, (t) => logged.push(t));
       expect("held" in r).toBe(true);
@@ -257,7 +258,7 @@ describe("forceUnlock (cncopagent --unlock)", () => {
   test("refuses while a process of the run lives, naming it", () => {
     const w = work();
     const agent = child();
-    writeRecord(w, 12, JSON.stringify(owner({ processes: [identify(agent.pid, true)!] })));
+    writeRecord(w, 12, stringifyJson(owner({ processes: [identify(agent.pid, true)!] })));
     let err: unknown;
     try {
       forceUnlock(w, 12);
@@ -273,7 +274,7 @@ describe("forceUnlock (cncopagent --unlock)", () => {
   test("removes a dead run's record, a corrupt one, and reports a missing one", async () => {
     const w = work();
     const d = await deadProcess();
-    writeRecord(w, 12, JSON.stringify(owner({ dispatcher: d })));
+    writeRecord(w, 12, stringifyJson(owner({ dispatcher: d })));
     expect(forceUnlock(w, 12)).toMatchObject({ removed: true, owner: { session: "sess-old" } });
     writeRecord(w, 12, "{corrupt");
     expect(forceUnlock(w, 12)).toEqual({ removed: true, owner: undefined });

@@ -119,7 +119,7 @@ describe("secrets", () => {
 });
 
 function snapshotOf(rows: Record<string, unknown>[]): Snapshot {
-  return { columns: new Set(Object.keys(rows[0] ?? {})), rows, jobs: rows.map(rowToJob), highestId: rows.reduce((m, r) => Math.max(m, Number(r.jobid) || 0), 0) };
+  return { columns: new Set(Object.keys(rows[0] ?? {})), rows, jobs: rows.map(rowToJob), highestId: rows.reduce<bigint>((m, r) => (BigInt(Number(r.jobid) || 0) > m ? BigInt(Number(r.jobid) || 0) : m), 0n) };
 }
 
 describe("import", () => {
@@ -136,7 +136,7 @@ describe("import", () => {
   test("new ids after the largest in use; titles kept apart without case; --replace keeps the id", () => {
     const plan = planImport([entry("Gamma"), entry("alpha", 9, { password: "***" }), entry("Delta", 7)], snap, true);
     expect(plan.errors).toEqual([]);
-    expect(plan.actions.map((a) => [a.kind, a.jobid, a.values.jobtitle])).toEqual([["add", 10, "Gamma"], ["replace", 1, "alpha"], ["add", 7, "Delta"]]);
+    expect(plan.actions.map((a) => [a.kind, a.jobid, a.values.jobtitle])).toEqual([["add", 10n, "Gamma"], ["replace", 1n, "alpha"], ["add", 7n, "Delta"]]);
     expect(plan.actions[1]!.values.settings).toEqual({ password: "old" });
   });
 
@@ -177,7 +177,7 @@ describe("import", () => {
   test("exportJob keeps invalid stored values as they are and masks unless asked", () => {
     const row = { jobid: 3, jobtitle: "T", jobtype: "rsync", enabled: 0, maxretries: "lots", retrydelay: null, settings: '{"key":"k"}' };
     expect(exportJob(row, rowToJob(row), false)).toEqual({
-      jobid: 3, jobtitle: "T", jobtype: "rsync", enabled: false, maxretries: "lots", retrydelay: 60, maxruntime: 0,
+      jobid: 3n, jobtitle: "T", jobtype: "rsync", enabled: false, maxretries: "lots", retrydelay: 60, maxruntime: 0,
       prerun: null, postsuccess: null, postfailure: null, source: null, destination: null, settings: { key: "***" },
     });
     expect(exportJob(row, rowToJob(row), true).settings).toEqual({ key: "k" });

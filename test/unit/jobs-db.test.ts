@@ -27,7 +27,7 @@ const errorOf = (fn: () => unknown) => usageErrorOf(fn, "a job database error");
 describe("rowToJob", () => {
   test("defaults for every optional column", () => {
     expect(rowToJob({ jobid: 1, jobtitle: "t", jobtype: "rsync" })).toEqual({
-      jobid: 1,
+      jobid: 1n,
       jobtitle: "t",
       jobtype: "RSYNC",
       enabled: true,
@@ -88,14 +88,14 @@ describe("loadJobs", () => {
       INSERT INTO BackupJob (jobid, jobtitle, jobtype, enabled, maxretries, retrydelay, maxruntime, prerun, settings)
       VALUES (4, 'Files', 'cifs', 0, 1, 5, 600, 'prep.cmd --now', '{"exclude":["*.tmp"]}')`);
     const [job] = loadJobs(file);
-    expect(job).toMatchObject({ jobid: 4, jobtitle: "Files", jobtype: "CIFS", enabled: false, maxretries: 1, retrydelay: 5, maxruntime: 600, prerun: "prep.cmd --now", settings: { exclude: ["*.tmp"] } });
+    expect(job).toMatchObject({ jobid: 4n, jobtitle: "Files", jobtype: "CIFS", enabled: false, maxretries: 1, retrydelay: 5, maxruntime: 600, prerun: "prep.cmd --now", settings: { exclude: ["*.tmp"] } });
   });
 
   test("a table with only the required columns, made by another program", () => {
     const file = dbWith(`CREATE TABLE BackupJob (jobid INTEGER PRIMARY KEY, jobtitle TEXT NOT NULL UNIQUE, jobtype TEXT NOT NULL);
       INSERT INTO BackupJob VALUES (1, 'a', 'RSYNC'), (2, 'b', 'CCS')`);
     const jobs = loadJobs(file);
-    expect(jobs.map((j) => [j.jobid, j.enabled, j.maxretries, j.retrydelay, j.maxruntime])).toEqual([
+    expect(jobs.map((j) => [Number(j.jobid), j.enabled, j.maxretries, j.retrydelay, j.maxruntime])).toEqual([
       [1, true, 3, 60, 0],
       [2, true, 3, 60, 0],
     ]);
@@ -105,7 +105,7 @@ describe("loadJobs", () => {
     const file = dbWith(`CREATE TABLE BackupJob (JobID INTEGER PRIMARY KEY, JobTitle TEXT, JobType TEXT, MaxRetries INTEGER, owner TEXT, lastrun TEXT);
       INSERT INTO BackupJob VALUES (7, 'x', 'sftp', 0, 'ops', '2020-01-01')`);
     const [job] = loadJobs(file);
-    expect(job).toMatchObject({ jobid: 7, jobtitle: "x", jobtype: "SFTP", maxretries: 0, retrydelay: 60 });
+    expect(job).toMatchObject({ jobid: 7n, jobtitle: "x", jobtype: "SFTP", maxretries: 0, retrydelay: 60 });
   });
 
   test("a WAL database with committed rows not yet checkpointed, its writer still open", () => {

@@ -14,7 +14,7 @@ afterAll(() => {
 });
 
 const JOB: Job = {
-  jobid: 12,
+  jobid: 12n,
   jobtitle: "Nightly files",
   jobtype: "CIFS",
   enabled: true,
@@ -53,6 +53,7 @@ function outcome(o: Partial<JobOutcome>): JobOutcome {
     outputTail: [],
     reports: [],
     ...o,
+    durationMs: o.durationMs ?? (o.finished ?? new Date("2025-06-01T00:05:12.000Z")).getTime() - (o.started ?? new Date("2025-06-01T00:00:00.000Z")).getTime(),
   };
 }
 

@@ -33,7 +33,7 @@ function ending(status: "OK" | "ERROR", reason: string, over: Partial<Ending> = 
   return { status, reason, logReason: false, exception: undefined, finishReport: status === "ERROR", ...over };
 }
 const postfailure = (reason: string, over: Partial<Ending> = {}): Step => ({ do: "post", kind: "postfailure", ending: ending("ERROR", reason, over) });
-const postsuccess = (reason: string): Step => ({ do: "post", kind: "postsuccess", ending: ending("OK", reason) });
+const postsuccess = (reason: string): Step => ({ do: "post", kind: "postsuccess", ending: ending("OK", reason, { agentWords: "reason" }) });
 const attemptStep = (n: number, maxAttempts = 4): Step => ({ do: "attempt", n, maxAttempts });
 const agentJE = (exitcode: number | null, message: string) => ({ source: "agent" as const, exitcode, message });
 
@@ -116,8 +116,8 @@ const attemptRows: Row[] = [
   ["exit 0: postsuccess, the agent's own JF stands", {}, attempt(1, [{ exitCode: 0 }]), postsuccess("completed")],
   ["exit 0 on a re-run", {}, attempt(3, [{ exitCode: 0 }]), postsuccess("completed on attempt 3")],
   ["exit 0 just as a signal came keeps its verdict", {}, attempt(1, [{ exitCode: 0 }], { interruptedBy: "SIGTERM" }), postsuccess("completed")],
-  ["exit 1: postfailure, the agent's own JF stands", {}, attempt(1, [{ exitCode: 1 }]), postfailure("agent exited with status 1", { finishReport: false })],
-  ["CCS: one OK, one exit 2", {}, attempt(1, [{ exitCode: 0 }, { exitCode: 2 }]), postfailure("agent exited with status 2", { finishReport: false })],
+  ["exit 1: postfailure, the agent's own JF stands", {}, attempt(1, [{ exitCode: 1 }]), postfailure("agent exited with status 1", { finishReport: false, agentWords: "reason" })],
+  ["CCS: one OK, one exit 2", {}, attempt(1, [{ exitCode: 0 }, { exitCode: 2 }]), postfailure("agent exited with status 2", { finishReport: false, agentWords: "reason" })],
   ["exit 1 after a signal counts as the interruption", {}, attempt(1, [{ exitCode: 1 }], { interruptedBy: "SIGTERM" }), postfailure("interrupted by SIGTERM")],
   ["exit 75 after a signal counts as the interruption", {}, attempt(2, [{ exitCode: 75 }], { interruptedBy: "SIGHUP" }), postfailure("interrupted by SIGHUP")],
   ["stopped by the interruption", {}, attempt(1, [{ exitCode: null, signal: "SIGTERM", interrupted: true }], { interruptedBy: "SIGINT" }), postfailure("interrupted by SIGINT")],
@@ -144,9 +144,9 @@ const attemptRows: Row[] = [
     "exit 75 with no re-run left",
     {},
     attempt(4, [{ exitCode: 75 }]),
-    postfailure("re-runs exhausted: the agent asked for a re-run after 4 attempts (maxretries 3)"),
+    postfailure("re-runs exhausted: the agent asked for a re-run after 4 attempts (maxretries 3)", { agentWords: "added" }),
   ],
-  ["exit 75 with maxretries 0", { maxretries: 0 }, attempt(1, [{ exitCode: 75 }]), postfailure("agent asked for a re-run but maxretries is 0")],
+  ["exit 75 with maxretries 0", { maxretries: 0 }, attempt(1, [{ exitCode: 75 }]), postfailure("agent asked for a re-run but maxretries is 0", { agentWords: "added" })],
   [
     "exit 75, the re-run would start before maxruntime",
     DEADLINE_RULES,

@@ -154,3 +154,34 @@ describe.each([
     await waitFor(() => openFds() === before, 5_000, "the descriptors to be closed");
   });
 });
+
+describe("durations and deadlines use the monotonic clock", () => {
+  test("a wall clock stepped back an hour while the child runs changes neither its duration nor its deadline", async () => {
+    const RealDate = globalThis.Date;
+    const stepMs = -3_600_000;
+    // From now on, the wall clock reads an hour earlier (as after a manual step back).
+    class SteppedDate extends RealDate {
+      constructor(...args: unknown[]) {
+        if (args.length === 0) super(RealDate.now() + stepMs);
+        else super(...(args as [number]));
+      }
+      static override now(): number {
+        return RealDate.now() + stepMs;
+      }
+    }
+    const { result } = run("linux", "sleep 0.3", { deadline: performance.now() + 60_000 });
+    globalThis.Date = SteppedDate as DateConstructor;
+    let r: Awaited<typeof result>;
+    try {
+      r = await result;
+    } finally {
+      globalThis.Date = RealDate;
+    }
+    expect(r.timedOut).toBe(false);
+    expect(r.exitCode).toBe(0);
+    expect(r.durationMs).toBeGreaterThanOrEqual(250);
+    expect(r.durationMs).toBeLessThan(60_000);
+    // The wall-clock end is an hour before the start: timestamps stay wall clock.
+    expect(r.finished.getTime()).toBeLessThan(r.started.getTime());
+  });
+});

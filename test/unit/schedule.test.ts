@@ -236,7 +236,7 @@ describe("scheduler choice and next run per job", () => {
   });
 
   test("-a and -t run enabled jobs, named jobs run even disabled; the earliest entry wins; other installs ignored", () => {
-    const job = (jobid: number, jobtype: string, enabled: boolean) => ({ jobid, jobtitle: `j${jobid}`, jobtype, enabled }) as Job;
+    const job = (jobid: number, jobtype: string, enabled: boolean) => ({ jobid: BigInt(jobid), jobtitle: `j${jobid}`, jobtype, enabled }) as Job;
     const jobs = [job(1, "CIFS", true), job(2, "RSYNC", true), job(3, "CIFS", false)];
     const now = new Date(2026, 10, 30, 12);
     const entries = [
@@ -246,6 +246,6 @@ describe("scheduler choice and next run per job", () => {
       entry({ name: "other", hour: 12, minute: 30, config: "/elsewhere/Config/cncop3.ini" }),
     ];
     const m = jobNextRuns(entries, jobs, "/opt/cncop/Config/cncop3.ini", now);
-    expect([...m].map(([id, n]) => [id, n.schedule, n.at.getHours()])).toEqual([[1, "all", 22], [2, "rsync", 13], [3, "three", 23]]);
+    expect([...m].map(([id, n]) => [id, n.schedule, n.at.getHours()])).toEqual([[1n, "all", 22], [2n, "rsync", 13], [3n, "three", 23]]);
   });
 });

@@ -12,7 +12,7 @@ function job(jobid: number, jobtitle: string, jobtype: string, enabled = 1): Job
 const TYPES = knownJobTypes({});
 
 
-const ids = (jobs: readonly Job[]) => jobs.map((j) => j.jobid);
+const ids = (jobs: readonly Job[]) => jobs.map((j) => Number(j.jobid));
 
 describe("selectionFromArgs: exactly one of names, --alljobs, --type", () => {
   test("none is a usage error", () => {
@@ -35,7 +35,7 @@ describe("selectionFromArgs: exactly one of names, --alljobs, --type", () => {
   test("each alone", () => {
     expect(selectionFromArgs(["a", "2"], false, undefined)).toEqual({ kind: "named", names: ["a", "2"] });
     expect(selectionFromArgs([], true, undefined)).toEqual({ kind: "all" });
-    expect(selectionFromArgs([], false, "rsync")).toEqual({ kind: "type", type: "RSYNC" });
+    expect(selectionFromArgs([], false, "rsync")).toEqual({ kind: "type", types: ["RSYNC"] });
   });
 });
 
@@ -55,7 +55,7 @@ describe("findJob: digits are a jobid first, else a title (case-insensitive, exa
   ];
   for (const [name, want] of cases) {
     test(JSON.stringify(name), () => {
-      expect(findJob(jobs, name)?.jobid).toBe(want);
+      expect(findJob(jobs, name)?.jobid).toBe(want === undefined ? undefined : BigInt(want));
     });
   }
 });
@@ -125,18 +125,31 @@ describe("--type", () => {
   });
 
   test("a known type with no job selects nothing", () => {
-    expect(selectJobs(jobs, { kind: "type", type: "WIMG" }, "LOCAL", TYPES).jobs).toEqual([]);
+    expect(selectJobs(jobs, { kind: "type", types: ["WIMG"] }, "LOCAL", TYPES).jobs).toEqual([]);
   });
 
   test("an unknown type is a usage error listing the known types", () => {
-    const e = usageErrorOf(() => selectJobs(jobs, { kind: "type", type: "NOPE" }, "LOCAL", TYPES));
+    const e = usageErrorOf(() => selectJobs(jobs, { kind: "type", types: ["NOPE"] }, "LOCAL", TYPES));
     expect(e.message).toContain("NOPE");
     for (const t of ["CCS", "CIFS", "FTP", "FTPS", "MSSQL", "SFTP", "RSYNC", "WIMG"]) expect(e.message).toContain(t);
   });
 
+  test("-t repeated: the jobs of every type named, ordered as for --alljobs, each once", () => {
+    const sel = selectionFromArgs([], false, ["cifs", "RSYNC", "Cifs"]);
+    expect(sel).toEqual({ kind: "type", types: ["CIFS", "RSYNC"] });
+    expect(ids(selectJobs(jobs, sel, "LOCAL", TYPES).jobs)).toEqual([2, 1, 4]);
+    const ccs = [...jobs, job(6, "0 first", "CCS")];
+    expect(ids(selectJobs(ccs, selectionFromArgs([], false, ["ccs", "cifs"]), "REMOTE", TYPES).jobs)).toEqual([4, 6]);
+  });
+
+  test("-t repeated with an unknown type is a usage error naming it; an empty one too", () => {
+    expect(usageErrorOf(() => selectJobs(jobs, selectionFromArgs([], false, ["CIFS", "bogus"]), "LOCAL", TYPES)).message).toContain('"BOGUS"');
+    usageErrorOf(() => selectionFromArgs([], false, ["CIFS", " "]));
+  });
+
   test("a type added in [agents] is known", () => {
     const types = knownJobTypes({ MYTYPE: ["agentx"] });
-    expect(ids(selectJobs(jobs, { kind: "type", type: "MYTYPE" }, "LOCAL", types).jobs)).toEqual([5]);
+    expect(ids(selectJobs(jobs, { kind: "type", types: ["MYTYPE"] }, "LOCAL", types).jobs)).toEqual([5]);
   });
 });
 

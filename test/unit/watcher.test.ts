@@ -206,7 +206,7 @@ describe("agent log summary", () => {
   test("titles with doubled quotes", () => {
     expect(unquoteTitle("Bob''s ''files''")).toBe("Bob's 'files'");
     const s = feed(["2026-11-26 01:00:00 START job 7 'Bob''s files' session S attempt 1", "2026-11-26 01:00:09 FINISH job 7 'Bob''s files' session S state OK files 3 bytes 10 duration 9s"]);
-    expect(s.runs[0]).toMatchObject({ jobid: 7, title: "Bob's files", state: "OK", attempts: 1, files: 3, bytes: 10, duration: "9.0 s" });
+    expect(s.runs[0]).toMatchObject({ jobid: 7n, title: "Bob's files", state: "OK", attempts: 1, files: 3, bytes: 10, duration: "9.0 s" });
   });
   test("interleaved runs: ERROR lines go to the run started last and still open", () => {
     const s = feed([
@@ -230,7 +230,7 @@ describe("agent log summary", () => {
       "2026-11-26 01:00:20 FINISH job 1 'A' session S1 state OK files 0 bytes 0 duration 10s",
       "2026-11-26 02:00:00 START job 2 'B' session S2 attempt 1 dry run",
     ]);
-    expect(s.runs.map((r) => [r.jobid, r.start, r.state, r.attempts, r.attemptStates.join(","), r.dryRun])).toEqual([
+    expect(s.runs.map((r) => [Number(r.jobid), r.start, r.state, r.attempts, r.attemptStates.join(","), r.dryRun])).toEqual([
       [9, undefined, "OK", 1, "OK", false],
       [1, "2026-11-26 01:00:00", "OK", 2, "ERROR,OK", false],
       [2, "2026-11-26 02:00:00", "UNFINISHED", 1, "", true],
@@ -256,7 +256,7 @@ describe("CA log summary", () => {
       s.feed(l);
     expect(s.invocations.length).toBe(1);
     const inv = s.invocations[0]!;
-    expect(inv.runs.map((r) => [r.jobid, r.state, r.attempts, r.duration])).toEqual([
+    expect(inv.runs.map((r) => [Number(r.jobid), r.state, r.attempts, r.duration])).toEqual([
       [3, "ERROR", 2, "1 min 02 s"],
       [4, "NOT STARTED", 0, undefined],
     ]);

@@ -20,9 +20,9 @@ export interface JobNextRun {
 }
 
 /** jobid → its next run, for the entries whose config is `configFile`. */
-export function jobNextRuns(entries: readonly ScheduleEntry[], jobs: readonly Job[], configFile: string, now: Date): Map<number, JobNextRun> {
+export function jobNextRuns(entries: readonly ScheduleEntry[], jobs: readonly Job[], configFile: string, now: Date): Map<bigint, JobNextRun> {
   const mine = entries.filter((e) => e.config === configFile);
-  const out = new Map<number, JobNextRun>();
+  const out = new Map<bigint, JobNextRun>();
   for (const job of jobs) {
     for (const e of mine) {
       if (!selects(e, job)) continue;
@@ -38,7 +38,7 @@ export function jobNextRuns(entries: readonly ScheduleEntry[], jobs: readonly Jo
  * The next run of each job from the entries the scheduler holds now; a scheduler that
  * cannot be read (no permission, a broken file) gives none, with a note through `warn`.
  */
-export function readNextRuns(configFile: string, jobs: readonly Job[], now: Date, warn: (text: string) => void, platform?: NodeJS.Platform): Map<number, JobNextRun> {
+export function readNextRuns(configFile: string, jobs: readonly Job[], now: Date, warn: (text: string) => void, platform?: NodeJS.Platform): Map<bigint, JobNextRun> {
   try {
     return jobNextRuns(openScheduler(platform).list().map((i) => i.entry), jobs, configFile, now);
   } catch (err) {
