@@ -70,7 +70,7 @@ describe("hostile titles, sources and messages through every program that prints
     const lines = log.split("\n").slice(0, -1);
     expect(lines.filter((l) => !TIMESTAMPED.test(l)).map((l) => l.slice(0, 80))).toEqual([]);
     // One final state per job, at the end of a line that names the job by its id.
-    const finals = lines.filter((l) => / final state: (OK|ERROR) \([^)]*\) after [\d.]+ \S+, \d+ attempt\(s\)$/.test(l));
+    const finals = lines.filter((l) => / final state: (OK|ERROR) \(.*\) after [\d.]+ \S+, \d+ attempt\(s\)$/.test(l));
     expect(finals).toHaveLength(jobs);
     // The lines of our own (not child output) hold no control character at all.
     const own = lines.filter((l) => !/^\S+ \S+ \[(fakeagent#\d+|prerun) std(out|err)\] /.test(l));

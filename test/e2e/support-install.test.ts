@@ -76,7 +76,7 @@ describe("the README's install, as written", () => {
 
   test("the dry run said what would be copied; the real run said OK; w counts the dry run apart", () => {
     expect(out[2]!.stderr).toMatch(/job 1 'Home folders': backupagentcifs: dry run: .*would copy 1 \(4 bytes\)/);
-    expect(out[3]!.stderr).toMatch(/job 1 'Home folders': OK \(completed\) after/);
+    expect(out[3]!.stderr).toMatch(/job 1 'Home folders': OK \(.*copied 1 \(4 bytes\).*\) after/);
     expect(out[4]!.stdout).toMatch(/: 2 logs, 1 run: 1 OK; 1 dry run\n/);
   });
 

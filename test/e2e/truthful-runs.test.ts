@@ -13,7 +13,7 @@ import nodePath from "node:path";
 import { type Tree, waitFor } from "../helpers/tree.ts";
 import { collect, FAKE_CONFIG, fakeTree, pidIn, processGone, sessionsInLog, waitForFileSh } from "../helpers/fake.ts";
 import { makeScratch } from "../helpers/scratch.ts";
-import { networkConfig, startReportServer } from "../helpers/report-server.ts";
+import { startReportServer } from "../helpers/report-server.ts";
 import { recorded } from "./cncopagent-fakes.ts";
 
 // Real processes on a shared 2-core machine: room for them, waits poll with deadlines.
@@ -158,7 +158,7 @@ describe("SIGKILL of cncopagent: the run that takes its lock over writes its JF-
       hang();
       server.stop();
     });
-    const t = scratch.tree({ config: `${FAKE_CONFIG()}\n${networkConfig(server.url)}` });
+    const t = scratch.tree({ config: `${FAKE_CONFIG()}\n[network]\nurl = ${server.url}\ntimeout = 5\n` });
     t.addJob({ jobid: 8, jobtitle: "eight", jobtype: "FAKE" });
     t.script("fakeagent", "exit 0");
     const first = t.spawn("cncopagent", ["8"]);
