@@ -4,7 +4,6 @@
  * the tree and never overwrites; `w` then fits an 80-column SSH terminal. The built
  * executable is what an administrator installs: CNCOP_BIN, else dist/ (built when missing).
  */
-import { Database } from "bun:sqlite";
 import { beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import nodePath from "node:path";
@@ -110,29 +109,3 @@ describe("the README's install, as written", () => {
 function readdirLogs(root: string): string[] {
   return readdirSync(nodePath.join(root, "Logs")).filter((n) => n.startsWith("CA-")).sort();
 }
-
-describe("--init on Windows (wine)", () => {
-  // Opt-in: CNCOP_WINDOWS_EXE names a windows-x64 build (docs/testing.md); the ~7 s of wine stay out of npm test.
-  const exe = process.env.CNCOP_WINDOWS_EXE;
-  test.skipIf(!exe)("cncopagent.exe --init makes Bin\\<program>.exe links, the config and the database", async () => {
-    const base = scratch.dir("wininit");
-    const env = { WINEPREFIX: process.env.WINEPREFIX ?? "/work/wine/prefix", WINEDEBUG: "-all", WINEDLLOVERRIDES: "mscoree,mshtml=", DISPLAY: "" };
-    const r = await run(["wine", exe!, "--init", `Z:${base.replace(/\//g, "\\")}\\cncop`], env);
-    expect(r.exitCode).toBe(0);
-    for (const p of ["cncopagent", "cncopjobs", "w", "backupagentcifs"]) expect(existsSync(nodePath.join(base, "cncop", "Bin", `${p}.exe`))).toBe(true);
-    expect(readFileSync(nodePath.join(base, "cncop", "Config", "cncop3.ini"), "utf8")).toBe(SAMPLE);
-    const db = new Database(nodePath.join(base, "cncop", "Config", "backupjobs.db"), { readonly: true });
-    expect(db.query("SELECT count(*) AS n FROM BackupJob").get()).toEqual({ n: 0 });
-    db.close();
-    // And the install runs a job, as on Linux: through the .exe links --init made.
-    const win = (p: string) => `Z:${p.replace(/\//g, "\\")}`;
-    mkdirSync(nodePath.join(base, "data"));
-    writeFileSync(nodePath.join(base, "data", "f.txt"), "win");
-    const bin = nodePath.join(base, "cncop", "Bin");
-    const add = await run(["wine", win(nodePath.join(bin, "cncopjobs.exe")), "add", "--title", "W", "--type", "CIFS", "--source", win(nodePath.join(base, "data")), "--destination", win(nodePath.join(base, "dst"))], env);
-    expect(add.exitCode).toBe(0);
-    const job = await run(["wine", win(nodePath.join(bin, "cncopagent.exe")), "W"], env);
-    expect(job.stderr).toContain("job 1 'W': OK");
-    expect(readFileSync(nodePath.join(base, "dst", "f.txt"), "utf8")).toBe("win");
-  }, E2E_TIMEOUT_MS);
-});
