@@ -4,7 +4,7 @@
  * `--email` reaches a loopback SMTP server, and the ini may have CRLF line ends and a BOM.
  */
 import { describe, expect, test } from "bun:test";
-import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import nodePath from "node:path";
 import { waitFor } from "../helpers/tree.ts";
 import { makeScratch } from "../helpers/scratch.ts";
@@ -73,11 +73,13 @@ describe("reports, the reporter and email, with a CRLF + BOM ini", () => {
     expect(r.exitCode).toBe(1);
     expect(finalStates(r)).toEqual({ [ok]: "OK", [bad]: "ERROR" });
 
-    // The dispatcher wrote a JE and a JF for the refused prerun; the reporter sent and deleted them.
+    // The dispatcher wrote a JE and a JF for the refused prerun, and the JF the fake agent did
+    // not write for the job that ran (SPEC §5); the reporter sent and deleted them.
     const sent = server.received.map((x) => ({ path: x.path, auth: x.headers.authorization, body: JSON.parse(x.body) as Record<string, unknown> }));
     expect(sent.map((s) => [s.path, s.body.type, s.body.jobid])).toEqual([
       ["/submit_jobresults", "jobexception", bad],
       ["/submit_jobresults", "jobfinished", bad],
+      ["/submit_jobresults", "jobfinished", ok],
     ]);
     expect(new Set(sent.map((s) => s.auth))).toEqual(new Set(["Bearer k#1"]));
     expect(sent[0]!.body).toMatchObject({ source: "prerun", exitcode: null, message: expect.stringContaining("leads outside Bin") });
@@ -105,6 +107,9 @@ describe("reports, the reporter and email, with a CRLF + BOM ini", () => {
     expect(value.stderr).toContain(t.winConfig);
     expect(value.stderr).toMatch(/\[defaults\][\s\S]*days_of_logs[\s\S]*many/);
     expect(value.stderr).not.toContain("\r");
-    expect(existsSync(nodePath.join(t.root, "Logs"))).toBe(false);
+    // A scheduled run's configuration error is left where an administrator looks: a CA log.
+    const caLogs = readdirSync(nodePath.join(t.root, "Logs")).filter((n) => n.startsWith("CA-"));
+    expect(caLogs.length).toBe(1);
+    expect(readFileSync(nodePath.join(t.root, "Logs", caLogs[0]!), "utf8")).toMatch(/configuration error: .*days_of_logs/);
   });
 });
