@@ -109,7 +109,7 @@ async function hangingServer(port: number): Promise<boolean> {
   ] as const) {
     const r = makeBenchRoot("reporter-hang", jobs);
     const agent = nodePath.join(r.bin, "backupagentcifs");
-    writeFileSync(agent, '#!/bin/sh\nprintf \'{"type":"jobfinished","jobid":%s}\\n\' "$CNCOP_JOBID" > "$CNCOP_HOME/Spool/Messages/JF-$CNCOP_SESSION.json"\nexit 0\n');
+    writeFileSync(agent, '#!/bin/sh\nprintf \'{"type":"jobfinished","jobid":%s,"session":"%s","status":"OK","reason":"completed"}\\n\' "$CNCOP_JOBID" "$CNCOP_SESSION" > "$CNCOP_HOME/Spool/Messages/JF-$CNCOP_SESSION.json"\nexit 0\n');
     chmodSync(agent, 0o755);
     writeFileSync(r.config, `[defaults]\ndays_of_logs = 0\n${url ? `[network]\nurl = ${url}\ntimeout = ${TIMEOUT_S}\n` : ""}`);
     const m = await runMeasured([nodePath.join(r.bin, "cncopagent"), "-c", r.config, "-a"], { CNCOP_HOME: r.root });
