@@ -19,11 +19,20 @@ const WORKERS_PER_PASS = 2;
 /** Tests of the build and the demo do not depend on CNCOP_BIN (they build and run their own executable): the first pass runs them. */
 const MODE_FREE_E2E = ["**/build.test.ts", "**/demo.test.ts"];
 /**
- * The remote agents' end-to-end tests start real vsftpd and sshd servers and move real
- * files: they run once, against the compiled executable that ships (their unit tests run
- * from source), which keeps `npm test` under 5 minutes on 2 cores.
+ * End-to-end files that run once, against the compiled executable that ships, not also from
+ * source: the remote agents' (real vsftpd and sshd servers, real files), and the fault and
+ * hostile-input suites, whose programs each start many times (their logic is covered from
+ * source by the unit tests). This keeps `npm test` under 5 minutes on 2 cores.
  */
-const COMPILED_ONLY_E2E = ["**/backup-agents-ftp.test.ts", "**/backup-agents-sftp.test.ts"];
+const COMPILED_ONLY_E2E = [
+  "**/backup-agents-ftp.test.ts",
+  "**/backup-agents-sftp.test.ts",
+  "**/hostile.test.ts",
+  "**/truthful-runs.test.ts",
+  "**/fs-faults.test.ts",
+  "**/reporter-faults.test.ts",
+  "**/schedule.test.ts",
+];
 /** The Wine lane's tests (test/wine) run in .ci/wine/lane.sh, against the windows-x64 build under Wine. */
 const WINE_LANE = "test/wine/**";
 
