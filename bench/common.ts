@@ -1,6 +1,6 @@
 /** Shared by the benchmarks: the compiled executable, built when missing, and a root for it. */
 import { Database } from "bun:sqlite";
-import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, openSync, writeFileSync, writeSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
 import { BACKUPJOB_SCHEMA } from "../src/install/jobs-db.ts";
@@ -42,4 +42,25 @@ export function makeBenchRoot(name: string, jobs: readonly { id: number; title: 
   for (const j of jobs) insert.run(j.id, j.title);
   db.close();
   return { root, bin, config };
+}
+
+/**
+ * A source tree for the backup benchmarks: `smallFiles` files of 40 B to 3 KB spread over
+ * `folders` folders, and one file `big.bin` of `bigBytes` bytes that does not compress.
+ */
+export function makeSourceTree(src: string, smallFiles: number, folders: number, bigBytes: number): void {
+  const width = String(folders - 1).length;
+  for (let d = 0; d < folders; d++) {
+    const dir = nodePath.join(src, `folder-${String(d).padStart(width, "0")}`);
+    mkdirSync(dir, { recursive: true });
+    for (let f = 0; f < smallFiles / folders; f++) writeFileSync(nodePath.join(dir, `file-${f}.txt`), `${d}/${f} `.repeat(10 + ((d * 31 + f * 17) % 400)));
+  }
+  const fd = openSync(nodePath.join(src, "big.bin"), "w");
+  const block = Buffer.alloc(1 << 20);
+  for (let i = 0; i < block.length; i += 4) block.writeUInt32LE((i * 2654435761) >>> 0, i);
+  for (let n = 0; n < bigBytes / block.length; n++) {
+    block.writeUInt32LE(n, 0);
+    writeSync(fd, block);
+  }
+  closeSync(fd);
 }

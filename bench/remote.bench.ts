@@ -16,10 +16,11 @@
  * Run: bun bench/remote.bench.ts [BENCH_ROUNDS=n]
  */
 import { Database } from "bun:sqlite";
-import { chmodSync, closeSync, existsSync, linkSync, mkdirSync, openSync, rmdirSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { chmodSync, existsSync, linkSync, mkdirSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
 import { BACKUPJOB_SCHEMA } from "../src/install/jobs-db.ts";
+import { makeSourceTree } from "./common.ts";
 import { startSshd, startVsftpd, TEST_PASSWORD, TEST_USER } from "../test/helpers/remote-servers.ts";
 
 const REPO = nodePath.dirname(import.meta.dir);
@@ -44,19 +45,7 @@ function run(argv: string[], env: Record<string, string> = {}, okCodes = [0]): n
 }
 
 function makeSource(): void {
-  for (let d = 0; d < FOLDERS; d++) {
-    const dir = nodePath.join(src, `folder-${String(d).padStart(2, "0")}`);
-    mkdirSync(dir, { recursive: true });
-    for (let f = 0; f < SMALL_FILES / FOLDERS; f++) writeFileSync(nodePath.join(dir, `file-${f}.txt`), `${d}/${f} `.repeat(10 + ((d * 31 + f * 17) % 400)));
-  }
-  const fd = openSync(nodePath.join(src, "big.bin"), "w");
-  const block = Buffer.alloc(1 << 20);
-  for (let i = 0; i < block.length; i += 4) block.writeUInt32LE((i * 2654435761) >>> 0, i);
-  for (let n = 0; n < BIG_BYTES / block.length; n++) {
-    block.writeUInt32LE(n, 0);
-    writeSync(fd, block);
-  }
-  closeSync(fd);
+  makeSourceTree(src, SMALL_FILES, FOLDERS, BIG_BYTES);
   chmodSync(base, 0o755);
 }
 
