@@ -1,7 +1,8 @@
 /**
  * The remote mirror (src/backup-agents/remote/mirror.ts) over an in-memory server: which
  * files it asks MDTM for, what it takes as unchanged, hostile names, stale parts, deletes,
- * the dry run, a file that changes while read, and a transient failure mid-file.
+ * the dry run, a file that changes while read, a transient failure mid-file, and when it
+ * opens more connections.
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync, writeSync } from "node:fs";
@@ -78,12 +79,12 @@ class FakeServer implements RemoteSession {
   async close(): Promise<void> {}
 }
 
-function mirrorOf(server: FakeServer, o: { dryrun?: boolean; deleteExtraneous?: boolean; exclude?: string[] } = {}) {
+function mirrorOf(server: FakeServer, o: { dryrun?: boolean; deleteExtraneous?: boolean; exclude?: string[]; connector?: Connector } = {}) {
   const root = tempDir("mirror");
   dirs.push(root);
   const said: string[] = [];
   const log = openAgentLog(root, "TEST", { debug: true });
-  const connector: Connector = { label: "fake", shared: true, open: async () => server };
+  const connector: Connector = o.connector ?? { label: "fake", shared: true, open: async () => server };
   const m = new Mirror(connector, {
     excluder: makeExcluder(o.exclude ?? [], "linux"),
     deleteExtraneous: o.deleteExtraneous ?? false,
@@ -168,5 +169,49 @@ describe("remote mirror", () => {
     expect(server.fetched.at(-1)).toBe("/src/b.bin@5");
     expect(readFileSync(nodePath.join(x.dest, "b.bin"), "utf8")).toBe("abcdefghij");
     expect(y.m.state.c.resumed).toBe(1);
+  });
+
+  test("more connections are opened only for work on the server: none when nothing changed or for a dry run's fetches", async () => {
+    const files = new Map([1, 2, 3, 4].map((i) => [`/src/f${i}.txt`, file(`file ${i}`, 1_700_000_000 + i)] as const));
+    const server = new FakeServer(files);
+    let opens = 0;
+    const connector: Connector = { label: "fake", shared: false, open: async () => (opens++, server) };
+    const first = mirrorOf(server, { connector });
+    await first.run();
+    expect(first.m.state.c.filesFetched).toBe(4);
+    expect(opens).toBe(2); // parallel 3: the first session and two more
+    opens = 0;
+    const same = mirrorOf(server, { connector });
+    await same.m.run(server, "/src", first.dest);
+    expect(same.m.state.c).toMatchObject({ filesFetched: 0, filesUnchanged: 4 });
+    expect(opens).toBe(0);
+    files.set("/src/f1.txt", file("file 1, longer", 1_700_000_100));
+    files.set("/src/f2.txt", file("file 2, longer", 1_700_000_100));
+    const dry = mirrorOf(server, { connector, dryrun: true });
+    await dry.m.run(server, "/src", first.dest);
+    expect(dry.said.sort()).toEqual(["would fetch f1.txt (14 bytes)", "would fetch f2.txt (14 bytes)"]);
+    expect(opens).toBe(0);
+    const two = mirrorOf(server, { connector });
+    await two.m.run(server, "/src", first.dest);
+    expect(two.m.state.c).toMatchObject({ filesFetched: 2, filesUnchanged: 2 });
+    expect(opens).toBe(1);
+    expect(readFileSync(nodePath.join(first.dest, "f2.txt"), "utf8")).toBe("file 2, longer");
+  });
+
+  test("a dry run over a LIST server opens more connections for the times it must ask (MDTM)", async () => {
+    const files = new Map([1, 2, 3].map((i) => [`/src/f${i}.txt`, file(`file ${i}`, 1_700_000_030)] as const));
+    const server = new FakeServer(files, new Map(), false);
+    let opens = 0;
+    const connector: Connector = { label: "fake", shared: false, open: async () => (opens++, server) };
+    const x = mirrorOf(server, { connector, dryrun: true });
+    mkdirSync(x.dest, { recursive: true });
+    for (const i of [1, 2, 3]) {
+      writeFileSync(nodePath.join(x.dest, `f${i}.txt`), `file ${i}`);
+      utimesSync(nodePath.join(x.dest, `f${i}.txt`), 1_600_000_000, 1_600_000_000);
+    }
+    await x.run();
+    expect(server.mdtmCalls.sort()).toEqual(["/src/f1.txt", "/src/f2.txt", "/src/f3.txt"]);
+    expect(opens).toBe(2);
+    expect(x.said.length).toBe(3);
   });
 });

@@ -5,7 +5,7 @@
  * file lands under a part name and is renamed into place with the server's time.
  */
 import nodePath from "node:path";
-import { rmSync } from "node:fs";
+import { rmSync, type Stats } from "node:fs";
 import type { AgentLog } from "../agent-log.ts";
 import type { Excluder } from "../cifs/exclude.ts";
 import { classify } from "./remote-errors.ts";
@@ -166,12 +166,43 @@ export class Mirror {
     }
   }
 
+  /**
+   * What the listing and the local copy alone tell of a file: unchanged (same size, and an
+   * exact time that matches or a LIST window that holds the copy's time), to be fetched, or
+   * to be asked about (same size, time unknown or outside the window: MDTM decides).
+   */
+  private judge(t: Task, st: Stats | undefined): "unchanged" | "fetch" | "ask" {
+    if (st?.isFile() !== true || st.size !== t.entry.size) return "fetch";
+    const { mtime, listTime } = t.entry;
+    if (mtime !== undefined) return sameMtime(st.mtimeMs, mtime, this.o.modifyWindowSec) ? "unchanged" : "fetch";
+    // A rough listing time (FTP LIST) that holds the copy's time is taken as unchanged, as lftp does.
+    return listTime !== undefined && inListWindow(Math.floor(st.mtimeMs / 1000), listTime) ? "unchanged" : "ask";
+  }
+
   private async transferAll(first: RemoteSession): Promise<void> {
+    // Files the listing settles need no server, so they are counted before any further
+    // connection is opened: a run with nothing changed logs in once, not `parallel` times.
+    const queue: Task[] = [];
+    let asks = 0;
+    for (const t of this.tasks) {
+      let verdict: ReturnType<Mirror["judge"]> = "fetch";
+      try {
+        verdict = this.judge(t, localStat(t.local));
+      } catch {} // transfer() stats it again and reports the error
+      if (verdict === "unchanged") {
+        this.state.c.filesUnchanged++;
+        this.o.log.debug(`unchanged ${t.rel}`);
+      } else {
+        queue.push(t);
+        if (verdict === "ask") asks++;
+      }
+    }
     let next = 0;
     const worker = async (session: RemoteSession) => {
-      while (!this.stopped && next < this.tasks.length) await this.transfer(session, this.tasks[next++]!);
+      while (!this.stopped && next < queue.length) await this.transfer(session, queue[next++]!);
     };
-    const n = Math.min(this.o.parallel, this.tasks.length);
+    // More connections only for work on the server: a dry run asks for times but fetches nothing.
+    const n = Math.min(this.o.parallel, this.o.dryrun ? asks : queue.length);
     const runs: Promise<void>[] = [worker(first)];
     for (let i = 1; i < n; i++) {
       if (this.connector.shared) {
@@ -198,12 +229,12 @@ export class Mirror {
     let offset = 0;
     try {
       const st = localStat(t.local);
-      const sameSize = st?.isFile() === true && st.size === t.entry.size;
-      // A rough listing time (FTP LIST) that holds the copy's time is taken as unchanged, as
-      // lftp does; else the exact time is asked for (MDTM).
-      const roughly = sameSize && mtime === undefined && t.entry.listTime !== undefined && inListWindow(Math.floor(st!.mtimeMs / 1000), t.entry.listTime);
-      if (mtime === undefined && sameSize && !roughly) mtime = await session.mtime(t.remote);
-      if (roughly || (sameSize && mtime !== undefined && sameMtime(st!.mtimeMs, mtime, this.o.modifyWindowSec))) {
+      let verdict = this.judge(t, st);
+      if (verdict === "ask") {
+        mtime = await session.mtime(t.remote);
+        if (mtime !== undefined && sameMtime(st!.mtimeMs, mtime, this.o.modifyWindowSec)) verdict = "unchanged";
+      }
+      if (verdict === "unchanged") {
         this.state.c.filesUnchanged++;
         log.debug(`unchanged ${t.rel}`);
         return;
