@@ -28,7 +28,7 @@ export interface AfterJobHooks {
   readonly afterJob: ((outcome: JobOutcome) => Promise<void>) | undefined;
   readonly afterAll: ((outcomes: readonly JobOutcome[], signal: AbortSignal) => Promise<void>) | undefined;
   /** Last of all, interrupted or not: waits for the run's reporter (or lets a slow one go). */
-  readonly atEnd: (() => Promise<void>) | undefined;
+  readonly atEnd: ((interruptedBy: string | undefined) => Promise<void>) | undefined;
 }
 
 export function afterJobHooks(mode: RunMode, ctx: AfterJobContext): AfterJobHooks {
@@ -37,7 +37,8 @@ export function afterJobHooks(mode: RunMode, ctx: AfterJobContext): AfterJobHook
   return {
     afterJob: mode.afterJob ? (outcome) => finishJob(outcome, ctx, reporter) : undefined,
     afterAll: mode.pruning ? (_outcomes, signal) => pruneOldRuns(ctx, signal) : undefined,
-    atEnd: mode.afterJob ? () => reporter.finish() : undefined,
+    // A closed console leaves seconds: a reporter still running is let go at once.
+    atEnd: mode.afterJob ? (by) => (consoleClosed(by) ? reporter.letGo("the console was closed") : reporter.finish()) : undefined,
   };
 }
 

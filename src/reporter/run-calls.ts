@@ -96,6 +96,20 @@ export class ReporterCalls {
     }
   }
 
+  /** Let a running reporter go at once (`why`: a closed console), unless it cannot outlive us. */
+  async letGo(why: string): Promise<void> {
+    const r = this.running;
+    if (!r) return;
+    this.leaving = true;
+    const failed = releaseOwnJob();
+    if (failed !== undefined) {
+      this.opts.log.line(`cannot let ${REPORTER} outlive cncopagent (${failed}): it ends with cncopagent; the reports it has not sent stay in ${this.opts.paths.messages}`);
+      return;
+    }
+    this.opts.log.line(`${why}: ${REPORTER}${r.pid === undefined ? "" : ` (pid ${r.pid})`} finishes its pass on its own, and cncopagent ends without waiting for it`);
+    r.release.abort();
+  }
+
   private start(): void {
     const { paths, config, log } = this.opts;
     let cmd: ReturnType<typeof reporterCommand>;

@@ -124,6 +124,22 @@ describe("cncopagent's reporter calls within one run", () => {
     expect(runs[0]!.spec.release?.aborted).toBe(false);
   });
 
+  test("letGo (a closed console) lets a running reporter go at once, and later calls start nothing", async () => {
+    const log = memoryLog();
+    const { runs, run } = controlled();
+    const reporter = new ReporterCalls({ paths, config, log, debug: false }, { command: { argv: ["r"], env: {} }, run });
+    await reporter.letGo("nothing runs");
+    expect(log.lines).toEqual([]);
+    reporter.call();
+    await settled();
+    await reporter.letGo("the console was closed");
+    expect(runs[0]!.spec.release?.aborted).toBe(true);
+    expect(log.lines.at(-1)).toMatch(/^the console was closed: cncopreporter finishes its pass on its own, and cncopagent ends without waiting for it$/);
+    reporter.call();
+    await reporter.finish();
+    expect(runs).toHaveLength(1);
+  });
+
   test("the line watcher sees lines split across writes, and passes every byte on", () => {
     const seen: string[] = [];
     const got: number[] = [];
