@@ -8,7 +8,7 @@ import type { Paths } from "../install/paths.ts";
 import type { FileLineLog } from "../logs/log-file.ts";
 import { pruneLogs } from "../logs/prune.ts";
 import { pruneHistory, recordRun } from "../history/history.ts";
-import { invokeReporter, newReporterRunState, type ReporterRunState } from "../reporter/invoke.ts";
+import { ReporterCalls } from "../reporter/run-calls.ts";
 import { consoleClosed } from "../process/signals.ts";
 import { jobLabel, type JobOutcome } from "./run-job.ts";
 import type { RunMode } from "./run-mode.ts";
@@ -27,18 +27,22 @@ export interface AfterJobContext {
 export interface AfterJobHooks {
   readonly afterJob: ((outcome: JobOutcome) => Promise<void>) | undefined;
   readonly afterAll: ((outcomes: readonly JobOutcome[], signal: AbortSignal) => Promise<void>) | undefined;
+  /** Last of all, interrupted or not: waits for the run's reporter (or lets a slow one go). */
+  readonly atEnd: ((interruptedBy: string | undefined) => Promise<void>) | undefined;
 }
 
 export function afterJobHooks(mode: RunMode, ctx: AfterJobContext): AfterJobHooks {
-  // One per run: after a "not delivered", the later jobs of the run do not call the reporter.
-  const reporter = newReporterRunState();
+  // One per run: one reporter at a time, none after a "not delivered" (reporter/run-calls.ts).
+  const reporter = new ReporterCalls({ paths: ctx.paths, config: ctx.config, log: ctx.log, debug: ctx.debug });
   return {
     afterJob: mode.afterJob ? (outcome) => finishJob(outcome, ctx, reporter) : undefined,
     afterAll: mode.pruning ? (_outcomes, signal) => pruneOldRuns(ctx, signal) : undefined,
+    // A closed console leaves seconds: a reporter still running is let go at once.
+    atEnd: mode.afterJob ? (by) => (consoleClosed(by) ? reporter.letGo("the console was closed") : reporter.finish()) : undefined,
   };
 }
 
-async function finishJob(outcome: JobOutcome, ctx: AfterJobContext, reporter: ReporterRunState): Promise<void> {
+async function finishJob(outcome: JobOutcome, ctx: AfterJobContext, reporter: ReporterCalls): Promise<void> {
   const { paths, config, log, view } = ctx;
   try {
     recordRun(paths, outcome, log.path);
@@ -50,7 +54,7 @@ async function finishJob(outcome: JobOutcome, ctx: AfterJobContext, reporter: Re
     log.line(`the console was closed: cncopreporter${ctx.email ? " and the mail" : ""} are left for the next run; the reports stay in ${paths.messages}`);
     return;
   }
-  await invokeReporter({ paths, config, log, debug: ctx.debug, state: reporter });
+  reporter.call();
   if (!ctx.email) return;
   // nodemailer is loaded only by runs that send mail.
   const { sendJobMail } = await import("../mail/job-mail.ts");

@@ -36,6 +36,8 @@ export interface DispatchOptions {
   readonly afterJob?: ((outcome: JobOutcome) => Promise<void>) | undefined;
   /** Called once after the jobs unless interrupted (pruning); `signal` aborts on an interruption. */
   readonly afterAll?: ((outcomes: readonly JobOutcome[], signal: AbortSignal) => Promise<void>) | undefined;
+  /** Called last, interrupted or not (the run's reporter is waited for, or let go); `interruptedBy` the signal, if any. */
+  readonly atEnd?: ((interruptedBy: string | undefined) => Promise<void>) | undefined;
 }
 
 export interface DispatchResult {
@@ -177,6 +179,8 @@ export async function dispatch(opts: DispatchOptions): Promise<DispatchResult> {
     if (afterAll && !interruption.signal.aborted) {
       await logFailure(log, "after the jobs", () => afterAll(outcomes, interruption.signal));
     }
+    const atEnd = opts.atEnd;
+    if (atEnd) await logFailure(log, "at the end of the run", () => atEnd(interruption.by()));
   } finally {
     interruption.stopListening();
   }

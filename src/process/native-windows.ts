@@ -124,6 +124,17 @@ export function createKillOnCloseJob(): JobResult<bigint> {
   return { ok: job };
 }
 
+/** Turn a job's kill-on-close limit on or off (the only limit the suite sets). */
+export function setKillOnClose(job: bigint, on: boolean): JobResult<true> {
+  const k = kernel32();
+  if (!k) return { error: loadFailure() };
+  const info = new Uint8Array(EXTENDED_LIMIT_SIZE);
+  new DataView(info.buffer).setUint32(LIMIT_FLAGS_OFFSET, on ? JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE : 0, true);
+  return k.SetInformationJobObject(job, JOB_OBJECT_EXTENDED_LIMIT_INFORMATION, ptr(info), EXTENDED_LIMIT_SIZE)
+    ? { ok: true }
+    : { error: `SetInformationJobObject failed (${lastError(k)})` };
+}
+
 /** Put process `pid` (or this process, when pid is undefined) into `job`. */
 export function assignToJob(job: bigint, pid: number | undefined): JobResult<true> {
   const k = kernel32();

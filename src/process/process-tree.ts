@@ -11,7 +11,7 @@ import { closeHandle, consoleCodePage, openProcessHandle, processExitCode, windo
 import { consoleTextSink } from "./console-text.ts";
 import { monotonicMs } from "../format/time.ts";
 import { type Signal, signalTree, stopProcessTree, stopRunLeftovers, treeAlive, WINDOWS_STOP_EXIT } from "./tree-stop.ts";
-import { closeWindowsJob, jobForChild, terminateWindowsJob, type WindowsJob } from "./windows-job.ts";
+import { closeWindowsJob, jobForChild, relinquishWindowsJob, terminateWindowsJob, type WindowsJob } from "./windows-job.ts";
 
 export { type Signal, signalTree, treeAlive };
 
@@ -65,6 +65,13 @@ export interface RunSpec {
   readonly session?: string | undefined;
   /** Where failed stop attempts (and a child that could not be put into a job) are said. */
   readonly log?: ((text: string) => void) | undefined;
+  /**
+   * Aborting lets the child go: it may outlive this process (no deadline any more, its
+   * output no longer read, nothing of ours keeps this process alive for it; Windows: its
+   * job no longer ends it), and the result, `released`, comes at once. On Windows such a
+   * child is started detached (no console of its own, its own process group).
+   */
+  readonly release?: AbortSignal | undefined;
 }
 
 export interface RunResult {
@@ -79,6 +86,8 @@ export interface RunResult {
   readonly started: Date;
   readonly finished: Date;
   readonly durationMs: number;
+  /** Let go through RunSpec.release while it still ran: exitCode and signal are null. */
+  readonly released?: boolean;
 }
 
 /**
@@ -143,7 +152,9 @@ export function runProcess(spec: RunSpec): Promise<RunResult> {
         cwd: spec.cwd,
         env: spec.env as NodeJS.ProcessEnv,
         stdio: output.stdio,
-        detached: platform !== "win32" && group,
+        // Windows: a child that may be let go (release) must not be in the runtime's own
+        // kill-on-close job (libuv puts every child not started detached there).
+        detached: platform === "win32" ? spec.release !== undefined : group,
         windowsHide: true,
         windowsVerbatimArguments: spec.verbatim === true,
         ...(spec.file !== undefined && name !== undefined ? { argv0: name } : {}),
@@ -171,11 +182,12 @@ export function runProcess(spec: RunSpec): Promise<RunResult> {
       }
     }
 
-    const finish = () => {
+    const finish = (released = false) => {
       if (settled) return;
       settled = true;
       if (deadlineTimer) clearTimeout(deadlineTimer);
       spec.abort?.removeEventListener("abort", onAbort);
+      spec.release?.removeEventListener("abort", onRelease);
       stdout.end();
       stderr.end();
       const finished = new Date();
@@ -190,7 +202,15 @@ export function runProcess(spec: RunSpec): Promise<RunResult> {
         started,
         finished,
         durationMs: monotonicMs() - startedMono,
+        ...(released ? { released } : {}),
       });
+    };
+    const onRelease = () => {
+      if (exit || settled || stopping) return;
+      output.close();
+      child.unref();
+      if (job) relinquishWindowsJob(job, spec.log);
+      finish(true);
     };
 
     const stop = () => {
@@ -237,6 +257,10 @@ export function runProcess(spec: RunSpec): Promise<RunResult> {
     if (spec.abort) {
       if (spec.abort.aborted) onAbort();
       else spec.abort.addEventListener("abort", onAbort, { once: true });
+    }
+    if (spec.release) {
+      if (spec.release.aborted) onRelease();
+      else spec.release.addEventListener("abort", onRelease, { once: true });
     }
     if (spec.deadline !== undefined) {
       const ms = Math.max(0, spec.deadline - monotonicMs());

@@ -11,7 +11,7 @@
  *   milliseconds of its life, before its own code runs) stays only in cncopagent's job, so
  *   it is still ended when cncopagent ends.
  */
-import { assignToJob, closeJob, createKillOnCloseJob, type JobResult, terminateJob } from "./native-windows.ts";
+import { assignToJob, closeJob, createKillOnCloseJob, type JobResult, setKillOnClose, terminateJob } from "./native-windows.ts";
 
 export interface WindowsJob {
   readonly handle: bigint;
@@ -58,4 +58,30 @@ export function closeWindowsJob(job: WindowsJob): void {
   if (job.closed) return;
   job.closed = true;
   closeJob(job.handle);
+}
+
+/**
+ * Let a child's tree outlive us: its job no longer ends it when our handle closes. Used for
+ * a cncopreporter left to finish its pass (reporter/run-calls.ts), together with
+ * releaseOwnJob().
+ */
+export function relinquishWindowsJob(job: WindowsJob, log?: (text: string) => void): void {
+  if (job.closed) return;
+  const r = setKillOnClose(job.handle, false);
+  if ("error" in r) {
+    log?.(`could not let a child outlive cncopagent: ${r.error}; it ends with cncopagent`);
+    return;
+  }
+  closeWindowsJob(job);
+}
+
+/**
+ * Right before cncopagent ends with a child it let go: its own job no longer ends what is
+ * left in it. Every agent's tree was stopped before (each in a job of its own). Undefined
+ * on success (or when there is no job), else why not.
+ */
+export function releaseOwnJob(platform: NodeJS.Platform = process.platform): string | undefined {
+  if (platform !== "win32" || ownJob === undefined) return undefined;
+  const r = setKillOnClose(ownJob, false);
+  return "error" in r ? r.error : undefined;
 }

@@ -11,8 +11,8 @@ import { ensureTree, resolvePaths } from "../install/paths.ts";
 import { stopSignals } from "../process/signals.ts";
 import { VERSION } from "../cli/version.ts";
 import { runReporter } from "../reporter/reporter.ts";
-import { EXIT_UNDELIVERED, INVOKED_BY_ENV } from "../reporter/answer.ts";
-import { openReporterLog } from "../reporter/reporter-log.ts";
+import { EXIT_UNDELIVERED, INVOKED_BY_ENV, SLOW_ANSWER_MARK, SLOW_ANSWER_MS } from "../reporter/answer.ts";
+import { openReporterLog, type ReporterLog } from "../reporter/reporter-log.ts";
 import { answerHelpOrVersion, defineProgram } from "../cli/run-program.ts";
 import { messages } from "../format/messages.ts";
 
@@ -38,6 +38,8 @@ exit status: 0 the pass ran (also when the network is down or another reporter i
 running), 1 a failure of the reporter itself, 2 usage or configuration error,
 130/143 interrupted; 75 a report was not delivered, only when run by cncopagent
 (CNCOP_REPORTER_INVOKED_BY=cncopagent), which then skips its later calls of the run.
+Run by cncopagent, it also says "waiting: ..." on stdout once an answer takes over
+500 ms, and cncopagent then ends without waiting for this pass.
 `;
 
 export interface ReporterArgs {
@@ -82,7 +84,7 @@ async function runReporterPass(opts: ReporterArgs): Promise<number> {
   try {
     log.info(`cncopreporter ${VERSION} started: pid ${process.pid}, root ${paths.root}, config ${paths.configFile}, url ${config.network.url ?? "(none)"}`);
     for (const w of config.warnings) log.warn(w);
-    const summary = await runReporter({ paths, config, log, stop: controller.signal });
+    const summary = await runReporter({ paths, config, log, stop: controller.signal, ...slowAnswerSignal(log) });
     log.info(`cncopreporter finished: ${summary.text}`);
     if (summary.eventful) say.log(summary.text);
     if (summary.interrupted) return controller.signal.reason === "SIGINT" ? EXIT.SIGINT : EXIT.SIGTERM;
@@ -96,4 +98,25 @@ async function runReporterPass(opts: ReporterArgs): Promise<number> {
     for (const s of signals) process.off(s, onSignal);
     log.close();
   }
+}
+
+/**
+ * cncopagent's call: the first request left unanswered for SLOW_ANSWER_MS is said once on
+ * stdout (and in the log), so that cncopagent need not wait for this pass at the end of its
+ * run. Nothing else changes: the pass goes on to its end.
+ */
+function slowAnswerSignal(log: ReporterLog): { onSlowAnswer?: (text: string) => void; slowAfterMs?: number } {
+  if (process.env[INVOKED_BY_ENV] !== "cncopagent") return {};
+  let said = false;
+  const onSlowAnswer = (text: string) => {
+    if (said) return;
+    said = true;
+    log.info(`${text}; cncopagent is told it need not wait for this pass`);
+    try {
+      process.stdout.write(`${SLOW_ANSWER_MARK}${text}\n`);
+    } catch {
+      // cncopagent has ended: nobody is waiting any more.
+    }
+  };
+  return { onSlowAnswer, slowAfterMs: SLOW_ANSWER_MS };
 }

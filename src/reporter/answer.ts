@@ -12,6 +12,13 @@ import { isAtLeastAsOld } from "../format/time.ts";
 export const INVOKED_BY_ENV = "CNCOP_REPORTER_INVOKED_BY";
 /** The reporter's exit status, under INVOKED_BY_ENV, when its pass stopped on a "not delivered" (EX_TEMPFAIL). */
 export const EXIT_UNDELIVERED = 75;
+/**
+ * Under INVOKED_BY_ENV, a request unanswered for this long makes the reporter say so once
+ * on stdout, in a line starting with SLOW_ANSWER_MARK: cncopagent then ends its run without
+ * waiting for this reporter, which finishes its pass on its own (reporter/run-calls.ts).
+ */
+export const SLOW_ANSWER_MS = 500;
+export const SLOW_ANSWER_MARK = "waiting: ";
 
 export type Verdict = "accepted" | "refused" | "undelivered";
 

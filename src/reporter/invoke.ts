@@ -1,22 +1,16 @@
 /**
- * cncopagent invokes cncopreporter after each job (SPEC §5) so that the job's reports
- * leave at once. The reporter runs as a child with a time limit; its output and outcome
- * go to the CA log, and nothing it does changes the job's state. Without `[network] url`
+ * How cncopagent starts cncopreporter after each job (SPEC §5): the command, its time
+ * limit, and the CA log line of its outcome. The calls of a run (started without waiting,
+ * one at a time, none after a "not delivered") are in run-calls.ts. Without `[network] url`
  * it is not started at all: the reports stay in the spool, at no cost to a long run.
- *
- * Once a call of a run could not deliver (the reporter says so with EXIT_UNDELIVERED, or
- * ran out of its time limit), the later calls of that run are not made: a hanging or
- * unreachable report service costs one `timeout`, not one per job. The reports wait in
- * the spool for the next run or a scheduled reporter.
  */
 import { existsSync, statSync } from "node:fs";
 import nodePath from "node:path";
-import { formatCommandLine } from "../process/command-line.ts";
 import type { Config } from "../install/config.ts";
 import type { LineLog } from "../logs/log-file.ts";
 import { isCompiled, type Paths } from "../install/paths.ts";
-import { runProcess, type RunResult, type RunSpec } from "../process/process-tree.ts";
-import { formatDuration, monotonicMs } from "../format/time.ts";
+import type { RunResult, RunSpec } from "../process/process-tree.ts";
+import { formatDuration } from "../format/time.ts";
 import { EXIT_UNDELIVERED, INVOKED_BY_ENV } from "./answer.ts";
 import { exitStatusText } from "../process/exit-status.ts";
 
@@ -24,22 +18,11 @@ export const REPORTER = "cncopreporter";
 /** Between SIGTERM (the reporter stops sending and awaits its answers) and SIGKILL. */
 export const INVOKE_GRACE_MS = 10_000;
 
-/** What the calls of one cncopagent run know: the first "not delivered", once seen. */
-export interface ReporterRunState {
-  undelivered: string | undefined;
-}
-
-export function newReporterRunState(): ReporterRunState {
-  return { undelivered: undefined };
-}
-
 export interface InvokeReporterOptions {
   readonly paths: Paths;
   readonly config: Config;
   readonly log: LineLog;
   readonly debug: boolean;
-  /** Shared by the calls of one run; without it every call runs. */
-  readonly state?: ReporterRunState;
 }
 
 export interface ReporterCommand {
@@ -110,37 +93,4 @@ export interface InvokeDeps {
   readonly command?: ReporterCommand;
   readonly timeLimitMs?: number;
   readonly run?: (spec: RunSpec) => Promise<RunResult>;
-}
-
-/** Never throws and never changes a job's outcome: everything ends up in the log. */
-export async function invokeReporter(opts: InvokeReporterOptions, deps: InvokeDeps = {}): Promise<void> {
-  const { paths, config, log } = opts;
-  if (!config.network.url) {
-    log.line(`${REPORTER} not run: no [network] url in ${config.file}; the reports stay in ${paths.messages}`);
-    return;
-  }
-  if (opts.state?.undelivered !== undefined) {
-    log.line(`${REPORTER} not run: ${opts.state.undelivered}; the reports stay in ${paths.messages} for the next run or a scheduled ${REPORTER}`);
-    return;
-  }
-  try {
-    const cmd = deps.command ?? reporterCommand(paths, opts.debug, defaultInputs());
-    const limitMs = deps.timeLimitMs ?? reporterTimeLimitMs(config);
-    log.line(`${REPORTER}: run: ${formatCommandLine(cmd.argv)}`);
-    const result = await (deps.run ?? runProcess)({
-      argv: cmd.argv,
-      cwd: paths.root,
-      env: cmd.env,
-      deadline: monotonicMs() + limitMs,
-      graceMs: INVOKE_GRACE_MS,
-      stdout: log.sink(`[${REPORTER} stdout]`),
-      stderr: log.sink(`[${REPORTER} stderr]`),
-    });
-    log.line(describeOutcome(result, limitMs));
-    if (opts.state && (result.timedOut || result.exitCode === EXIT_UNDELIVERED)) {
-      opts.state.undelivered = `a report was not delivered earlier in this run (${REPORTER} ${result.timedOut ? "ran out of its time limit" : `exited with status ${EXIT_UNDELIVERED}`} at ${new Date().toISOString()})`;
-    }
-  } catch (err) {
-    log.line(`${REPORTER} could not be run: ${(err as Error).message}; the reports stay in the spool`);
-  }
 }

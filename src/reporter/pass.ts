@@ -21,6 +21,7 @@ import { errnoCode } from "../cli/errors.ts";
 import { type ReportPrefix } from "../reports/report-files.ts";
 import { sentFinishLine } from "../reports/session-reports.ts";
 import { escapeControls } from "../format/escape.ts";
+import { maskUrl } from "../format/secrets.ts";
 import { describeResult, formatAge, isReportExpired, REPORT_KEEP_DAYS, REPORT_KEEP_MS, verdictOf } from "./answer.ts";
 import { formatBytes } from "../format/bytes.ts";
 import { MAX_REPORT_BYTES, moveAside, readReport, type ReportBody } from "./report-file.ts";
@@ -47,6 +48,12 @@ export interface PassOptions {
   readonly skip?: ReadonlySet<string>;
   /** Aborted (SIGTERM, SIGINT): send nothing new; answers in flight are still awaited. */
   readonly stop?: AbortSignal;
+  /**
+   * Told once per request whose answer takes longer than `slowAfterMs` (cncopagent then
+   * stops waiting for this reporter at the end of its run: reporter/run-calls.ts).
+   */
+  readonly onSlowAnswer?: (text: string) => void;
+  readonly slowAfterMs?: number;
 }
 
 export interface PassResult {
@@ -121,17 +128,20 @@ export async function runPass(opts: PassOptions): Promise<PassResult> {
 
   const sendOne = async (e: SpoolEntry, body: ReportBody, bytes: number, report: Record<string, unknown> | undefined, session: string | undefined): Promise<void> => {
     const url = endpointUrl(opts.baseUrl, e.prefix);
-    const result = await transport.send(url, body, e.name);
+    const onSlow = opts.onSlowAnswer;
+    const slowMs = opts.slowAfterMs ?? 0;
+    const slowTimer = onSlow ? setTimeout(() => onSlow(`no answer yet from ${maskUrl(url)} to ${e.name} after ${slowMs} ms; still waiting`), slowMs) : undefined;
+    const result = await transport.send(url, body, e.name).finally(() => clearTimeout(slowTimer));
     const answer = describeResult(result);
     log.debug(`POST ${url} ${e.name} (${bytes} bytes): ${answer} after ${Math.round(result.ms)} ms`);
     const verdict = verdictOf(result);
     if (verdict === "accepted") {
-      if (await removeFile(e, "accepted")) {
-        sent++;
-        // A JF- names its session, so cncopagent knows the run has its finish report.
-        const what = e.prefix === "JF-" && session !== undefined ? sentFinishLine(e.name, escapeControls(session)) : `sent ${e.name}`;
-        log.info(`${what} to ${url}: HTTP ${result.kind === "answer" ? result.status : ""}; deleted`);
-      }
+      // A JF- names its session, so cncopagent knows the run has its finish report. The line
+      // is written before the file goes: whoever reads the spool and then this log
+      // (reports/session-reports.ts) finds the report in one of the two, never in neither.
+      const what = e.prefix === "JF-" && session !== undefined ? sentFinishLine(e.name, escapeControls(session)) : `sent ${e.name}`;
+      log.info(`${what} to ${url}: HTTP ${result.kind === "answer" ? result.status : ""}; deleting it`);
+      if (await removeFile(e, "accepted")) sent++;
     } else if (verdict === "refused") {
       const age = now() - e.mtimeMs;
       if (isReportExpired(e.mtimeMs, now())) {

@@ -28,6 +28,9 @@ export interface ReporterOptions {
   readonly stop?: AbortSignal;
   readonly transport?: Transport;
   readonly inFlight?: number;
+  /** See PassOptions.onSlowAnswer. */
+  readonly onSlowAnswer?: (text: string) => void;
+  readonly slowAfterMs?: number;
 }
 
 export interface ReporterSummary {
@@ -116,7 +119,7 @@ export async function runReporter(opts: ReporterOptions): Promise<ReporterSummar
     }
     let r: PassResult;
     try {
-      r = await runPass({ messagesDir: paths.messages, badDir: paths.badMessages, baseUrl: net.url, transport, log, skip: refusedNames, stop: opts.stop, inFlight: opts.inFlight });
+      r = await runPass({ messagesDir: paths.messages, badDir: paths.badMessages, baseUrl: net.url, transport, log, skip: refusedNames, stop: opts.stop, inFlight: opts.inFlight, onSlowAnswer: opts.onSlowAnswer, slowAfterMs: opts.slowAfterMs });
     } finally {
       lock.held.release();
     }

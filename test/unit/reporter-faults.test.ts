@@ -10,8 +10,10 @@ import { parseConfigText } from "../../src/install/config.ts";
 import { makePaths } from "../../src/install/paths.ts";
 import type { LineLog } from "../../src/logs/log-file.ts";
 import type { RunResult } from "../../src/process/process-tree.ts";
-import { EXIT_UNDELIVERED, INVOKED_BY_ENV } from "../../src/reporter/answer.ts";
-import { invokeReporter, newReporterRunState, reporterCommand } from "../../src/reporter/invoke.ts";
+import { EXIT_UNDELIVERED, INVOKED_BY_ENV, SLOW_ANSWER_MARK } from "../../src/reporter/answer.ts";
+import { reporterCommand } from "../../src/reporter/invoke.ts";
+import { lineWatcher, ReporterCalls } from "../../src/reporter/run-calls.ts";
+import type { RunSpec } from "../../src/process/process-tree.ts";
 import { deleteCheck } from "../../src/reporter/pass.ts";
 import { IN_MEMORY_BYTES, readReport } from "../../src/reporter/report-file.ts";
 
@@ -42,11 +44,12 @@ describe("cncopagent's reporter calls within one run", () => {
     [`exit ${EXIT_UNDELIVERED} (not delivered)`, result({ exitCode: EXIT_UNDELIVERED }), 1],
     ["stopped at its time limit", result({ exitCode: null, signal: "SIGTERM", timedOut: true }), 1],
   ] as const)("after %s, %p call(s) of 3 run", async (_what, outcome, calls) => {
-    const state = newReporterRunState();
     const log = memoryLog();
     let runs = 0;
+    const reporter = new ReporterCalls({ paths, config, log, debug: false }, { command: { argv: ["r"], env: {} }, run: async () => (runs++, outcome) });
     for (let i = 0; i < 3; i++) {
-      await invokeReporter({ paths, config, log, debug: false, state }, { command: { argv: ["r"], env: {} }, run: async () => (runs++, outcome) });
+      reporter.call();
+      await reporter.finish();
     }
     expect(runs).toBe(calls);
     const skipped = log.lines.filter((l) => l.startsWith("cncopreporter not run: a report was not delivered earlier in this run ("));
@@ -54,12 +57,99 @@ describe("cncopagent's reporter calls within one run", () => {
     for (const l of skipped) expect(l).toEndWith(`; the reports stay in ${paths.messages} for the next run or a scheduled cncopreporter`);
   });
 
-  test("without a run state every call runs", async () => {
-    let runs = 0;
-    for (let i = 0; i < 2; i++) {
-      await invokeReporter({ paths, config, log: memoryLog(), debug: false }, { command: { argv: ["r"], env: {} }, run: async () => (runs++, result({ exitCode: EXIT_UNDELIVERED })) });
-    }
-    expect(runs).toBe(2);
+  /** A fake reporter run each test ends by hand. */
+  function controlled() {
+    const runs: { spec: RunSpec; end: (r: RunResult) => void }[] = [];
+    const run = (spec: RunSpec) =>
+      new Promise<RunResult>((resolve) => {
+        runs.push({ spec, end: resolve });
+        spec.release?.addEventListener("abort", () => resolve(result({ exitCode: null, released: true })));
+      });
+    return { runs, run };
+  }
+  const settled = () => new Promise((r) => setTimeout(r, 5));
+
+  test("a call does not wait; calls while it runs make one more run once it ends", async () => {
+    const log = memoryLog();
+    const { runs, run } = controlled();
+    const reporter = new ReporterCalls({ paths, config, log, debug: false }, { command: { argv: ["r"], env: {} }, run });
+    reporter.call();
+    reporter.call();
+    reporter.call();
+    await settled();
+    expect(runs).toHaveLength(1);
+    expect(log.lines.filter((l) => l.includes("is still running: it is run again once it ends"))).toHaveLength(2);
+    let finished = false;
+    const end = reporter.finish().then(() => (finished = true));
+    runs[0]!.end(result({ exitCode: 0 }));
+    await settled();
+    expect(runs).toHaveLength(2);
+    expect(finished).toBe(false);
+    runs[1]!.end(result({ exitCode: 0 }));
+    await end;
+    expect(runs).toHaveLength(2);
+  });
+
+  test("at the end, a reporter that said its server is slow is let go, and cncopagent does not wait", async () => {
+    const log = memoryLog();
+    const { runs, run } = controlled();
+    const reporter = new ReporterCalls({ paths, config, log, debug: false }, { command: { argv: ["r"], env: {} }, run });
+    reporter.call();
+    await settled();
+    runs[0]!.spec.stdout.write(new TextEncoder().encode(`${SLOW_ANSWER_MARK}no answer yet from http://127.0.0.1:9/submit_jobresults\n`));
+    reporter.call();
+    await reporter.finish();
+    expect(runs[0]!.spec.release?.aborted).toBe(true);
+    expect(runs).toHaveLength(1);
+    expect(log.lines.some((l) => /^cncopreporter has waited more than 500 ms for an answer from the report server: it finishes its pass on its own \(each request within the \[network\] timeout of 5 s\)/.test(l))).toBe(true);
+    // A later call of the same run starts nothing.
+    reporter.call();
+    await settled();
+    expect(runs).toHaveLength(1);
+  });
+
+  test("without that word the end of the run waits for the reporter", async () => {
+    const log = memoryLog();
+    const { runs, run } = controlled();
+    const reporter = new ReporterCalls({ paths, config, log, debug: false }, { command: { argv: ["r"], env: {} }, run });
+    reporter.call();
+    await settled();
+    runs[0]!.spec.stdout.write(new TextEncoder().encode("waiting for nothing: not the mark\n"));
+    let finished = false;
+    const end = reporter.finish().then(() => (finished = true));
+    await settled();
+    expect(finished).toBe(false);
+    runs[0]!.end(result({ exitCode: 0 }));
+    await end;
+    expect(runs[0]!.spec.release?.aborted).toBe(false);
+  });
+
+  test("letGo (a closed console) lets a running reporter go at once, and later calls start nothing", async () => {
+    const log = memoryLog();
+    const { runs, run } = controlled();
+    const reporter = new ReporterCalls({ paths, config, log, debug: false }, { command: { argv: ["r"], env: {} }, run });
+    await reporter.letGo("nothing runs");
+    expect(log.lines).toEqual([]);
+    reporter.call();
+    await settled();
+    await reporter.letGo("the console was closed");
+    expect(runs[0]!.spec.release?.aborted).toBe(true);
+    expect(log.lines.at(-1)).toMatch(/^the console was closed: cncopreporter finishes its pass on its own, and cncopagent ends without waiting for it$/);
+    reporter.call();
+    await reporter.finish();
+    expect(runs).toHaveLength(1);
+  });
+
+  test("the line watcher sees lines split across writes, and passes every byte on", () => {
+    const seen: string[] = [];
+    const got: number[] = [];
+    const w = lineWatcher({ write: (c) => void got.push(c.length), end() {} }, (l) => seen.push(l));
+    const enc = new TextEncoder();
+    w.write(enc.encode("one\r\nwai"));
+    w.write(enc.encode("ting: x\nlast"));
+    w.end();
+    expect(seen).toEqual(["one", "waiting: x", "last"]);
+    expect(got).toEqual([8, 12]);
   });
 
   test("the reporter is told it runs for cncopagent", () => {

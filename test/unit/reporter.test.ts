@@ -8,7 +8,8 @@ import type { LineLog } from "../../src/logs/log-file.ts";
 import { makePaths, reporterLockFiles } from "../../src/install/paths.ts";
 import { parseReporterArgs } from "../../src/programs/cncopreporter.ts";
 import { describeResult, formatAge, isReportExpired, REPORT_KEEP_MS, type SendResult, verdictOfStatus } from "../../src/reporter/answer.ts";
-import { invokeReporter, reporterCommand, reporterTimeLimitMs, type CommandInputs } from "../../src/reporter/invoke.ts";
+import { reporterCommand, reporterTimeLimitMs, type CommandInputs } from "../../src/reporter/invoke.ts";
+import { ReporterCalls } from "../../src/reporter/run-calls.ts";
 import { acquirePassLock, passWanted, reporterAlive, requestPass } from "../../src/reporter/pass-lock.ts";
 import { bootId, identify } from "../../src/process/proc-info.ts";
 import { runPass } from "../../src/reporter/pass.ts";
@@ -241,7 +242,9 @@ describe("invoking the reporter", () => {
   test("no url: nothing is started", async () => {
     const log = memoryLog();
     const config = parseConfigText("[defaults]\n", "c.ini");
-    await invokeReporter({ paths, config, log, debug: false }, { run: () => Promise.reject(new Error("must not run")) });
+    const calls = new ReporterCalls({ paths, config, log, debug: false }, { run: () => Promise.reject(new Error("must not run")) });
+    calls.call();
+    await calls.finish();
     expect(log.lines).toEqual([`cncopreporter not run: no [network] url in c.ini; the reports stay in ${paths.messages}`]);
   });
 
@@ -251,7 +254,9 @@ describe("invoking the reporter", () => {
     const log = memoryLog();
     const config = parseConfigText("[network]\nurl = http://127.0.0.1:9\n", "c.ini");
     const started = Date.now();
-    await invokeReporter({ paths: p, config, log, debug: false }, { command: { argv: ["/bin/sh", "-c", "echo waiting; exec sleep 30"], env: process.env }, timeLimitMs: 300 });
+    const calls = new ReporterCalls({ paths: p, config, log, debug: false }, { command: { argv: ["/bin/sh", "-c", "echo waiting; exec sleep 30"], env: process.env }, timeLimitMs: 300 });
+    calls.call();
+    await calls.finish();
     expect(Date.now() - started).toBeLessThan(15_000);
     expect(log.lines).toContain("[cncopreporter stdout] waiting");
     expect(log.lines.at(-1)).toMatch(/^cncopreporter was stopped after the time limit of 300 ms/);

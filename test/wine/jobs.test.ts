@@ -2,9 +2,12 @@
  * Job runs on Windows: a second run of a running job is skipped (exit 3), maxruntime ends a
  * job, JE/JF reports are written and cncopreporter delivers them to a loopback HTTP server,
  * `--email` reaches a loopback SMTP server, and the ini may have CRLF line ends and a BOM.
+ * Against a report server that never answers, the run does not wait for its reporter: the
+ * reporter is let out of cncopagent's job object and finishes its pass on its own.
  */
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import net from "node:net";
 import nodePath from "node:path";
 import { waitFor } from "../helpers/tree.ts";
 import { makeScratch } from "../helpers/scratch.ts";
@@ -90,6 +93,36 @@ describe("reports, the reporter and email, with a CRLF + BOM ini", () => {
     expect(smtp.messages.map((m) => m.subject.replace(/ on \S+$/, ""))).toEqual([`ERROR: Broken prerun (job ${bad})`, `OK: Nightly files (job ${ok})`]);
     expect(smtp.messages.map((m) => m.to)).toEqual([["admin@example.com"], ["admin@example.com"]]);
     expect(smtp.messages[1]!.text).toContain("copied everything");
+  });
+
+  test.concurrent("a report server that never answers: the reporter is let go at the end and outlives cncopagent's job object", async () => {
+    const sockets = new Set<net.Socket>();
+    const silent = net.createServer((s) => {
+      sockets.add(s);
+      s.on("error", () => {});
+    });
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", () => r()));
+    scratch.defer(() => {
+      for (const s of sockets) s.destroy();
+      silent.close();
+    });
+    const url = `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}`;
+    const t = tree({ config: crlf(["[agents]", "EXEJOB = agentexe", "[network]", `url = ${url}`, "timeout = 8"]) });
+    t.fake("agentexe.exe", ["out=done"]);
+    const a = t.addJob({ jobtitle: "First", jobtype: "EXEJOB" });
+    const b = t.addJob({ jobtitle: "Second", jobtype: "EXEJOB" });
+    const r = await t.run("cncopagent", ["-a"]);
+    expect(r.exitCode).toBe(0);
+    expect(finalStates(r)).toEqual({ [a]: "OK", [b]: "OK" });
+    const ca = t.caLogText();
+    expect(ca.match(/cncopreporter: run: /g)).toHaveLength(1);
+    expect(ca).toMatch(/cncopreporter \(pid \d+\) has waited more than 500 ms for an answer from the report server: it finishes its pass on its own/);
+    expect(ca).not.toContain("cannot let cncopreporter outlive cncopagent");
+    // Had the job object ended it with cncopagent, its log would never get its last line.
+    const rp = () => readdirSync(nodePath.join(t.root, "Spool", "Logs")).filter((n) => n.startsWith("RP-")).map((n) => readFileSync(nodePath.join(t.root, "Spool", "Logs", n), "utf8")).join("");
+    await waitFor(() => /INFO cncopreporter finished: 0 sent, .*stopped: /.test(rp()), 60_000, "the reporter's end");
+    expect(rp()).toMatch(/WARN not delivered JF-.* no answer within the time limit/);
+    expect(t.reports("JF-").map((x) => x.body.jobid).sort()).toEqual([a, b].sort());
   });
 
   test.concurrent("ini errors name the file and line with CRLF line ends and a BOM; -c takes a Windows path", async () => {
