@@ -12,7 +12,9 @@
  *
  * The agents are the compiled executable (dist/, built if missing) with their default
  * settings (4 transfers at once). Each figure is the best of ROUNDS runs; `sync` runs
- * before each. Temporary files live in .bench-tmp/ and are removed at the end.
+ * before each (5 rounds by default: on this shared machine fewer let one slow reference run
+ * decide the ratio). BENCH_NO_P4=1 leaves out the `lftp --parallel=4` information rows.
+ * Temporary files live in .bench-tmp/ and are removed at the end.
  * Run: bun bench/remote.bench.ts [BENCH_ROUNDS=n]
  */
 import { Database } from "bun:sqlite";
@@ -27,7 +29,7 @@ const REPO = nodePath.dirname(import.meta.dir);
 const SMALL_FILES = 2_000;
 const FOLDERS = 20;
 const BIG_BYTES = 500 * 1024 ** 2;
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const base = nodePath.join(REPO, ".bench-tmp", `remote-${process.pid}`);
 const src = nodePath.join(base, "src");
 
