@@ -11,7 +11,8 @@
  *   SFTP second run                      agent vs `rsync -a` over ssh                limit 2x
  *
  * The agents are the compiled executable (dist/, built if missing) with their default
- * settings (4 transfers at once). Each figure is the best of ROUNDS runs; `sync` runs
+ * settings (4 transfers at once), run with the environment cncopagent gives them
+ * (src/dispatcher/agent-env.ts). Each figure is the best of ROUNDS runs; `sync` runs
  * before each (5 rounds by default: on this shared machine fewer let one slow reference run
  * decide the ratio). BENCH_NO_P4=1 leaves out the `lftp --parallel=4` information rows.
  * Temporary files live in .bench-tmp/ and are removed at the end.
@@ -23,6 +24,7 @@ import os from "node:os";
 import nodePath from "node:path";
 import { BACKUPJOB_SCHEMA } from "../src/install/jobs-db.ts";
 import { makeSourceTree } from "./common.ts";
+import { agentRuntimeEnv } from "../src/dispatcher/agent-env.ts";
 import { startSshd, startVsftpd, TEST_PASSWORD, TEST_USER } from "../test/helpers/remote-servers.ts";
 
 const REPO = nodePath.dirname(import.meta.dir);
@@ -82,6 +84,8 @@ function line(what: string, agentMs: number, refName: string, refMs: number, lim
 
 /** First runs (each from an empty destination, the order alternating), then no-change runs. */
 function compare(label: string, agent: string[], agentDest: string, ref: string[], refDest: string, refName: string, refEnv: Record<string, string> = {}): boolean {
+  // The agent runs with what cncopagent adds to its environment (src/dispatcher/agent-env.ts).
+  const agentEnv = agentRuntimeEnv(agent[0]!);
   const firstAgent: number[] = [];
   const firstRef: number[] = [];
   let agentPeak = 0;
@@ -93,10 +97,10 @@ function compare(label: string, agent: string[], agentDest: string, ref: string[
   for (let r = 0; r < ROUNDS; r++) {
     if (r % 2 === 0) {
       firstRef.push(fresh(refDest, ref, refEnv));
-      firstAgent.push(fresh(agentDest, agent));
+      firstAgent.push(fresh(agentDest, agent, agentEnv));
       agentPeak = Math.max(agentPeak, lastPeakRss);
     } else {
-      firstAgent.push(fresh(agentDest, agent));
+      firstAgent.push(fresh(agentDest, agent, agentEnv));
       agentPeak = Math.max(agentPeak, lastPeakRss);
       firstRef.push(fresh(refDest, ref, refEnv));
     }
@@ -105,7 +109,7 @@ function compare(label: string, agent: string[], agentDest: string, ref: string[
   const secondRef: number[] = [];
   for (let r = 0; r < ROUNDS * 2; r++) {
     secondRef.push(run(ref, refEnv));
-    secondAgent.push(run(agent));
+    secondAgent.push(run(agent, agentEnv));
   }
   const ok1 = line(`${label} first run (fetch everything)`, best(firstAgent), refName, best(firstRef), 1.5);
   const ok2 = line(`${label} second run (nothing changed)`, best(secondAgent), refName, best(secondRef), 2);

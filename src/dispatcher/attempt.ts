@@ -13,6 +13,7 @@ import type { JobIdLike } from "../install/job-id.ts";
 import { agentLaunch } from "./agent-launch.ts";
 import { type JobPlan, lookUpAgent } from "./plan.ts";
 import { stateOf, type StateVerdict, worstOf } from "./states.ts";
+import { agentRuntimeEnv } from "./agent-env.ts";
 
 export interface AgentExit {
   readonly agent: string;
@@ -123,7 +124,7 @@ export async function runAttempt(n: number, plan: Pick<JobPlan, "agents" | "env"
         argv,
         file,
         cwd: ctx.root,
-        env: attemptEnv,
+        env: { ...attemptEnv, ...agentRuntimeEnv(a.agent, attemptEnv) },
         deadline: deadlineMs,
         graceMs: ctx.graceMs,
         abort: ctx.abort,

@@ -131,6 +131,24 @@ exit 0`,
   });
 });
 
+describe("the suite's own agents' runtime settings", () => {
+  test.concurrent("backupagentsftp (and backupagentftp) gets MIMALLOC_PURGE_DELAY=-1 unless the environment has one; other agents get the environment as it is", async () => {
+    const t = tree();
+    t.addJob({ jobid: 1, jobtitle: "sftp", jobtype: "SFTP" });
+    t.addJob({ jobid: 2, jobtitle: "rsync", jobtype: "rsync" });
+    recordingAgent(t, "backupagentsftp");
+    recordingAgent(t, "backupagentrsync");
+    const r = await t.run("cncopagent", ["1", "2"]);
+    expect(r.exitCode).toBe(0);
+    expect(recorded(t, "backupagentsftp", 1)!.env.MIMALLOC_PURGE_DELAY).toBe("-1");
+    expect(recorded(t, "backupagentrsync", 2)!.env.MIMALLOC_PURGE_DELAY).toBe(process.env.MIMALLOC_PURGE_DELAY);
+    rmSync(nodePath.join(t.root, "rec"), { recursive: true, force: true });
+    const kept = await t.run("cncopagent", ["1"], { env: { MIMALLOC_PURGE_DELAY: "25" } });
+    expect(kept.exitCode).toBe(0);
+    expect(recorded(t, "backupagentsftp", 1)!.env.MIMALLOC_PURGE_DELAY).toBe("25");
+  });
+});
+
 describe("agent lookup: Bin/ only", () => {
   test.concurrent("an agent on PATH or in the working folder but not in Bin/ is missing: ERROR", async () => {
     const t = tree();
