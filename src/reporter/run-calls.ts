@@ -2,8 +2,9 @@
  * cncopagent's calls of cncopreporter during one run (SPEC §5: after each job). A call
  * starts the reporter and does not wait for it: the next job starts at once, and a report
  * server that hangs never holds the jobs up.
- *  - At most one reporter of the run runs at a time. A call while it runs asks for one more
- *    pass once it ends (the reports of the jobs that ended meanwhile).
+ *  - At most one reporter of the run runs at a time. A call while it runs asks it for one
+ *    more pass (the pass lock's "wanted" marker), and the run starts it again once it ends
+ *    (the reports of the jobs that ended meanwhile).
  *  - After a "not delivered" (the reporter's exit EXIT_UNDELIVERED, or its time limit), the
  *    later calls of the run are not made: the reports wait in the spool for the next run or
  *    a scheduled reporter.
@@ -20,6 +21,8 @@ import { runProcess, type RunResult } from "../process/process-tree.ts";
 import { releaseOwnJob } from "../process/windows-job.ts";
 import { monotonicMs } from "../format/time.ts";
 import { EXIT_UNDELIVERED, SLOW_ANSWER_MARK, SLOW_ANSWER_MS } from "./answer.ts";
+import { requestPass } from "./pass-lock.ts";
+import { reporterLockFiles } from "../install/paths.ts";
 import { defaultInputs, describeOutcome, INVOKE_GRACE_MS, type InvokeDeps, type InvokeReporterOptions, REPORTER, reporterCommand, reporterTimeLimitMs } from "./invoke.ts";
 
 interface Running {
@@ -75,6 +78,13 @@ export class ReporterCalls {
     if (this.leaving) return;
     if (this.running) {
       this.again = true;
+      // Asked of the running reporter too: it passes again for these reports even when it is
+      // let go at the end of the run (a slow but working server).
+      try {
+        requestPass(reporterLockFiles(paths.locks));
+      } catch {
+        // It is run again from here once it ends; a reporter let go leaves them for the next run.
+      }
       log.line(`${REPORTER}${this.running.pid === undefined ? "" : ` (pid ${this.running.pid})`} is still running: it is run again once it ends, for the reports written meanwhile`);
       return;
     }

@@ -3,11 +3,11 @@
  * delivered" (and only then), and the check that the spool can be deleted from.
  */
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
 import { parseConfigText } from "../../src/install/config.ts";
-import { makePaths } from "../../src/install/paths.ts";
+import { makePaths, reporterLockFiles } from "../../src/install/paths.ts";
 import type { LineLog } from "../../src/logs/log-file.ts";
 import type { RunResult } from "../../src/process/process-tree.ts";
 import { EXIT_UNDELIVERED, INVOKED_BY_ENV, SLOW_ANSWER_MARK } from "../../src/reporter/answer.ts";
@@ -57,6 +57,13 @@ describe("cncopagent's reporter calls within one run", () => {
     for (const l of skipped) expect(l).toEndWith(`; the reports stay in ${paths.messages} for the next run or a scheduled cncopreporter`);
   });
 
+  /** A temporary root: a call while the reporter runs writes the pass lock's "wanted" marker there. */
+  function tempPaths() {
+    const dir = mkdtempSync(nodePath.join(os.tmpdir(), "cncop-calls-"));
+    dirs.push(dir);
+    return makePaths(dir, undefined, dir);
+  }
+
   /** A fake reporter run each test ends by hand. */
   function controlled() {
     const runs: { spec: RunSpec; end: (r: RunResult) => void }[] = [];
@@ -72,13 +79,16 @@ describe("cncopagent's reporter calls within one run", () => {
   test("a call does not wait; calls while it runs make one more run once it ends", async () => {
     const log = memoryLog();
     const { runs, run } = controlled();
-    const reporter = new ReporterCalls({ paths, config, log, debug: false }, { command: { argv: ["r"], env: {} }, run });
+    const calls = { paths: tempPaths() };
+    const reporter = new ReporterCalls({ paths: calls.paths, config, log, debug: false }, { command: { argv: ["r"], env: {} }, run });
     reporter.call();
     reporter.call();
     reporter.call();
     await settled();
     expect(runs).toHaveLength(1);
     expect(log.lines.filter((l) => l.includes("is still running: it is run again once it ends"))).toHaveLength(2);
+    // The running reporter is asked for another pass too (the pass lock's "wanted" marker).
+    expect(existsSync(reporterLockFiles(calls.paths.locks).wanted)).toBe(true);
     let finished = false;
     const end = reporter.finish().then(() => (finished = true));
     runs[0]!.end(result({ exitCode: 0 }));
@@ -93,7 +103,7 @@ describe("cncopagent's reporter calls within one run", () => {
   test("at the end, a reporter that said its server is slow is let go, and cncopagent does not wait", async () => {
     const log = memoryLog();
     const { runs, run } = controlled();
-    const reporter = new ReporterCalls({ paths, config, log, debug: false }, { command: { argv: ["r"], env: {} }, run });
+    const reporter = new ReporterCalls({ paths: tempPaths(), config, log, debug: false }, { command: { argv: ["r"], env: {} }, run });
     reporter.call();
     await settled();
     runs[0]!.spec.stdout.write(new TextEncoder().encode(`${SLOW_ANSWER_MARK}no answer yet from http://127.0.0.1:9/submit_jobresults\n`));
@@ -111,7 +121,7 @@ describe("cncopagent's reporter calls within one run", () => {
   test("without that word the end of the run waits for the reporter", async () => {
     const log = memoryLog();
     const { runs, run } = controlled();
-    const reporter = new ReporterCalls({ paths, config, log, debug: false }, { command: { argv: ["r"], env: {} }, run });
+    const reporter = new ReporterCalls({ paths: tempPaths(), config, log, debug: false }, { command: { argv: ["r"], env: {} }, run });
     reporter.call();
     await settled();
     runs[0]!.spec.stdout.write(new TextEncoder().encode("waiting for nothing: not the mark\n"));
@@ -127,7 +137,7 @@ describe("cncopagent's reporter calls within one run", () => {
   test("letGo (a closed console) lets a running reporter go at once, and later calls start nothing", async () => {
     const log = memoryLog();
     const { runs, run } = controlled();
-    const reporter = new ReporterCalls({ paths, config, log, debug: false }, { command: { argv: ["r"], env: {} }, run });
+    const reporter = new ReporterCalls({ paths: tempPaths(), config, log, debug: false }, { command: { argv: ["r"], env: {} }, run });
     await reporter.letGo("nothing runs");
     expect(log.lines).toEqual([]);
     reporter.call();
