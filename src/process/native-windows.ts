@@ -114,12 +114,10 @@ export function createKillOnCloseJob(): JobResult<bigint> {
   if (!k) return { error: loadFailure() };
   const job = BigInt(k.CreateJobObjectW(null, null));
   if (job === 0n) return { error: `CreateJobObjectW failed (${lastError(k)})` };
-  const info = new Uint8Array(EXTENDED_LIMIT_SIZE);
-  new DataView(info.buffer).setUint32(LIMIT_FLAGS_OFFSET, JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE, true);
-  if (!k.SetInformationJobObject(job, JOB_OBJECT_EXTENDED_LIMIT_INFORMATION, ptr(info), EXTENDED_LIMIT_SIZE)) {
-    const error = `SetInformationJobObject failed (${lastError(k)})`;
+  const set = setKillOnClose(job, true);
+  if ("error" in set) {
     k.CloseHandle(job);
-    return { error };
+    return set;
   }
   return { ok: job };
 }

@@ -4,7 +4,10 @@
  * - `enterOwnJob()`: cncopagent puts itself into a kill-on-close job at start. Every child
  *   it starts, and theirs, inherit the job and cannot leave it (no breakaway is allowed), so
  *   when cncopagent ends, however it ends (Task Scheduler "End", a closed console, a crash),
- *   the system closes its last handle to the job and ends every process still in it.
+ *   the system closes its last handle to the job and ends every process still in it. The
+ *   one exception is deliberate: a cncopreporter let go at the end of a run
+ *   (reporter/run-calls.ts) outlives cncopagent, because `releaseOwnJob()` clears the
+ *   limit just before cncopagent ends, after every agent's tree was ended.
  * - `jobForChild(pid)`: each agent and command gets a job of its own, nested in that one,
  *   right after it was started, so that its tree can be stopped without stopping
  *   cncopagent. The window: what the child starts before it is assigned (the first

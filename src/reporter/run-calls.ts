@@ -16,6 +16,7 @@
  * Nothing here throws or changes a job's outcome: everything ends up in the CA log.
  */
 import { formatCommandLine } from "../process/command-line.ts";
+import { LineSplitter } from "../format/line-splitter.ts";
 import { type OutputSink } from "../process/output-capture.ts";
 import { runProcess, type RunResult } from "../process/process-tree.ts";
 import { releaseOwnJob } from "../process/windows-job.ts";
@@ -34,23 +35,24 @@ interface Running {
   done: Promise<void>;
 }
 
-/** A sink that passes everything on and calls `onLine` for each complete line (at most `max` characters kept). */
+/** A sink that passes everything on and calls `onLine` for each line (format/line-splitter.ts, at most `max` bytes a line). */
 export function lineWatcher(inner: OutputSink, onLine: (line: string) => void, max = 4096): OutputSink {
-  const decoder = new TextDecoder();
-  let partial = "";
+  const lines = new LineSplitter(onLine, { maxLineBytes: max });
   return {
     write(chunk) {
       inner.write(chunk);
-      const lines = (partial + decoder.decode(chunk, { stream: true })).split("\n");
-      partial = (lines.pop() ?? "").slice(0, max);
-      for (const l of lines) onLine(l.replace(/\r$/, ""));
+      lines.push(chunk);
     },
     end() {
-      if (partial) onLine(partial);
-      partial = "";
+      lines.flush();
       inner.end();
     },
   };
+}
+
+/** `cncopreporter (pid N)`, or without the pid before it is known. */
+function named(r: Running): string {
+  return `${REPORTER}${r.pid === undefined ? "" : ` (pid ${r.pid})`}`;
 }
 
 export class ReporterCalls {
@@ -85,7 +87,7 @@ export class ReporterCalls {
       } catch {
         // It is run again from here once it ends; a reporter let go leaves them for the next run.
       }
-      log.line(`${REPORTER}${this.running.pid === undefined ? "" : ` (pid ${this.running.pid})`} is still running: it is run again once it ends, for the reports written meanwhile`);
+      log.line(`${named(this.running)} is still running: it is run again once it ends, for the reports written meanwhile`);
       return;
     }
     this.start();
@@ -93,15 +95,17 @@ export class ReporterCalls {
 
   /** At the end of the run: wait for the reporter, unless its server is slow to answer. */
   async finish(): Promise<void> {
+    const { paths, config } = this.opts;
     while (this.running) {
       const r = this.running;
       const slow = await Promise.race([r.done.then(() => false), r.slow.then(() => true)]);
       if (!slow || this.running !== r) continue;
-      // Windows: cncopagent's job must stop ending what is left in it, or the reporter would
-      // be ended mid-request, and a report the server took sent again.
-      const why = releaseOwnJob();
-      if (why === undefined) return this.leave(r);
-      this.opts.log.line(`cannot let ${REPORTER} outlive cncopagent (${why}): waiting for it to end`);
+      const gone = this.release(
+        r,
+        `${named(r)} has waited more than ${SLOW_ANSWER_MS} ms for an answer from the report server: it finishes its pass on its own (each request within the [network] timeout of ${config.network.timeoutSec} s), and cncopagent ends without waiting for it; what it cannot deliver stays in ${paths.messages} for the next run or a scheduled ${REPORTER} (its log: the RP- log in ${paths.spoolLogs})`,
+        "waiting for it to end",
+      );
+      if (gone) return;
       await r.done;
     }
   }
@@ -111,13 +115,7 @@ export class ReporterCalls {
     const r = this.running;
     if (!r) return;
     this.leaving = true;
-    const failed = releaseOwnJob();
-    if (failed !== undefined) {
-      this.opts.log.line(`cannot let ${REPORTER} outlive cncopagent (${failed}): it ends with cncopagent; the reports it has not sent stay in ${this.opts.paths.messages}`);
-      return;
-    }
-    this.opts.log.line(`${why}: ${REPORTER}${r.pid === undefined ? "" : ` (pid ${r.pid})`} finishes its pass on its own, and cncopagent ends without waiting for it`);
-    r.release.abort();
+    this.release(r, `${why}: ${named(r)} finishes its pass on its own, and cncopagent ends without waiting for it`, `it ends with cncopagent; the reports it has not sent stay in ${this.opts.paths.messages}`);
   }
 
   private start(): void {
@@ -177,12 +175,22 @@ export class ReporterCalls {
     }
   }
 
-  private leave(r: Running): void {
-    const { paths, config, log } = this.opts;
+  /**
+   * Let `r` outlive cncopagent and say so (the log line `said`). On Windows cncopagent's
+   * job object must stop ending what is left in it first, or the reporter would be ended
+   * mid-request and a report the server took sent again; when it cannot, `otherwise` is
+   * said and false returned.
+   */
+  private release(r: Running, said: string, otherwise: string): boolean {
+    const { log } = this.opts;
+    const why = releaseOwnJob();
+    if (why !== undefined) {
+      log.line(`cannot let ${REPORTER} outlive cncopagent (${why}): ${otherwise}`);
+      return false;
+    }
     this.leaving = true;
-    log.line(
-      `${REPORTER}${r.pid === undefined ? "" : ` (pid ${r.pid})`} has waited more than ${SLOW_ANSWER_MS} ms for an answer from the report server: it finishes its pass on its own (each request within the [network] timeout of ${config.network.timeoutSec} s), and cncopagent ends without waiting for it; what it cannot deliver stays in ${paths.messages} for the next run or a scheduled ${REPORTER} (its log: the RP- log in ${paths.spoolLogs})`,
-    );
+    log.line(said);
     r.release.abort();
+    return true;
   }
 }

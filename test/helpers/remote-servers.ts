@@ -8,7 +8,7 @@
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import nodePath from "node:path";
-import { freePort } from "./rsync-daemon.ts";
+import { canConnect, freePort } from "./rsync-daemon.ts";
 import { waitFor } from "./tree.ts";
 
 export const TEST_USER = "cncoptest";
@@ -47,16 +47,6 @@ function setUpUser(): void {
     if (r.exitCode !== 0 && Bun.spawnSync(["id", TEST_USER], { stdout: "ignore", stderr: "ignore" }).exitCode !== 0) throw new Error(`useradd failed: ${r.stderr.toString()}`);
   }
   run(["chpasswd"], `${TEST_USER}:${TEST_PASSWORD}\n`);
-}
-
-async function canConnect(port: number): Promise<boolean> {
-  try {
-    const s = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
-    s.end();
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 export interface Server {

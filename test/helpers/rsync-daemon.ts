@@ -13,7 +13,8 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-async function canConnect(port: number): Promise<boolean> {
+/** Does something accept connections on 127.0.0.1:port? */
+export async function canConnect(port: number): Promise<boolean> {
   try {
     const s = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
     s.end();

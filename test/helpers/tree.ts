@@ -64,6 +64,15 @@ export interface MakeTreeOptions {
   createDb?: boolean;
 }
 
+/** One BackupJob row (columns as given) into the job database at `dbFile`; its jobid. */
+export function insertJob(dbFile: string, job: JobRow): number {
+  const db = new Database(dbFile);
+  const cols = Object.keys(job);
+  const r = db.query(`INSERT INTO BackupJob (${cols.join(",")}) VALUES (${cols.map(() => "?").join(",")})`).run(...(Object.values(job) as (string | number | null)[]));
+  db.close();
+  return Number(r.lastInsertRowid);
+}
+
 export function makeTree(opts: MakeTreeOptions = {}): Tree {
   const root = mkdtempSync(nodePath.join(os.tmpdir(), "cncop-test-"));
   const bin = nodePath.join(root, "Bin");
@@ -100,13 +109,7 @@ export function makeTree(opts: MakeTreeOptions = {}): Tree {
     writeConfig(text) {
       writeFileSync(configFile, text);
     },
-    addJob(job) {
-      const db = new Database(dbFile);
-      const cols = Object.keys(job);
-      const r = db.query(`INSERT INTO BackupJob (${cols.join(",")}) VALUES (${cols.map(() => "?").join(",")})`).run(...(Object.values(job) as (string | number | null)[]));
-      db.close();
-      return Number(r.lastInsertRowid);
-    },
+    addJob: (job) => insertJob(dbFile, job),
     script(name, body) {
       const p = nodePath.join(bin, name);
       // Unlink first: with CNCOP_BIN, Bin/ holds hard links to the compiled binary, and

@@ -16,7 +16,7 @@ import os from "node:os";
 import nodePath from "node:path";
 import { PROGRAM_NAMES } from "../../src/cli.ts";
 import { BACKUPJOB_SCHEMA } from "../../src/install/jobs-db.ts";
-import type { JobRow, RunOutput } from "../helpers/tree.ts";
+import { insertJob, type JobRow, type RunOutput } from "../helpers/tree.ts";
 
 export const REPO = nodePath.resolve(import.meta.dir, "..", "..");
 /** The windows-x64 build: cncopagent.exe alone (scripts/build.ts --target=windows-x64). */
@@ -226,13 +226,7 @@ export function makeWinTree(opts: WinTreeOptions = {}): WinTree {
     winBin: winPath(bin),
     winConfig: winPath(configFile),
     writeConfig: (text) => writeFileSync(configFile, text),
-    addJob(job) {
-      const db = new Database(dbFile);
-      const cols = Object.keys(job);
-      const r = db.query(`INSERT INTO BackupJob (${cols.join(",")}) VALUES (${cols.map(() => "?").join(",")})`).run(...(Object.values(job) as (string | number | null)[]));
-      db.close();
-      return Number(r.lastInsertRowid);
-    },
+    addJob: (job) => insertJob(dbFile, job),
     fake(name, behaviour) {
       const p = nodePath.join(bin, name);
       rmSync(p, { force: true });
