@@ -46,6 +46,8 @@ interface PassResult {
   readonly pass: number;
   readonly fail: number;
   readonly code: number;
+  /** The `(fail) ...` lines of the pass, repeated at the end so a long log's tail names them. */
+  readonly failed: readonly string[];
 }
 
 const PASSES: readonly Pass[] = [
@@ -61,12 +63,18 @@ const PASSES: readonly Pass[] = [
 async function runPass(p: Pass, out: (chunk: Uint8Array) => void): Promise<PassResult> {
   const proc = Bun.spawn([bun, ...p.args], { cwd: repo, env: { ...process.env, ...p.env }, stdout: "pipe", stderr: "pipe", stdin: "ignore" });
   let tail = "";
+  const failed: string[] = [];
   const pump = async (stream: ReadableStream<Uint8Array>) => {
     const dec = new TextDecoder();
+    let partial = "";
     for await (const chunk of stream) {
       out(chunk);
-      tail += dec.decode(chunk, { stream: true });
+      const text = dec.decode(chunk, { stream: true });
+      tail += text;
       if (tail.length > 200_000) tail = tail.slice(-100_000);
+      const lines = (partial + text).split("\n");
+      partial = lines.pop() ?? "";
+      for (const l of lines) if (/^\(fail\) /.test(l) && failed.length < 200) failed.push(l);
     }
   };
   await Promise.all([pump(proc.stdout), pump(proc.stderr)]);
@@ -74,7 +82,7 @@ async function runPass(p: Pass, out: (chunk: Uint8Array) => void): Promise<PassR
   const pass = Number(/^\s*(\d+) pass\s*$/m.exec(tail)?.[1] ?? 0);
   let fail = Number(/^\s*(\d+) fail\s*$/m.exec(tail)?.[1] ?? 0);
   if (code !== 0 && fail === 0) fail = 1;
-  return { pass, fail, code };
+  return { pass, fail, code, failed };
 }
 
 const header = (p: Pass) => `\n=== ${p.label}: bun ${p.args.join(" ")} ===\n`;
@@ -91,6 +99,12 @@ process.stdout.write(header(first));
 const results = await Promise.all([runPass(first, (c) => process.stdout.write(c)), runPass(second, (c) => held.push(c))]);
 process.stdout.write(header(second));
 for (const c of held) process.stdout.write(c);
+results.forEach((r, i) => {
+  if (r.failed.length === 0 && r.fail === 0) return;
+  process.stdout.write(`\nfailed in "${PASSES[i]?.label}" (exit ${r.code}):\n`);
+  for (const l of r.failed) process.stdout.write(`  ${l}\n`);
+  if (r.failed.length === 0) process.stdout.write("  (no test named: the pass itself failed; see its output above)\n");
+});
 const pass = results.reduce((n, r) => n + r.pass, 0);
 const fail = results.reduce((n, r) => n + r.fail, 0);
 console.log(`\n${pass} passed, ${fail} failed`);
