@@ -1,13 +1,12 @@
 /**
- * An FTP or FTPS session (basic-ftp) as the mirror's RemoteSession: passive mode, binary,
+ * An FTP or FTPS session (ftp-client.ts; listings parsed by basic-ftp) as the mirror's RemoteSession: passive mode, binary,
  * MLSD listings where the server offers them (exact times), LIST otherwise (times then
  * from MDTM), REST to continue a file. TLS is explicit (AUTH TLS) or implicit and never
  * falls back to plain; the certificate is checked against the system store or `ca`.
  */
-import { once } from "node:events";
-import { closeSync, openSync, writeSync } from "node:fs";
-import { Writable } from "node:stream";
-import { Client, FileType, FTPError, type FileInfo } from "basic-ftp";
+import { closeSync, openSync } from "node:fs";
+import { FileType, FTPError, parseList, type FileInfo } from "basic-ftp";
+import { FtpClient } from "./ftp-client.ts";
 import type { Connector, FetchResult, RemoteEntry, RemoteSession } from "../remote/remote-fs.ts";
 import { RemoteError } from "../remote/remote-errors.ts";
 import { inListWindow, parseListTime } from "../remote/list-time.ts";
@@ -34,6 +33,11 @@ export function ftpErrorOf(err: unknown, where: string): unknown {
   return new RemoteError("failed", `${where}: the server answered ${text}`);
 }
 
+/** An FTP error as `550 Permission denied.`: its code once, its lines joined. */
+function replyText(err: FTPError): string {
+  return `${err.code} ${err.message.replace(/^\d{3}[ -]/, "").replace(/\s+/g, " ").trim()}`;
+}
+
 function kindOf(info: FileInfo): RemoteEntry["kind"] {
   if (info.type === FileType.Directory) return "dir";
   if (info.type === FileType.SymbolicLink) return "link";
@@ -51,47 +55,21 @@ export function entryOf(i: FileInfo, nowMs: number = Date.now()): RemoteEntry {
   return { name: i.name, kind: kindOf(i), size: i.size, mtime, listTime: mtime === undefined ? parseListTime(i.rawModifiedAt, nowMs) : undefined };
 }
 
-/** Writes what arrives at its place in the file, synchronously: in order, and done when "finish" fires. */
-class FileSink extends Writable {
-  written = 0;
-  constructor(
-    private readonly fd: number,
-    private pos: number,
-  ) {
-    super({ highWaterMark: 1 << 20 });
-  }
-
-  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    try {
-      for (let off = 0; off < chunk.length; ) off += writeSync(this.fd, chunk, off, chunk.length - off, this.pos + off);
-      this.pos += chunk.length;
-      this.written += chunk.length;
-      cb();
-    } catch (err) {
-      cb(err as Error);
-    }
-  }
-}
-
 class FtpSession implements RemoteSession {
-  canResume = false;
-  constructor(private readonly client: Client) {}
-
-  async init(): Promise<void> {
-    const features = await this.client.features();
-    this.canResume = /STREAM/i.test(features.get("REST") ?? "");
+  readonly canResume: boolean;
+  constructor(private readonly client: FtpClient) {
+    this.canResume = /STREAM/i.test(client.features.get("REST") ?? "");
   }
 
   async list(dir: string): Promise<RemoteEntry[]> {
     try {
-      await this.client.cd(dir);
+      await this.client.cwd(dir);
     } catch (err) {
       if (err instanceof FTPError && err.code === 550) throw new RemoteError("missing", `folder ${dir} does not exist on the server (or is not readable): ${err.message}`);
       throw ftpErrorOf(err, `listing ${dir}`);
     }
     try {
-      const infos = await this.client.list();
-      return infos
+      return parseList(await this.client.list())
         .filter((i) => i.name !== "." && i.name !== "..")
         .map((i) => entryOf(i));
     } catch (err) {
@@ -101,7 +79,7 @@ class FtpSession implements RemoteSession {
 
   async isDir(path: string): Promise<boolean> {
     try {
-      await this.client.cd(path);
+      await this.client.cwd(path);
       return true;
     } catch (err) {
       if (!(err instanceof FTPError) || err.code !== 550) throw ftpErrorOf(err, `opening ${path}`);
@@ -135,25 +113,18 @@ class FtpSession implements RemoteSession {
 
   async fetch(path: string, local: string, offset: number, expected: RemoteEntry, onBytes: (n: number) => void): Promise<FetchResult> {
     const fd = openSync(local, offset > 0 ? "r+" : "w", 0o600);
-    const sink = new FileSink(fd, offset);
-    const finished = once(sink, "finish").then(
-      () => undefined,
-      (err: unknown) => err,
-    );
+    let bytes: number;
     try {
-      await this.client.downloadTo(sink, path, offset);
-      const failed = await finished;
-      if (failed) throw failed;
+      bytes = await this.client.download(path, fd, offset);
     } catch (err) {
       if (err instanceof FTPError && err.code === 550) {
         // 550: gone since the listing (transient), or there but not readable (ERROR).
         const stillThere = await this.client.size(path).then(() => true, () => false);
-        if (stillThere) throw new RemoteError("failed", `${path}: the server refuses to send it (${err.code} ${err.message.trim()})`);
+        if (stillThere) throw new RemoteError("failed", `${path}: the server refuses to send it (${replyText(err)})`);
         throw new RemoteError("vanished", `${path} vanished from the server after it was listed`);
       }
       throw ftpErrorOf(err, path);
     } finally {
-      sink.destroy();
       closeSync(fd);
     }
     // The server sends what the file held when it opened it: a change while it was read
@@ -165,8 +136,8 @@ class FtpSession implements RemoteSession {
     if (expected.mtime === undefined && after !== undefined && expected.listTime && !inListWindow(after, expected.listTime)) {
       size = await this.client.size(path).catch(() => expected.size);
     }
-    onBytes(sink.written);
-    return { bytes: sink.written, size, mtime: after };
+    onBytes(bytes);
+    return { bytes, size, mtime: after };
   }
 
   async close(): Promise<void> {
@@ -179,31 +150,26 @@ export function ftpConnector(t: FtpTarget): Connector {
     label: t.label,
     shared: false,
     async open() {
-      const client = new Client(t.timeoutMs);
-      const secureOptions = { ca: t.ca, rejectUnauthorized: true, minVersion: "TLSv1.2" as const, host: t.host };
+      let client: FtpClient | undefined;
       let step = `connecting to ${t.label}`;
       try {
-        if (t.tls === "implicit") await client.connectImplicitTLS(t.host, t.port, secureOptions);
-        else await client.connect(t.host, t.port);
+        client = await FtpClient.connect({ host: t.host, port: t.port, tls: t.tls, ca: t.ca, timeoutMs: t.timeoutMs });
         if (t.tls === "explicit") {
           step = "AUTH TLS";
-          await client.useTLS(secureOptions);
+          await client.authTls();
         }
         step = "login";
-        await client.sendIgnoringError("OPTS UTF8 ON");
         await client.login(t.user, t.password);
         step = `setting up the session with ${t.label}`;
-        await client.useDefaultSettings();
-        const session = new FtpSession(client);
-        await session.init();
-        return session;
+        await client.setup();
+        return new FtpSession(client);
       } catch (err) {
-        client.close();
+        client?.close();
         if (step === "AUTH TLS" && err instanceof FTPError) {
-          throw new RemoteError("fatal", `${t.label} refused AUTH TLS (${err.code} ${err.message.trim()}): an FTPS job never falls back to plain FTP`);
+          throw new RemoteError("fatal", `${t.label} refused AUTH TLS (${replyText(err)}): an FTPS job never falls back to plain FTP`);
         }
         if (step === "login" && err instanceof FTPError && err.code >= 500) {
-          throw new RemoteError("fatal", `${t.label}: login refused for user ${JSON.stringify(t.user)} (${err.code} ${err.message.trim()}); check settings.user and settings.password`);
+          throw new RemoteError("fatal", `${t.label}: login refused for user ${JSON.stringify(t.user)} (${replyText(err)}); check settings.user and settings.password`);
         }
         throw ftpErrorOf(err, step);
       }
