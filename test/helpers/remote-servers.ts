@@ -175,6 +175,8 @@ export interface VsftpdOptions {
   maxRate?: number;
   /** Sessions allowed from one address (more are refused with 421). */
   maxPerIp?: number;
+  /** TLS: refuse a data connection that does not resume the control connection's TLS session (vsftpd's default). */
+  requireSslReuse?: boolean;
 }
 
 /** A certificate for 127.0.0.1 / localhost, made once per folder. */
@@ -233,7 +235,7 @@ export async function startVsftpd(dir: string, o: VsftpdOptions): Promise<Vsftpd
             `rsa_private_key_file=${key}`,
             "force_local_logins_ssl=NO",
             "force_local_data_ssl=NO",
-            "require_ssl_reuse=NO",
+            o.requireSslReuse ? "require_ssl_reuse=YES" : "require_ssl_reuse=NO",
             "ssl_ciphers=HIGH",
             o.tls === "implicit" ? "implicit_ssl=YES" : "implicit_ssl=NO",
           ]),
