@@ -8,8 +8,10 @@ import { type Tree } from "../helpers/tree.ts";
 import { makeScratch } from "../helpers/scratch.ts";
 import { CONFIG_WITH_AGENTS, recordingAgent, runOrder } from "./cncopagent-fakes.ts";
 
-// Processes on a busy 2-core machine: room beyond bun's 5 s default, never a sleep.
-setDefaultTimeout(30_000);
+// Processes on a busy 2-core machine: room beyond bun's 5 s default, never a sleep. The
+// tests run concurrently and each starts cncopagent (from source: a transpiling start-up)
+// once or more: under npm test's load one took 29 s, so they get npm test's 60 s.
+setDefaultTimeout(60_000);
 
 // The tests run concurrently: their trees are removed after the file.
 const scratch = makeScratch("file");

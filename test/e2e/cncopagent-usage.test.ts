@@ -10,8 +10,10 @@ import { type Tree } from "../helpers/tree.ts";
 import { makeScratch } from "../helpers/scratch.ts";
 import { recordingAgent, recordings } from "./cncopagent-fakes.ts";
 
-// Processes on a busy 2-core machine: room beyond bun's 5 s default, never a sleep.
-setDefaultTimeout(30_000);
+// Processes on a busy 2-core machine: room beyond bun's 5 s default, never a sleep. The
+// tests run concurrently and each starts cncopagent (from source: a transpiling start-up)
+// once or more: under npm test's load one took 29 s, so they get npm test's 60 s.
+setDefaultTimeout(60_000);
 
 const USAGE_LINE = "usage: cncopagent [-?] [-d] [-c CONFIG] [-a] [-t TYPE] [--email EMAIL] [job [job ...]]";
 const STACK_RE = /\n\s+at /;
@@ -274,5 +276,5 @@ describe("job database errors: exit 2, the path, nothing run", () => {
       holder.close();
     }
     expectNothingRun(t);
-  }, 30_000);
+  });
 });
