@@ -25,13 +25,13 @@ const MODE_FREE_E2E = ["**/build.test.ts", "**/demo.test.ts"];
  * source by the unit tests). This keeps `npm test` under 5 minutes on 2 cores.
  */
 const COMPILED_ONLY_E2E = [
-  "**/backup-agents-ftp.test.ts",
-  "**/backup-agents-sftp.test.ts",
-  "**/hostile.test.ts",
-  "**/truthful-runs.test.ts",
-  "**/fs-faults.test.ts",
-  "**/reporter-faults.test.ts",
-  "**/schedule.test.ts",
+  "test/e2e/backup-agents-ftp.test.ts",
+  "test/e2e/backup-agents-sftp.test.ts",
+  "test/e2e/hostile.test.ts",
+  "test/e2e/truthful-runs.test.ts",
+  "test/e2e/fs-faults.test.ts",
+  "test/e2e/reporter-faults.test.ts",
+  "test/e2e/schedule.test.ts",
 ];
 /** The Wine lane's tests (test/wine) run in .ci/wine/lane.sh, against the windows-x64 build under Wine. */
 const WINE_LANE = "test/wine/**";
