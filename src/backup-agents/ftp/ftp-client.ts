@@ -46,6 +46,7 @@ export class FtpClient {
     const events = c.controlEvents();
     const open = o.tls === "implicit" ? openTls(o.host, o.port, o, events, { waitHandshake: true }) : o.tls === "explicit" ? openUpgradable(o.host, o.port, events) : openPlain(o.host, o.port, events);
     c.wire = await c.bounded(open, `connecting to ${o.host} port ${o.port}`);
+    c.lastActivity = monotonicMs();
     c.watchdog = setInterval(() => c.checkTimeout(), Math.min(1000, Math.max(50, o.timeoutMs / 4)));
     c.watchdog.unref?.();
     try {
