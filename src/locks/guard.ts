@@ -17,6 +17,9 @@
  * - `rmdir` renames the guard away before removing it, and gives back (and reports as still
  *   held) one whose holder turns out to be alive: two takers that both found a dead holder
  *   cannot remove each other's fresh guard unnoticed.
+ * - what a holder killed between those steps leaves beside the guard (`<guard>.<token>.new`,
+ *   `<guard>.<uuid>.gone`) is removed by the next `mkdir` once its holder is dead, or, when
+ *   it names none, once it is LEFTOVER_AGE_MS old.
  */
 import * as fs from "node:fs";
 import os from "node:os";
@@ -24,6 +27,9 @@ import nodePath from "node:path";
 import { bootId, identify, isAlive } from "../process/proc-info.ts";
 
 const HOLDER = "holder.json";
+
+/** A `.new` or `.gone` folder naming no holder is someone's step in flight until it is this old. */
+export const LEFTOVER_AGE_MS = 10 * 60_000;
 
 export interface GuardHolder {
   readonly pid: number;
@@ -77,12 +83,35 @@ function errnoError(code: string, message: string): NodeJS.ErrnoException {
   return Object.assign(new Error(`${code}: ${message}`), { code });
 }
 
+/** Removes the `.new` and `.gone` folders that killed holders left beside the guard `dir` (see above). */
+export function sweepLeftovers(dir: string, mine: GuardHolder, alive?: (p: { pid: number; start: string | null }) => boolean, nowMs: number = Date.now()): void {
+  const parent = nodePath.dirname(dir);
+  const prefix = `${nodePath.basename(dir)}.`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(parent);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !(name.endsWith(".new") || name.endsWith(".gone"))) continue;
+    const path = nodePath.join(parent, name);
+    try {
+      const h = readHolder(path);
+      const state = h ? holderState(h, mine, alive) : "unknown";
+      if (state === "alive" || (state === "unknown" && nowMs - fs.statSync(path).mtimeMs < LEFTOVER_AGE_MS)) continue;
+      fs.rmSync(path, { recursive: true, force: true });
+    } catch {} // gone meanwhile, or not ours to remove: the next hold tries again
+  }
+}
+
 /** The file system proper-lockfile uses for one hold of a guard by `mine`. */
 export function guardFs(mine: GuardHolder, alive?: (p: { pid: number; start: string | null }) => boolean): typeof fs {
   const mkdirSync = (path: fs.PathLike) => {
     const dir = String(path);
     // rename() would replace an empty folder (an older version's guard): never take that.
     if (fs.existsSync(dir)) throw errnoError("EEXIST", `${dir} exists`);
+    sweepLeftovers(dir, mine, alive);
     const tmp = `${dir}.${mine.token}.new`;
     fs.mkdirSync(tmp);
     try {

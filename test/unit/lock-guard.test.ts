@@ -9,7 +9,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import nodePath from "node:path";
-import { type GuardHolder, holderState, readHolder, selfHolder } from "../../src/locks/guard.ts";
+import { type GuardHolder, holderState, LEFTOVER_AGE_MS, readHolder, selfHolder } from "../../src/locks/guard.ts";
 import { GUARD_STALE_MS, withGuard } from "../../src/locks/owner-record.ts";
 import { bootId, identify } from "../../src/process/proc-info.ts";
 import { waitFor } from "../helpers/tree.ts";
@@ -145,6 +145,35 @@ describe("guards left behind", () => {
     expect(() => withGuard(target, "the test guard", () => 1, 300)).toThrow(/cannot take/);
     age(target, GUARD_STALE_MS + 1_000);
     expect(withGuard(target, "the test guard", () => 2, 300)).toBe(2);
+  });
+});
+
+describe("leftovers of holders killed between two steps", () => {
+  const me = selfHolder();
+  const dead = { ...me, pid: 999_999_999, start: "1", token: "dead" };
+  /** A `<target>.guard.<tag>` folder holding `h` (if any), `ageMs` old. */
+  function leftover(target: string, tag: string, h: GuardHolder | undefined, ageMs = 0): string {
+    const p = `${target}.guard.${tag}`;
+    mkdirSync(p);
+    if (h) writeFileSync(nodePath.join(p, "holder.json"), JSON.stringify(h));
+    const t = new Date(Date.now() - ageMs);
+    utimesSync(p, t, t);
+    return nodePath.basename(p);
+  }
+
+  test("a dead holder's .new and .gone, and old ones naming nobody, are removed by the next hold; a live holder's and fresh ones stay", () => {
+    const dir = work();
+    const target = nodePath.join(dir, "job");
+    leftover(target, "dead.new", dead);
+    leftover(target, "x1.gone", dead);
+    leftover(target, "x2.new", undefined, LEFTOVER_AGE_MS + 60_000);
+    const fresh = leftover(target, "x3.new", undefined, 1_000);
+    const init = identify(1);
+    const live = init ? leftover(target, "theirs.new", { ...me, pid: 1, start: init.start, token: "theirs" }, LEFTOVER_AGE_MS + 60_000) : undefined;
+    const other = leftover(nodePath.join(dir, "other"), "dead.new", dead); // another guard's: not this one's to sweep
+    writeFileSync(nodePath.join(dir, "job.count"), "");
+    expect(withGuard(target, "the test guard", () => "in", 300)).toBe("in");
+    expect(readdirSync(dir).sort()).toEqual([fresh, other, "job.count", ...(live ? [live] : [])].sort());
   });
 });
 
