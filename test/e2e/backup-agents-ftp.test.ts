@@ -25,18 +25,23 @@ let plainOnly: Vsftpd;
 let slow: Vsftpd;
 let slow2: Vsftpd;
 let single: Vsftpd;
+let misnamed: Vsftpd; // explicit TLS, its certificate issued for 10.9.9.9, not 127.0.0.1
 
 beforeAll(async () => {
   const dir = scratch.dir("ftpd");
-  [plain, implicit, plainOnly, slow, slow2, single] = await Promise.all([
+  const other = scratch.dir("ftpd-misnamed");
+  const made = Bun.spawnSync(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", "/CN=10.9.9.9", "-addext", "subjectAltName=IP:10.9.9.9", "-keyout", nodePath.join(other, "ftp-key.pem"), "-out", nodePath.join(other, "ftp-cert.pem")], { stdout: "pipe", stderr: "pipe" });
+  if (made.exitCode !== 0) throw new Error(`openssl: ${made.stderr.toString()}`);
+  [plain, implicit, plainOnly, slow, slow2, single, misnamed] = await Promise.all([
     startVsftpd(dir, { tls: "explicit" }),
     startVsftpd(dir, { tls: "implicit" }),
     startVsftpd(dir, { tls: "none" }),
     startVsftpd(dir, { tls: "explicit", maxRate: 256 * 1024 }),
     startVsftpd(dir, { tls: "none", maxRate: 256 * 1024 }),
     startVsftpd(dir, { tls: "none", maxPerIp: 1 }),
+    startVsftpd(other, { tls: "explicit" }),
   ]);
-  for (const s of [plain, implicit, plainOnly, slow, slow2, single]) scratch.defer(() => s.stop());
+  for (const s of [plain, implicit, plainOnly, slow, slow2, single, misnamed]) scratch.defer(() => s.stop());
 }, 30_000);
 
 function setup(jobtype: string, source: (src: string) => string, settings: object = {}) {
@@ -120,16 +125,22 @@ describe("backupagentftp", () => {
     expect(logLines(dailyLog(b.tree, "FTP")).some((l) => l.includes("implicit TLS"))).toBe(true);
   }, 60_000);
 
-  test.concurrent("FTPS: an untrusted certificate and a server without TLS are ERROR, never plain", async () => {
+  test.concurrent("FTPS: an untrusted certificate, one for another address, and a server without TLS are ERROR, never plain", async () => {
     const a = setup("FTPS", (s) => url(plain, s));
     const b = setup("FTPS", (s) => url(plainOnly, s));
+    // Trusted (its own CA file), but issued for 10.9.9.9: the job connects to 127.0.0.1.
+    const c = setup("FTPS", (s) => url(misnamed, s), { ca_file: misnamed.certFile });
     write(a.src, "x.txt", "x\n");
     write(b.src, "x.txt", "x\n");
-    const [ra, rb] = await Promise.all([runAgent(a.tree, FTP, agentArgs(a.tree, a.jobid)), runAgent(b.tree, FTP, agentArgs(b.tree, b.jobid))]);
-    expect(ra.exitCode).toBe(1);
-    expect(ra.stderr).toMatch(/TLS certificate is not valid \(DEPTH_ZERO_SELF_SIGNED_CERT/);
-    expect(rb.exitCode).toBe(1);
-    expect(rb.stderr).toMatch(/refused AUTH TLS .*never falls back to plain FTP/);
+    write(c.src, "x.txt", "x\n");
+    const [ra, rb, rc] = await Promise.all([a, b, c].map((x) => runAgent(x.tree, FTP, agentArgs(x.tree, x.jobid))));
+    expect(rc!.exitCode).toBe(1);
+    expect(rc!.stderr).toMatch(/TLS certificate is not valid \(ERR_TLS_CERT_ALTNAME_INVALID: .*127\.0\.0\.1.*10\.9\.9\.9/);
+    expect(existsSync(nodePath.join(c.dest, "x.txt"))).toBe(false);
+    expect(ra!.exitCode).toBe(1);
+    expect(ra!.stderr).toMatch(/TLS certificate is not valid \(DEPTH_ZERO_SELF_SIGNED_CERT/);
+    expect(rb!.exitCode).toBe(1);
+    expect(rb!.stderr).toMatch(/refused AUTH TLS .*never falls back to plain FTP/);
     expect(existsSync(nodePath.join(b.dest, "x.txt"))).toBe(false);
     expect(a.tree.reports("JF-").map((r) => [r.body.status, String(r.body.reason).includes("certificate")])).toEqual([["ERROR", true]]);
   }, 60_000);

@@ -179,12 +179,12 @@ export interface VsftpdOptions {
   requireSslReuse?: boolean;
 }
 
-/** A certificate for 127.0.0.1 / localhost, made once per folder. */
+/** A certificate for 127.0.0.1 only (no DNS name: a client must check it against the address it connected to, not "localhost"), made once per folder. */
 export function selfSignedCert(dir: string): { cert: string; key: string } {
   const cert = nodePath.join(dir, "ftp-cert.pem");
   const key = nodePath.join(dir, "ftp-key.pem");
   if (!existsSync(cert)) {
-    run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", key, "-out", cert]);
+    run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert]);
   }
   return { cert, key };
 }
