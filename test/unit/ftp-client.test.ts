@@ -230,6 +230,15 @@ describe("the FTP client against a scripted server", () => {
     expect(s.commands).toEqual(["CWD /ok"]);
   });
 
+  test("a line break in the user or the password is refused before it is sent, and the password is never shown", async () => {
+    const s = fakeServer((cmd) => LOGIN[cmd] ?? (cmd.startsWith("USER") ? { say: ["331 password please"] } : undefined));
+    const c = await client(s.port);
+    await expect(c.login("u\nSITE x", "pw")).rejects.toThrow(/^a line break cannot be sent to an FTP server \(in the user name\)$/);
+    const err = (await c.login("u", "Se\r\ncret").catch((e: unknown) => e)) as Error;
+    expect(err.message).toBe("a line break cannot be sent to an FTP server (in the password)");
+    expect(s.commands).toEqual(["USER u"]);
+  });
+
   test("a silent server times out, and the session stays failed", async () => {
     const s = fakeServer((cmd) => (cmd === "CWD /slow" ? "silent" : undefined));
     const c = await client(s.port, 1_000);

@@ -163,7 +163,7 @@ export class FtpClient {
 
   private sendRaw(cmd: string): Promise<Reply> {
     if (this.failure) return Promise.reject(this.failure);
-    if (/[\r\n]/.test(cmd)) return Promise.reject(new Error("a name holding a line break cannot be sent to an FTP server"));
+    if (/[\r\n]/.test(cmd)) return Promise.reject(new Error(`a line break cannot be sent to an FTP server (in the ${cmd.startsWith("USER ") ? "user name" : cmd.startsWith("PASS ") ? "password" : "name"})`));
     this.lastActivity = monotonicMs();
     this.wire.write(`${cmd}\r\n`);
     return this.reply();
