@@ -151,10 +151,16 @@ describe("backupagentftp", () => {
     const port = await freePort();
     const refused2 = setup("FTP", (s) => `ftp://127.0.0.1:${port}${s}`);
     const unreadable = setup("FTP", (s) => url(plain, s));
+    const broken = setup("FTP", (s) => url(plain, s), { password: "Se\ncret-7\r\nSITE x" });
     write(unreadable.src, "a.txt", "a\n");
     chmodSync(write(unreadable.src, "b-secret.txt", "no\n"), 0o600);
     write(unreadable.src, "c.txt", "c\n");
-    const [rb, rm, rr, ru] = await Promise.all([bad, missing, refused2, unreadable].map((x) => runAgent(x.tree, FTP, agentArgs(x.tree, x.jobid))));
+    const [rb, rm, rr, ru, rk] = await Promise.all([bad, missing, refused2, unreadable, broken].map((x) => runAgent(x.tree, FTP, agentArgs(x.tree, x.jobid))));
+    // A line break in the password: refused by the settings check before connecting (the
+    // client refuses to send one too: test/unit/ftp-client.test.ts); the password never shown.
+    expect(rk!.exitCode).toBe(1);
+    expect(rk!.stderr).toContain("settings.password is not valid: expected a non-empty string on one line (the value is not shown)");
+    for (const text of [rk!.stderr, rk!.stdout, dailyLog(broken.tree, "FTP")]) expect(text).not.toContain("cret-7");
     expect(ru!.exitCode).toBe(1);
     expect(ru!.stderr).toMatch(/b-secret\.txt: the server refuses to send it \(550/);
     expect(readdirSync(unreadable.dest).sort()).toEqual(["a.txt", "c.txt"]);
